@@ -1,0 +1,94 @@
+// Writes test/fixtures/ipc-vectors/vectors.json: golden frames that the TypeScript and the
+// Python codec tests both decode and re-encode. Regenerate only when docs/protocol.md changes.
+import { writeFileSync } from 'node:fs';
+import {
+  FLAG_END,
+  Kind,
+  encodeEnviron,
+  encodeFrame,
+  encodeHead,
+  encodeLog,
+  encodeSendFile,
+  encodeWindow,
+} from '../src/ipc/protocol.js';
+
+interface Vector {
+  name: string;
+  hex: string;
+  id: number;
+  kind: number;
+  flags: number;
+  payload_hex: string;
+  environ?: Record<string, string>;
+  head?: { status: string; headers: [string, string][]; body_hex: string };
+  window?: number;
+  sendfile?: { offset: number; length: number; path: string };
+  log?: { level: number; text: string };
+}
+
+const vectors: Vector[] = [];
+function add(name: string, id: number, kind: number, flags: number, payload: Buffer, extra: Partial<Vector> = {}): void {
+  vectors.push({
+    name,
+    hex: encodeFrame(id, kind, flags, payload).toString('hex'),
+    id,
+    kind,
+    flags,
+    payload_hex: payload.toString('hex'),
+    ...extra,
+  });
+}
+
+const environ: Record<string, string> = {
+  REQUEST_METHOD: 'GET',
+  SCRIPT_NAME: '',
+  PATH_INFO: '/caf\u00e9',
+  QUERY_STRING: 'a=1&b=%20',
+  SERVER_NAME: '127.0.0.1',
+  SERVER_PORT: '8000',
+  SERVER_PROTOCOL: 'HTTP/1.1',
+  REMOTE_ADDR: '127.0.0.1',
+  REMOTE_PORT: '51234',
+  RAW_URI: '/caf%C3%A9?a=1&b=%20',
+  'wsgi.url_scheme': 'http',
+  HTTP_HOST: 'example.test',
+  HTTP_COOKIE: 'a=1; b=2',
+};
+add('request without body', 1, Kind.REQUEST, FLAG_END, encodeEnviron(Object.entries(environ).flat()), { environ });
+const postEnv: Record<string, string> = { REQUEST_METHOD: 'POST', PATH_INFO: '/', CONTENT_LENGTH: '5', CONTENT_TYPE: 'text/plain' };
+add('request with body frames to follow', 2, Kind.REQUEST, 0, encodeEnviron(Object.entries(postEnv).flat()), { environ: postEnv });
+add('body chunk', 2, Kind.BODY, 0, Buffer.from('hel'));
+add('last body chunk', 2, Kind.BODY, FLAG_END, Buffer.from('lo'));
+add('empty last body chunk', 7, Kind.BODY, FLAG_END, Buffer.alloc(0));
+add('body in a file', 3, Kind.BODY_FILE, FLAG_END, Buffer.from('/tmp/cask-body-3', 'utf8'));
+add('cancel', 4, Kind.CANCEL, 0, Buffer.alloc(0));
+add('window', 5, Kind.WINDOW, 0, encodeWindow(262144), { window: 262144 });
+add('file taken', 6, Kind.FILE_TAKEN, 0, Buffer.alloc(0));
+add('stop', 0, Kind.STOP, 0, Buffer.alloc(0));
+const headers: [string, string][] = [
+  ['Content-Type', 'text/plain'],
+  ['Content-Length', '5'],
+  ['Set-Cookie', 'x=\u00ff'],
+];
+add('whole response in one head frame', 1, Kind.HEAD, FLAG_END, encodeHead('200 OK', headers.flat(), Buffer.from('hello')), {
+  head: { status: '200 OK', headers, body_hex: Buffer.from('hello').toString('hex') },
+});
+add('head without headers or body', 9, Kind.HEAD, 0, encodeHead('204 No Content', [], Buffer.alloc(0)), {
+  head: { status: '204 No Content', headers: [], body_hex: '' },
+});
+add('data chunk', 1, Kind.DATA, 0, Buffer.from([0, 1, 2, 255]));
+add('last data chunk', 4294967295, Kind.DATA, FLAG_END, Buffer.alloc(0));
+add('sendfile to eof', 8, Kind.SENDFILE, FLAG_END, encodeSendFile({ offset: 0, length: undefined, path: '/srv/f\u00fcr.bin' }), {
+  sendfile: { offset: 0, length: -1, path: '/srv/f\u00fcr.bin' },
+});
+add('sendfile range', 8, Kind.SENDFILE, FLAG_END, encodeSendFile({ offset: 4096, length: 1000, path: '/a' }), {
+  sendfile: { offset: 4096, length: 1000, path: '/a' },
+});
+add('error', 10, Kind.ERROR, 0, Buffer.from('Traceback (most recent call last):\n  ValueError: \u00e9\n', 'utf8'));
+add('ready', 0, Kind.READY, 0, Buffer.from('{"pid":123,"python":"3.11.7","implementation":"cpython","threads":4}'));
+add('log', 0, Kind.LOG, 0, encodeLog(30, 'careful \u2014 now'), { log: { level: 30, text: 'careful \u2014 now' } });
+add('load error', 0, Kind.LOAD_ERROR, 0, Buffer.from('ModuleNotFoundError: No module named nope'));
+add('stats', 0, Kind.STATS, 0, Buffer.from('{"requests":10}'));
+
+writeFileSync(new URL('../test/fixtures/ipc-vectors/vectors.json', import.meta.url), JSON.stringify(vectors, null, 1) + '\n');
+console.log(`wrote ${vectors.length} vectors`);

@@ -1,0 +1,50 @@
+// Every error Cask raises on purpose carries a stable `code` (listed in docs/errors.md, which a
+// test keeps in step with this file) and the HTTP status a client would get for it.
+
+export const ERROR_CODES = {
+  CASK_CONFIG_INVALID: { status: 500, doc: 'An option has a bad value, or an unknown option was given.' },
+  CASK_CONFIG_FILE: { status: 500, doc: 'The config file cannot be read or is not valid TOML.' },
+  CASK_HTTP_BAD_REQUEST: { status: 400, doc: 'The request is malformed or ambiguous (RFC 9112).' },
+  CASK_HTTP_URI_TOO_LONG: { status: 414, doc: 'The request line is longer than `limit-request-line`.' },
+  CASK_HTTP_HEADERS_TOO_LARGE: {
+    status: 431,
+    doc: 'A header line is longer than `limit-request-field-size`, or there are more than `limit-request-fields` headers.',
+  },
+  CASK_HTTP_TIMEOUT: { status: 408, doc: 'A request stopped arriving: no bytes for `read-timeout` while it was being received.' },
+  CASK_HTTP_BODY_TOO_LARGE: { status: 413, doc: 'The request body is larger than `max-body-size`.' },
+  CASK_HTTP_NOT_IMPLEMENTED: { status: 501, doc: 'A transfer coding or method the server does not implement.' },
+  CASK_HTTP_VERSION: { status: 505, doc: 'The request uses an HTTP version other than 1.0 or 1.1.' },
+  CASK_LINK_PROTOCOL: { status: 502, doc: 'A worker sent a malformed frame on the worker link.' },
+  CASK_WORKER_DIED: { status: 502, doc: 'The worker process running the request exited.' },
+  CASK_WORKER_TIMEOUT: { status: 504, doc: 'The request ran longer than `timeout`.' },
+  CASK_QUEUE_FULL: { status: 503, doc: 'Every worker is busy and the wait queue holds `max-queue` requests.' },
+  CASK_APP_ERROR: { status: 500, doc: 'The application raised, or broke the WSGI contract.' },
+  CASK_APP_LOAD: { status: 500, doc: 'The application could not be imported; the server does not start.' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class CaskError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+  }
+}
+
+/** Bad settings: the CLI prints the message and exits 2. */
+export class ConfigError extends CaskError {
+  constructor(message: string, code: 'CASK_CONFIG_INVALID' | 'CASK_CONFIG_FILE' = 'CASK_CONFIG_INVALID') {
+    super(code, message);
+  }
+}
+
+/** A request the front refuses before any app sees it. */
+export class ProtocolError extends CaskError {}
+
+/** Something went wrong between the front and a worker. */
+export class WorkerError extends CaskError {}

@@ -1,0 +1,163 @@
+// The only module that knows both HTTP and the worker link: a parsed request becomes frames to
+// a worker, and the worker's frames become the HTTP response, with flow-control credit handed
+// back as the client drains it.
+
+import { closeSync, openSync } from 'node:fs';
+import { CaskError, type WorkerError } from './errors.js';
+import { removeBodyFile } from './http/body.js';
+import type { HttpExchange, RequestHandler } from './http/connection.js';
+import { FLAG_END, Kind, MAX_PAYLOAD, encodeEnviron, type SendFile } from './ipc/protocol.js';
+import type { AccessLog, Logger } from './log.js';
+import type { Pool, PoolJob } from './pool/pool.js';
+import type { WorkerProcess } from './pool/worker.js';
+import { buildEnviron } from './wsgi/environ.js';
+
+const BODY_FRAME = 1024 * 1024;
+
+export interface GatewayOptions {
+  rootPath: string;
+}
+
+export interface GatewayCounters {
+  requests: number;
+  refused: number;
+  appErrors: number;
+  failed: number;
+}
+
+class GatewayJob implements PoolJob {
+  constructor(
+    private readonly gateway: Gateway,
+    readonly exchange: HttpExchange,
+    private readonly environ: Buffer,
+  ) {}
+
+  dispatch(worker: WorkerProcess, id: number): void {
+    const body = this.exchange.body;
+    const link = worker.link;
+    if (body.kind === 'none') {
+      link.send(id, Kind.REQUEST, FLAG_END, this.environ);
+      return;
+    }
+    link.send(id, Kind.REQUEST, 0, this.environ);
+    if (body.kind === 'file') {
+      link.send(id, Kind.BODY_FILE, FLAG_END, Buffer.from(body.path, 'utf8'));
+      return;
+    }
+    const chunks = body.chunks;
+    if (chunks.length === 0) link.send(id, Kind.BODY, FLAG_END);
+    for (let i = 0; i < chunks.length; i++) {
+      const chunk = chunks[i] as Buffer;
+      const last = i === chunks.length - 1;
+      for (let at = 0; at < chunk.length; at += BODY_FRAME) {
+        const end = last && at + BODY_FRAME >= chunk.length;
+        link.send(id, Kind.BODY, end ? FLAG_END : 0, chunk.subarray(at, Math.min(at + MAX_PAYLOAD, at + BODY_FRAME)));
+      }
+    }
+  }
+
+  private readonly flushed = (bytes: number): void => {
+    if (bytes > 0) this.gateway.pool.grant(this, bytes);
+  };
+
+  onHead(status: string, headers: string[], body: Buffer, end: boolean): void {
+    this.exchange.response.head(status, headers, body, end, this.flushed);
+  }
+
+  onData(chunk: Buffer, end: boolean): void {
+    this.exchange.response.data(chunk, end, this.flushed);
+  }
+
+  onSendFile(file: SendFile, end: boolean): void {
+    let fd: number;
+    try {
+      fd = openSync(file.path, 'r');
+    } catch (error) {
+      this.gateway.logger.error(`Cannot open the file the app returned: ${(error as Error).message}`);
+      this.exchange.response.fail(500);
+      return;
+    }
+    this.exchange.response.file(fd, file.offset, file.length, end, closeSync);
+  }
+
+  onAppError(text: string): void {
+    this.gateway.counters.appErrors++;
+    const { method, target } = this.exchange.head;
+    this.gateway.logger.error(`Error handling request ${method} ${target}\n${text.trimEnd()}`);
+    this.exchange.response.fail(500);
+  }
+
+  onFail(error: WorkerError): void {
+    this.gateway.counters.failed++;
+    const { method, target } = this.exchange.head;
+    this.gateway.logger.error(`${error.message}: ${method} ${target} (${error.status})`);
+    this.exchange.response.fail(error.status);
+  }
+}
+
+export class Gateway implements RequestHandler {
+  readonly counters: GatewayCounters = { requests: 0, refused: 0, appErrors: 0, failed: 0 };
+
+  constructor(
+    readonly pool: Pool,
+    readonly logger: Logger,
+    private readonly accessLog: AccessLog | undefined,
+    private readonly options: GatewayOptions,
+  ) {}
+
+  handle(exchange: HttpExchange): void {
+    this.counters.requests++;
+    let environ: Buffer;
+    try {
+      const bodyLength = exchange.body.kind === 'none' ? -1 : exchange.body.length;
+      const pairs = buildEnviron(exchange.head, bodyLength, {
+        scheme: exchange.listener.scheme,
+        serverName: exchange.listener.serverName,
+        serverPort: exchange.listener.serverPort,
+        remoteAddr: exchange.remoteAddr,
+        remotePort: exchange.remotePort,
+        rootPath: this.options.rootPath,
+      });
+      environ = encodeEnviron(pairs);
+    } catch (error) {
+      const status = error instanceof CaskError ? error.status : 400;
+      this.refused(status, error instanceof CaskError ? error : undefined, exchange.remoteAddr);
+      exchange.response.keepAlive = false;
+      exchange.response.fail(status);
+      return;
+    }
+    const job = new GatewayJob(this, exchange, environ);
+    exchange.onClientGone = () => this.pool.cancel(job);
+    this.pool.submit(job);
+  }
+
+  refused(status: number, error: CaskError | undefined, remoteAddr: string): void {
+    this.counters.refused++;
+    if (this.logger.enabled(10)) {
+      this.logger.debug(`Refused a request from ${remoteAddr || 'a local socket'} with ${status}: ${error?.message ?? 'bad request'}`);
+    }
+  }
+
+  completed(exchange: HttpExchange): void {
+    if (exchange.body.kind === 'file') removeBodyFile(exchange.body.path);
+    if (this.accessLog === undefined) return;
+    const head = exchange.head;
+    let referer = '';
+    let userAgent = '';
+    for (let i = 0; i < head.headers.length; i += 2) {
+      const name = (head.headers[i] as string).toLowerCase();
+      if (name === 'referer') referer = head.headers[i + 1] as string;
+      else if (name === 'user-agent') userAgent = head.headers[i + 1] as string;
+    }
+    this.accessLog.write({
+      remoteAddr: exchange.remoteAddr || '-',
+      method: head.method,
+      target: head.target,
+      versionMinor: head.versionMinor,
+      status: exchange.response.status,
+      bytes: exchange.response.bytesSent,
+      referer,
+      userAgent,
+    });
+  }
+}

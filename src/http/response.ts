@@ -1,0 +1,214 @@
+// Writes one response onto a connection: picks the framing (Content-Length, chunked, or
+// close-delimited for HTTP/1.0), adds Date/Server/Connection, holds the app to the length it
+// declared, and streams files with backpressure. The head and the first body bytes leave in
+// one write.
+
+import { read } from 'node:fs';
+import type { Socket } from 'node:net';
+import { cannedResponse } from './canned.js';
+import { httpDate, serializeHead } from './serialize.js';
+
+const CRLF = Buffer.from('\r\n');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n');
+const FILE_CHUNK = 256 * 1024;
+
+export interface ResponseOptions {
+  versionMinor: 0 | 1;
+  isHead: boolean;
+  /** The request allows keep-alive and the server is not closing. */
+  keepAlive: boolean;
+  serverHeader: string;
+}
+
+export type Flushed = (bytes: number) => void;
+
+export class ResponseWriter {
+  status = 0;
+  bytesSent = 0;
+  headSent = false;
+  finished = false;
+  /** Decided when the head goes out; the connection reads it when the response is done. */
+  keepAlive: boolean;
+  private chunked = false;
+  private bodyAllowed = true;
+  private remaining = -1;
+  private fileBusy = false;
+  private backlog: Array<() => void> = [];
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly opts: ResponseOptions,
+    private readonly onDone: (writer: ResponseWriter) => void,
+    private readonly onAppError: (message: string) => void,
+  ) {
+    this.keepAlive = opts.keepAlive;
+  }
+
+  /** Status line and headers from the app, plus the first body bytes. */
+  head(status: string, headers: string[], body: Buffer, end: boolean, flushed?: Flushed): void {
+    const code = Number.parseInt(status, 10);
+    let contentLength = -1;
+    let hasDate = false;
+    let hasServer = false;
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i] as string;
+      if (name.length === 14 && name.toLowerCase() === 'content-length') {
+        const value = headers[i + 1] as string;
+        if (!/^\d{1,15}$/.test(value) || (contentLength >= 0 && Number(value) !== contentLength)) {
+          this.fail(500);
+          this.onAppError(`Invalid Content-Length from the app: ${JSON.stringify(value)}`);
+          return;
+        }
+        contentLength = Number(value);
+      } else if (name.length === 4 && name.toLowerCase() === 'date') hasDate = true;
+      else if (name.length === 6 && name.toLowerCase() === 'server') hasServer = true;
+    }
+    this.status = code;
+    this.bodyAllowed = !(this.opts.isHead || code === 204 || code === 304 || (code >= 100 && code < 200));
+    let extra = hasDate ? '' : `Date: ${httpDate()}\r\n`;
+    if (!hasServer && this.opts.serverHeader) extra += `Server: ${this.opts.serverHeader}\r\n`;
+    if (this.bodyAllowed) {
+      if (contentLength >= 0) this.remaining = contentLength;
+      else if (end) {
+        // The whole body is in hand: give it a length rather than chunking it.
+        this.remaining = body.length;
+        extra += `Content-Length: ${body.length}\r\n`;
+      } else if (this.opts.versionMinor === 1) {
+        this.chunked = true;
+        extra += 'Transfer-Encoding: chunked\r\n';
+      } else this.keepAlive = false; // HTTP/1.0 without a length: the close ends the body
+    }
+    if (!this.keepAlive) extra += 'Connection: close\r\n';
+    else if (this.opts.versionMinor === 0) extra += 'Connection: keep-alive\r\n';
+    const headBytes = serializeHead(this.opts.versionMinor, status, headers, extra);
+    this.headSent = true;
+    this.socket.cork();
+    this.socket.write(headBytes);
+    this.writeBody(body, end, flushed);
+    this.socket.uncork();
+  }
+
+  data(chunk: Buffer, end: boolean, flushed?: Flushed): void {
+    if (this.fileBusy) {
+      this.backlog.push(() => this.data(chunk, end, flushed));
+      return;
+    }
+    this.socket.cork();
+    this.writeBody(chunk, end, flushed);
+    this.socket.uncork();
+  }
+
+  /** Stream `length` bytes (undefined: to EOF) of the open file `fd` from `offset`; closes fd. */
+  file(fd: number, offset: number, length: number | undefined, end: boolean, close: (fd: number) => void): void {
+    if (this.fileBusy) {
+      this.backlog.push(() => this.file(fd, offset, length, end, close));
+      return;
+    }
+    this.fileBusy = true;
+    let position = offset;
+    let left = length ?? Number.MAX_SAFE_INTEGER;
+    const step = (): void => {
+      if (this.socket.destroyed) {
+        close(fd);
+        return;
+      }
+      const buffer = Buffer.allocUnsafe(Math.min(FILE_CHUNK, left));
+      read(fd, buffer, 0, buffer.length, position, (error, n) => {
+        if (error || n === 0 || left <= n) {
+          close(fd);
+          if (error) {
+            this.onAppError(`Cannot read the file the app returned: ${error.message}`);
+            this.abort();
+            return;
+          }
+          this.fileBusy = false;
+          this.data(buffer.subarray(0, n), end);
+          for (const next of this.backlog.splice(0)) next();
+          return;
+        }
+        position += n;
+        left -= n;
+        const more = this.writeBodyBytes(buffer.subarray(0, n));
+        if (more) step();
+        else this.socket.once('drain', step);
+      });
+    };
+    if (left === 0) {
+      close(fd);
+      this.fileBusy = false;
+      this.data(Buffer.alloc(0), end);
+      return;
+    }
+    step();
+  }
+
+  /** The app failed: a canned status if nothing went out yet, else cut the connection. */
+  fail(status: number): void {
+    if (this.finished) return;
+    if (this.headSent) {
+      this.abort();
+      return;
+    }
+    this.status = status;
+    this.headSent = true;
+    this.socket.write(cannedResponse(status, { close: !this.keepAlive }));
+    this.finish();
+  }
+
+  abort(): void {
+    this.keepAlive = false;
+    this.finished = true;
+    this.socket.destroy();
+    this.onDone(this);
+  }
+
+  private writeBody(chunk: Buffer, end: boolean, flushed?: Flushed): void {
+    if (chunk.length > 0) this.writeBodyBytes(chunk, flushed);
+    else if (flushed && chunk.length === 0) flushed(0);
+    if (!end) return;
+    if (this.chunked && this.bodyAllowed) this.socket.write(LAST_CHUNK);
+    if (this.remaining > 0) {
+      // The app promised more bytes than it gave: the client cannot tell where the body
+      // ends, so the connection must close.
+      this.onAppError(`Response shorter than its Content-Length: ${this.remaining} bytes missing`);
+      this.abort();
+      return;
+    }
+    this.finish();
+  }
+
+  /** Returns false when the socket wants us to wait for 'drain'. */
+  private writeBodyBytes(chunk: Buffer, flushed?: Flushed): boolean {
+    if (!this.bodyAllowed) {
+      flushed?.(chunk.length);
+      return true;
+    }
+    let bytes = chunk;
+    if (this.remaining >= 0) {
+      if (chunk.length > this.remaining) {
+        bytes = chunk.subarray(0, this.remaining);
+        if (this.keepAlive) this.onAppError('Response longer than its Content-Length: extra bytes dropped');
+        this.keepAlive = false;
+      }
+      this.remaining -= bytes.length;
+    }
+    this.bytesSent += bytes.length;
+    const cb = flushed ? () => flushed(chunk.length) : undefined;
+    if (bytes.length === 0) {
+      cb?.();
+      return true;
+    }
+    if (this.chunked) {
+      this.socket.write(`${bytes.length.toString(16)}\r\n`, 'latin1');
+      this.socket.write(bytes);
+      return this.socket.write(CRLF, cb);
+    }
+    return this.socket.write(bytes, cb);
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.onDone(this);
+  }
+}

@@ -1,0 +1,213 @@
+// One worker's end of the link: frames out (batched per event-loop turn), frames in (routed by
+// request id to the exchange waiting for them). Knows nothing of HTTP.
+
+import type { Socket } from 'node:net';
+import type { WorkerError } from '../errors.js';
+import { FrameDecoder } from './framer.js';
+import {
+  FLAG_END,
+  Kind,
+  decodeHead,
+  decodeLog,
+  decodeSendFile,
+  encodeWindow,
+  frameHeader,
+  type SendFile,
+} from './protocol.js';
+
+/** What the link tells the party waiting for one request's response. */
+export interface ExchangeSink {
+  onHead(status: string, headers: string[], body: Buffer, end: boolean): void;
+  onData(chunk: Buffer, end: boolean): void;
+  onSendFile(file: SendFile, end: boolean): void;
+  /** The app failed (ERROR frame); `text` is the traceback. Final. */
+  onAppError(text: string): void;
+  /** The front gave up on the exchange: worker died (502), timeout (504), queue full (503). */
+  onFail(error: WorkerError): void;
+}
+
+export interface LinkEvents {
+  onReady(info: Record<string, unknown>): void;
+  onLog(level: number, text: string): void;
+  onLoadError(text: string): void;
+  onStats(stats: Record<string, unknown>): void;
+  /** A final frame arrived for `id`: the worker has let go of that request. */
+  onExchangeDone(id: number, sink: ExchangeSink): void;
+  /** The peer broke the protocol; the link is unusable. */
+  onProtocolError(error: Error): void;
+}
+
+const ignore = (): void => {};
+/** Stands in for an exchange whose client is gone: swallows what the worker still sends. */
+const DETACHED: ExchangeSink = {
+  onHead: ignore,
+  onData: ignore,
+  onSendFile: ignore,
+  onAppError: ignore,
+  onFail: ignore,
+};
+
+export class WorkerLink {
+  private readonly decoder = new FrameDecoder();
+  private readonly sinks = new Map<number, ExchangeSink>();
+  private corked = false;
+  private closed = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly events: LinkEvents,
+  ) {
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    // Errors surface as the worker's exit; the pool handles that.
+    socket.on('error', () => {});
+    socket.setNoDelay?.(true);
+  }
+
+  get inFlight(): number {
+    return this.sinks.size;
+  }
+
+  /** Register the sink for `id`; then send its frames with `send`. */
+  open(id: number, sink: ExchangeSink): void {
+    this.sinks.set(id, sink);
+  }
+
+  /** Stop telling anyone about `id` but keep waiting for its final frame, which frees the
+   *  worker's thread in the pool's accounting. */
+  detach(id: number): ExchangeSink | undefined {
+    const sink = this.sinks.get(id);
+    if (sink !== undefined) this.sinks.set(id, DETACHED);
+    return sink;
+  }
+
+  sinkOf(id: number): ExchangeSink | undefined {
+    const sink = this.sinks.get(id);
+    return sink === DETACHED ? undefined : sink;
+  }
+
+  /** All sinks still waiting: the pool fails them when the worker dies. */
+  drainSinks(): Array<[number, ExchangeSink]> {
+    const all = [...this.sinks];
+    this.sinks.clear();
+    return all;
+  }
+
+  send(id: number, kind: number, flags: number, payload?: Buffer): void {
+    if (this.closed) return;
+    // Cork once per turn so every frame produced in this turn leaves in one writev.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    const length = payload === undefined ? 0 : payload.length;
+    this.socket.write(frameHeader(id, kind, flags, length));
+    if (length > 0) this.socket.write(payload as Buffer);
+  }
+
+  grant(id: number, bytes: number): void {
+    if (this.sinks.has(id)) this.send(id, Kind.WINDOW, 0, encodeWindow(bytes));
+  }
+
+  close(): void {
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  private receive(chunk: Buffer): void {
+    let frames;
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (error) {
+      this.fail(error as Error);
+      return;
+    }
+    for (const frame of frames) {
+      try {
+        this.dispatch(frame.id, frame.kind, frame.flags, frame.payload);
+      } catch (error) {
+        this.fail(error as Error);
+        return;
+      }
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.events.onProtocolError(error);
+  }
+
+  private dispatch(id: number, kind: number, flags: number, payload: Buffer): void {
+    const end = (flags & FLAG_END) !== 0;
+    if (id === 0) {
+      this.dispatchLinkFrame(kind, payload);
+      return;
+    }
+    const sink = this.sinks.get(id);
+    // A frame for an exchange already forgotten (timed out, client gone) is dropped.
+    if (sink === undefined) {
+      if (kind === Kind.SENDFILE) this.send(id, Kind.FILE_TAKEN, 0);
+      return;
+    }
+    switch (kind) {
+      case Kind.HEAD: {
+        const head = decodeHead(payload);
+        if (end) this.finish(id);
+        sink.onHead(head.status, head.headers, head.body, end);
+        return;
+      }
+      case Kind.DATA:
+        if (end) this.finish(id);
+        sink.onData(payload, end);
+        return;
+      case Kind.SENDFILE:
+        if (end) this.finish(id);
+        sink.onSendFile(decodeSendFile(payload), end);
+        // The file is opened synchronously by the sink, so the worker may close its copy now.
+        this.send(id, Kind.FILE_TAKEN, 0);
+        return;
+      case Kind.ERROR:
+        this.finish(id);
+        sink.onAppError(payload.toString('utf8'));
+        return;
+      case Kind.LOG: {
+        const log = decodeLog(payload);
+        this.events.onLog(log.level, log.text);
+        return;
+      }
+      default:
+        throw new RangeError(`Unknown frame kind from worker: 0x${kind.toString(16)}`);
+    }
+  }
+
+  private finish(id: number): void {
+    const sink = this.sinks.get(id);
+    this.sinks.delete(id);
+    if (sink !== undefined) this.events.onExchangeDone(id, sink);
+  }
+
+  private dispatchLinkFrame(kind: number, payload: Buffer): void {
+    switch (kind) {
+      case Kind.READY:
+        this.events.onReady(JSON.parse(payload.toString('utf8')) as Record<string, unknown>);
+        return;
+      case Kind.LOG: {
+        const log = decodeLog(payload);
+        this.events.onLog(log.level, log.text);
+        return;
+      }
+      case Kind.LOAD_ERROR:
+        this.events.onLoadError(payload.toString('utf8'));
+        return;
+      case Kind.STATS:
+        this.events.onStats(JSON.parse(payload.toString('utf8')) as Record<string, unknown>);
+        return;
+      default:
+        throw new RangeError(`Unknown link frame kind from worker: 0x${kind.toString(16)}`);
+    }
+  }
+}

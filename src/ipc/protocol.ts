@@ -1,0 +1,159 @@
+// The worker-link codec: pure functions, no sockets. docs/protocol.md is the specification;
+// python/cask_worker/protocol.py mirrors every constant, and both are tested against
+// test/fixtures/ipc-vectors/vectors.json.
+//
+//  0               4               8       9      10              12
+//  +---------------+---------------+-------+-------+---------------+-----------------+
+//  | payload length| request id    | kind  | flags | reserved = 0  | payload ...     |
+//  +---------------+---------------+-------+-------+---------------+-----------------+
+//    u32 BE          u32 BE          u8      u8      u16 BE          `length` bytes
+
+export const HEADER_SIZE = 12;
+export const MAX_PAYLOAD = 16 * 1024 * 1024;
+export const INITIAL_WINDOW = 1024 * 1024;
+export const FLAG_END = 0x01;
+/** SENDFILE length meaning "to the end of the file". */
+export const TO_EOF = 0xffff_ffff_ffff_ffffn;
+
+export const Kind = {
+  // front -> worker
+  REQUEST: 0x01,
+  BODY: 0x02,
+  BODY_FILE: 0x03,
+  CANCEL: 0x04,
+  WINDOW: 0x05,
+  FILE_TAKEN: 0x06,
+  STOP: 0x07,
+  // worker -> front
+  HEAD: 0x11,
+  DATA: 0x12,
+  SENDFILE: 0x13,
+  ERROR: 0x14,
+  READY: 0x20,
+  LOG: 0x21,
+  LOAD_ERROR: 0x22,
+  STATS: 0x23,
+} as const;
+export type KindCode = (typeof Kind)[keyof typeof Kind];
+
+export interface Frame {
+  id: number;
+  kind: number;
+  flags: number;
+  payload: Buffer;
+}
+
+export function frameHeader(id: number, kind: number, flags: number, length: number): Buffer {
+  if (length > MAX_PAYLOAD) throw new RangeError(`Frame payload too large: ${length} bytes`);
+  const header = Buffer.allocUnsafe(HEADER_SIZE);
+  header.writeUInt32BE(length, 0);
+  header.writeUInt32BE(id, 4);
+  header[8] = kind;
+  header[9] = flags;
+  header.writeUInt16BE(0, 10);
+  return header;
+}
+
+export function encodeFrame(id: number, kind: number, flags: number, payload?: Buffer): Buffer {
+  const length = payload === undefined ? 0 : payload.length;
+  const header = frameHeader(id, kind, flags, length);
+  return length === 0 ? header : Buffer.concat([header, payload as Buffer], HEADER_SIZE + length);
+}
+
+/**
+ * Environ payload: `KEY\0VALUE\0KEY\0VALUE…` in latin-1. The values are already PEP 3333
+ * native strings (bytes decoded as latin-1), so latin-1 re-encoding is lossless.
+ */
+export function encodeEnviron(pairs: readonly string[]): Buffer {
+  return Buffer.from(pairs.join('\0'), 'latin1');
+}
+
+export function decodeEnviron(payload: Buffer): Record<string, string> {
+  const parts = payload.toString('latin1').split('\0');
+  const environ: Record<string, string> = {};
+  for (let i = 0; i + 1 < parts.length; i += 2) environ[parts[i] as string] = parts[i + 1] as string;
+  return environ;
+}
+
+export interface ResponseHead {
+  status: string;
+  /** flat [name, value, name, value, …] */
+  headers: string[];
+  body: Buffer;
+}
+
+export function encodeHead(status: string, headers: readonly string[], body: Buffer): Buffer {
+  const head = headers.length === 0 ? status : `${status}\0${headers.join('\0')}`;
+  const headLength = Buffer.byteLength(head, 'latin1');
+  const payload = Buffer.allocUnsafe(4 + headLength + body.length);
+  payload.writeUInt32BE(headLength, 0);
+  payload.write(head, 4, 'latin1');
+  body.copy(payload, 4 + headLength);
+  return payload;
+}
+
+export function decodeHead(payload: Buffer): ResponseHead {
+  if (payload.length < 4) throw new RangeError('HEAD payload shorter than its length field');
+  const headLength = payload.readUInt32BE(0);
+  if (4 + headLength > payload.length) {
+    throw new RangeError(`HEAD length field past the payload: ${headLength}`);
+  }
+  const parts = payload.toString('latin1', 4, 4 + headLength).split('\0');
+  const status = parts[0] as string;
+  return { status, headers: parts.slice(1), body: payload.subarray(4 + headLength) };
+}
+
+export function encodeWindow(bytes: number): Buffer {
+  const payload = Buffer.allocUnsafe(4);
+  payload.writeUInt32BE(bytes, 0);
+  return payload;
+}
+
+export function decodeWindow(payload: Buffer): number {
+  if (payload.length !== 4) throw new RangeError(`WINDOW payload must be 4 bytes: ${payload.length}`);
+  return payload.readUInt32BE(0);
+}
+
+export interface SendFile {
+  offset: number;
+  /** bytes to send, or undefined for "to the end of the file" */
+  length: number | undefined;
+  path: string;
+}
+
+export function encodeSendFile(file: SendFile): Buffer {
+  const path = Buffer.from(file.path, 'utf8');
+  const payload = Buffer.allocUnsafe(16 + path.length);
+  payload.writeBigUInt64BE(BigInt(file.offset), 0);
+  payload.writeBigUInt64BE(file.length === undefined ? TO_EOF : BigInt(file.length), 8);
+  path.copy(payload, 16);
+  return payload;
+}
+
+export function decodeSendFile(payload: Buffer): SendFile {
+  if (payload.length < 16) throw new RangeError('SENDFILE payload shorter than 16 bytes');
+  const offset = payload.readBigUInt64BE(0);
+  const length = payload.readBigUInt64BE(8);
+  if (offset > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`SENDFILE offset too large: ${offset}`);
+  if (length !== TO_EOF && length > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new RangeError(`SENDFILE length too large: ${length}`);
+  }
+  return {
+    offset: Number(offset),
+    length: length === TO_EOF ? undefined : Number(length),
+    path: payload.toString('utf8', 16),
+  };
+}
+
+export function encodeLog(level: number, text: string): Buffer {
+  const body = Buffer.from(text, 'utf8');
+  const payload = Buffer.allocUnsafe(1 + body.length);
+  payload[0] = level;
+  body.copy(payload, 1);
+  return payload;
+}
+
+export function decodeLog(payload: Buffer): { level: number; text: string } {
+  if (payload.length < 1) throw new RangeError('LOG payload is empty');
+  return { level: payload[0] as number, text: payload.toString('utf8', 1) };
+}

@@ -1,0 +1,124 @@
+// Error log (levelled, human lines) and access log (Apache formats). Both write through one
+// stream each; the access log is the only thing on the request path, so its line is built
+// with plain concatenation and written without waiting.
+
+import { createWriteStream, type WriteStream } from 'node:fs';
+
+export const LEVELS = { debug: 10, info: 20, warning: 30, error: 40, critical: 50 } as const;
+export type LevelName = keyof typeof LEVELS;
+
+function levelName(level: number): string {
+  if (level >= 50) return 'CRITICAL';
+  if (level >= 40) return 'ERROR';
+  if (level >= 30) return 'WARNING';
+  if (level >= 20) return 'INFO';
+  return 'DEBUG';
+}
+
+function openStream(target: string, fallback: NodeJS.WritableStream): NodeJS.WritableStream {
+  if (target === '-' || target === '') return fallback;
+  return createWriteStream(target, { flags: 'a' });
+}
+
+export class Logger {
+  private readonly threshold: number;
+  private readonly out: NodeJS.WritableStream;
+
+  constructor(level: LevelName = 'info', target = '-') {
+    this.threshold = LEVELS[level];
+    this.out = openStream(target, process.stderr);
+  }
+
+  enabled(level: number): boolean {
+    return level >= this.threshold;
+  }
+
+  log(level: number, message: string, tag = 'cask'): void {
+    if (level < this.threshold) return;
+    const stamp = new Date().toISOString();
+    this.out.write(`[${stamp}] [${tag}] [${levelName(level)}] ${message}\n`);
+  }
+
+  /** What an app printed: shown whatever the level, as gunicorn shows a worker's output. */
+  raw(tag: string, line: string): void {
+    this.out.write(`[${new Date().toISOString()}] [${tag}] ${line}\n`);
+  }
+
+  debug(message: string, tag?: string): void {
+    this.log(LEVELS.debug, message, tag);
+  }
+  info(message: string, tag?: string): void {
+    this.log(LEVELS.info, message, tag);
+  }
+  warn(message: string, tag?: string): void {
+    this.log(LEVELS.warning, message, tag);
+  }
+  error(message: string, tag?: string): void {
+    this.log(LEVELS.error, message, tag);
+  }
+
+  close(): Promise<void> {
+    if (this.out === process.stderr || this.out === process.stdout) return Promise.resolve();
+    return new Promise((resolve) => (this.out as WriteStream).end(resolve));
+  }
+}
+
+export interface AccessRecord {
+  remoteAddr: string;
+  method: string;
+  target: string;
+  versionMinor: number;
+  status: number;
+  bytes: number;
+  referer: string;
+  userAgent: string;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+function pad(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/** `[10/Oct/2000:13:55:36 +0000]`, always in UTC so lines sort and compare across hosts. */
+export function clfTime(date: Date): string {
+  return `[${pad(date.getUTCDate())}/${MONTHS[date.getUTCMonth()]}/${date.getUTCFullYear()}:${pad(
+    date.getUTCHours(),
+  )}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000]`;
+}
+
+function quoted(value: string): string {
+  // Request data is attacker-controlled: escape quotes, backslashes and controls so one
+  // request cannot forge extra log lines or fields.
+  // eslint-disable-next-line no-control-regex
+  return value.replace(/[\\"\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+export function formatAccess(record: AccessRecord, format: 'combined' | 'common', now = new Date()): string {
+  const bytes = record.bytes > 0 ? String(record.bytes) : '-';
+  const line =
+    `${record.remoteAddr} - - ${clfTime(now)} "${quoted(record.method)} ${quoted(record.target)} ` +
+    `HTTP/1.${record.versionMinor}" ${record.status} ${bytes}`;
+  if (format === 'common') return line;
+  return `${line} "${quoted(record.referer || '-')}" "${quoted(record.userAgent || '-')}"`;
+}
+
+export class AccessLog {
+  private readonly out: NodeJS.WritableStream;
+
+  constructor(
+    target: string,
+    private readonly format: 'combined' | 'common',
+  ) {
+    this.out = openStream(target, process.stdout);
+  }
+
+  write(record: AccessRecord): void {
+    this.out.write(formatAccess(record, this.format) + '\n');
+  }
+
+  close(): Promise<void> {
+    if (this.out === process.stdout) return Promise.resolve();
+    return new Promise((resolve) => (this.out as WriteStream).end(resolve));
+  }
+}

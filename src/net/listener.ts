@@ -1,0 +1,69 @@
+// Binds the listening sockets (TCP on IPv4/IPv6, Unix) and hands each accepted socket on.
+
+import { lstatSync, unlinkSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { ListenerInfo } from '../http/connection.js';
+
+export type BindAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+
+export interface BoundListener {
+  server: Server;
+  info: ListenerInfo;
+  /** How to reach it, for the startup log: `http://127.0.0.1:8000`, `unix:/run/app.sock`. */
+  url: string;
+}
+
+export function formatBind(bind: BindAddress): string {
+  if (bind.kind === 'unix') return `unix:${bind.path}`;
+  return bind.host.includes(':') ? `[${bind.host}]:${bind.port}` : `${bind.host}:${bind.port}`;
+}
+
+/** A stale socket file from a crashed run would make bind fail; a regular file is left alone. */
+function removeStaleSocket(path: string): void {
+  try {
+    if (lstatSync(path).isSocket()) unlinkSync(path);
+  } catch {
+    // absent: nothing to do
+  }
+}
+
+export function listen(bind: BindAddress, backlog: number, onSocket: (socket: Socket, info: ListenerInfo) => void): Promise<BoundListener> {
+  const server = createServer({ noDelay: true });
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      const where = formatBind(bind);
+      const reason =
+        error.code === 'EADDRINUSE'
+          ? 'the address is already in use'
+          : error.code === 'EACCES'
+            ? 'permission denied'
+            : error.code === 'EADDRNOTAVAIL'
+              ? 'no such local address'
+              : error.message;
+      reject(new Error(`Cannot listen on ${where}: ${reason}`));
+    };
+    server.once('error', onError);
+    const ready = (): void => {
+      server.off('error', onError);
+      let info: ListenerInfo;
+      let url: string;
+      if (bind.kind === 'unix') {
+        info = { scheme: 'http', serverName: 'localhost', serverPort: '' };
+        url = `unix:${bind.path}`;
+      } else {
+        const address = server.address();
+        const port = typeof address === 'object' && address !== null ? address.port : bind.port;
+        info = { scheme: 'http', serverName: bind.host, serverPort: String(port) };
+        url = `http://${formatBind({ ...bind, port })}`;
+      }
+      server.on('connection', (socket) => onSocket(socket, info));
+      resolve({ server, info, url });
+    };
+    if (bind.kind === 'unix') {
+      removeStaleSocket(bind.path);
+      server.listen({ path: bind.path, backlog }, ready);
+    } else {
+      server.listen({ host: bind.host, port: bind.port, backlog, ipv6Only: bind.host.includes(':') }, ready);
+    }
+  });
+}

@@ -1,0 +1,147 @@
+// Builds the CGI part of a WSGI environ (PEP 3333) from a parsed request head. Pure: the
+// result is the flat [KEY, VALUE, …] list the REQUEST frame carries; every value is a
+// "native string" (bytes decoded as latin-1), which is what the parser already produces.
+
+import { ProtocolError } from '../errors.js';
+import type { RequestHead } from '../http/parser.js';
+
+export interface EnvironContext {
+  scheme: 'http' | 'https';
+  /** The listener's own address, used when the request has no Host. */
+  serverName: string;
+  serverPort: string;
+  remoteAddr: string;
+  remotePort: string;
+  rootPath: string;
+}
+
+const envKeyCache = new Map<string, string>();
+const ENV_KEY_CACHE_MAX = 2048;
+
+/** `X-Forwarded-For` -> `HTTP_X_FORWARDED_FOR`; undefined for names the app must not see. */
+export function headerEnvKey(name: string): string | undefined {
+  let key = envKeyCache.get(name);
+  if (key !== undefined) return key || undefined;
+  // A name with `_` would map to the same key as its `-` twin and could spoof it (a proxy
+  // that checks `X-Auth-User` passes `X_Auth_User`), so such headers are dropped.
+  key = name.includes('_') ? '' : `HTTP_${name.toUpperCase().replace(/-/g, '_')}`;
+  if (envKeyCache.size < ENV_KEY_CACHE_MAX) envKeyCache.set(name, key);
+  return key || undefined;
+}
+
+function hexValue(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  if (code >= 65 && code <= 70) return code - 55;
+  if (code >= 97 && code <= 102) return code - 87;
+  return -1;
+}
+
+/** Percent-decode to a latin-1 string (one char per byte); a bad escape stays as written. */
+export function percentDecode(path: string): string {
+  if (!path.includes('%')) return path;
+  let out = '';
+  let from = 0;
+  for (let i = path.indexOf('%'); i !== -1 && i + 2 < path.length; i = path.indexOf('%', i + 1)) {
+    const hi = hexValue(path.charCodeAt(i + 1));
+    const lo = hexValue(path.charCodeAt(i + 2));
+    if (hi < 0 || lo < 0) continue;
+    out += path.slice(from, i) + String.fromCharCode(hi * 16 + lo);
+    from = i + 3;
+    i += 2;
+  }
+  return out + path.slice(from);
+}
+
+interface SplitTarget {
+  path: string;
+  query: string;
+  host: string | undefined;
+}
+
+function splitTarget(method: string, target: string): SplitTarget {
+  let rest = target;
+  let host: string | undefined;
+  if (target.charCodeAt(0) !== 47 /* / */) {
+    if (target === '*' && method === 'OPTIONS') return { path: '*', query: '', host };
+    // absolute-form (RFC 9112 §3.2.2): the authority in the target replaces Host.
+    const match = /^(https?):\/\/([^/?#]*)(.*)$/i.exec(target);
+    if (match === null) throw new ProtocolError('CASK_HTTP_BAD_REQUEST', `Invalid request target: ${target}`);
+    host = match[2];
+    rest = match[3] || '/';
+    if (rest.charCodeAt(0) !== 47) rest = `/${rest}`;
+  }
+  const q = rest.indexOf('?');
+  if (q === -1) return { path: rest, query: '', host };
+  return { path: rest.slice(0, q), query: rest.slice(q + 1), host };
+}
+
+function splitHost(host: string, fallbackPort: string): [string, string] {
+  if (host.startsWith('[')) {
+    const close = host.indexOf(']');
+    const port = host.slice(close + 2);
+    return [host.slice(0, close + 1), port || fallbackPort];
+  }
+  const colon = host.lastIndexOf(':');
+  if (colon === -1) return [host, fallbackPort];
+  return [host.slice(0, colon), host.slice(colon + 1) || fallbackPort];
+}
+
+/**
+ * The CGI variables of one request. `bodyLength` is the body as the app will read it: the
+ * de-chunked size for chunked requests, -1 for a request without a body.
+ */
+export function buildEnviron(head: RequestHead, bodyLength: number, ctx: EnvironContext): string[] {
+  const { path, query, host: targetHost } = splitTarget(head.method, head.target);
+  let pathInfo = percentDecode(path);
+  if (pathInfo.includes('\0')) {
+    throw new ProtocolError('CASK_HTTP_BAD_REQUEST', 'Invalid request target: the path decodes to a NUL byte');
+  }
+  let scriptName = '';
+  if (ctx.rootPath !== '' && (pathInfo === ctx.rootPath || pathInfo.startsWith(`${ctx.rootPath}/`))) {
+    scriptName = ctx.rootPath;
+    pathInfo = pathInfo.slice(ctx.rootPath.length);
+  } else if (ctx.rootPath !== '') {
+    scriptName = ctx.rootPath;
+  }
+  const defaultPort = ctx.scheme === 'https' ? '443' : '80';
+  const host = targetHost ?? head.host;
+  const [serverName, serverPort] = host ? splitHost(host, defaultPort) : [ctx.serverName, ctx.serverPort];
+
+  const env: string[] = [
+    'REQUEST_METHOD', head.method,
+    'SCRIPT_NAME', scriptName,
+    'PATH_INFO', pathInfo,
+    'QUERY_STRING', query,
+    'RAW_URI', head.target,
+    'REQUEST_URI', head.target,
+    'SERVER_NAME', serverName,
+    'SERVER_PORT', serverPort,
+    'SERVER_PROTOCOL', head.versionMinor === 1 ? 'HTTP/1.1' : 'HTTP/1.0',
+    'REMOTE_ADDR', ctx.remoteAddr,
+    'REMOTE_PORT', ctx.remotePort,
+    'wsgi.url_scheme', ctx.scheme,
+  ]; // prettier-ignore
+  if (bodyLength >= 0) env.push('CONTENT_LENGTH', String(bodyLength));
+
+  const headers = head.headers;
+  const seen = new Map<string, number>();
+  for (let i = 0; i < headers.length; i += 2) {
+    let key = headerEnvKey(headers[i] as string);
+    if (key === undefined) continue;
+    const value = headers[i + 1] as string;
+    if (key === 'HTTP_CONTENT_TYPE') key = 'CONTENT_TYPE';
+    // The body reaches the app de-chunked with its real length in CONTENT_LENGTH.
+    else if (key === 'HTTP_CONTENT_LENGTH' || key === 'HTTP_TRANSFER_ENCODING') continue;
+    else if (key === 'HTTP_HOST' && targetHost !== undefined) continue;
+    const at = seen.get(key);
+    if (at !== undefined) {
+      // RFC 9110 §5.3 joins repeated fields with commas; cookies use `; ` (RFC 6265 §5.4).
+      env[at + 1] += key === 'HTTP_COOKIE' ? `; ${value}` : `, ${value}`;
+      continue;
+    }
+    seen.set(key, env.length);
+    env.push(key, value);
+  }
+  if (targetHost !== undefined) env.push('HTTP_HOST', targetHost);
+  return env;
+}

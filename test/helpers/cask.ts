@@ -1,0 +1,105 @@
+// Starts the real `cask` CLI (bin/cask.js over the built dist/) with a real Python, on port 0,
+// and waits for it to say it is ready. Every test server is stopped by PID in `t.after`.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../bin/cask.js', import.meta.url));
+export const APPS = fileURLToPath(new URL('../fixtures/apps/', import.meta.url));
+
+export interface RunningCask {
+  proc: ChildProcess;
+  port: number;
+  host: string;
+  /** Everything the server wrote to stderr so far. */
+  stderr(): string;
+  stdout(): string;
+  /** Resolves when the text appears in stderr (or rejects after `ms`). */
+  waitFor(text: string | RegExp, ms?: number): Promise<void>;
+  /** SIGTERM and wait for the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Don't wait for "Ready" (for servers expected to fail at start). */
+  noWait?: boolean;
+  timeoutMs?: number;
+}
+
+export function runCask(args: string[], options: StartOptions = {}): RunningCask {
+  const proc = spawn(process.execPath, [BIN, ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  let out = '';
+  const waiters: Array<{ text: string | RegExp; resolve: () => void }> = [];
+  const check = (): void => {
+    for (const w of [...waiters]) {
+      const hit = typeof w.text === 'string' ? err.includes(w.text) || out.includes(w.text) : w.text.test(err) || w.text.test(out);
+      if (hit) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  };
+  proc.stderr.setEncoding('utf8').on('data', (s: string) => {
+    err += s;
+    if (process.env.CASK_TEST_VERBOSE) process.stderr.write(s);
+    check();
+  });
+  proc.stdout.setEncoding('utf8').on('data', (s: string) => {
+    out += s;
+    check();
+  });
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const server: RunningCask = {
+    proc,
+    port: 0,
+    host: '127.0.0.1',
+    stderr: () => err,
+    stdout: () => out,
+    waitFor(text, ms = 15_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`Timed out waiting for ${String(text)}; stderr:\n${err}`)), ms);
+        waiters.push({
+          text,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
+        check();
+        void exited.then(() => {
+          clearTimeout(timer);
+          setTimeout(() => reject(new Error(`Server exited while waiting for ${String(text)}; stderr:\n${err}`)), 20);
+        });
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+    exited,
+  };
+  return server;
+}
+
+/** Start cask on 127.0.0.1 with a free port and wait until its workers are ready. */
+export async function startCask(argv: string[], options: StartOptions = {}): Promise<RunningCask> {
+  const args = argv[0] === 'serve' ? argv : ['serve', ...argv];
+  const hasBind = args.some((a) => a === '-b' || a === '--bind' || a.startsWith('--bind='));
+  const server = runCask(hasBind ? args : [...args, '-b', '127.0.0.1:0'], options);
+  if (options.noWait) return server;
+  await server.waitFor(/Ready: \d+ worker/, options.timeoutMs ?? 20_000);
+  const match = /on http:\/\/(\[[^\]]+\]|[\d.]+):(\d+)/.exec(server.stderr());
+  if (match) {
+    server.host = (match[1] as string).replace(/^\[|\]$/g, '');
+    server.port = Number(match[2]);
+  }
+  return server;
+}

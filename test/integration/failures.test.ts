@@ -1,0 +1,148 @@
+// Every row of the failure table in the design, against a real worker running failures.py.
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
+import { exchange, get } from '../helpers/http.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('a broken app behind cask', () => {
+  let server: RunningCask;
+  before(async () => {
+    server = await startCask(['failures:application', '--chdir', APPS, '-w', '1', '--threads', '4', '--timeout', '2']);
+  });
+  after(() => server.stop());
+
+  test('an exception before the response starts gives 500, a logged traceback, and a usable connection', async () => {
+    const x = await exchange(
+      server.port,
+      'GET /raise-before HTTP/1.1\r\nHost: h\r\n\r\nGET /ok HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n',
+      { expect: 2 },
+    );
+    assert.equal(x.responses[0]?.status, 500);
+    assert.equal(x.responses[1]?.status, 200, 'the same connection keeps working');
+    await server.waitFor('ValueError: boom before headers');
+    assert.match(server.stderr(), /Error handling request GET \/raise-before/);
+  });
+
+  test('an exception after the headers cuts the connection and still calls close()', async () => {
+    const x = await exchange(server.port, 'GET /raise-after HTTP/1.1\r\nHost: h\r\n\r\n', { waitClose: true });
+    const text = x.raw.toString('latin1');
+    assert.match(text, /^HTTP\/1\.1 200 OK/);
+    assert.match(text, /first part/);
+    assert.doesNotMatch(text, /0\r\n\r\n$/, 'the chunked body must not look complete');
+    assert.ok(x.closed);
+    const closed = await get(server.port, '/closed');
+    assert.match(closed.body.toString(), /raise-after/);
+  });
+
+  for (const [path, what] of [
+    ['/bad-status', 'an invalid status'],
+    ['/crlf-header', 'a header value with CR/LF'],
+    ['/hop-by-hop', 'a hop-by-hop header'],
+    ['/str-body', 'a str body block'],
+    ['/none', 'None instead of an iterable'],
+  ] as const) {
+    test(`${what} from the app gives 500 and nothing of it reaches the client`, async () => {
+      const x = await exchange(server.port, `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`, { waitClose: true });
+      assert.equal(x.responses[0]?.status, 500);
+      assert.doesNotMatch(x.raw.toString('latin1'), /pwned|2000 Nope/);
+    });
+  }
+
+  test('SystemExit in the app gives 500 and the worker lives on', async () => {
+    const before = (await get(server.port, '/pid')).body.toString();
+    assert.equal((await get(server.port, '/exit')).status, 500);
+    const afterPid = (await get(server.port, '/pid')).body.toString();
+    assert.equal(afterPid, before);
+  });
+
+  test('write() from start_response sends before the iterable', async () => {
+    const r = await get(server.port, '/write');
+    assert.equal(r.body.toString(), 'from write; from iterable');
+  });
+
+  test('a body shorter than its Content-Length closes the connection', async () => {
+    const x = await exchange(server.port, 'GET /short-length HTTP/1.1\r\nHost: h\r\n\r\n', { waitClose: true });
+    assert.ok(x.closed);
+    assert.match(x.raw.toString('latin1'), /only a few bytes$/);
+  });
+
+  test('an 8 MiB streamed response arrives whole through the flow-controlled link', async () => {
+    const r = await get(server.port, '/big', {}, { ms: 20_000 });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.length, 8 * 1024 * 1024);
+    assert.ok(r.body.every((b) => b === 0x78));
+  });
+
+  test('wsgi.file_wrapper sends the file itself', async () => {
+    const r = await get(server.port, '/file');
+    assert.equal(r.status, 200);
+    assert.equal(r.body.toString(), readFileSync(`${APPS}failures.py`, 'utf8'));
+  });
+
+  test('what the app prints lands in the error log, tagged with its worker', async () => {
+    assert.equal((await get(server.port, '/print')).status, 200);
+    await server.waitFor('hello from the app on stdout');
+    await server.waitFor('via wsgi.errors');
+    assert.match(server.stderr(), /\[worker 1 pid \d+ stdout\] hello from the app on stdout/);
+    assert.match(server.stderr(), /\[worker 1 pid \d+ stderr\] and on stderr/);
+  });
+
+  test('a client that disconnects mid-response frees the worker and close() is called', async () => {
+    await new Promise<void>((resolve) => {
+      const socket = connect(server.port, '127.0.0.1', () => socket.write('GET /stream?100 HTTP/1.1\r\nHost: h\r\n\r\n'));
+      socket.once('data', () => {
+        socket.destroy();
+        resolve();
+      });
+    });
+    let closed = '';
+    for (let i = 0; i < 50 && !closed.includes('stream'); i++) {
+      await sleep(100);
+      closed = (await get(server.port, '/closed')).body.toString();
+    }
+    assert.match(closed, /stream/);
+  });
+
+  test('a request past --timeout gets 504 and the worker is replaced', async () => {
+    const before = (await get(server.port, '/pid')).body.toString();
+    const r = await get(server.port, '/sleep?10', {}, { ms: 8000 });
+    assert.equal(r.status, 504);
+    let after = '';
+    for (let i = 0; i < 50; i++) {
+      const p = await get(server.port, '/pid');
+      if (p.status === 200) {
+        after = p.body.toString();
+        break;
+      }
+      await sleep(100);
+    }
+    assert.notEqual(after, '');
+    assert.notEqual(after, before);
+  });
+
+  test('a worker that dies mid-request gives 502 and is respawned', async () => {
+    const r = await get(server.port, '/die');
+    assert.equal(r.status, 502);
+    let ok = 0;
+    for (let i = 0; i < 50 && ok !== 200; i++) {
+      await sleep(100);
+      ok = (await get(server.port, '/ok')).status;
+    }
+    assert.equal(ok, 200);
+    assert.match(server.stderr(), /Worker exited/);
+  });
+});
+
+test('a full queue answers 503 with Retry-After', async (t) => {
+  const server = await startCask(['failures:application', '--chdir', APPS, '-w', '1', '--threads', '1', '--prefetch', '0', '--max-queue', '1']);
+  t.after(() => server.stop());
+  const results = await Promise.all([0, 1, 2, 3].map(() => get(server.port, '/sleep?0.5', {}, { ms: 10_000 })));
+  const statuses = results.map((r) => r.status).sort();
+  assert.deepEqual(statuses, [200, 200, 503, 503]);
+  const busy = results.find((r) => r.status === 503)!;
+  assert.equal(busy.headers['retry-after'], '1');
+});

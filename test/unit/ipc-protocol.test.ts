@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { FrameDecoder, FrameTooLargeError } from '../../src/ipc/framer.js';
+import {
+  HEADER_SIZE,
+  MAX_PAYLOAD,
+  decodeEnviron,
+  decodeHead,
+  decodeLog,
+  decodeSendFile,
+  decodeWindow,
+  encodeEnviron,
+  encodeFrame,
+  encodeHead,
+  encodeLog,
+  encodeSendFile,
+  encodeWindow,
+  frameHeader,
+} from '../../src/ipc/protocol.js';
+
+interface Vector {
+  name: string;
+  hex: string;
+  id: number;
+  kind: number;
+  flags: number;
+  payload_hex: string;
+  environ?: Record<string, string>;
+  head?: { status: string; headers: [string, string][]; body_hex: string };
+  window?: number;
+  sendfile?: { offset: number; length: number; path: string };
+  log?: { level: number; text: string };
+}
+
+const vectors = JSON.parse(
+  readFileSync(new URL('../fixtures/ipc-vectors/vectors.json', import.meta.url), 'utf8'),
+) as Vector[];
+
+test('the byte vectors cover every frame kind of docs/protocol.md', () => {
+  const kinds = new Set(vectors.map((v) => v.kind));
+  for (const kind of [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x11, 0x12, 0x13, 0x14, 0x20, 0x21, 0x22, 0x23]) {
+    assert.ok(kinds.has(kind), `no vector for kind 0x${kind.toString(16)}`);
+  }
+});
+
+for (const v of vectors) {
+  test(`FrameDecoder decodes and encodeFrame re-encodes the vector "${v.name}"`, () => {
+    const bytes = Buffer.from(v.hex, 'hex');
+    const frames = new FrameDecoder().push(bytes);
+    assert.equal(frames.length, 1);
+    const frame = frames[0]!;
+    assert.equal(frame.id, v.id);
+    assert.equal(frame.kind, v.kind);
+    assert.equal(frame.flags, v.flags);
+    assert.equal(frame.payload.toString('hex'), v.payload_hex);
+    assert.equal(encodeFrame(v.id, v.kind, v.flags, Buffer.from(v.payload_hex, 'hex')).toString('hex'), v.hex);
+    if (v.environ) {
+      assert.deepEqual(decodeEnviron(frame.payload), v.environ);
+      assert.equal(encodeEnviron(Object.entries(v.environ).flat()).toString('hex'), v.payload_hex);
+    }
+    if (v.head) {
+      const head = decodeHead(frame.payload);
+      assert.equal(head.status, v.head.status);
+      assert.deepEqual(head.headers, v.head.headers.flat());
+      assert.equal(head.body.toString('hex'), v.head.body_hex);
+      const again = encodeHead(v.head.status, v.head.headers.flat(), Buffer.from(v.head.body_hex, 'hex'));
+      assert.equal(again.toString('hex'), v.payload_hex);
+    }
+    if (v.window !== undefined) {
+      assert.equal(decodeWindow(frame.payload), v.window);
+      assert.equal(encodeWindow(v.window).toString('hex'), v.payload_hex);
+    }
+    if (v.sendfile) {
+      const file = decodeSendFile(frame.payload);
+      const length = v.sendfile.length === -1 ? undefined : v.sendfile.length;
+      assert.deepEqual(file, { offset: v.sendfile.offset, length, path: v.sendfile.path });
+      assert.equal(encodeSendFile({ ...v.sendfile, length }).toString('hex'), v.payload_hex);
+    }
+    if (v.log) {
+      assert.deepEqual(decodeLog(frame.payload), v.log);
+      assert.equal(encodeLog(v.log.level, v.log.text).toString('hex'), v.payload_hex);
+    }
+  });
+}
+
+test('FrameDecoder returns the same frames however the stream is split', () => {
+  const stream = Buffer.concat(vectors.map((v) => Buffer.from(v.hex, 'hex')));
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 1, max: stream.length }), { maxLength: 20 }), (cuts) => {
+      const points = [...new Set(cuts)].sort((a, b) => a - b);
+      const decoder = new FrameDecoder();
+      const seen: string[] = [];
+      let from = 0;
+      for (const at of [...points, stream.length]) {
+        // Reuse one scratch buffer per chunk, as a socket may, to prove payloads are not aliased.
+        const chunk = Buffer.from(stream.subarray(from, at));
+        for (const f of decoder.push(chunk)) seen.push(encodeFrame(f.id, f.kind, f.flags, f.payload).toString('hex'));
+        chunk.fill(0);
+        from = at;
+      }
+      assert.deepEqual(seen, vectors.map((v) => v.hex));
+      assert.equal(decoder.pending, 0);
+    }),
+  );
+});
+
+test('encodeFrame round-trips arbitrary frames through FrameDecoder', () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          id: fc.integer({ min: 0, max: 0xffffffff }),
+          kind: fc.integer({ min: 0, max: 255 }),
+          flags: fc.integer({ min: 0, max: 255 }),
+          payload: fc.uint8Array({ maxLength: 300 }),
+        }),
+        { maxLength: 10 },
+      ),
+      (frames) => {
+        const bytes = Buffer.concat(frames.map((f) => encodeFrame(f.id, f.kind, f.flags, Buffer.from(f.payload))));
+        const out = new FrameDecoder().push(bytes);
+        assert.deepEqual(
+          out.map((f) => ({ id: f.id, kind: f.kind, flags: f.flags, payload: new Uint8Array(f.payload) })),
+          frames.map((f) => ({ ...f, payload: new Uint8Array(f.payload) })),
+        );
+      },
+    ),
+  );
+});
+
+test('FrameDecoder rejects a length field over MAX_PAYLOAD', () => {
+  const header = Buffer.alloc(HEADER_SIZE);
+  header.writeUInt32BE(MAX_PAYLOAD + 1, 0);
+  assert.throws(() => new FrameDecoder().push(header), FrameTooLargeError);
+});
+
+test('frameHeader refuses to build an oversized frame', () => {
+  assert.throws(() => frameHeader(1, 1, 0, MAX_PAYLOAD + 1), RangeError);
+});
+
+test('decodeHead rejects a head length past the payload', () => {
+  const payload = Buffer.alloc(6);
+  payload.writeUInt32BE(10, 0);
+  assert.throws(() => decodeHead(payload), RangeError);
+});
