@@ -138,6 +138,10 @@ export class Gateway implements RequestHandler {
     }
   }
 
+  responseError(exchange: HttpExchange, message: string): void {
+    this.logger.error(`${message}: ${exchange.head.method} ${exchange.head.target}`);
+  }
+
   completed(exchange: HttpExchange): void {
     if (exchange.body.kind === 'file') removeBodyFile(exchange.body.path);
     if (this.accessLog === undefined) return;

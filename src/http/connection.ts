@@ -52,6 +52,8 @@ export interface RequestHandler {
   refused(status: number, error: CaskError | undefined, remoteAddr: string): void;
   /** A response is complete (or was abandoned); for the access log. */
   completed(exchange: HttpExchange): void;
+  /** The app's response broke HTTP (a wrong Content-Length, say); for the error log. */
+  responseError(exchange: HttpExchange, message: string): void;
 }
 
 type State = 'idle' | 'reading' | 'in-app' | 'closed';
@@ -179,7 +181,7 @@ export class Connection {
         serverHeader: this.opts.serverHeader,
       },
       (writer) => this.onResponseDone(writer),
-      () => {},
+      (message) => this.handler.responseError(exchange, message),
     );
     const exchange: HttpExchange = {
       head,

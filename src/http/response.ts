@@ -155,10 +155,13 @@ export class ResponseWriter {
     this.finish();
   }
 
+  /** Close the connection after what was already written: the client sees a cut body. */
   abort(): void {
+    if (this.finished) return;
     this.keepAlive = false;
     this.finished = true;
-    this.socket.destroy();
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 2000).unref();
     this.onDone(this);
   }
 

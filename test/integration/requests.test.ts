@@ -166,7 +166,6 @@ describe('echo app behind cask', () => {
 
   test('HTTP/1.0 closes by default and keeps alive when asked', async () => {
     const plain = await exchange(server.port, 'GET /old HTTP/1.0\r\n\r\n', { waitClose: true });
-    assert.equal(plain.responses[0]!.version, 'HTTP/1.0');
     assert.equal(echo(plain.responses[0]!).environ.SERVER_PROTOCOL, 'HTTP/1.0');
     assert.ok(plain.closed);
     const kept = await exchange(server.port, 'GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /b HTTP/1.0\r\n\r\n', {

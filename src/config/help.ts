@@ -1,0 +1,121 @@
+// Text renderings of the table for the terminal: `cask serve --help` and `--print-config`.
+// docs/config.md is rendered from the same table by scripts/gen-config-doc.ts.
+
+import { stringify } from 'smol-toml';
+import { formatBind, type BindAddress } from './parse.js';
+import { SETTINGS, SETTING_KEYS, type Config } from './schema.js';
+import { SECTIONS, type AnySetting } from './types.js';
+
+const WIDTH = 80;
+const INDENT = '      ';
+
+function plain(markdown: string): string {
+  return markdown.replace(/`/g, '');
+}
+
+function wrap(text: string, indent: string): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line !== '' && indent.length + line.length + 1 + word.length > WIDTH) {
+      lines.push(indent + line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(indent + line);
+  return lines;
+}
+
+/** `-w, --workers INT`, `--[no-]print-config`, `APP, --app APP`. */
+export function usageOf(setting: AnySetting): string {
+  const long =
+    setting.type === 'bool'
+      ? `--[no-]${setting.flag.slice(2)}`
+      : `${setting.flag} ${setting.metavar}`;
+  const names = [
+    ...(setting.positional === undefined ? [] : [setting.positional]),
+    ...(setting.short === undefined ? [] : [`-${setting.short}`]),
+    long,
+  ];
+  return names.join(', ');
+}
+
+function envOf(setting: AnySetting): string {
+  return setting.fallbackEnv === undefined
+    ? setting.env
+    : `${setting.env} (then ${setting.fallbackEnv})`;
+}
+
+export function renderServeHelp(): string {
+  const out: string[] = [
+    'Usage: cask serve [APP] [options]',
+    '',
+    ...wrap(
+      'Serve a WSGI application with Python worker processes behind a Node front. APP is package.module:callable or path/to/file.py:callable.',
+      '',
+    ),
+    '',
+    ...wrap(
+      'Every option can also be set with its CASK_* environment variable, or under its long name (without the dashes) in cask.toml or in [tool.cask] of pyproject.toml. Flags win over the environment, which wins over the file. Durations take 30, 30s, 500ms or 2m; sizes take 1024, 64k, 10m or 1g. See docs/config.md.',
+      '',
+    ),
+  ];
+  for (const section of SECTIONS) {
+    out.push('', `${section}:`);
+    for (const key of SETTING_KEYS) {
+      const setting: AnySetting = SETTINGS[key];
+      if (setting.section !== section) continue;
+      out.push(`  ${usageOf(setting)}`);
+      out.push(...wrap(plain(setting.doc), INDENT));
+      const where = setting.inFile ? '' : ' Not read from the config file.';
+      out.push(
+        ...wrap(`Default: ${plain(setting.defaultDoc)}. Env: ${envOf(setting)}.${where}`, INDENT),
+      );
+    }
+  }
+  out.push('', '  -h, --help', `${INDENT}Show this help and exit.`);
+  return `${out.join('\n')}\n`;
+}
+
+/** `1073741824` -> `"1g"`, as a user would write it; other sizes stay plain numbers. */
+function formatBytes(n: number): number | string {
+  for (const [unit, size] of [
+    ['g', 1024 ** 3],
+    ['m', 1024 ** 2],
+    ['k', 1024],
+  ] as const) {
+    if (n > 0 && n % size === 0) return `${n / size}${unit}`;
+  }
+  return n;
+}
+
+function isBind(v: unknown): v is BindAddress {
+  return typeof v === 'object' && v !== null && 'kind' in v;
+}
+
+/** The resolved settings as a cask.toml a user could save; unset options become comments. */
+export function renderConfigToml(config: Config): string {
+  const lines = ['# Resolved settings for cask serve (flags, CASK_* env, config file, defaults)'];
+  lines.push(
+    config.config === null ? '# No config file was read' : `# Config file: ${config.config}`,
+  );
+  for (const key of SETTING_KEYS) {
+    const setting: AnySetting = SETTINGS[key];
+    if (!setting.inFile) continue;
+    const name = setting.flag.slice(2);
+    const value: unknown = config[key];
+    if (value === null) {
+      lines.push(`# ${name} is not set`);
+      continue;
+    }
+    const toml = Array.isArray(value)
+      ? value.map((v) => (isBind(v) ? formatBind(v) : v))
+      : setting.type === 'bytes' && typeof value === 'number'
+        ? formatBytes(value)
+        : value;
+    lines.push(stringify({ [name]: toml }).trim());
+  }
+  return `${lines.join('\n')}\n`;
+}

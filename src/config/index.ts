@@ -1,0 +1,9 @@
+// Public entry of src/config. Everything else in this folder is private to it.
+
+export { loadConfig, type LoadOptions } from './load.js';
+export { parseBind, formatBind, type BindAddress } from './parse.js';
+export { SETTINGS, SETTING_KEYS, PACKAGE_ROOT, type Config, type SettingKey } from './schema.js';
+export { renderServeHelp, renderConfigToml } from './help.js';
+export { wantsHelp } from './argv.js';
+export { SECTIONS, type Section, type AnySetting } from './types.js';
+export { closest } from './suggest.js';
