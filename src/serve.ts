@@ -39,7 +39,6 @@ export async function serve(config: Config): Promise<number> {
       app: config.app,
       threads: config.threads,
       multiprocess: config.workers > 1,
-      rootPath: config.rootPath,
       pythonpath: config.pythonpath,
       chdir: config.chdir,
       workers: config.workers,

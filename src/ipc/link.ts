@@ -33,6 +33,8 @@ export interface LinkEvents {
   onStats(stats: Record<string, unknown>): void;
   /** A final frame arrived for `id`: the worker has let go of that request. */
   onExchangeDone(id: number, sink: ExchangeSink): void;
+  /** The worker gave back a request it had not started (answer to RECLAIM). */
+  onReclaimed(id: number, sink: ExchangeSink): void;
   /** The peer broke the protocol; the link is unusable. */
   onProtocolError(error: Error): void;
 }
@@ -153,6 +155,11 @@ export class WorkerLink {
       if (kind === Kind.SENDFILE) this.send(id, Kind.FILE_TAKEN, 0);
       return;
     }
+    if (sink === DETACHED && kind === Kind.RECLAIMED) {
+      this.sinks.delete(id);
+      this.events.onReclaimed(id, sink);
+      return;
+    }
     switch (kind) {
       case Kind.HEAD: {
         const head = decodeHead(payload);
@@ -173,6 +180,11 @@ export class WorkerLink {
       case Kind.ERROR:
         this.finish(id);
         sink.onAppError(payload.toString('utf8'));
+        return;
+      case Kind.RECLAIMED:
+        // Not a completion: the pool must not take it as progress of the worker.
+        this.sinks.delete(id);
+        this.events.onReclaimed(id, sink);
         return;
       case Kind.LOG: {
         const log = decodeLog(payload);

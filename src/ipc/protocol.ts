@@ -24,11 +24,13 @@ export const Kind = {
   WINDOW: 0x05,
   FILE_TAKEN: 0x06,
   STOP: 0x07,
+  RECLAIM: 0x08,
   // worker -> front
   HEAD: 0x11,
   DATA: 0x12,
   SENDFILE: 0x13,
   ERROR: 0x14,
+  RECLAIMED: 0x15,
   READY: 0x20,
   LOG: 0x21,
   LOAD_ERROR: 0x22,

@@ -32,9 +32,17 @@ interface Running {
   worker: WorkerProcess;
   id: number;
   startedAt: number;
+  reclaiming: boolean;
 }
 
 const MAX_BACKOFF_MS = 10_000;
+/**
+ * A worker that holds requests beyond its threads and has finished none for this long is
+ * stuck behind slow requests: the requests it has not started are asked back (RECLAIM) and
+ * sent to a worker that is moving. Short enough that a fast request never waits long behind
+ * a slow one; long enough that a worker running ordinary requests is never disturbed.
+ */
+export const STALL_MS = 20;
 
 export class Pool {
   private readonly workers: WorkerProcess[] = [];
@@ -47,9 +55,10 @@ export class Pool {
   private stopping = false;
   private fatal: string | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
   private readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private exitWaiters: Array<() => void> = [];
-  readonly counters = { dispatched: 0, queueFull: 0, timeouts: 0, workerDeaths: 0 };
+  readonly counters = { dispatched: 0, queueFull: 0, timeouts: 0, workerDeaths: 0, reclaimed: 0 };
 
   constructor(
     private readonly options: PoolOptions,
@@ -118,6 +127,7 @@ export class Pool {
   stop(graceMs: number): Promise<void> {
     this.stopping = true;
     clearInterval(this.sweepTimer);
+    clearTimeout(this.stallTimer);
     for (let job = this.shiftQueue(); job !== undefined; job = this.shiftQueue()) {
       job.onFail(new WorkerError('CASK_WORKER_DIED', 'The server is shutting down'));
     }
@@ -132,6 +142,7 @@ export class Pool {
       onReady: (w) => this.onReady(w),
       onLoadError: (_w, text) => this.onLoadError(text),
       onExchangeDone: (w, _id, sink) => this.onExchangeDone(w, sink),
+      onReclaimed: (w, sink) => this.onReclaimed(w, sink),
       onExit: (w, code, signal) => this.onExit(w, code, signal),
     });
     this.workers.push(worker);
@@ -155,7 +166,26 @@ export class Pool {
 
   private onExchangeDone(worker: WorkerProcess, sink: ExchangeSink): void {
     worker.inFlight--;
+    worker.lastDoneAt = Date.now();
+    worker.stalled = false;
     this.running.delete(sink as PoolJob);
+    this.pump();
+  }
+
+  private onReclaimed(worker: WorkerProcess, sink: ExchangeSink): void {
+    worker.inFlight--;
+    const job = sink as PoolJob;
+    if (this.running.delete(job)) {
+      this.counters.reclaimed++;
+      if (this.stopping) {
+        // A stopping worker gives back what it had not started; nobody is left to run it.
+        job.onFail(new WorkerError('CASK_WORKER_DIED', 'The server is shutting down'));
+        return;
+      }
+      // Back to the head of the line: it has waited longest.
+      if (this.queueHead > 0) this.queue[--this.queueHead] = job;
+      else this.queue.unshift(job);
+    }
     this.pump();
   }
 
@@ -208,22 +238,56 @@ export class Pool {
   }
 
   private tryDispatch(job: PoolJob): boolean {
-    const capacity = this.options.threads + this.options.prefetch;
+    const threads = this.options.threads;
+    const capacity = threads + this.options.prefetch;
     const count = this.workers.length;
     let best: WorkerProcess | undefined;
     for (let i = 0; i < count; i++) {
       const worker = this.workers[(this.rotate + i) % count] as WorkerProcess;
-      if (worker.state !== 'ready' || worker.inFlight >= capacity) continue;
+      if (worker.state !== 'ready' || worker.inFlight >= (worker.stalled ? threads : capacity)) continue;
       if (best === undefined || worker.inFlight < best.inFlight) best = worker;
       if (best.inFlight === 0) break;
     }
     if (best === undefined) return false;
     this.rotate = (this.rotate + 1) % Math.max(1, count);
     const id = best.open(job);
-    this.running.set(job, { job, worker: best, id, startedAt: Date.now() });
+    this.running.set(job, { job, worker: best, id, startedAt: Date.now(), reclaiming: false });
     this.counters.dispatched++;
     job.dispatch(best, id);
+    if (best.inFlight > threads && this.stallTimer === undefined) this.armStallCheck();
     return true;
+  }
+
+  private armStallCheck(): void {
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = undefined;
+      if (this.unstick()) this.armStallCheck();
+    }, STALL_MS);
+    this.stallTimer.unref();
+  }
+
+  /** Ask stalled workers for the requests they have not started; true while any worker
+   *  still holds requests beyond its threads (so the check must run again). */
+  private unstick(): boolean {
+    const threads = this.options.threads;
+    const now = Date.now();
+    let again = false;
+    for (const worker of this.workers) {
+      if (worker.state !== 'ready' || worker.inFlight <= threads) continue;
+      again = true;
+      if (now - worker.lastDoneAt < STALL_MS) continue;
+      worker.stalled = true;
+      // The worker starts requests in the order it got them, so the newest ones beyond its
+      // thread count are the ones still waiting; a Map iterates in insertion order.
+      const mine: Running[] = [];
+      for (const run of this.running.values()) if (run.worker === worker) mine.push(run);
+      for (const run of mine.slice(threads)) {
+        if (run.reclaiming) continue;
+        run.reclaiming = true;
+        worker.link.send(run.id, Kind.RECLAIM, 0);
+      }
+    }
+    return again;
   }
 
   /** Coarse timeout check: one timer for the pool instead of one per request. */

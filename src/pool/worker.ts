@@ -20,7 +20,6 @@ export interface WorkerSpec {
   app: string;
   threads: number;
   multiprocess: boolean;
-  rootPath: string;
   pythonpath: readonly string[];
   chdir: string | undefined;
 }
@@ -29,6 +28,7 @@ export interface WorkerEvents {
   onReady(worker: WorkerProcess): void;
   onLoadError(worker: WorkerProcess, text: string): void;
   onExchangeDone(worker: WorkerProcess, id: number, sink: ExchangeSink): void;
+  onReclaimed(worker: WorkerProcess, sink: ExchangeSink): void;
   onExit(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void;
 }
 
@@ -37,7 +37,6 @@ export type WorkerState = 'starting' | 'ready' | 'stopping' | 'dead';
 export function workerArgs(spec: WorkerSpec): string[] {
   const args = ['-m', 'cask_worker', '--app', spec.app, '--threads', String(spec.threads)];
   if (spec.multiprocess) args.push('--multiprocess');
-  if (spec.rootPath) args.push('--root-path', spec.rootPath);
   for (const dir of spec.pythonpath) args.push('--pythonpath', dir);
   if (spec.chdir) args.push('--chdir', spec.chdir);
   return args;
@@ -50,6 +49,11 @@ export class WorkerProcess {
   readonly startedAt = Date.now();
   /** Requests sent and not yet finished by a final frame. */
   inFlight = 0;
+  /** When the worker last finished a request; a worker that holds queued requests and has
+   *  finished nothing for a while is stalled behind slow ones (see Pool.unstick). */
+  lastDoneAt = Date.now();
+  /** Stalled workers get no requests beyond their threads until they finish one. */
+  stalled = false;
   private nextId = 1;
   private killTimer: NodeJS.Timeout | undefined;
 
@@ -81,6 +85,7 @@ export class WorkerProcess {
       onLoadError: (text) => events.onLoadError(this, text),
       onStats: () => {},
       onExchangeDone: (id, sink) => events.onExchangeDone(this, id, sink),
+      onReclaimed: (_id, sink) => events.onReclaimed(this, sink),
       onProtocolError: (error) => {
         this.logger.error(`Worker link broken, killing the worker: ${error.message}`, this.tag);
         this.kill();
