@@ -1,0 +1,255 @@
+"""One request and its response: start_response, write(), sending the app's iterable
+as frames, flow control, SENDFILE, close() and the final frame.
+
+The reader thread fills in the request side (environ, body) and later flips `granted`,
+`cancelled` and `file_taken`; a worker thread runs `run()`. The two share only those
+three fields and the runner-wide `flow` condition, which waiters sleep on.
+
+Every exchange ends with exactly one final frame (docs/protocol.md): HEAD/DATA/SENDFILE
+with END, or ERROR. `finished` records that it went out, so an error after it (in
+close(), say) is only logged.
+"""
+
+import traceback
+
+from . import protocol as p
+from .environ import FileWrapper, file_input, memory_input
+from .errors import Cancelled, LinkClosed
+from .headers import content_length, head_bytes
+
+END = p.FLAG_END
+# One frame carries at most this much body: with a head (at most MAX_HEAD_SIZE) it stays
+# well below MAX_PAYLOAD.
+CHUNK_LIMIT = 4 * 1024 * 1024
+CANCELLED_TEXT = "cancelled"
+
+
+class Exchange:
+    __slots__ = (
+        "id", "received", "environ", "body", "body_path", "link", "flow",
+        "granted", "cancelled", "reclaimed", "file_taken",
+        "head", "headers", "head_sent", "finished", "sent",
+    )
+
+    def __init__(self, id, received, link, flow):
+        self.id = id
+        self.received = received        # the REQUEST payload (environ, still encoded)
+        self.environ = None
+        self.body = None                # list of BODY payloads, then bytes
+        self.body_path = None           # BODY_FILE path
+        self.link = link                # send(bytes): one locked sendall
+        self.flow = flow                # condition shared by the runner
+        self.granted = 0                # WINDOW bytes received (reader thread writes)
+        self.cancelled = False
+        self.reclaimed = False          # RECLAIM came while the body was still arriving
+        self.file_taken = False
+        self.head = None                # validated head bytes once start_response ran
+        self.headers = None
+        self.head_sent = False
+        self.finished = False
+        self.sent = 0                   # body bytes sent (worker thread writes)
+
+    # -- the app's side -------------------------------------------------------------
+
+    def start_response(self, status, headers, exc_info=None):
+        if exc_info is not None:
+            try:
+                if self.head_sent:
+                    # PEP 3333: too late to change the response; let the error propagate.
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None  # break the frame <-> traceback cycle
+        elif self.head is not None:
+            raise AssertionError("start_response() called twice without exc_info")
+        self.head = head_bytes(status, headers)
+        self.headers = headers
+        return self.write
+
+    def write(self, data):
+        """The legacy write() callable: sends the block now (headers first)."""
+        if type(data) is not bytes:
+            _check_block(data, "write()")
+        if self.head is None:
+            raise AssertionError("write() called before start_response()")
+        if data:
+            self._send_body(data, False)
+
+    # -- running --------------------------------------------------------------------
+
+    def run(self, app, environ, errors):
+        """Call the app and send its whole response. Reports app errors on the link
+        and on `errors`; raises only LinkClosed."""
+        self.environ = environ
+        body_input = result = failure = None
+        try:
+            if self.cancelled:
+                raise Cancelled()
+            if self.body_path is None:
+                body_input = memory_input(self.body)
+            else:
+                body_input = file_input(self.body_path)
+            environ["wsgi.input"] = body_input
+            result = app(environ, self.start_response)
+            self._send_result(result)
+        except Cancelled:
+            failure = CANCELLED_TEXT
+        except LinkClosed:
+            raise
+        except BaseException:
+            failure = traceback.format_exc()
+        if result is not None:
+            failure = self._close(result, failure, errors)
+        if body_input is not None:
+            body_input.close()
+        if not self.finished:
+            if failure is None:  # the app swallowed Cancelled and returned
+                failure = CANCELLED_TEXT
+            self.finished = True
+            # The front logs the traceback with the request it belongs to; printing it
+            # here as well would put it in the error log twice.
+            self.link(p.encode_frame(self.id, p.ERROR, 0, p.encode_text(failure)))
+
+    def _close(self, result, failure, errors):
+        """PEP 3333: close() is called whatever happened, cancel included."""
+        try:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        except BaseException:
+            text = traceback.format_exc()
+            if self.finished or failure is not None:
+                self._report(text, errors)
+            else:
+                failure = text
+        return failure
+
+    def _send_result(self, result):
+        kind = type(result)
+        if kind is list or kind is tuple:
+            # The whole body is in hand: it leaves as one frame (with the head and END).
+            for block in result:
+                if type(block) is not bytes:
+                    _check_block(block, "the application's iterable")
+            self._send_body(result[0] if len(result) == 1 else b"".join(result), True)
+            return
+        if result is None:
+            raise TypeError("The application returned None instead of an iterable of bytes")
+        if isinstance(result, (bytes, bytearray, str)):
+            raise TypeError(
+                "The application returned %s instead of an iterable of bytes: wrap it in a list"
+                % kind.__name__)
+        if kind is FileWrapper and self.head is not None and self._send_file(result):
+            return
+        for block in result:
+            if type(block) is not bytes:
+                _check_block(block, "the application's iterable")
+            if block:
+                self._send_body(block, False)
+            elif self.cancelled:
+                raise Cancelled()
+        self._send_body(b"", True)
+
+    # -- frames ---------------------------------------------------------------------
+
+    def _send_body(self, data, end):
+        """Send body bytes as HEAD (the first time) or DATA frames, within the window."""
+        if self.cancelled:
+            raise Cancelled()
+        if self.finished:
+            # write() kept by the app and called after the response ended.
+            raise AssertionError("The response of this request has already ended")
+        if self.head is None:
+            if end:
+                raise AssertionError("The application returned without calling start_response()")
+            raise AssertionError("The application yielded body bytes before start_response()")
+        size = len(data)
+        if size == 0:
+            if end:
+                self._send_frame(b"", END)
+            return
+        pos = 0
+        view = None
+        while pos < size:
+            room = p.INITIAL_WINDOW + self.granted - self.sent
+            if room <= 0:
+                self._wait_window()
+                continue
+            take = min(size - pos, room, CHUNK_LIMIT)
+            if take == size:
+                chunk = data
+            else:
+                if view is None:
+                    view = memoryview(data)
+                chunk = view[pos:pos + take]
+            pos += take
+            self.sent += take
+            self._send_frame(chunk, END if end and pos == size else 0)
+            if pos < size and self.cancelled:
+                raise Cancelled()
+
+    def _send_frame(self, chunk, flags):
+        if self.head_sent:
+            frame = b"".join((p.frame_header(self.id, p.DATA, flags, len(chunk)), chunk))
+        else:
+            frame = p.head_frame(self.id, flags, self.head, chunk)
+            self.head_sent = True
+        if flags:
+            self.finished = True
+        self.link(frame)
+
+    def _wait_window(self):
+        flow = self.flow
+        with flow:
+            while not self.cancelled and p.INITIAL_WINDOW + self.granted - self.sent <= 0:
+                flow.wait()
+        if self.cancelled:
+            raise Cancelled()
+
+    def _send_file(self, wrapper):
+        """Let the front send a regular file by path; False to iterate it instead."""
+        target = wrapper.sendfile_target()
+        if target is None:
+            return False
+        path, offset = target
+        length = content_length(self.headers)
+        if length is None:
+            length = p.TO_EOF
+        elif length < 0:
+            return False  # an odd Content-Length: the front judges it on the body path
+        if self.cancelled:
+            raise Cancelled()
+        frame = p.encode_frame(self.id, p.SENDFILE, END, p.encode_sendfile(offset, length, path))
+        if not self.head_sent:
+            frame = p.head_frame(self.id, 0, self.head) + frame
+            self.head_sent = True
+        self.finished = True
+        self.link(frame)
+        # The app may delete the file on close() (a NamedTemporaryFile): keep it open
+        # until the front says it has its own descriptor.
+        flow = self.flow
+        with flow:
+            while not (self.file_taken or self.cancelled):
+                flow.wait()
+        return True
+
+    def _report(self, text, stream):
+        """The traceback goes to wsgi.errors (the worker's stderr: the front's error log)."""
+        environ = self.environ
+        try:
+            stream.write("Error in request %s %s\n%s" % (
+                environ.get("REQUEST_METHOD", "?"), environ.get("RAW_URI")
+                or environ.get("PATH_INFO", "?"), text))
+            stream.flush()
+        except Exception:
+            pass
+
+
+def _check_block(block, where):
+    if not isinstance(block, bytes):
+        raise TypeError("%s must produce bytes, not %s: %s" % (
+            where, type(block).__name__, _short_repr(block)))
+
+
+def _short_repr(value):
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,279 @@
+"""Threads and dispatch: one reader thread owns the link's input, N worker threads run
+requests, and every write goes out under one lock.
+
+    link ──recv 256 KiB──► reader ──decode all frames──┬─ REQUEST/BODY… complete ─► queue ─► N workers
+                                                       ├─ WINDOW / CANCEL / FILE_TAKEN ─► flow condition
+                                                       └─ STOP ─► N sentinels on the queue
+    workers ──sendall (one lock)──► link
+
+The front may hold more requests in a worker than it has threads (docs/protocol.md,
+"Keeping a worker fed"): they wait in the queue. A request is claimed atomically from
+`waiting` (dict.pop), either by the thread that dequeues it or by a CANCEL or RECLAIM
+that arrives first, so each request runs at most once and gets exactly one final frame.
+"""
+
+import json
+import os
+import platform
+import queue
+import sys
+import threading
+import traceback
+
+from . import protocol as p
+from .environ import base_environ, build_environ
+from .errors import EXIT_LINK_ERROR, EXIT_STOPPED, LinkClosed, ProtocolError
+from .exchange import CANCELLED_TEXT, Exchange
+
+READ_SIZE = 256 * 1024
+
+
+class Runner:
+    def __init__(self, sock, app, threads=1, multiprocess=False, root_path="", errors=None):
+        self.sock = sock
+        self.app = app
+        self.threads = max(1, int(threads))
+        self.base = base_environ(self.threads, multiprocess, errors)
+        self.root_path = root_path.rstrip("/")
+        self.flow = threading.Condition(threading.Lock())
+        self.exchanges = {}  # id -> Exchange, from REQUEST until its thread let go of it
+        self.waiting = {}    # id -> Exchange queued and not yet claimed
+        self.queue = queue.SimpleQueue()
+        self.decoder = p.FrameDecoder()
+        self._send_lock = threading.Lock()
+        # Reentrant: stop() may run in a SIGTERM handler on top of itself.
+        self._state = threading.RLock()
+        self._stopping = False
+        self._alive = 0
+        self._done = threading.Event()
+        self.exit_code = None
+        self.exit_reason = None
+        self._threads = []
+        self._reader = None
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def start(self):
+        """Start the threads, then tell the front the app is ready."""
+        with self._state:
+            self._alive = self.threads
+        for index in range(self.threads):
+            thread = threading.Thread(
+                target=self._work, name="cask-worker-%d" % (index + 1), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+        self._reader = threading.Thread(target=self._read_loop, name="cask-reader", daemon=True)
+        self._reader.start()
+        self.send(p.encode_frame(0, p.READY, 0, json.dumps(ready_info(self.threads)).encode()))
+
+    def stop(self):
+        """STOP or SIGTERM: finish what is in hand (queued included), then exit 0."""
+        with self._state:
+            if self._stopping:
+                return
+            self._stopping = True
+            # FIFO: the sentinels line up behind every request already queued.
+            for _ in range(self.threads):
+                self.queue.put(None)
+            if self._alive == 0:
+                self._finish(EXIT_STOPPED, "stopped")
+
+    def wait(self):
+        """Block until the worker should exit; returns the exit code.
+
+        A timed wait so that the main thread keeps running Python signal handlers on
+        every interpreter, whatever its lock implementation.
+        """
+        while not self._done.wait(0.5):
+            pass
+        return self.exit_code
+
+    def fail(self, reason, code=EXIT_LINK_ERROR):
+        self._finish(code, reason)
+
+    def _finish(self, code, reason):
+        with self._state:
+            if self.exit_code is None:
+                self.exit_code = code
+                self.exit_reason = reason
+            self._done.set()
+
+    def send(self, data):
+        with self._send_lock:
+            try:
+                self.sock.sendall(data)
+            except OSError as error:
+                self.fail("Cannot write to the link: %s" % error)
+                raise LinkClosed(str(error)) from None
+
+    # -- reader thread --------------------------------------------------------------
+
+    def _read_loop(self):
+        # recv_into one buffer: a fresh 256 KiB bytes per recv() costs an mmap, an
+        # mremap and a munmap, and small reads are the common case (one request each).
+        buffer = bytearray(READ_SIZE)
+        view = memoryview(buffer)
+        recv_into = self.sock.recv_into
+        feed = self.decoder.feed
+        dispatch = self._dispatch
+        try:
+            while True:
+                size = recv_into(buffer)
+                if not size:
+                    self._link_eof()
+                    return
+                for frame in feed(view[:size]):
+                    dispatch(frame)
+        except ProtocolError as error:
+            self.fail("Malformed frame from the front: %s" % error)
+        except LinkClosed:
+            pass
+        except OSError as error:
+            self.fail("Cannot read the link: %s" % error)
+        except BaseException:
+            self.fail("Reader thread crashed:\n" + traceback.format_exc())
+
+    def _link_eof(self):
+        if self._stopping and not self.exchanges:
+            return  # the worker threads are on their way out and will exit 0
+        self.fail("The front closed the link")
+
+    def _dispatch(self, frame):
+        rid, kind, flags, payload = frame
+        # Ordered by frequency: the hot path is one REQUEST (with END) per request.
+        if kind == p.REQUEST:
+            if rid == 0 or rid in self.exchanges:
+                raise ProtocolError("REQUEST with a request id already in use: %d" % rid)
+            exchange = Exchange(rid, payload, self.send, self.flow)
+            self.exchanges[rid] = exchange
+            if flags & p.FLAG_END:
+                exchange.body = b""
+                self._enqueue(exchange)
+            else:
+                exchange.body = []
+        elif kind == p.BODY:
+            exchange = self._receiving(rid, "BODY")
+            if payload:
+                exchange.body.append(payload)
+            if flags & p.FLAG_END:
+                exchange.body = b"".join(exchange.body)
+                self._enqueue(exchange)
+        elif kind == p.WINDOW:
+            nbytes = p.decode_window(payload)
+            exchange = self.exchanges.get(rid)
+            if exchange is not None:  # unknown: it raced with the end of the exchange
+                with self.flow:
+                    exchange.granted += nbytes
+                    self.flow.notify_all()
+        elif kind == p.CANCEL:
+            self._cancel(rid)
+        elif kind == p.FILE_TAKEN:
+            exchange = self.exchanges.get(rid)
+            if exchange is not None:
+                with self.flow:
+                    exchange.file_taken = True
+                    self.flow.notify_all()
+        elif kind == p.BODY_FILE:
+            exchange = self._receiving(rid, "BODY_FILE")
+            if exchange.body:
+                raise ProtocolError("BODY_FILE after BODY frames for request %d" % rid)
+            exchange.body_path = payload.decode("utf-8", "surrogateescape")
+            exchange.body = None
+            self._enqueue(exchange)
+        elif kind == p.RECLAIM:
+            self._reclaim(rid)
+        elif kind == p.STOP:
+            self.stop()
+        else:
+            raise ProtocolError("Unexpected frame kind from the front: 0x%02x (id %d)" % (kind, rid))
+
+    def _receiving(self, rid, what):
+        exchange = self.exchanges.get(rid)
+        if exchange is None or type(exchange.body) is not list:
+            raise ProtocolError("%s for request %d, which is not receiving a body" % (what, rid))
+        return exchange
+
+    def _enqueue(self, exchange):
+        if exchange.cancelled:
+            self._answer_unrun(exchange, p.ERROR, CANCELLED_TEXT)
+            return
+        if exchange.reclaimed:
+            self._answer_unrun(exchange, p.RECLAIMED)
+            return
+        rid = exchange.id
+        self.waiting[rid] = exchange
+        self.queue.put(exchange)
+        # stop() sets the flag before queueing its sentinels: if it is not set now, this
+        # request is ahead of them and will run. If it is, take it back and give it to
+        # the front, which can run it in another worker.
+        if self._stopping and self.waiting.pop(rid, None) is not None:
+            self._answer_unrun(exchange, p.RECLAIMED)
+
+    def _cancel(self, rid):
+        exchange = self.exchanges.get(rid)
+        if exchange is None:
+            return
+        exchange.cancelled = True
+        if self.waiting.pop(rid, None) is not None:
+            self._answer_unrun(exchange, p.ERROR, CANCELLED_TEXT)  # queued: the app never runs
+        else:
+            with self.flow:  # running: wake it if it waits for a window or FILE_TAKEN
+                self.flow.notify_all()
+
+    def _reclaim(self, rid):
+        """RECLAIM: give back a request no thread has started; a started one goes on."""
+        exchange = self.exchanges.get(rid)
+        if exchange is None:
+            return
+        if type(exchange.body) is list:
+            exchange.reclaimed = True  # answered once its body is complete
+        elif self.waiting.pop(rid, None) is not None:
+            self._answer_unrun(exchange, p.RECLAIMED)
+
+    def _answer_unrun(self, exchange, kind, text=""):
+        """The final frame of a request the app never saw: ERROR, or RECLAIMED (END)."""
+        exchange.finished = True
+        self.exchanges.pop(exchange.id, None)
+        flags = p.FLAG_END if kind == p.RECLAIMED else 0
+        self.send(p.encode_frame(exchange.id, kind, flags, text.encode()))
+
+    # -- worker threads -------------------------------------------------------------
+
+    def _work(self):
+        get = self.queue.get
+        claim = self.waiting.pop
+        forget = self.exchanges.pop
+        app, base, root_path = self.app, self.base, self.root_path
+        errors = base["wsgi.errors"]
+        try:
+            while True:
+                exchange = get()
+                if exchange is None:
+                    break
+                if claim(exchange.id, None) is None:
+                    continue  # cancelled (or refused at stop) while it waited
+                try:
+                    environ = build_environ(base, exchange.received, root_path)
+                    exchange.run(app, environ, errors)
+                finally:
+                    forget(exchange.id, None)
+        except LinkClosed:
+            pass
+        except ProtocolError as error:
+            self.fail("Malformed frame from the front: %s" % error)
+        except BaseException:
+            self.fail("Worker thread crashed:\n" + traceback.format_exc())
+        finally:
+            with self._state:
+                self._alive -= 1
+                if self._alive == 0 and self._stopping:
+                    self._finish(EXIT_STOPPED, "stopped")
+
+
+def ready_info(threads):
+    return {
+        "pid": os.getpid(),
+        "python": platform.python_version(),
+        "implementation": sys.implementation.name,
+        "threads": threads,
+    }
