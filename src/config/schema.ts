@@ -145,8 +145,8 @@ export const SETTINGS = table({
     flag: '--prefetch',
     env: 'CASK_PREFETCH',
     section: 'Workers',
-    doc: 'Requests a worker may hold queued beyond its threads, which keeps a worker fed between requests (see docs/performance.md).',
-    default: 1,
+    doc: 'Requests a worker may hold queued beyond its threads, so it never idles for a round trip between requests; requests a stalled worker has not started are taken back and sent elsewhere (see docs/performance.md).',
+    default: 8,
     min: 0,
   }),
   maxQueue: int({

@@ -45,7 +45,12 @@ export const TARGET_CHAR = table((c) => c > 0x20 && c !== 0x7f);
 
 /** qdtext (RFC 9110 §5.6.4): what a quoted-string may hold without a backslash. */
 export const QDTEXT = table(
-  (c) => c === HTAB || c === SP || c === 0x21 || (c >= 0x23 && c <= 0x7e && c !== BACKSLASH) || c >= 0x80,
+  (c) =>
+    c === HTAB ||
+    c === SP ||
+    c === 0x21 ||
+    (c >= 0x23 && c <= 0x7e && c !== BACKSLASH) ||
+    c >= 0x80,
 );
 
 /**

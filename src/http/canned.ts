@@ -89,4 +89,6 @@ export function cannedResponse(status: number, options: CannedOptions = { close:
 }
 
 /** Every status cannedResponse() knows. */
-export const CANNED_STATUSES: readonly CannedStatus[] = Object.keys(REASONS).map(Number) as CannedStatus[];
+export const CANNED_STATUSES: readonly CannedStatus[] = Object.keys(REASONS).map(
+  Number,
+) as CannedStatus[];

@@ -40,9 +40,13 @@ export function fieldColon(buf: Buffer, ls: number, le: number): number {
   if (i === ls && (buf[i] === SP || buf[i] === HTAB)) {
     throw badRequest(`Obsolete line folding in a header field: ${shown(buf, ls, le)}`);
   }
-  if (i === ls && buf[i] === COLON) throw badRequest(`Empty header field name: ${shown(buf, ls, le)}`);
+  if (i === ls && buf[i] === COLON) {
+    throw badRequest(`Empty header field name: ${shown(buf, ls, le)}`);
+  }
   const colon = buf.indexOf(COLON, i);
-  if (colon === -1 || colon > le) throw badRequest(`Header field line has no colon: ${shown(buf, ls, le)}`);
+  if (colon === -1 || colon > le) {
+    throw badRequest(`Header field line has no colon: ${shown(buf, ls, le)}`);
+  }
   if (buf[i] === SP || buf[i] === HTAB) {
     throw badRequest(`Whitespace before the colon of a header field: ${shown(buf, ls, le)}`);
   }
@@ -120,7 +124,9 @@ export function scanTransferEncoding(buf: Buffer, vs: number, ve: number, flags:
     if (i < ve && buf[i] === SEMICOLON) {
       // transfer-parameter: chunked takes none; another coding is refused with 501 anyway,
       // so its parameters are only required to be field-value bytes (already checked).
-      if (isChunked) throw badRequest(`Transfer-Encoding gives chunked a parameter: ${shown(buf, vs, ve)}`);
+      if (isChunked) {
+        throw badRequest(`Transfer-Encoding gives chunked a parameter: ${shown(buf, vs, ve)}`);
+      }
       while (i < ve && buf[i] !== COMMA) i++;
     }
     flags |= isChunked ? TE_CHUNKED : TE_OTHER;
@@ -163,7 +169,9 @@ export function chunkSizeEnd(buf: Buffer, ls: number, le: number): number {
   let i = ls;
   while (i < le && HEX_VALUE[buf[i]!]! >= 0) i++;
   if (i === ls) throw badRequest(`Invalid chunk size: ${shown(buf, ls, le)}`);
-  if (i - ls > MAX_CHUNK_SIZE_DIGITS) throw badRequest(`Chunk size has too many digits: ${shown(buf, ls, le)}`);
+  if (i - ls > MAX_CHUNK_SIZE_DIGITS) {
+    throw badRequest(`Chunk size has too many digits: ${shown(buf, ls, le)}`);
+  }
   return i;
 }
 

@@ -4,7 +4,33 @@
 // form of a request-target that is not origin-form (RFC 9112 §2.3, §3.2).
 
 import { ProtocolError } from '../errors.js';
-import { HOST_CHAR, badRequest, shown } from './bytes.js';
+import { HOST_CHAR, badRequest, latin1, shown } from './bytes.js';
+
+/** The method [start, end) as a string, without a native call for the most common ones. */
+export function methodName(buf: Buffer, start: number, end: number): string {
+  const n = end - start;
+  const c = buf[start];
+  if (n === 3 && c === 0x47 && buf[start + 1] === 0x45 && buf[start + 2] === 0x54) return 'GET';
+  if (
+    n === 4 &&
+    c === 0x50 &&
+    buf[start + 1] === 0x4f &&
+    buf[start + 2] === 0x53 &&
+    buf[start + 3] === 0x54
+  ) {
+    return 'POST';
+  }
+  if (
+    n === 4 &&
+    c === 0x48 &&
+    buf[start + 1] === 0x45 &&
+    buf[start + 2] === 0x41 &&
+    buf[start + 3] === 0x44
+  ) {
+    return 'HEAD';
+  }
+  return latin1(buf, start, end);
+}
 
 /**
  * Minor version of HTTP-version [vs, cr): exactly "HTTP/1.1" or "HTTP/1.0" (RFC 9112 §2.3;
@@ -24,7 +50,9 @@ export function versionMinor(buf: Buffer, vs: number, cr: number): 0 | 1 {
     buf[vs + 6] === 0x2e && // .
     isDigit(buf[vs + 7]!)
   ) {
-    if (buf[vs + 5] === 0x31 && (buf[vs + 7] === 0x31 || buf[vs + 7] === 0x30)) return buf[vs + 7] === 0x31 ? 1 : 0;
+    if (buf[vs + 5] === 0x31 && (buf[vs + 7] === 0x31 || buf[vs + 7] === 0x30)) {
+      return buf[vs + 7] === 0x31 ? 1 : 0;
+    }
     throw new ProtocolError('CASK_HTTP_VERSION', `Unsupported HTTP version: ${shown(buf, vs, cr)}`);
   }
   throw badRequest(`Invalid HTTP version: ${shown(buf, vs, cr)}`);
@@ -48,25 +76,38 @@ const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
  *   (RFC 9110 §4.2.1) and no userinfo (§4.2.4 says to treat it as an error).
  */
 export function checkTarget(method: string, target: string): string | null {
-  if (method === 'CONNECT') throw new ProtocolError('CASK_HTTP_NOT_IMPLEMENTED', `Unsupported method: ${JSON.stringify(method)}`);
+  if (method === 'CONNECT') {
+    throw new ProtocolError(
+      'CASK_HTTP_NOT_IMPLEMENTED',
+      `Unsupported method: ${JSON.stringify(method)}`,
+    );
+  }
   if (target === '*') {
     if (method === 'OPTIONS') return null;
     throw badRequest(`Asterisk-form target outside OPTIONS: ${JSON.stringify(`${method} *`)}`);
   }
   const scheme = SCHEME.exec(target)?.[0].toLowerCase();
   if (scheme !== 'http:' && scheme !== 'https:') {
-    throw badRequest(`Request target is not in origin, absolute or asterisk form: ${JSON.stringify(target)}`);
+    throw badRequest(
+      `Request target is not in origin, absolute or asterisk form: ${JSON.stringify(target)}`,
+    );
   }
-  if (!target.startsWith('//', scheme.length)) throw badRequest(`Absolute-form target has no authority: ${JSON.stringify(target)}`);
+  if (!target.startsWith('//', scheme.length)) {
+    throw badRequest(`Absolute-form target has no authority: ${JSON.stringify(target)}`);
+  }
   const start = scheme.length + 2;
   let end = start;
   while (end < target.length && !'/?#'.includes(target[end]!)) end++;
   const authority = target.slice(start, end);
-  if (authority === '' || authority.startsWith(':')) throw badRequest(`Absolute-form target has an empty host: ${JSON.stringify(target)}`);
+  if (authority === '' || authority.startsWith(':')) {
+    throw badRequest(`Absolute-form target has an empty host: ${JSON.stringify(target)}`);
+  }
   for (let i = 0; i < authority.length; i++) {
     const c = authority.charCodeAt(i);
     // HOST_CHAR admits neither "@" (so no userinfo) nor anything non-ASCII.
-    if (c > 0xff || HOST_CHAR[c] === 0) throw badRequest(`Invalid authority in an absolute-form target: ${JSON.stringify(target)}`);
+    if (c > 0xff || HOST_CHAR[c] === 0) {
+      throw badRequest(`Invalid authority in an absolute-form target: ${JSON.stringify(target)}`);
+    }
   }
   return authority;
 }

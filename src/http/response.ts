@@ -151,7 +151,9 @@ export class ResponseWriter {
     }
     this.status = status;
     this.headSent = true;
-    this.socket.write(cannedResponse(status, { close: !this.keepAlive }));
+    // Only the server-side errors leave the connection usable; anything else closes it.
+    if (status < 500 || status > 504 || status === 501) this.keepAlive = false;
+    this.socket.write(cannedResponse(status, { close: !this.keepAlive, head: this.opts.isHead }));
     this.finish();
   }
 

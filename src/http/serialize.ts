@@ -25,17 +25,34 @@ const BAD_VALUE_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
  *
  * `extra` is trusted: it comes from the driver, never from the application.
  */
-export function serializeHead(versionMinor: 0 | 1, status: string, headers: string[], extra: string): Buffer {
-  if (!STATUS.test(status)) throw new CaskError('CASK_APP_ERROR', `Invalid response status: ${JSON.stringify(status)}`);
+export function serializeHead(
+  versionMinor: 0 | 1,
+  status: string,
+  headers: string[],
+  extra: string,
+): Buffer {
+  if (!STATUS.test(status)) {
+    throw new CaskError('CASK_APP_ERROR', `Invalid response status: ${JSON.stringify(status)}`);
+  }
   let head = `${versionMinor === 1 ? 'HTTP/1.1 ' : 'HTTP/1.0 '}${status.length === 3 ? `${status} ` : status}\r\n`;
   const n = headers.length;
-  if (n % 2 !== 0) throw new CaskError('CASK_APP_ERROR', `Response header list has an odd length: ${n}`);
+  if (n % 2 !== 0) {
+    throw new CaskError('CASK_APP_ERROR', `Response header list has an odd length: ${n}`);
+  }
   for (let i = 0; i < n; i += 2) {
     const name = headers[i]!;
     const value = headers[i + 1]!;
-    if (!TOKEN.test(name)) throw new CaskError('CASK_APP_ERROR', `Invalid response header name: ${JSON.stringify(name)}`);
+    if (!TOKEN.test(name)) {
+      throw new CaskError(
+        'CASK_APP_ERROR',
+        `Invalid response header name: ${JSON.stringify(name)}`,
+      );
+    }
     if (BAD_VALUE_CHAR.test(value)) {
-      throw new CaskError('CASK_APP_ERROR', `Invalid character in response header ${name}: ${JSON.stringify(value)}`);
+      throw new CaskError(
+        'CASK_APP_ERROR',
+        `Invalid character in response header ${name}: ${JSON.stringify(value)}`,
+      );
     }
     head += `${name}: ${value}\r\n`;
   }
@@ -54,7 +71,9 @@ export const LAST_CHUNK: Buffer = Buffer.from('0\r\n\r\n', 'latin1');
  * would end the body (it is last-chunk), so it is refused: send LAST_CHUNK for that.
  */
 export function chunkHeader(n: number): Buffer {
-  if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError(`Chunk size must be a positive integer: ${n}`);
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new RangeError(`Chunk size must be a positive integer: ${n}`);
+  }
   return Buffer.from(`${n.toString(16)}\r\n`, 'latin1');
 }
 
