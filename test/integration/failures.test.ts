@@ -77,6 +77,23 @@ describe('a broken app behind cask', () => {
     assert.ok(r.body.every((b) => b === 0x78));
   });
 
+  test('a client that never reads a 100 MiB response holds the front to bounded memory', async () => {
+    const rss = (): number => {
+      const status = readFileSync(`/proc/${server.proc.pid}/status`, 'utf8');
+      return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) * 1024;
+    };
+    const before = rss();
+    const socket = connect(server.port, '127.0.0.1');
+    socket.pause();
+    socket.write(`GET /big?${100 * 1024 * 1024} HTTP/1.1\r\nHost: h\r\n\r\n`);
+    await sleep(1500);
+    const grown = rss() - before;
+    socket.destroy();
+    // One flow-control window (1 MiB) plus socket buffers, not the 100 MiB the app offers.
+    assert.ok(grown < 24 * 1024 * 1024, `the front grew by ${grown} bytes`);
+    assert.equal((await get(server.port, '/ok')).status, 200);
+  });
+
   test('wsgi.file_wrapper sends the file itself', async () => {
     const r = await get(server.port, '/file');
     assert.equal(r.status, 200);
