@@ -33,6 +33,7 @@ export async function serve(config: Config): Promise<number> {
   };
 
   let fatal: string | undefined;
+  let fatalKind: 'load' | 'start' = 'load';
   const pool = new Pool(
     {
       python: config.python,
@@ -47,8 +48,9 @@ export async function serve(config: Config): Promise<number> {
       timeout: config.timeout,
     },
     logger,
-    (traceback) => {
-      fatal = traceback;
+    (reason, kind) => {
+      fatal = reason;
+      fatalKind = kind;
     },
   );
   const gateway = new Gateway(pool, logger, accessLog, { rootPath: config.rootPath });
@@ -97,11 +99,12 @@ export async function serve(config: Config): Promise<number> {
   );
   const first = await Promise.race([started, stopSignal]);
   if (first === 'failed') {
-    logger.error(`The application could not be loaded:\n${(fatal ?? 'unknown error').trimEnd()}`);
+    if (fatalKind === 'load') logger.error(`The application could not be loaded:\n${(fatal ?? 'unknown error').trimEnd()}`);
+    else logger.error(`The workers could not start: ${fatal ?? 'unknown error'}`);
     await closeServers(listeners.map((l) => l.server));
     await pool.stop(1000);
     cleanup();
-    return EXIT_LOAD_ERROR;
+    return fatalKind === 'load' ? EXIT_LOAD_ERROR : 1;
   }
   if (first === 'ready') logger.info(`Ready: ${pool.readyWorkers} worker(s)`);
 

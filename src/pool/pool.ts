@@ -54,6 +54,7 @@ export class Pool {
   private failures = 0;
   private stopping = false;
   private fatal: string | undefined;
+  private everReady = false;
   private sweepTimer: NodeJS.Timeout | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
   private readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
@@ -64,7 +65,7 @@ export class Pool {
     private readonly options: PoolOptions,
     private readonly logger: Logger,
     /** Called once if the app cannot be loaded: the server must stop, not respawn. */
-    private readonly onFatal: (traceback: string) => void,
+    private readonly onFatal: (reason: string, kind: 'load' | 'start') => void,
   ) {}
 
   /** Spawn the workers; resolves when all are ready, rejects on an app load error. */
@@ -149,6 +150,7 @@ export class Pool {
   }
 
   private onReady(worker: WorkerProcess): void {
+    this.everReady = true;
     this.logger.info(`Worker ready`, worker.tag);
     if (this.workers.every((w) => w.state !== 'starting')) {
       for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
@@ -159,7 +161,7 @@ export class Pool {
   private onLoadError(text: string): void {
     if (this.fatal !== undefined) return;
     this.fatal = text;
-    this.onFatal(text);
+    this.onFatal(text, 'load');
     const error = new WorkerError('CASK_APP_LOAD', 'The application could not be loaded');
     for (const waiter of this.readyWaiters.splice(0)) waiter.reject(error);
   }
@@ -201,6 +203,17 @@ export class Pool {
     }
     if (code === EXIT_LOAD_ERROR || this.fatal !== undefined) {
       if (this.fatal === undefined) this.onLoadError('The worker exited with the app-load error code');
+      return;
+    }
+    if (!this.everReady && !worker.wasReady) {
+      // At start-up a worker that dies before it is ready will die again (wrong interpreter,
+      // an unsupported Python): stop and say so, as gunicorn does, instead of looping.
+      this.fatal = worker.spawnError
+        ? `Cannot run ${this.options.python}: ${worker.spawnError.message}`
+        : `A worker exited before it was ready (${signal ?? `code ${code}`}); see its output above`;
+      this.onFatal(this.fatal, 'start');
+      const error = new WorkerError('CASK_WORKER_DIED', this.fatal);
+      for (const waiter of this.readyWaiters.splice(0)) waiter.reject(error);
       return;
     }
     this.counters.workerDeaths++;

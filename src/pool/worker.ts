@@ -54,6 +54,9 @@ export class WorkerProcess {
   lastDoneAt = Date.now();
   /** Stalled workers get no requests beyond their threads until they finish one. */
   stalled = false;
+  /** Set when the interpreter itself could not be started. */
+  spawnError: Error | undefined;
+  wasReady = false;
   private nextId = 1;
   private killTimer: NodeJS.Timeout | undefined;
 
@@ -72,12 +75,18 @@ export class WorkerProcess {
       cwd: spec.chdir ?? process.cwd(),
     });
     this.child.on('error', (error) => {
-      this.logger.error(`Cannot start worker ${index} with ${spec.python}: ${error.message}`);
+      if (this.child.pid !== undefined || this.state === 'dead') return;
+      // The interpreter could not be started at all (ENOENT, EACCES): no 'exit' will follow.
+      this.spawnError = error;
+      this.state = 'dead';
+      this.link.close();
+      events.onExit(this, null, null);
     });
     this.pipeLines(this.child.stdout, 'stdout');
     this.pipeLines(this.child.stderr, 'stderr');
     this.link = new WorkerLink(this.child.stdio[3] as Socket, {
       onReady: () => {
+        this.wasReady = true;
         if (this.state === 'starting') this.state = 'ready';
         events.onReady(this);
       },

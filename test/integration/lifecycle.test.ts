@@ -35,6 +35,19 @@ test('a missing callable names the module and the attribute', async () => {
   assert.match(server.stderr(), /hello/);
 });
 
+test('an interpreter that does not exist stops the server with exit 1 and says which', async () => {
+  const server = runCask(['serve', '--python', '/nonexistent/python3', '-b', '127.0.0.1:0']);
+  assert.equal(await server.exited, 1);
+  assert.match(server.stderr(), /The workers could not start: Cannot run \/nonexistent\/python3/);
+});
+
+test('a worker that dies before it is ready at start-up stops the server instead of looping', async () => {
+  const server = runCask(['serve', '--python', 'false', '-w', '2', '-b', '127.0.0.1:0']);
+  assert.equal(await server.exited, 1);
+  assert.match(server.stderr(), /A worker exited before it was ready \(code 1\)/);
+  assert.doesNotMatch(server.stderr(), /starting a new one/);
+});
+
 test('a bad option exits 2 with a message naming it', async () => {
   const server = runCask(['serve', '--workers', 'many']);
   assert.equal(await server.exited, 2);
