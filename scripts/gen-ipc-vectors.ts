@@ -67,6 +67,7 @@ add('file taken', 6, Kind.FILE_TAKEN, 0, Buffer.alloc(0));
 add('stop', 0, Kind.STOP, 0, Buffer.alloc(0));
 add('reclaim', 11, Kind.RECLAIM, 0, Buffer.alloc(0));
 add('reclaimed', 11, Kind.RECLAIMED, FLAG_END, Buffer.alloc(0));
+add('timeout', 12, Kind.TIMEOUT, 0, Buffer.alloc(0));
 const headers: [string, string][] = [
   ['Content-Type', 'text/plain'],
   ['Content-Length', '5'],

@@ -16,6 +16,7 @@ import {
   type Config,
 } from './config/index.js';
 import { ConfigError } from './errors.js';
+import { RELOAD_HELP, reloadCommand } from './reload.js';
 import { VERSION } from './version.js';
 
 /** What main() talks to; tests pass their own so they never print or start a server. */
@@ -36,7 +37,7 @@ interface BenchModule {
   runBench(argv: string[]): Promise<number>;
 }
 
-const COMMANDS = ['serve', 'bench', 'help'] as const;
+const COMMANDS = ['serve', 'reload', 'bench', 'help'] as const;
 
 const TOP_HELP = `Usage: cask <command> [options]
 
@@ -44,6 +45,7 @@ An application server for Python WSGI apps.
 
 Commands:
   serve [APP] [options]   Serve a WSGI app (cask serve --help lists every option)
+  reload [--pid FILE]     Reload a running server's workers with fresh code (SIGHUP)
   bench [options]         Run the benchmark lab (cask bench --help)
   help [command]          Show help for a command
 
@@ -131,6 +133,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
       return 0;
     case 'help':
       if (rest[0] === 'serve') io.stdout.write(renderServeHelp());
+      else if (rest[0] === 'reload') io.stdout.write(RELOAD_HELP);
       else if (rest[0] === 'bench') return benchCommand(['--help'], io);
       else if (rest[0] === undefined) io.stdout.write(TOP_HELP);
       else {
@@ -144,6 +147,8 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
       return 0;
     case 'serve':
       return serveCommand(rest, io);
+    case 'reload':
+      return reloadCommand(rest, io);
     case 'bench':
       return benchCommand(rest, io);
     default:

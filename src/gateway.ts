@@ -16,6 +16,8 @@ const BODY_FRAME = 1024 * 1024;
 
 export interface GatewayOptions {
   rootPath: string;
+  /** Whether an address named by a proxy header is itself a trusted proxy (forwarded-allow-ips). */
+  isTrustedProxy: (address: string) => boolean;
 }
 
 export interface GatewayCounters {
@@ -117,6 +119,8 @@ export class Gateway implements RequestHandler {
         remoteAddr: exchange.remoteAddr,
         remotePort: exchange.remotePort,
         rootPath: this.options.rootPath,
+        trustForwarded: exchange.trusted,
+        isTrustedProxy: this.options.isTrustedProxy,
       });
       environ = encodeEnviron(pairs);
     } catch (error) {

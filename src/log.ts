@@ -20,13 +20,29 @@ function openStream(target: string, fallback: NodeJS.WritableStream): NodeJS.Wri
   return createWriteStream(target, { flags: 'a' });
 }
 
+/** Closes a stream that `openStream` opened on a file (never stdout or stderr). */
+function closeStream(out: NodeJS.WritableStream): Promise<void> {
+  if (out === process.stderr || out === process.stdout) return Promise.resolve();
+  return new Promise((resolve) => (out as WriteStream).end(resolve));
+}
+
 export class Logger {
   private readonly threshold: number;
-  private readonly out: NodeJS.WritableStream;
+  private out: NodeJS.WritableStream;
 
-  constructor(level: LevelName = 'info', target = '-') {
+  constructor(
+    level: LevelName = 'info',
+    private readonly target = '-',
+  ) {
     this.threshold = LEVELS[level];
     this.out = openStream(target, process.stderr);
+  }
+
+  /** SIGUSR1: open the file again by name (logrotate moved the old one away). */
+  reopen(): Promise<void> {
+    const old = this.out;
+    this.out = openStream(this.target, process.stderr);
+    return closeStream(old);
   }
 
   enabled(level: number): boolean {
@@ -58,8 +74,7 @@ export class Logger {
   }
 
   close(): Promise<void> {
-    if (this.out === process.stderr || this.out === process.stdout) return Promise.resolve();
-    return new Promise((resolve) => (this.out as WriteStream).end(resolve));
+    return closeStream(this.out);
   }
 }
 
@@ -104,13 +119,20 @@ export function formatAccess(record: AccessRecord, format: 'combined' | 'common'
 }
 
 export class AccessLog {
-  private readonly out: NodeJS.WritableStream;
+  private out: NodeJS.WritableStream;
 
   constructor(
-    target: string,
+    private readonly target: string,
     private readonly format: 'combined' | 'common',
   ) {
     this.out = openStream(target, process.stdout);
+  }
+
+  /** SIGUSR1: open the file again by name. */
+  reopen(): Promise<void> {
+    const old = this.out;
+    this.out = openStream(this.target, process.stdout);
+    return closeStream(old);
   }
 
   write(record: AccessRecord): void {
@@ -118,7 +140,6 @@ export class AccessLog {
   }
 
   close(): Promise<void> {
-    if (this.out === process.stdout) return Promise.resolve();
-    return new Promise((resolve) => (this.out as WriteStream).end(resolve));
+    return closeStream(this.out);
   }
 }

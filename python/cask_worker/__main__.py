@@ -1,7 +1,8 @@
 """Entry point: `python -m cask_worker --app SPEC --threads N [...]`, started by the
 front (src/pool/worker.ts) with the link on file descriptor 3.
 
-Exit codes (docs/protocol.md): 0 stopped on request, 3 link error, 4 app not loadable.
+Exit codes (docs/protocol.md): 0 stopped on request, 3 link error, 4 app not loadable,
+5 aborted by the front (SIGABRT: a request would not stop after its timeout).
 """
 
 import argparse
@@ -11,9 +12,10 @@ import socket
 import sys
 import traceback
 
+from . import hooks as h
 from . import protocol as p
 from .app import load_app
-from .errors import EXIT_LINK_ERROR, EXIT_LOAD_ERROR, AppLoadError, LinkClosed
+from .errors import EXIT_ABORTED, EXIT_LINK_ERROR, EXIT_LOAD_ERROR, AppLoadError, LinkClosed
 from .runner import Runner
 
 LINK_FD = 3
@@ -35,6 +37,12 @@ def parse_args(argv):
     parser.add_argument("--pythonpath", action="append", default=[], metavar="DIR",
                         help="a folder to put in front of sys.path (repeatable)")
     parser.add_argument("--chdir", metavar="DIR", help="change to DIR before loading the app")
+    parser.add_argument("--hooks", metavar="SPEC",
+                        help="a module or .py file of server hooks (hooks.py)")
+    parser.add_argument("--age", type=int, default=1, metavar="N",
+                        help="this worker's number, for hooks (worker.age)")
+    parser.add_argument("--generation", type=int, default=1, metavar="N",
+                        help="the reload generation this worker belongs to, for hooks")
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error("--threads must be at least 1: %d" % args.threads)
@@ -72,6 +80,56 @@ def exit_now(code):
     os._exit(code)
 
 
+class LinkLog:
+    """Sends hook log lines to the front as LOG frames, through the runner's lock once
+    the runner runs (before that, only the main thread writes)."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.runner = None
+
+    def emit(self, level, text):
+        frame = p.encode_frame(0, p.LOG, 0, p.encode_log(level, text))
+        try:
+            if self.runner is not None:
+                self.runner.send(frame)
+            else:
+                self.sock.sendall(frame)
+        except (OSError, LinkClosed):
+            pass
+
+
+def load_hooks(args, log):
+    """The hooks module, or None. A module that will not import is reported, not fatal:
+    the front already imported it once at start, so this is a change made since."""
+    if not args.hooks:
+        return None
+    try:
+        module = h.load_module(args.hooks)
+    except BaseException:
+        log.error("Cannot load the hooks %r, going on without them:\n%s"
+                  % (args.hooks, traceback.format_exc().rstrip()))
+        return None
+    return h.Hooks(module, log, h.WORKER_HOOKS)
+
+
+def dump_busy_threads(runner):
+    """On SIGABRT: where each thread that holds a request is, for the error log."""
+    frames = sys._current_frames()
+    lines = []
+    for exchange in list(runner.exchanges.values()):
+        ident = exchange.thread
+        frame = frames.get(ident) if ident is not None else None
+        if frame is None:
+            continue
+        environ = exchange.environ or {}
+        lines.append("Request %s %s still running in thread %s:\n%s" % (
+            environ.get("REQUEST_METHOD", "?"), environ.get("RAW_URI", "?"), ident,
+            "".join(traceback.format_stack(frame)).rstrip()))
+    if lines:
+        sys.stderr.write("\n".join(lines) + "\n")
+
+
 def main(argv=None):
     args = parse_args(argv)
     setup_stdio()
@@ -84,8 +142,15 @@ def main(argv=None):
         sys.stderr.write("cask_worker: no link on file descriptor %d: %s\n" % (LINK_FD, error))
         exit_now(EXIT_LINK_ERROR)
 
+    link_log = LinkLog(sock)
+    log = h.Log(link_log.emit)
+    server = h.Server(log, os.getppid())
+    worker = h.Worker(log, os.getpid(), os.getppid(), args.age, args.generation)
     try:
         setup_paths(args)
+        hooks = load_hooks(args, log)
+        if hooks is not None:
+            hooks.call("post_fork", server, worker)
         app = load_app(args.app)
     except BaseException as error:
         if isinstance(error, AppLoadError):
@@ -99,14 +164,37 @@ def main(argv=None):
             pass
         exit_now(EXIT_LOAD_ERROR)
 
+    if hooks is not None:
+        hooks.call("post_worker_init", worker)
+    worker.booted = True
     runner = Runner(sock, app, threads=args.threads, multiprocess=args.multiprocess,
-                    root_path=args.root_path)
-    signal.signal(signal.SIGTERM, lambda signum, frame: runner.stop())
+                    root_path=args.root_path, hooks=hooks, worker=worker)
+    link_log.runner = runner
+
+    def on_term(_signum, _frame):
+        worker.alive = False
+        runner.stop()
+
+    def on_abort(_signum, _frame):
+        # The front sends SIGABRT to a worker with a request that would not stop after
+        # its timeout (and SIGKILL a moment later): say where the threads are, then go.
+        try:
+            dump_busy_threads(runner)
+            if hooks is not None:
+                hooks.call("worker_abort", worker)
+        finally:
+            exit_now(EXIT_ABORTED)
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGABRT, on_abort)
     try:
         runner.start()
     except LinkClosed:
         pass  # runner.wait() returns the link error at once
     code = runner.wait()
+    worker.alive = False
+    if code == 0 and hooks is not None:
+        hooks.call("worker_exit", server, worker)
     if code != 0:
         sys.stderr.write("cask_worker: %s\n" % runner.exit_reason)
         exit_now(code)

@@ -1,12 +1,13 @@
 """Errors and exit codes of the worker.
 
 The exit codes are part of the contract with the front (docs/protocol.md, "Exit codes of
-a worker"): the supervisor respawns on 3 and gives up on 4.
+a worker"): the supervisor respawns on 3 and gives up on 4; 5 follows its own SIGABRT.
 """
 
 EXIT_STOPPED = 0
 EXIT_LINK_ERROR = 3
 EXIT_LOAD_ERROR = 4
+EXIT_ABORTED = 5
 
 
 class ProtocolError(Exception):

@@ -2,8 +2,9 @@
 as frames, flow control, SENDFILE, close() and the final frame.
 
 The reader thread fills in the request side (environ, body) and later flips `granted`,
-`cancelled` and `file_taken`; a worker thread runs `run()`. The two share only those
-three fields and the runner-wide `flow` condition, which waiters sleep on.
+`cancelled`, `timed_out` and `file_taken`; a worker thread runs `run()`. The two share
+only those fields, the runner-wide `flow` condition, which waiters sleep on (`parked`
+while they do), and `thread`/`interrupted`, which interrupt.Guard owns.
 
 Every exchange ends with exactly one final frame (docs/protocol.md): HEAD/DATA/SENDFILE
 with END, or ERROR. `finished` records that it went out, so an error after it (in
@@ -16,12 +17,14 @@ from . import protocol as p
 from .environ import FileWrapper, file_input, memory_input
 from .errors import Cancelled, LinkClosed
 from .headers import content_length, head_bytes
+from .interrupt import RequestTimeout
 
 END = p.FLAG_END
 # One frame carries at most this much body: with a head (at most MAX_HEAD_SIZE) it stays
 # well below MAX_PAYLOAD.
 CHUNK_LIMIT = 4 * 1024 * 1024
 CANCELLED_TEXT = "cancelled"
+TIMED_OUT_TEXT = "timed out"
 
 
 class Exchange:
@@ -29,6 +32,7 @@ class Exchange:
         "id", "received", "environ", "body", "body_path", "link", "flow",
         "granted", "cancelled", "reclaimed", "file_taken",
         "head", "headers", "head_sent", "finished", "sent",
+        "timed_out", "thread", "interrupted", "parked",
     )
 
     def __init__(self, id, received, link, flow):
@@ -48,6 +52,10 @@ class Exchange:
         self.head_sent = False
         self.finished = False
         self.sent = 0                   # body bytes sent (worker thread writes)
+        self.timed_out = False          # TIMEOUT came: the front answered 504 already
+        self.thread = None              # ident of the thread running the app (Guard)
+        self.interrupted = False        # RequestTimeout was raised in that thread (Guard)
+        self.parked = False             # the thread sleeps on `flow` (under its lock)
 
     # -- the app's side -------------------------------------------------------------
 
@@ -92,9 +100,13 @@ class Exchange:
             result = app(environ, self.start_response)
             self._send_result(result)
         except Cancelled:
-            failure = CANCELLED_TEXT
+            failure = TIMED_OUT_TEXT if self.timed_out else CANCELLED_TEXT
         except LinkClosed:
             raise
+        except RequestTimeout:
+            # The client has its 504; the traceback says where the app was stopped.
+            failure = TIMED_OUT_TEXT
+            self._report(traceback.format_exc(), errors, "Request stopped after the timeout")
         except BaseException:
             failure = traceback.format_exc()
         if result is not None:
@@ -103,11 +115,11 @@ class Exchange:
             body_input.close()
         if not self.finished:
             if failure is None:  # the app swallowed Cancelled and returned
-                failure = CANCELLED_TEXT
-            self.finished = True
+                failure = TIMED_OUT_TEXT if self.timed_out else CANCELLED_TEXT
             # The front logs the traceback with the request it belongs to; printing it
             # here as well would put it in the error log twice.
             self.link(p.encode_frame(self.id, p.ERROR, 0, p.encode_text(failure)))
+            self.finished = True
 
     def _close(self, result, failure, errors):
         """PEP 3333: close() is called whatever happened, cancel included."""
@@ -193,15 +205,19 @@ class Exchange:
         else:
             frame = p.head_frame(self.id, flags, self.head, chunk)
             self.head_sent = True
+        self.link(frame)
+        # Set after the write: a RequestTimeout arriving in between must not leave the
+        # request without its final frame (the runner sends ERROR when this is unset).
         if flags:
             self.finished = True
-        self.link(frame)
 
     def _wait_window(self):
         flow = self.flow
         with flow:
+            self.parked = True
             while not self.cancelled and p.INITIAL_WINDOW + self.granted - self.sent <= 0:
                 flow.wait()
+            self.parked = False
         if self.cancelled:
             raise Cancelled()
 
@@ -222,22 +238,24 @@ class Exchange:
         if not self.head_sent:
             frame = p.head_frame(self.id, 0, self.head) + frame
             self.head_sent = True
-        self.finished = True
         self.link(frame)
+        self.finished = True
         # The app may delete the file on close() (a NamedTemporaryFile): keep it open
         # until the front says it has its own descriptor.
         flow = self.flow
         with flow:
+            self.parked = True
             while not (self.file_taken or self.cancelled):
                 flow.wait()
+            self.parked = False
         return True
 
-    def _report(self, text, stream):
+    def _report(self, text, stream, what="Error in request"):
         """The traceback goes to wsgi.errors (the worker's stderr: the front's error log)."""
         environ = self.environ
         try:
-            stream.write("Error in request %s %s\n%s" % (
-                environ.get("REQUEST_METHOD", "?"), environ.get("RAW_URI")
+            stream.write("%s %s %s\n%s" % (
+                what, environ.get("REQUEST_METHOD", "?"), environ.get("RAW_URI")
                 or environ.get("PATH_INFO", "?"), text))
             stream.flush()
         except Exception:

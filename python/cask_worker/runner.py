@@ -3,6 +3,7 @@ requests, and every write goes out under one lock.
 
     link ──recv 256 KiB──► reader ──decode all frames──┬─ REQUEST/BODY… complete ─► queue ─► N workers
                                                        ├─ WINDOW / CANCEL / FILE_TAKEN ─► flow condition
+                                                       ├─ TIMEOUT ─► RequestTimeout raised in the app's thread
                                                        └─ STOP ─► N sentinels on the queue
     workers ──sendall (one lock)──► link
 
@@ -10,6 +11,10 @@ The front may hold more requests in a worker than it has threads (docs/protocol.
 "Keeping a worker fed"): they wait in the queue. A request is claimed atomically from
 `waiting` (dict.pop), either by the thread that dequeues it or by a CANCEL or RECLAIM
 that arrives first, so each request runs at most once and gets exactly one final frame.
+
+TIMEOUT (the front already answered 504) raises `RequestTimeout` inside the thread running
+that request (interrupt.py), so the app unwinds through its `finally` blocks while the
+other threads go on serving. `Guard` keeps the exception inside that one request.
 """
 
 import json
@@ -19,17 +24,21 @@ import queue
 import sys
 import threading
 import traceback
+from threading import get_ident
 
 from . import protocol as p
 from .environ import base_environ, build_environ
 from .errors import EXIT_LINK_ERROR, EXIT_STOPPED, LinkClosed, ProtocolError
-from .exchange import CANCELLED_TEXT, Exchange
+from .exchange import CANCELLED_TEXT, TIMED_OUT_TEXT, Exchange
+from .hooks import Request, Response
+from .interrupt import Guard, RequestTimeout
 
 READ_SIZE = 256 * 1024
 
 
 class Runner:
-    def __init__(self, sock, app, threads=1, multiprocess=False, root_path="", errors=None):
+    def __init__(self, sock, app, threads=1, multiprocess=False, root_path="", errors=None,
+                 hooks=None, worker=None):
         self.sock = sock
         self.app = app
         self.threads = max(1, int(threads))
@@ -50,6 +59,12 @@ class Runner:
         self.exit_reason = None
         self._threads = []
         self._reader = None
+        self.guard = Guard()
+        self.errors = self.base["wsgi.errors"]
+        # pre_request/post_request (hooks.py) cost nothing unless the module defines them.
+        self.hooks = hooks if hooks is not None and (
+            hooks.has("pre_request") or hooks.has("post_request")) else None
+        self.worker = worker
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -182,6 +197,8 @@ class Runner:
             self._enqueue(exchange)
         elif kind == p.RECLAIM:
             self._reclaim(rid)
+        elif kind == p.TIMEOUT:
+            self._time_out(rid)
         elif kind == p.STOP:
             self.stop()
         else:
@@ -220,6 +237,27 @@ class Runner:
             with self.flow:  # running: wake it if it waits for a window or FILE_TAKEN
                 self.flow.notify_all()
 
+    def _time_out(self, rid):
+        """TIMEOUT: the front gave up on this request (504). Unstarted: answer ERROR.
+        Running: wake it if it waits on the link, else raise RequestTimeout in its thread."""
+        exchange = self.exchanges.get(rid)
+        if exchange is None:
+            return
+        exchange.timed_out = True
+        exchange.cancelled = True
+        if self.waiting.pop(rid, None) is not None:
+            self._answer_unrun(exchange, p.ERROR, TIMED_OUT_TEXT)
+            return
+        if type(exchange.body) is list:
+            return  # still receiving its body: _enqueue answers it once complete
+        with self.flow:
+            parked = exchange.parked
+            self.flow.notify_all()
+        # A thread asleep on `flow` wakes into Cancelled by itself; raising inside
+        # Condition.wait could leave the condition's lock in a bad state.
+        if not parked:
+            self.guard.interrupt(exchange)
+
     def _reclaim(self, rid):
         """RECLAIM: give back a request no thread has started; a started one goes on."""
         exchange = self.exchanges.get(rid)
@@ -242,9 +280,7 @@ class Runner:
     def _work(self):
         get = self.queue.get
         claim = self.waiting.pop
-        forget = self.exchanges.pop
-        app, base, root_path = self.app, self.base, self.root_path
-        errors = base["wsgi.errors"]
+        serve = self._serve
         try:
             while True:
                 exchange = get()
@@ -252,11 +288,7 @@ class Runner:
                     break
                 if claim(exchange.id, None) is None:
                     continue  # cancelled (or refused at stop) while it waited
-                try:
-                    environ = build_environ(base, exchange.received, root_path)
-                    exchange.run(app, environ, errors)
-                finally:
-                    forget(exchange.id, None)
+                serve(exchange)
         except LinkClosed:
             pass
         except ProtocolError as error:
@@ -268,6 +300,42 @@ class Runner:
                 self._alive -= 1
                 if self._alive == 0 and self._stopping:
                     self._finish(EXIT_STOPPED, "stopped")
+
+
+    def _serve(self, exchange):
+        """Run one request. A RequestTimeout can arrive only between `exchange.thread`
+        being set and guard.leave() returning, and at most once per request: every such
+        spot is inside the try, and the handler ends in leave() too."""
+        hooks = self.hooks
+        req = None
+        environ = build_environ(self.base, exchange.received, self.root_path)
+        if hooks is not None:
+            req = Request(environ)
+            hooks.call("pre_request", self.worker, req)
+        try:
+            exchange.thread = get_ident()
+            exchange.run(self.app, environ, self.errors)
+            self.guard.leave(exchange)
+        except RequestTimeout:
+            self._leave_late(exchange)
+        self.exchanges.pop(exchange.id, None)
+        if not exchange.finished:
+            # The exception hit our own code after the app: the request still needs its
+            # one final frame.
+            exchange.finished = True
+            self.send(p.encode_frame(exchange.id, p.ERROR, 0, TIMED_OUT_TEXT.encode()))
+        if req is not None:
+            status = exchange.head.split(b"\0", 1)[0].decode("latin-1") if exchange.head else ""
+            hooks.call("post_request", self.worker, req, environ,
+                       Response(status, exchange.headers, exchange.sent))
+
+    def _leave_late(self, exchange):
+        while True:
+            try:
+                self.guard.leave(exchange)
+                return
+            except RequestTimeout:
+                continue
 
 
 def ready_info(threads):

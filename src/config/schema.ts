@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { bool, bytes, choice, int, list, path, seconds, string } from './define.js';
 import { parseBind, parsePath } from './parse.js';
 import { InvalidValue, type AnySetting, type CheckedTable, type ValueOf } from './types.js';
+import { parseAllowEntry } from '../net/allow-ips.js';
 
 /**
  * The installed package's root. This module compiles to `dist/config/schema.js` (and runs from
@@ -36,6 +37,21 @@ function validateRootPath(value: string): void {
   if (value === '') return;
   if (!value.startsWith('/')) throw new InvalidValue('does not start with "/"');
   if (value.endsWith('/')) throw new InvalidValue('ends with "/" (write "" to mount at the root)');
+}
+
+function checkAllowEntry(raw: string): string {
+  try {
+    parseAllowEntry(raw);
+  } catch {
+    throw new InvalidValue('is not an IP address, a CIDR range (10.0.0.0/8) or *');
+  }
+  return raw.trim();
+}
+
+function validateProbePath(value: string): void {
+  if (value === '') return;
+  if (!value.startsWith('/')) throw new InvalidValue('does not start with "/"');
+  if (/[?#\s]/.test(value)) throw new InvalidValue('has a query, a fragment or a space');
 }
 
 function validateHeaderValue(value: string): void {
@@ -122,6 +138,32 @@ export const SETTINGS = table({
     validate: validateHeaderValue,
   }),
 
+  maxConnections: int({
+    flag: '--max-connections',
+    env: 'CASK_MAX_CONNECTIONS',
+    section: 'Server socket',
+    doc: 'Most client connections open at once, idle keep-alive ones included; a connection past it gets 503 with `Retry-After` and is closed, and refusals are counted in a warning. Each takes a file descriptor: keep `ulimit -n` above it. 0 means no limit.',
+    default: 10000,
+    min: 0,
+  }),
+  forwardedAllowIps: list({
+    flag: '--forwarded-allow-ips',
+    env: 'CASK_FORWARDED_ALLOW_IPS',
+    fallbackEnv: 'FORWARDED_ALLOW_IPS',
+    metavar: 'ADDRESS',
+    section: 'Server socket',
+    doc: 'Proxies trusted to say who the client is: IP addresses and CIDR ranges (`10.0.0.0/8`), or `*` for any peer. Only from these are `X-Forwarded-For`/`-Proto`/`-Host`/`-Port` and `Forwarded` honoured (as `REMOTE_ADDR`, `wsgi.url_scheme`, `HTTP_HOST`, `SERVER_NAME`, `SERVER_PORT`) and a PROXY protocol header accepted; from any other peer those headers are removed. Unix socket peers are always trusted. Repeat the flag, or comma-separate in the env var (`FORWARDED_ALLOW_IPS` is read too, as in gunicorn).',
+    default: ['127.0.0.1', '::1'],
+    item: checkAllowEntry,
+  }),
+  proxyProtocol: bool({
+    flag: '--proxy-protocol',
+    env: 'CASK_PROXY_PROTOCOL',
+    section: 'Server socket',
+    doc: 'Every connection must start with a PROXY protocol header (v1 or v2, as HAProxy and cloud load balancers send), from a peer in `forwarded-allow-ips`; its client address becomes `REMOTE_ADDR`. Without this option such a header is a bad request.',
+    default: false,
+  }),
+
   // ── Workers ──────────────────────────────────────────────────────────────
   workers: int({
     flag: '--workers',
@@ -157,6 +199,68 @@ export const SETTINGS = table({
     default: 1024,
     min: 0,
   }),
+  workersMin: int({
+    flag: '--workers-min',
+    env: 'CASK_WORKERS_MIN',
+    section: 'Workers',
+    doc: 'Autoscaling: the fewest workers to keep. 0 means the value of `--workers`.',
+    default: 0,
+    min: 0,
+  }),
+  workersMax: int({
+    flag: '--workers-max',
+    env: 'CASK_WORKERS_MAX',
+    section: 'Workers',
+    doc: 'Autoscaling: the most workers to run. Above `workers-min`, it turns autoscaling on: a worker is added while requests wait for a thread, and one idle for `idle-timeout` is retired (docs/operations.md). 0 means the value of `--workers` (no autoscaling).',
+    default: 0,
+    min: 0,
+  }),
+  idleTimeout: seconds({
+    flag: '--idle-timeout',
+    env: 'CASK_IDLE_TIMEOUT',
+    section: 'Workers',
+    doc: 'Autoscaling: how long a worker may have nothing to do before it is retired, down to `workers-min`.',
+    default: '60s',
+  }),
+
+  // ── Recycling ────────────────────────────────────────────────────────────
+  maxRequests: int({
+    flag: '--max-requests',
+    env: 'CASK_MAX_REQUESTS',
+    section: 'Recycling',
+    doc: 'Replace a worker after it has been given this many requests (as gunicorn). Its replacement is started and ready first, and no request fails. 0 means never.',
+    default: 0,
+    min: 0,
+  }),
+  maxRequestsJitter: int({
+    flag: '--max-requests-jitter',
+    env: 'CASK_MAX_REQUESTS_JITTER',
+    section: 'Recycling',
+    doc: 'Add a random 0 to N to each worker\'s `max-requests`, so that workers started together are not replaced together.',
+    default: 0,
+    min: 0,
+  }),
+  maxLifetime: seconds({
+    flag: '--max-lifetime',
+    env: 'CASK_MAX_LIFETIME',
+    section: 'Recycling',
+    doc: 'Replace a worker after it has run this long (uWSGI\'s `max-worker-lifetime`), the same way as `max-requests`. 0 means never.',
+    default: '0s',
+  }),
+  maxLifetimeJitter: seconds({
+    flag: '--max-lifetime-jitter',
+    env: 'CASK_MAX_LIFETIME_JITTER',
+    section: 'Recycling',
+    doc: 'Add a random 0 to this many seconds to each worker\'s `max-lifetime`.',
+    default: '0s',
+  }),
+  maxRss: bytes({
+    flag: '--max-rss',
+    env: 'CASK_MAX_RSS',
+    section: 'Recycling',
+    doc: 'Replace a worker whose resident memory is above this (uWSGI\'s `reload-on-rss`), sampled once a second from `/proc` (Linux only), the same way as `max-requests`. 0 means no limit.',
+    default: '0',
+  }),
 
   // ── Timeouts ─────────────────────────────────────────────────────────────
   timeout: seconds({
@@ -164,7 +268,21 @@ export const SETTINGS = table({
     short: 't',
     env: 'CASK_TIMEOUT',
     section: 'Timeouts',
-    doc: 'How long a request may run in a worker before the client gets 504 and the worker is replaced. 0 means no limit.',
+    doc: 'How long a request may run in a worker. Past it the client gets 504 and the app is stopped inside its thread (a `RequestTimeout` exception); the worker\'s other requests go on. 0 means no limit.',
+    default: '30s',
+  }),
+  timeoutGrace: seconds({
+    flag: '--timeout-grace',
+    env: 'CASK_TIMEOUT_GRACE',
+    section: 'Timeouts',
+    doc: 'After `timeout`, how long the app\'s thread has to unwind. A request still running then (blocked in a C call) has its worker replaced: it takes no new requests, its other requests finish, then it is aborted.',
+    default: '10s',
+  }),
+  maxQueueWait: seconds({
+    flag: '--max-queue-wait',
+    env: 'CASK_MAX_QUEUE_WAIT',
+    section: 'Timeouts',
+    doc: 'How long a request may wait for a free worker; past that it gets 503 with `Retry-After`. 0 means no limit.',
     default: '30s',
   }),
   gracefulTimeout: seconds({
@@ -174,12 +292,40 @@ export const SETTINGS = table({
     doc: 'On shutdown or reload, how long in-flight requests may run before their workers are killed.',
     default: '30s',
   }),
+  shutdownDelay: seconds({
+    flag: '--shutdown-delay',
+    env: 'CASK_SHUTDOWN_DELAY',
+    section: 'Timeouts',
+    doc: 'On SIGTERM, how long to go on serving after `/readyz` turns unready, before the listeners close, so that load balancers stop sending requests first (Kubernetes: a few seconds).',
+    default: '0s',
+  }),
   keepAlive: seconds({
     flag: '--keep-alive',
     env: 'CASK_KEEP_ALIVE',
     section: 'Timeouts',
     doc: 'How long an idle keep-alive connection waits for its next request. 0 closes the connection after each response.',
     default: '5s',
+  }),
+  headerTimeout: seconds({
+    flag: '--header-timeout',
+    env: 'CASK_HEADER_TIMEOUT',
+    section: 'Timeouts',
+    doc: 'How long a client has to send a whole request head, counted from the connection\'s start for its first request and from the first byte for the next ones; a slower one gets 408 (slowloris). Also the allowance before `body-min-rate` applies. 0 means no limit.',
+    default: '10s',
+  }),
+  bodyMinRate: bytes({
+    flag: '--body-min-rate',
+    env: 'CASK_BODY_MIN_RATE',
+    section: 'Timeouts',
+    doc: 'Least average speed of a request body, in bytes per second: after an allowance of `header-timeout`, a body that has taken longer than its bytes so far divided by this rate gets 408 (slow POST). 0 means no minimum.',
+    default: '1k',
+  }),
+  sendTimeout: seconds({
+    flag: '--send-timeout',
+    env: 'CASK_SEND_TIMEOUT',
+    section: 'Timeouts',
+    doc: 'How long a client may take none of the response it is sent before the connection is dropped and the app\'s request cancelled (slow read). 0 means no limit.',
+    default: '30s',
   }),
 
   // ── Request limits ───────────────────────────────────────────────────────
@@ -196,6 +342,13 @@ export const SETTINGS = table({
     section: 'Request limits',
     doc: 'Request bodies larger than this are spooled to a temporary file before a worker is taken; smaller ones stay in memory.',
     default: '1m',
+  }),
+  responseSpoolLimit: bytes({
+    flag: '--response-spool-limit',
+    env: 'CASK_RESPONSE_SPOOL_LIMIT',
+    section: 'Request limits',
+    doc: 'How much of one response may wait in a temporary file for a client slower than the app, so the worker is free as soon as the app is done (as nginx buffers for gunicorn); past it, the app waits for the client. Files sent with `wsgi.file_wrapper` never need it. 0 means the app always waits for the client.',
+    default: '64m',
   }),
   limitRequestLine: int({
     flag: '--limit-request-line',
@@ -222,6 +375,51 @@ export const SETTINGS = table({
     doc: 'Largest header field (name and value) in bytes; a larger one gets 431. 0 means no limit (as gunicorn).',
     default: 8190,
     min: 0,
+  }),
+
+  // ── Server mechanics ─────────────────────────────────────────────────────
+  pid: path({
+    flag: '--pid',
+    short: 'p',
+    env: 'CASK_PID',
+    section: 'Server mechanics',
+    doc: 'Write the front\'s process id to this file, removed at exit (as gunicorn). `cask reload` reads it to find the server.',
+    default: null,
+  }),
+  hooks: string({
+    flag: '--hooks',
+    env: 'CASK_HOOKS',
+    metavar: 'MODULE',
+    section: 'Server mechanics',
+    doc: 'A Python module (`myproject.hooks`) or file (`gunicorn.conf.py`) whose functions named as gunicorn\'s server hooks run at the matching moment: `on_starting`, `when_ready`, `post_fork`, `post_worker_init`, `pre_request`, `post_request`, `worker_exit`, `worker_abort`, `child_exit`, `nworkers_changed`, `on_reload`, `on_exit` (docs/operations.md).',
+    default: null,
+  }),
+
+  // ── Health ───────────────────────────────────────────────────────────────
+  adminBind: list({
+    flag: '--admin-bind',
+    env: 'CASK_ADMIN_BIND',
+    metavar: 'ADDRESS',
+    section: 'Health',
+    doc: 'Address of the admin listener, which answers `/healthz` (the front is alive) and `/readyz` (workers ready, not shutting down) itself, without touching Python. Same forms as `--bind`; repeat for several.',
+    default: [],
+    item: (raw, ctx) => parseBind(raw, ctx.baseDir),
+  }),
+  healthzPath: string({
+    flag: '--healthz-path',
+    env: 'CASK_HEALTHZ_PATH',
+    section: 'Health',
+    doc: 'A path on the main listeners that the front answers as the admin listener answers `/healthz`, e.g. `/healthz`. Empty: none (the app gets it).',
+    default: '',
+    validate: validateProbePath,
+  }),
+  readyzPath: string({
+    flag: '--readyz-path',
+    env: 'CASK_READYZ_PATH',
+    section: 'Health',
+    doc: 'A path on the main listeners that the front answers as the admin listener answers `/readyz`, e.g. `/readyz`. Empty: none (the app gets it).',
+    default: '',
+    validate: validateProbePath,
   }),
 
   // ── Logging ──────────────────────────────────────────────────────────────
@@ -304,6 +502,10 @@ export const RENAMED: Readonly<Record<string, SettingKey>> = {
   'error-logfile': 'errorLog',
   'log-file': 'errorLog',
   keepalive: 'keepAlive',
+  pidfile: 'pid',
+  harakiri: 'timeout',
+  'max-worker-lifetime': 'maxLifetime',
+  'reload-on-rss': 'maxRss',
 };
 
 /**

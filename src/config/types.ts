@@ -21,8 +21,11 @@ export const SECTIONS = [
   'Application',
   'Server socket',
   'Workers',
+  'Recycling',
   'Timeouts',
   'Request limits',
+  'Server mechanics',
+  'Health',
   'Logging',
   'Config file',
 ] as const;

@@ -53,14 +53,6 @@ export const QDTEXT = table(
     c >= 0x80,
 );
 
-/**
- * Bytes of a Host value, uri-host [":" port] (RFC 9110 §7.2, RFC 3986 §3.2.2): unreserved,
- * pct-encoded, sub-delims, ":" and the brackets of an IP-literal. RFC 9112 §3.2 makes an
- * invalid Host a 400, and rejecting '/', '@', spaces and the like here keeps a hostile Host
- * out of every URL the application builds from it.
- */
-export const HOST_CHAR = table((c) => isAlnum(c) || oneOf("-._~%!$&'()*+,;=:[]")(c));
-
 /** Hex digit values, -1 for anything else (chunk-size = 1*HEXDIG, RFC 9112 §7.1). */
 export const HEX_VALUE = new Int8Array(256).fill(-1);
 for (let c = 0; c < 256; c++) {

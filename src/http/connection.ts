@@ -1,14 +1,35 @@
 // One client connection: feeds the sans-IO parser, buffers each request body, hands complete
 // requests to the handler one at a time (pipelined requests wait in the parser, in order),
-// and decides keep-alive, idle timeouts and closing.
+// and decides keep-alive, timeouts and closing.
 //
-//   idle ──bytes──▶ reading ──end of request──▶ in-app ──response done──▶ idle (keep-alive)
-//     │                │                           │                      └─▶ closed
-//     └─keep-alive─────┴─no progress (408)         └─client gone: handler told, response dropped
-//       timeout: close     / bad request (4xx): canned answer, then closed
+// States and the deadline each one runs against. No state owns a timer: the front's sweep
+// (front.ts) calls tick() about four times per shortest timeout, and tick() compares the
+// clock with the deadline of the current state (style habit 2: the rules as a table).
+//
+//   state    | what is awaited                 | deadline (0 disables)      | when it passes
+//   ---------+---------------------------------+----------------------------+------------------
+//   proxy    | the PROXY header (--proxy-proto)| accept + header-timeout    | closed, no answer
+//   idle     | the first byte of a request     | keep-alive after a response| closed, no answer
+//            |                                 | accept + header-timeout    |   (nothing to answer)
+//   reading  | the rest of the head            | first byte + header-timeout| 408, closed
+//   reading  | the body (head already parsed)  | body start + header-timeout| 408, closed
+//            |                                 |   + bytes so far / body-min-rate
+//   in-app   | the response (worker's timeout) | send-timeout without the   | dropped, app told
+//   flushing | output to drain below the mark  |   client taking a byte     |   the client is gone
+//   closing  | the peer's FIN after our answer | LINGER_MS                  | destroyed
+//   closed   | —                               |                            |
+//
+//   proxy ─header─▶ idle ─bytes─▶ reading ─end of request─▶ in-app ─response done─┐
+//                    ▲                                                            │
+//                    └───────── keep-alive, nothing buffered ◀── flushing ◀───────┘
+//                                                  (pipelined bytes: reading)
+//   Any state ─bad request─▶ canned 4xx/5xx ─▶ closing. A client that half-closes still gets
+//   the answers to every request it sent whole; then the connection closes.
 
 import type { Socket } from 'node:net';
 import { CaskError, ProtocolError } from '../errors.js';
+import type { AllowList } from '../net/allow-ips.js';
+import { ProxyHeaderReader } from '../net/proxy-protocol.js';
 import { BodySpool, type RequestBody } from './body.js';
 import { cannedResponse } from './canned.js';
 import { RequestParser, type ParserLimits, type RequestHead } from './parser.js';
@@ -17,15 +38,28 @@ import { ResponseWriter } from './response.js';
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
 /** Pipelined input held while a response is pending, before we stop reading the socket. */
 const PIPELINE_HIGH_WATER = 64 * 1024;
-/** After a refused request, read and discard for this long so our answer is not lost to a reset. */
-const LINGER_MS = 2000;
+/**
+ * Output a client has not taken yet, past which the next pipelined request waits: a client
+ * that pipelines without reading must not make us buffer its answers without bound (habit 9).
+ */
+const OUTPUT_HIGH_WATER = 64 * 1024;
+/** After our last answer, read and discard for this long so the answer is not lost to a reset. */
+export const LINGER_MS = 2000;
 
 export interface ConnectionOptions {
   limits: ParserLimits;
+  /** Idle time allowed between requests; 0 closes the connection after each response. */
   keepAliveMs: number;
-  /** A request being received that makes no progress for this long gets a 408. */
-  readTimeoutMs: number;
+  /** Time to receive a whole request head: from the connection's start for its first request,
+   *  from the first byte for the next ones. Also the allowance before body-min-rate applies. */
+  headerTimeoutMs: number;
+  /** Least average rate of a request body, in bytes per second, after the allowance. */
+  bodyMinRate: number;
+  /** How long a client may take none of the response it is sent before it is dropped. */
+  sendTimeoutMs: number;
   bodyMemoryLimit: number;
+  /** Bytes of a response that may wait in a temporary file for a slow client (response.ts). */
+  responseSpoolLimit: number;
   serverHeader: string;
 }
 
@@ -35,12 +69,27 @@ export interface ListenerInfo {
   serverPort: string;
 }
 
+/** What every connection of a front shares. */
+export interface ConnectionContext {
+  readonly options: ConnectionOptions;
+  readonly handler: RequestHandler;
+  /** Live connections; a connection removes itself when its socket closes. */
+  readonly registry: Set<Connection>;
+  /** Peers whose proxy headers and PROXY protocol header are believed. */
+  readonly allow: AllowList;
+  /** Every connection must start with a PROXY protocol header (v1 or v2). */
+  readonly proxyProtocol: boolean;
+}
+
 export interface HttpExchange {
   readonly head: RequestHead;
   readonly body: RequestBody;
   readonly response: ResponseWriter;
+  /** The client's address: the peer's, or what a trusted PROXY header said. */
   readonly remoteAddr: string;
   readonly remotePort: string;
+  /** `remoteAddr` is in forwarded-allow-ips (or a Unix socket): its proxy headers count. */
+  readonly trusted: boolean;
   readonly listener: ListenerInfo;
   /** Set by the handler: called when the client goes away before the response is done. */
   onClientGone: (() => void) | undefined;
@@ -56,79 +105,228 @@ export interface RequestHandler {
   responseError(exchange: HttpExchange, message: string): void;
 }
 
-type State = 'idle' | 'reading' | 'in-app' | 'closed';
+type State = 'proxy' | 'idle' | 'reading' | 'in-app' | 'flushing' | 'closing' | 'closed';
+
+interface StreamHandle {
+  writeQueueSize?: number;
+}
 
 export class Connection {
   private readonly parser: RequestParser;
-  private state: State = 'idle';
+  private readonly opts: ConnectionOptions;
+  private readonly handler: RequestHandler;
+  private state: State;
+  private proxyReader: ProxyHeaderReader | undefined;
   private head: RequestHead | undefined;
   private spool: BodySpool | undefined;
   private exchange: HttpExchange | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private progress = 0;
+  /** When the current state's wait ends (ms since the epoch); 0 for never. */
+  private deadline = 0;
+  /** Bytes received on the connection, and the count when the current body began. */
+  private received = 0;
+  private bodyBase = 0;
+  private bodyStart = 0;
+  // Output progress seen by the last tick (send-timeout).
+  private sentSince = 0;
+  private lastPending = 0;
+  private lastQueued = 0;
+  /** The server is shutting down: no more requests after the one in progress. */
   private closing = false;
-  private readonly remoteAddr: string;
-  private readonly remotePort: string;
+  /** The client half-closed: answer what it sent whole, then close. */
+  private eof = false;
+  /** Deadline of the first request's head, counted from accept; 0 for none. */
+  private firstDeadline = 0;
+  /** Requests answered; the first one's head timeout counts from the connection's start. */
+  private served = 0;
+  private remoteAddr: string;
+  private remotePort: string;
+  private trusted: boolean;
 
   constructor(
     private readonly socket: Socket,
-    private readonly opts: ConnectionOptions,
-    private readonly handler: RequestHandler,
+    private readonly context: ConnectionContext,
     private readonly listener: ListenerInfo,
-    private readonly registry: Set<Connection>,
   ) {
-    this.parser = new RequestParser(opts.limits);
+    this.opts = context.options;
+    this.handler = context.handler;
+    this.parser = new RequestParser(this.opts.limits);
     this.remoteAddr = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort === undefined ? '' : String(socket.remotePort);
-    registry.add(this);
+    this.trusted = context.allow.trustsPeer(this.remoteAddr);
+    context.registry.add(this);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
     socket.on('error', () => {});
     socket.on('close', () => this.onClose());
-    this.arm(opts.keepAliveMs);
+    const now = Date.now();
+    const { headerTimeoutMs, keepAliveMs } = this.opts;
+    this.firstDeadline = headerTimeoutMs > 0 ? now + headerTimeoutMs : 0;
+    // Waiting for the first byte: the head timeout if there is one, else the idle timeout.
+    this.deadline =
+      this.firstDeadline !== 0 ? this.firstDeadline : keepAliveMs > 0 ? now + keepAliveMs : 0;
+    if (context.proxyProtocol) {
+      this.state = 'proxy';
+      if (!this.trusted) {
+        this.refuse(
+          new ProtocolError(
+            'CASK_PROXY_PROTOCOL',
+            `PROXY protocol header from a peer not in forwarded-allow-ips: ${this.remoteAddr}`,
+          ),
+        );
+        return;
+      }
+      this.proxyReader = new ProxyHeaderReader();
+    } else {
+      this.state = 'idle';
+    }
   }
 
   /** Server shutdown: close now if idle, else after the response in progress. */
   shutdown(): void {
     this.closing = true;
-    if (this.state === 'idle' && this.parser.buffered === 0) this.close();
+    if (this.idle) this.close();
   }
 
   get idle(): boolean {
-    return this.state === 'idle' && this.parser.buffered === 0;
+    return (this.state === 'idle' || this.state === 'proxy') && this.parser.buffered === 0;
+  }
+
+  /** The front's sweep: act on the current state's deadline (see the table above). */
+  tick(now: number): void {
+    switch (this.state) {
+      case 'proxy':
+      case 'idle':
+        if (this.deadline !== 0 && now >= this.deadline) this.close();
+        return;
+      case 'reading':
+        if (this.head === undefined) {
+          if (this.deadline !== 0 && now >= this.deadline) {
+            this.timeout(`Request head not received within ${this.opts.headerTimeoutMs} ms`);
+          }
+        } else if (this.opts.bodyMinRate > 0) {
+          const bytes = this.received - this.bodyBase;
+          const allowed = this.opts.headerTimeoutMs + (bytes * 1000) / this.opts.bodyMinRate;
+          if (now - this.bodyStart > allowed) {
+            this.timeout(
+              `Request body slower than ${this.opts.bodyMinRate} bytes/s: ${bytes} bytes in ${now - this.bodyStart} ms`,
+            );
+          }
+        }
+        return;
+      case 'in-app':
+      case 'flushing':
+        this.checkSend(now);
+        return;
+      case 'closing':
+        if (now >= this.deadline) this.socket.destroy();
+        return;
+      default:
+        return;
+    }
+  }
+
+  private checkSend(now: number): void {
+    const limit = this.opts.sendTimeoutMs;
+    if (limit <= 0) return;
+    const pending = this.socket.writableLength;
+    // Bytes still queued in libuv: it moves while a large write is partly taken by the kernel.
+    const queued =
+      (this.socket as unknown as { _handle?: StreamHandle })._handle?.writeQueueSize ?? 0;
+    if (pending === 0 || pending !== this.lastPending || queued !== this.lastQueued) {
+      this.lastPending = pending;
+      this.lastQueued = queued;
+      this.sentSince = now;
+      return;
+    }
+    if (now - this.sentSince < limit) return;
+    this.handler.refused(
+      408,
+      new CaskError(
+        'CASK_SEND_TIMEOUT',
+        `Client read nothing for ${limit} ms: ${pending} bytes pending`,
+      ),
+      this.remoteAddr,
+    );
+    // Nothing more can reach a client that does not read: drop it, which frees the worker.
+    this.socket.destroy();
   }
 
   private onData(chunk: Buffer): void {
-    if (this.state === 'closed') return;
-    this.progress++;
-    this.parser.push(chunk);
-    if (this.state === 'idle') {
-      this.state = 'reading';
-      this.arm(this.opts.readTimeoutMs);
+    switch (this.state) {
+      case 'proxy':
+        this.onProxyBytes(chunk);
+        return;
+      case 'closing':
+      case 'closed':
+        return;
+      case 'idle':
+        this.received += chunk.length;
+        this.parser.push(chunk);
+        this.startReading();
+        this.pump();
+        return;
+      case 'reading':
+        this.received += chunk.length;
+        this.parser.push(chunk);
+        this.pump();
+        return;
+      default:
+        this.received += chunk.length;
+        this.parser.push(chunk);
+        if (this.parser.buffered > PIPELINE_HIGH_WATER) this.socket.pause();
     }
-    if (this.state === 'reading') this.pump();
-    else if (this.parser.buffered > PIPELINE_HIGH_WATER) this.socket.pause();
+  }
+
+  private onProxyBytes(chunk: Buffer): void {
+    let result;
+    try {
+      result = (this.proxyReader as ProxyHeaderReader).push(chunk);
+    } catch (error) {
+      this.refuse(error);
+      return;
+    }
+    if (result === null) return;
+    this.proxyReader = undefined;
+    const { header, rest } = result;
+    if (header.kind === 'proxied') {
+      this.remoteAddr = header.sourceAddress;
+      this.remotePort = String(header.sourcePort);
+      // Proxy headers are now judged by who the client is, not by the balancer's address.
+      this.trusted = this.context.allow.has(this.remoteAddr);
+    }
+    // The header timeout started at accept keeps running for the first request.
+    this.state = 'idle';
+    if (rest.length > 0) {
+      this.received += rest.length;
+      this.parser.push(rest);
+      this.startReading();
+      this.pump();
+    }
   }
 
   private onEnd(): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.eof = true;
+    if (this.state === 'proxy') {
+      this.close();
+      return;
+    }
     try {
       this.parser.finish();
     } catch (error) {
       this.refuse(error);
       return;
     }
-    // Half-close between requests: nothing more will come, so finish what is pending and close.
-    this.closing = true;
-    if (this.state !== 'in-app') this.close();
+    // Half-close: answer every request already sent whole, then close (RFC 9112 §9.6).
+    if (this.state === 'idle') this.close();
+    else if (this.state === 'reading') this.pump(); // only stray CRLFs held: pump() closes
   }
 
   private onClose(): void {
     const wasInApp = this.state === 'in-app';
     this.state = 'closed';
-    clearTimeout(this.timer);
-    this.registry.delete(this);
+    this.context.registry.delete(this);
     this.spool?.discard();
     this.spool = undefined;
     const exchange = this.exchange;
@@ -137,6 +335,13 @@ export class Connection {
       exchange.onClientGone?.();
       this.handler.completed(exchange);
     }
+  }
+
+  /** The first byte of a request is here (or was held): its head timeout starts. */
+  private startReading(): void {
+    this.state = 'reading';
+    const timeout = this.opts.headerTimeoutMs;
+    this.deadline = this.served === 0 ? this.firstDeadline : timeout > 0 ? Date.now() + timeout : 0;
   }
 
   private pump(): void {
@@ -148,13 +353,21 @@ export class Connection {
         this.refuse(error);
         return;
       }
-      if (event === null) return;
+      if (event === null) {
+        // At EOF, next() returns null only between messages (else it throws a 400).
+        if (this.eof) this.close();
+        return;
+      }
       if (event.type === 'head') {
         this.head = event.head;
         const head = event.head;
         if (head.contentLength > 0 || head.chunked) {
+          // body-min-rate counts from here (tick()).
+          this.bodyStart = Date.now();
+          this.bodyBase = this.received - this.parser.buffered;
           this.spool = new BodySpool(this.opts.bodyMemoryLimit);
-          if (head.expectContinue && head.versionMinor === 1) this.socket.write(CONTINUE);
+          // RFC 9110 §10.1.1: a server may omit the 100 once some of the content has come.
+          if (head.expectContinue && this.parser.buffered === 0) this.socket.write(CONTINUE);
         }
       } else if (event.type === 'body') {
         this.spool?.write(event.chunk);
@@ -171,14 +384,16 @@ export class Connection {
     this.spool = undefined;
     this.head = undefined;
     this.state = 'in-app';
-    clearTimeout(this.timer);
+    // checkSend() starts its clock when it first sees output waiting.
+    this.lastPending = 0;
     const response = new ResponseWriter(
       this.socket,
       {
         versionMinor: head.versionMinor,
         isHead: head.method === 'HEAD',
-        keepAlive: head.keepAlive && !this.closing,
+        keepAlive: head.keepAlive && !this.closing && this.opts.keepAliveMs > 0,
         serverHeader: this.opts.serverHeader,
+        spoolLimit: this.opts.responseSpoolLimit,
       },
       (writer) => this.onResponseDone(writer),
       (message) => this.handler.responseError(exchange, message),
@@ -189,6 +404,7 @@ export class Connection {
       response,
       remoteAddr: this.remoteAddr,
       remotePort: this.remotePort,
+      trusted: this.trusted,
       listener: this.listener,
       onClientGone: undefined,
     };
@@ -200,19 +416,42 @@ export class Connection {
     const exchange = this.exchange;
     if (exchange === undefined || exchange.response !== writer) return;
     this.exchange = undefined;
+    this.served++;
     this.handler.completed(exchange);
-    if (this.state === 'closed') return;
+    if (this.state === 'closed' || this.state === 'closing') return;
     if (!writer.keepAlive || this.closing) {
       this.close();
       return;
     }
-    this.state = 'idle';
+    if (this.socket.writableLength > OUTPUT_HIGH_WATER) {
+      this.state = 'flushing';
+      this.socket.pause();
+      this.socket.once('drain', () => {
+        if (this.state === 'flushing') this.next();
+      });
+      return;
+    }
+    this.next();
+  }
+
+  /** The response is out: the next pipelined request, or wait for one. */
+  private next(): void {
     if (this.socket.isPaused()) this.socket.resume();
     if (this.parser.buffered > 0) {
-      this.state = 'reading';
-      this.arm(this.opts.readTimeoutMs);
+      this.startReading();
       this.pump();
-    } else this.arm(this.opts.keepAliveMs);
+    } else if (this.eof) {
+      this.close();
+    } else {
+      this.state = 'idle';
+      this.deadline = Date.now() + this.opts.keepAliveMs;
+    }
+  }
+
+  /** Part of a request came, the rest too slowly: 408 (RFC 9110 §15.5.9), then close. An idle
+   *  connection that sent nothing is closed without one (tick()): there is no request to answer. */
+  private timeout(message: string): void {
+    this.refuse(new ProtocolError('CASK_HTTP_TIMEOUT', message));
   }
 
   private refuse(error: unknown): void {
@@ -221,43 +460,15 @@ export class Connection {
     this.spool?.discard();
     this.spool = undefined;
     if (this.state !== 'in-app') this.socket.write(cannedResponse(status, { close: true }));
-    this.linger();
+    this.close();
   }
 
-  /** End our side, keep draining input for a moment so the client reads our answer. */
-  private linger(): void {
-    this.state = 'closed';
-    clearTimeout(this.timer);
+  /** End our side, keep draining input for a moment so the client reads our last answer. */
+  private close(): void {
+    if (this.state === 'closed' || this.state === 'closing') return;
+    this.state = 'closing';
+    this.deadline = Date.now() + LINGER_MS;
     this.socket.end();
     this.socket.resume();
-    setTimeout(() => this.socket.destroy(), LINGER_MS).unref();
-  }
-
-  private close(): void {
-    this.state = 'closed';
-    clearTimeout(this.timer);
-    this.socket.end();
-    // A peer that never closes its side must not hold the descriptor.
-    setTimeout(() => this.socket.destroy(), LINGER_MS).unref();
-  }
-
-  private arm(ms: number): void {
-    clearTimeout(this.timer);
-    if (ms <= 0) return;
-    const seen = this.progress;
-    this.timer = setTimeout(() => this.onTimer(seen, ms), ms);
-    this.timer.unref();
-  }
-
-  private onTimer(seen: number, ms: number): void {
-    if (this.state === 'idle') {
-      this.close();
-    } else if (this.state === 'reading') {
-      if (this.progress !== seen) {
-        this.arm(ms);
-        return;
-      }
-      this.refuse(new ProtocolError('CASK_HTTP_TIMEOUT', `Request not received within ${ms} ms of silence`));
-    }
   }
 }

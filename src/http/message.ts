@@ -6,7 +6,7 @@
 // The parser finds the bytes; this file turns them into a RequestHead or a ProtocolError.
 
 import { ProtocolError } from '../errors.js';
-import { HOST_CHAR, badRequest, equalsLower, shown } from './bytes.js';
+import { badRequest, equalsLower, shown } from './bytes.js';
 import {
   CONNECTION_CLOSE,
   CONNECTION_KEEP_ALIVE,
@@ -16,6 +16,7 @@ import {
   scanConnection,
   scanTransferEncoding,
 } from './fields.js';
+import { isHost } from './host.js';
 import type { RequestHead } from './types.js';
 import { checkTarget } from './request-line.js';
 
@@ -71,11 +72,7 @@ export class HeadBuilder {
         if (!equalsLower(buf, ls, colon, 'host')) return;
         // RFC 9112 §3.2: more than one Host, or an invalid one, is a 400.
         if (++this.hostCount > 1) throw badRequest(`Duplicate Host header: ${shown(buf, ls, ve)}`);
-        for (let i = vs; i < ve; i++) {
-          if (HOST_CHAR[buf[i]!] === 0) {
-            throw badRequest(`Invalid Host header: ${shown(buf, ls, ve)}`);
-          }
-        }
+        if (!isHost(value)) throw badRequest(`Invalid Host header: ${shown(buf, ls, ve)}`);
         this.host = value;
         return;
       case 6:

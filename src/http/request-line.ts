@@ -4,7 +4,8 @@
 // form of a request-target that is not origin-form (RFC 9112 §2.3, §3.2).
 
 import { ProtocolError } from '../errors.js';
-import { HOST_CHAR, badRequest, latin1, shown } from './bytes.js';
+import { badRequest, latin1, shown } from './bytes.js';
+import { isHost } from './host.js';
 
 /** The method [start, end) as a string, without a native call for the most common ones. */
 export function methodName(buf: Buffer, start: number, end: number): string {
@@ -102,12 +103,9 @@ export function checkTarget(method: string, target: string): string | null {
   if (authority === '' || authority.startsWith(':')) {
     throw badRequest(`Absolute-form target has an empty host: ${JSON.stringify(target)}`);
   }
-  for (let i = 0; i < authority.length; i++) {
-    const c = authority.charCodeAt(i);
-    // HOST_CHAR admits neither "@" (so no userinfo) nor anything non-ASCII.
-    if (c > 0xff || HOST_CHAR[c] === 0) {
-      throw badRequest(`Invalid authority in an absolute-form target: ${JSON.stringify(target)}`);
-    }
+  // The Host syntax admits neither "@" (so no userinfo) nor anything non-ASCII.
+  if (!isHost(authority)) {
+    throw badRequest(`Invalid authority in an absolute-form target: ${JSON.stringify(target)}`);
   }
   return authority;
 }

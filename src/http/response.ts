@@ -2,15 +2,43 @@
 // close-delimited for HTTP/1.0), adds Date/Server/Connection, holds the app to the length it
 // declared, and streams files with backpressure. The head and the first body bytes leave in
 // one write.
+//
+// A client slower than the app: once SPOOL_FROM bytes wait in the socket, the app's further
+// body bytes go to a temporary file (the response spool) and are credited back to the worker
+// at once, so its thread is free when the app is done rather than when a slow client is
+// (nginx's proxy buffering, in the front). The spool is sent on as the socket drains; past
+// `spoolLimit` bytes spooled, credit waits for the client again (flow control as usual).
+//
+//   app ──DATA──▶ writeBodyBytes ─┬─ socket has < SPOOL_FROM waiting ─▶ socket
+//                                 └─ else ─▶ spool file ──pump() on 'drain'──▶ socket
 
-import { read } from 'node:fs';
+import { closeSync, openSync, read, readSync, unlink, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cannedResponse } from './canned.js';
 import { httpDate, serializeHead } from './serialize.js';
 
 const CRLF = Buffer.from('\r\n');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 const FILE_CHUNK = 256 * 1024;
+/** Bytes waiting in the socket past which the app's output goes to the spool. */
+const SPOOL_FROM = 256 * 1024;
+/** Bytes read from the spool per socket write. */
+const SPOOL_CHUNK = 64 * 1024;
+
+let spoolCounter = 0;
+
+/** The temporary file of one response: bytes appended at `written`, sent on from `sent`. */
+interface Spool {
+  fd: number;
+  path: string;
+  written: number;
+  sent: number;
+  /** Credit for bytes spooled past the limit, owed once they reach the socket. */
+  owed: Array<{ at: number; pay: () => void }>;
+  waiting: boolean;
+}
 
 export interface ResponseOptions {
   versionMinor: 0 | 1;
@@ -18,6 +46,8 @@ export interface ResponseOptions {
   /** The request allows keep-alive and the server is not closing. */
   keepAlive: boolean;
   serverHeader: string;
+  /** Most bytes of this response that may wait in the spool for a slow client; 0: none. */
+  spoolLimit?: number;
 }
 
 export type Flushed = (bytes: number) => void;
@@ -34,6 +64,9 @@ export class ResponseWriter {
   private remaining = -1;
   private fileBusy = false;
   private backlog: Array<() => void> = [];
+  private spool: Spool | undefined;
+  /** The response ended while the spool still held bytes: finish once it is sent. */
+  private endSpooled = false;
 
   constructor(
     private readonly socket: Socket,
@@ -64,7 +97,12 @@ export class ResponseWriter {
       else if (name.length === 6 && name.toLowerCase() === 'server') hasServer = true;
     }
     this.status = code;
-    this.bodyAllowed = !(this.opts.isHead || code === 204 || code === 304 || (code >= 100 && code < 200));
+    this.bodyAllowed = !(
+      this.opts.isHead ||
+      code === 204 ||
+      code === 304 ||
+      (code >= 100 && code < 200)
+    );
     let extra = hasDate ? '' : `Date: ${httpDate()}\r\n`;
     if (!hasServer && this.opts.serverHeader) extra += `Server: ${this.opts.serverHeader}\r\n`;
     if (this.bodyAllowed) {
@@ -89,6 +127,7 @@ export class ResponseWriter {
   }
 
   data(chunk: Buffer, end: boolean, flushed?: Flushed): void {
+    if (this.finished) return;
     if (this.fileBusy) {
       this.backlog.push(() => this.data(chunk, end, flushed));
       return;
@@ -99,8 +138,14 @@ export class ResponseWriter {
   }
 
   /** Stream `length` bytes (undefined: to EOF) of the open file `fd` from `offset`; closes fd. */
-  file(fd: number, offset: number, length: number | undefined, end: boolean, close: (fd: number) => void): void {
-    if (this.fileBusy) {
+  file(
+    fd: number,
+    offset: number,
+    length: number | undefined,
+    end: boolean,
+    close: (fd: number) => void,
+  ): void {
+    if (this.fileBusy || this.spool !== undefined) {
       this.backlog.push(() => this.file(fd, offset, length, end, close));
       return;
     }
@@ -160,6 +205,7 @@ export class ResponseWriter {
   /** Close the connection after what was already written: the client sees a cut body. */
   abort(): void {
     if (this.finished) return;
+    this.dropSpool();
     this.keepAlive = false;
     this.finished = true;
     this.socket.end();
@@ -170,8 +216,7 @@ export class ResponseWriter {
   private writeBody(chunk: Buffer, end: boolean, flushed?: Flushed): void {
     if (chunk.length > 0) this.writeBodyBytes(chunk, flushed);
     else if (flushed && chunk.length === 0) flushed(0);
-    if (!end) return;
-    if (this.chunked && this.bodyAllowed) this.socket.write(LAST_CHUNK);
+    if (!end || this.finished) return;
     if (this.remaining > 0) {
       // The app promised more bytes than it gave: the client cannot tell where the body
       // ends, so the connection must close.
@@ -179,6 +224,12 @@ export class ResponseWriter {
       this.abort();
       return;
     }
+    if (this.spool !== undefined) {
+      if (this.chunked && this.bodyAllowed) this.toSpool([LAST_CHUNK], 0);
+      this.endSpooled = true;
+      return;
+    }
+    if (this.chunked && this.bodyAllowed) this.socket.write(LAST_CHUNK);
     this.finish();
   }
 
@@ -192,7 +243,8 @@ export class ResponseWriter {
     if (this.remaining >= 0) {
       if (chunk.length > this.remaining) {
         bytes = chunk.subarray(0, this.remaining);
-        if (this.keepAlive) this.onAppError('Response longer than its Content-Length: extra bytes dropped');
+        if (this.keepAlive)
+          this.onAppError('Response longer than its Content-Length: extra bytes dropped');
         this.keepAlive = false;
       }
       this.remaining -= bytes.length;
@@ -201,6 +253,19 @@ export class ResponseWriter {
     const cb = flushed ? () => flushed(chunk.length) : undefined;
     if (bytes.length === 0) {
       cb?.();
+      return true;
+    }
+    // Only the app's bytes are spooled (`flushed` is its credit); files stream on drain.
+    if (
+      this.spool !== undefined ||
+      (flushed !== undefined &&
+        (this.opts.spoolLimit ?? 0) > 0 &&
+        this.socket.writableLength >= SPOOL_FROM)
+    ) {
+      const parts = this.chunked
+        ? [Buffer.from(`${bytes.length.toString(16)}\r\n`, 'latin1'), bytes, CRLF]
+        : [bytes];
+      this.toSpool(parts, chunk.length, flushed);
       return true;
     }
     if (this.chunked) {
@@ -215,5 +280,76 @@ export class ResponseWriter {
     if (this.finished) return;
     this.finished = true;
     this.onDone(this);
+  }
+
+  /** Appends framed body bytes to the spool (opened on first use) and credits the app. */
+  private toSpool(parts: Buffer[], credit: number, flushed?: Flushed): void {
+    let spool = this.spool;
+    try {
+      if (spool === undefined) {
+        const path = join(tmpdir(), `cask-response-${process.pid}-${++spoolCounter}`);
+        spool = {
+          fd: openSync(path, 'wx+', 0o600),
+          path,
+          written: 0,
+          sent: 0,
+          owed: [],
+          waiting: false,
+        };
+        this.spool = spool;
+        this.socket.once('close', () => this.dropSpool());
+      }
+      for (const part of parts) {
+        // Synchronous, as BodySpool's: microseconds into the page cache, and order stays simple.
+        writeSync(spool.fd, part, 0, part.length, spool.written);
+        spool.written += part.length;
+      }
+    } catch (error) {
+      this.onAppError(`Cannot spool the response for a slow client: ${(error as Error).message}`);
+      this.abort();
+      return;
+    }
+    if (flushed !== undefined) {
+      if (spool.written <= (this.opts.spoolLimit ?? 0)) flushed(credit);
+      else spool.owed.push({ at: spool.written, pay: () => flushed(credit) });
+    }
+    if (!spool.waiting) this.pump();
+  }
+
+  /** Sends the spool on while the socket takes it; resumes on 'drain'; closes it when empty. */
+  private pump(): void {
+    const spool = this.spool;
+    if (spool === undefined) return;
+    spool.waiting = false;
+    while (spool.sent < spool.written) {
+      if (this.socket.writableLength >= SPOOL_FROM || this.socket.destroyed) {
+        spool.waiting = true;
+        this.socket.once('drain', () => this.pump());
+        return;
+      }
+      const n = Math.min(SPOOL_CHUNK, spool.written - spool.sent);
+      const buffer = Buffer.allocUnsafe(n);
+      try {
+        readSync(spool.fd, buffer, 0, n, spool.sent);
+      } catch (error) {
+        this.onAppError(`Cannot read back the response spool: ${(error as Error).message}`);
+        this.abort();
+        return;
+      }
+      spool.sent += n;
+      this.socket.write(buffer);
+      while (spool.owed.length > 0 && spool.owed[0]!.at <= spool.sent) spool.owed.shift()!.pay();
+    }
+    this.dropSpool();
+    if (this.endSpooled) this.finish();
+    for (const next of this.backlog.splice(0)) next();
+  }
+
+  private dropSpool(): void {
+    const spool = this.spool;
+    if (spool === undefined) return;
+    this.spool = undefined;
+    closeSync(spool.fd);
+    unlink(spool.path, () => {});
   }
 }

@@ -120,6 +120,9 @@ export class WorkerLink {
   }
 
   private receive(chunk: Buffer): void {
+    // After a protocol error (or close()) nothing more from this worker is believed, even
+    // bytes already read: found by test/unit/ipc-fuzz.test.ts.
+    if (this.closed) return;
     let frames;
     try {
       frames = this.decoder.push(chunk);

@@ -25,6 +25,7 @@ export const Kind = {
   FILE_TAKEN: 0x06,
   STOP: 0x07,
   RECLAIM: 0x08,
+  TIMEOUT: 0x09,
   // worker -> front
   HEAD: 0x11,
   DATA: 0x12,

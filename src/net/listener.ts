@@ -28,7 +28,8 @@ function removeStaleSocket(path: string): void {
 }
 
 export function listen(bind: BindAddress, backlog: number, onSocket: (socket: Socket, info: ListenerInfo) => void): Promise<BoundListener> {
-  const server = createServer({ noDelay: true });
+  // Half-open: a client may send its requests and then shut its side; it still gets the answers.
+  const server = createServer({ noDelay: true, allowHalfOpen: true });
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       const where = formatBind(bind);

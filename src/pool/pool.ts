@@ -1,24 +1,90 @@
-// The worker pool: keeps `workers` Python processes alive, hands each request to the least
-// busy one, queues (bounded) when every worker is full, and turns deaths and timeouts into
-// 502/504 for the requests they hit.
+// The worker pool: hands each request to the least busy worker, queues it (bounded in size
+// and in time) when every worker is full, and turns deaths and timeouts into 502/503/504 for
+// the requests they hit. Which workers exist is the supervisor's business (supervisor.ts);
+// this file is the dispatcher and the watchdog, and the pool's one public entry.
 //
 // Capacity per worker is `threads + prefetch`. The least busy worker is chosen first, so a
 // request is queued *inside* a worker (behind a possibly slow one) only when every thread of
 // every worker is already busy; the prefetched request then saves the round trip that would
 // otherwise leave the worker idle between requests (docs/protocol.md, "Keeping a worker fed").
+//
+// One timer ticks for the whole pool (no timer per request). Each tick: requests past
+// `timeout` get 504 and a TIMEOUT frame (the worker raises RequestTimeout in that thread);
+// requests still running `timeout-grace` later are stuck and their worker is taken out of
+// service; a draining worker left holding only stuck requests is aborted; requests queued
+// longer than `max-queue-wait` get 503; then the supervisor's own checks run.
 
-import { WorkerError } from '../errors.js';
+import type { Config } from '../config/index.js';
+import { ConfigError, WorkerError } from '../errors.js';
 import { Kind } from '../ipc/protocol.js';
 import type { ExchangeSink } from '../ipc/link.js';
 import type { Logger } from '../log.js';
-import { EXIT_LOAD_ERROR, WorkerProcess, type WorkerSpec } from './worker.js';
+import { Supervisor, type FatalKind, type PoolEvents } from './supervisor.js';
+import { WaitQueue } from './queue.js';
+import { watchRequests, type Watched } from './watchdog.js';
+import type { Held, WorkerProcess, WorkerSpec } from './worker.js';
+
+export type { PoolEvents, WorkerExit } from './supervisor.js';
 
 export interface PoolOptions extends WorkerSpec {
   workers: number;
+  /** Autoscaling bounds: equal to `workers` (the default) turns autoscaling off. */
+  workersMin: number;
+  workersMax: number;
   prefetch: number;
   maxQueue: number;
-  /** seconds; 0 disables */
+  /** All durations in seconds; 0 disables. */
+  maxQueueWait: number;
   timeout: number;
+  timeoutGrace: number;
+  gracefulTimeout: number;
+  idleTimeout: number;
+  maxRequests: number;
+  maxRequestsJitter: number;
+  maxLifetime: number;
+  maxLifetimeJitter: number;
+  /** Bytes; 0 disables. */
+  maxRss: number;
+}
+
+/**
+ * The pool's settings from the server's config. `workers-min` and `workers-max` default to
+ * `workers`; the pool starts with `workers` brought within them. Throws ConfigError when
+ * the two bounds contradict each other (the CLI exits 2).
+ */
+export function poolOptions(config: Config): PoolOptions {
+  const min = config.workersMin > 0 ? config.workersMin : config.workers;
+  const wantedMax = config.workersMax > 0 ? config.workersMax : config.workers;
+  if (config.workersMin > 0 && config.workersMax > 0 && config.workersMax < config.workersMin) {
+    throw new ConfigError(
+      `Invalid value for --workers-max: ${config.workersMax} is below --workers-min (${config.workersMin})`,
+    );
+  }
+  const max = Math.max(min, wantedMax);
+  return {
+    python: config.python,
+    app: config.app,
+    threads: config.threads,
+    multiprocess: max > 1,
+    pythonpath: config.pythonpath,
+    chdir: config.chdir,
+    hooks: config.hooks,
+    workers: Math.min(max, Math.max(min, config.workers)),
+    workersMin: min,
+    workersMax: max,
+    prefetch: config.prefetch,
+    maxQueue: config.maxQueue,
+    maxQueueWait: config.maxQueueWait,
+    timeout: config.timeout,
+    timeoutGrace: config.timeoutGrace,
+    gracefulTimeout: config.gracefulTimeout,
+    idleTimeout: config.idleTimeout,
+    maxRequests: config.maxRequests,
+    maxRequestsJitter: config.maxRequestsJitter,
+    maxLifetime: config.maxLifetime,
+    maxLifetimeJitter: config.maxLifetimeJitter,
+    maxRss: config.maxRss,
+  };
 }
 
 /** A request waiting for, or held by, a worker. */
@@ -27,15 +93,6 @@ export interface PoolJob extends ExchangeSink {
   dispatch(worker: WorkerProcess, id: number): void;
 }
 
-interface Running {
-  job: PoolJob;
-  worker: WorkerProcess;
-  id: number;
-  startedAt: number;
-  reclaiming: boolean;
-}
-
-const MAX_BACKOFF_MS = 10_000;
 /**
  * A worker that holds requests beyond its threads and has finished none for this long is
  * stuck behind slow requests: the requests it has not started are asked back (RECLAIM) and
@@ -44,43 +101,89 @@ const MAX_BACKOFF_MS = 10_000;
  */
 export const STALL_MS = 20;
 
+/** The tick: a quarter of the shortest deadline it watches, between these bounds. */
+const TICK_MIN_MS = 50;
+const TICK_MAX_MS = 250;
+
 export class Pool {
-  private readonly workers: WorkerProcess[] = [];
-  private readonly queue: Array<PoolJob | undefined> = [];
-  private queueHead = 0;
-  private readonly running = new Map<PoolJob, Running>();
-  private nextIndex = 1;
+  readonly supervisor: Supervisor;
+  private readonly workers: WorkerProcess[];
+  private readonly watched: Watched;
+  private readonly queue = new WaitQueue<PoolJob>();
+  /** Requests in a worker whose client still waits for them. */
+  private readonly running = new Map<PoolJob, Held>();
   private rotate = 0;
-  private failures = 0;
   private stopping = false;
-  private fatal: string | undefined;
-  private everReady = false;
-  private sweepTimer: NodeJS.Timeout | undefined;
+  private tickTimer: NodeJS.Timeout | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
-  private readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
-  private exitWaiters: Array<() => void> = [];
-  readonly counters = { dispatched: 0, queueFull: 0, timeouts: 0, workerDeaths: 0, reclaimed: 0 };
+  readonly counters = {
+    dispatched: 0,
+    queueFull: 0,
+    queueTimeouts: 0,
+    timeouts: 0,
+    stuck: 0,
+    reclaimed: 0,
+  };
 
   constructor(
     private readonly options: PoolOptions,
-    private readonly logger: Logger,
-    /** Called once if the app cannot be loaded: the server must stop, not respawn. */
-    private readonly onFatal: (reason: string, kind: 'load' | 'start') => void,
-  ) {}
+    logger: Logger,
+    /** Called once if the app cannot run ('load': exit 4; 'start': exit 1). */
+    onFatal: (reason: string, kind: FatalKind) => void,
+  ) {
+    this.supervisor = new Supervisor(
+      {
+        spec: options,
+        workers: options.workers,
+        workersMin: options.workersMin,
+        workersMax: options.workersMax,
+        idleTimeoutMs: options.idleTimeout * 1000,
+        gracefulMs: options.gracefulTimeout * 1000,
+        maxRequests: options.maxRequests,
+        maxRequestsJitter: options.maxRequestsJitter,
+        maxLifetime: options.maxLifetime,
+        maxLifetimeJitter: options.maxLifetimeJitter,
+        maxRss: options.maxRss,
+      },
+      this,
+      logger,
+      onFatal,
+    );
+    this.workers = this.supervisor.workers;
+    this.watched = {
+      workers: this.workers,
+      timeoutMs: options.timeout * 1000,
+      graceMs: options.timeoutGrace * 1000,
+      logger,
+      counters: this.counters,
+      gaveUp: (job) => this.running.delete(job as PoolJob),
+      takeOut: (worker, why) => this.supervisor.takeOut(worker, why),
+      failure: () =>
+        new WorkerError('CASK_WORKER_TIMEOUT', `Request ran longer than ${options.timeout} s`),
+      stuckReason: () =>
+        `a request still runs ${options.timeoutGrace} s after its ${options.timeout} s timeout ` +
+        '(blocked in a C call?); its other requests may finish, then it is aborted',
+    };
+  }
 
-  /** Spawn the workers; resolves when all are ready, rejects on an app load error. */
+  /** Reload, worker-count, exit and scaling events, for hooks and logs. */
+  set events(events: PoolEvents) {
+    this.supervisor.events = events;
+  }
+
+  /** Spawn the workers; resolves when they are ready, rejects if the app cannot run. */
   start(): Promise<void> {
-    for (let i = 0; i < this.options.workers; i++) this.spawn();
-    if (this.options.timeout > 0) {
-      const every = Math.min(1000, Math.max(50, (this.options.timeout * 1000) / 4));
-      this.sweepTimer = setInterval(() => this.sweep(), every);
-      this.sweepTimer.unref();
-    }
-    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+    const watched = [this.options.timeout, this.options.timeoutGrace, this.options.maxQueueWait]
+      .filter((s) => s > 0)
+      .map((s) => (s * 1000) / 4);
+    const every = Math.min(TICK_MAX_MS, Math.max(TICK_MIN_MS, Math.min(TICK_MAX_MS, ...watched)));
+    this.tickTimer = setInterval(() => this.tick(), every);
+    this.tickTimer.unref();
+    return this.supervisor.start();
   }
 
   get queued(): number {
-    return this.queue.length - this.queueHead;
+    return this.queue.size;
   }
 
   get busy(): number {
@@ -88,11 +191,16 @@ export class Pool {
   }
 
   get readyWorkers(): number {
-    return this.workers.filter((w) => w.state === 'ready').length;
+    return this.supervisor.acceptingWorkers;
+  }
+
+  /** Workers serving and not shutting down: what /readyz reports. */
+  get ready(): boolean {
+    return !this.stopping && this.supervisor.serving > 0 && this.supervisor.acceptingWorkers > 0;
   }
 
   submit(job: PoolJob): void {
-    if (this.fatal !== undefined || this.stopping) {
+    if (this.supervisor.fatal !== undefined || this.stopping) {
       job.onFail(new WorkerError('CASK_WORKER_DIED', 'The server is shutting down'));
       return;
     }
@@ -107,75 +215,82 @@ export class Pool {
 
   /** The client went away: drop a queued job, or tell the worker to stop a running one. */
   cancel(job: PoolJob): void {
-    const run = this.running.get(job);
-    if (run === undefined) {
-      const at = this.queue.indexOf(job, this.queueHead);
-      if (at >= 0) this.queue[at] = undefined;
+    const held = this.running.get(job);
+    if (held === undefined) {
+      this.queue.remove(job);
       return;
     }
+    // The worker still holds it (and it still counts against `timeout`) until its final frame.
     this.running.delete(job);
-    run.worker.link.detach(run.id);
-    run.worker.link.send(run.id, Kind.CANCEL, 0);
+    held.job = undefined;
+    held.worker.link.detach(held.id);
+    held.worker.link.send(held.id, Kind.CANCEL, 0);
   }
 
   /** Grant response-body credit for a running job (see docs/protocol.md, flow control). */
   grant(job: PoolJob, bytes: number): void {
-    const run = this.running.get(job);
-    if (run !== undefined) run.worker.link.grant(run.id, bytes);
+    const held = this.running.get(job);
+    if (held !== undefined) held.worker.link.grant(held.id, bytes);
+  }
+
+  /** SIGHUP: a new generation of workers; false before start-up is done. */
+  reload(): boolean {
+    return this.supervisor.reload();
+  }
+
+  /** SIGTTIN/SIGTTOU: one worker more or less. */
+  scale(delta: number, why: string): number {
+    return this.supervisor.setTarget(this.supervisor.target + delta, why);
   }
 
   /** Stop every worker after the requests they hold; resolves when all have exited. */
   stop(graceMs: number): Promise<void> {
     this.stopping = true;
-    clearInterval(this.sweepTimer);
+    clearInterval(this.tickTimer);
     clearTimeout(this.stallTimer);
-    for (let job = this.shiftQueue(); job !== undefined; job = this.shiftQueue()) {
+    for (let job = this.queue.shift(); job !== undefined; job = this.queue.shift()) {
       job.onFail(new WorkerError('CASK_WORKER_DIED', 'The server is shutting down'));
     }
-    const alive = this.workers.filter((w) => w.state !== 'dead');
-    if (alive.length === 0) return Promise.resolve();
-    for (const worker of alive) worker.stop(graceMs);
-    return new Promise((resolve) => this.exitWaiters.push(resolve));
+    return this.supervisor.stop(graceMs);
   }
 
-  private spawn(): void {
-    const worker = new WorkerProcess(this.nextIndex++, this.options, this.logger, {
-      onReady: (w) => this.onReady(w),
-      onLoadError: (_w, text) => this.onLoadError(text),
-      onExchangeDone: (w, _id, sink) => this.onExchangeDone(w, sink),
-      onReclaimed: (w, sink) => this.onReclaimed(w, sink),
-      onExit: (w, code, signal) => this.onExit(w, code, signal),
-    });
-    this.workers.push(worker);
-  }
+  // -- what the supervisor calls (Dispatch) -------------------------------------------
 
-  private onReady(worker: WorkerProcess): void {
-    this.everReady = true;
-    this.logger.info(`Worker ready`, worker.tag);
-    if (this.workers.every((w) => w.state !== 'starting')) {
-      for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
+  pump(): void {
+    for (let job = this.queue.peek(); job !== undefined; job = this.queue.peek()) {
+      if (!this.tryDispatch(job)) return;
+      this.queue.shift();
     }
+  }
+
+  workerGone(worker: WorkerProcess, why: string): void {
+    worker.link.drainSinks();
+    for (const held of worker.held.values()) {
+      const job = held.job as PoolJob | undefined;
+      if (job === undefined) continue;
+      this.running.delete(job);
+      job.onFail(new WorkerError('CASK_WORKER_DIED', why));
+    }
+    worker.held.clear();
     this.pump();
   }
 
-  private onLoadError(text: string): void {
-    if (this.fatal !== undefined) return;
-    this.fatal = text;
-    this.onFatal(text, 'load');
-    const error = new WorkerError('CASK_APP_LOAD', 'The application could not be loaded');
-    for (const waiter of this.readyWaiters.splice(0)) waiter.reject(error);
-  }
-
-  private onExchangeDone(worker: WorkerProcess, sink: ExchangeSink): void {
+  onExchangeDone(worker: WorkerProcess, id: number): void {
+    const held = worker.held.get(id);
+    worker.held.delete(id);
     worker.inFlight--;
-    worker.lastDoneAt = Date.now();
+    const now = Date.now();
+    worker.lastDoneAt = now;
+    if (worker.inFlight === 0) worker.idleSince = now;
     worker.stalled = false;
-    this.running.delete(sink as PoolJob);
+    if (held?.job !== undefined) this.running.delete(held.job as PoolJob);
     this.pump();
   }
 
-  private onReclaimed(worker: WorkerProcess, sink: ExchangeSink): void {
+  onReclaimed(worker: WorkerProcess, id: number, sink: ExchangeSink): void {
+    worker.held.delete(id);
     worker.inFlight--;
+    if (worker.inFlight === 0) worker.idleSince = Date.now();
     const job = sink as PoolJob;
     if (this.running.delete(job)) {
       this.counters.reclaimed++;
@@ -185,88 +300,47 @@ export class Pool {
         return;
       }
       // Back to the head of the line: it has waited longest.
-      if (this.queueHead > 0) this.queue[--this.queueHead] = job;
-      else this.queue.unshift(job);
+      this.queue.unshift(job);
     }
     this.pump();
   }
 
-  private onExit(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    this.workers.splice(this.workers.indexOf(worker), 1);
-    for (const [, sink] of worker.link.drainSinks()) {
-      sink.onFail(new WorkerError('CASK_WORKER_DIED', `Worker exited mid-request (${signal ?? code})`));
-    }
-    for (const [job, run] of this.running) if (run.worker === worker) this.running.delete(job);
-    if (this.stopping) {
-      if (this.workers.length === 0) for (const done of this.exitWaiters.splice(0)) done();
-      return;
-    }
-    if (code === EXIT_LOAD_ERROR || this.fatal !== undefined) {
-      if (this.fatal === undefined) this.onLoadError('The worker exited with the app-load error code');
-      return;
-    }
-    if (!this.everReady && !worker.wasReady) {
-      // At start-up a worker that dies before it is ready will die again (wrong interpreter,
-      // an unsupported Python): stop and say so, as gunicorn does, instead of looping.
-      this.fatal = worker.spawnError
-        ? `Cannot run ${this.options.python}: ${worker.spawnError.message}`
-        : `A worker exited before it was ready (${signal ?? `code ${code}`}); see its output above`;
-      this.onFatal(this.fatal, 'start');
-      const error = new WorkerError('CASK_WORKER_DIED', this.fatal);
-      for (const waiter of this.readyWaiters.splice(0)) waiter.reject(error);
-      return;
-    }
-    this.counters.workerDeaths++;
-    const lived = Date.now() - worker.startedAt;
-    this.failures = lived > 5000 ? 1 : this.failures + 1;
-    const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** (this.failures - 1));
-    this.logger.warn(`Worker exited (${signal ?? `code ${code}`}); starting a new one in ${delay} ms`, worker.tag);
-    setTimeout(() => {
-      if (!this.stopping) this.spawn();
-    }, delay).unref();
-  }
-
-  private pump(): void {
-    while (this.queued > 0) {
-      const job = this.queue[this.queueHead];
-      if (job === undefined) {
-        this.shiftQueue();
-        continue;
-      }
-      if (!this.tryDispatch(job)) return;
-      this.shiftQueue();
-    }
-  }
-
-  private shiftQueue(): PoolJob | undefined {
-    if (this.queueHead >= this.queue.length) return undefined;
-    const job = this.queue[this.queueHead];
-    this.queue[this.queueHead++] = undefined;
-    // Compact now and then so the array does not grow for ever.
-    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
-      this.queue.splice(0, this.queueHead);
-      this.queueHead = 0;
-    }
-    return job;
-  }
+  // -- dispatch -------------------------------------------------------------------------
 
   private tryDispatch(job: PoolJob): boolean {
     const threads = this.options.threads;
     const capacity = threads + this.options.prefetch;
     const count = this.workers.length;
+    // With autoscaling the oldest of equally busy workers is preferred, so a light load
+    // leaves the youngest idle and they can be retired; otherwise ties rotate.
+    const start = this.supervisor.autoscaling ? 0 : this.rotate;
     let best: WorkerProcess | undefined;
     for (let i = 0; i < count; i++) {
-      const worker = this.workers[(this.rotate + i) % count] as WorkerProcess;
-      if (worker.state !== 'ready' || worker.inFlight >= (worker.stalled ? threads : capacity)) continue;
+      const worker = this.workers[(start + i) % count] as WorkerProcess;
+      if (!worker.accepting || worker.inFlight >= (worker.stalled ? threads : capacity)) continue;
       if (best === undefined || worker.inFlight < best.inFlight) best = worker;
       if (best.inFlight === 0) break;
     }
     if (best === undefined) return false;
     this.rotate = (this.rotate + 1) % Math.max(1, count);
     const id = best.open(job);
-    this.running.set(job, { job, worker: best, id, startedAt: Date.now(), reclaiming: false });
+    const held: Held = {
+      worker: best,
+      job,
+      id,
+      startedAt: Date.now(),
+      reclaiming: false,
+      phase: 'running',
+      graceEndsAt: 0,
+    };
+    best.held.set(id, held);
+    best.idleSince = 0;
+    this.running.set(job, held);
     this.counters.dispatched++;
     job.dispatch(best, id);
+    if (++best.served >= best.maxServed) {
+      this.supervisor.retire(best, `max-requests: ${best.served} requests served`);
+    }
     if (best.inFlight > threads && this.stallTimer === undefined) this.armStallCheck();
     return true;
   }
@@ -292,32 +366,34 @@ export class Pool {
       worker.stalled = true;
       // The worker starts requests in the order it got them, so the newest ones beyond its
       // thread count are the ones still waiting; a Map iterates in insertion order.
-      const mine: Running[] = [];
-      for (const run of this.running.values()) if (run.worker === worker) mine.push(run);
-      for (const run of mine.slice(threads)) {
-        if (run.reclaiming) continue;
-        run.reclaiming = true;
-        worker.link.send(run.id, Kind.RECLAIM, 0);
+      let index = 0;
+      for (const held of worker.held.values()) {
+        if (index++ < threads || held.reclaiming || held.phase !== 'running') continue;
+        held.reclaiming = true;
+        worker.link.send(held.id, Kind.RECLAIM, 0);
       }
     }
     return again;
   }
 
-  /** Coarse timeout check: one timer for the pool instead of one per request. */
-  private sweep(): void {
-    const limit = Date.now() - this.options.timeout * 1000;
-    const doomed = new Set<WorkerProcess>();
-    for (const [job, run] of this.running) {
-      if (run.startedAt > limit) continue;
-      this.running.delete(job);
-      this.counters.timeouts++;
-      run.worker.link.detach(run.id);
-      job.onFail(new WorkerError('CASK_WORKER_TIMEOUT', `Request ran longer than ${this.options.timeout} s`));
-      doomed.add(run.worker);
-    }
-    for (const worker of doomed) {
-      this.logger.error(`Request timed out after ${this.options.timeout} s; replacing the worker`, worker.tag);
-      worker.kill();
+  // -- the watchdog -------------------------------------------------------------------
+
+  private tick(): void {
+    const now = Date.now();
+    if (this.options.timeout > 0) watchRequests(this.watched, now);
+    if (this.options.maxQueueWait > 0 && this.queued > 0) this.watchQueue(now);
+    this.supervisor.tick(now);
+  }
+
+  private watchQueue(now: number): void {
+    for (const job of this.queue.expire(now - this.options.maxQueueWait * 1000)) {
+      this.counters.queueTimeouts++;
+      job.onFail(
+        new WorkerError(
+          'CASK_QUEUE_TIMEOUT',
+          `No worker was free within ${this.options.maxQueueWait} s`,
+        ),
+      );
     }
   }
 }

@@ -1,5 +1,6 @@
-// One Python worker process: spawn, ready handshake, output capture, stop and kill. The link
-// (file descriptor 3 of the child, a Unix socketpair made by libuv) carries the requests.
+// One Python worker process: spawn, ready handshake, output capture, drain, abort and kill.
+// The link (file descriptor 3 of the child, a Unix socketpair made by libuv) carries the
+// requests. The supervisor decides what happens to a worker; this file only does it.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { delimiter } from 'node:path';
@@ -14,6 +15,10 @@ export const PYTHON_DIR = fileURLToPath(new URL('../../python', import.meta.url)
 
 export const EXIT_LINK_ERROR = 3;
 export const EXIT_LOAD_ERROR = 4;
+/** The worker's answer to SIGABRT: it printed its busy threads' stacks and left. */
+export const EXIT_ABORTED = 5;
+/** After SIGABRT (or SIGTERM from kill()), how long before SIGKILL. */
+const KILL_AFTER_MS = 1000;
 
 export interface WorkerSpec {
   python: string;
@@ -22,23 +27,58 @@ export interface WorkerSpec {
   multiprocess: boolean;
   pythonpath: readonly string[];
   chdir: string | undefined;
+  /** A hooks module or file (python/cask_worker/hooks.py), or null. */
+  hooks: string | null;
+}
+
+/** One request a worker holds, from dispatch until its final frame. */
+export interface Held {
+  readonly worker: WorkerProcess;
+  /** The party waiting for the response; undefined once it gave up (client gone, 504). */
+  job: ExchangeSink | undefined;
+  id: number;
+  startedAt: number;
+  reclaiming: boolean;
+  /** 'running' until `timeout`; then 'overdue' (TIMEOUT sent) until `timeout-grace`; then 'stuck'. */
+  phase: 'running' | 'overdue' | 'stuck';
+  /** When an overdue request becomes stuck. */
+  graceEndsAt: number;
 }
 
 export interface WorkerEvents {
   onReady(worker: WorkerProcess): void;
   onLoadError(worker: WorkerProcess, text: string): void;
   onExchangeDone(worker: WorkerProcess, id: number, sink: ExchangeSink): void;
-  onReclaimed(worker: WorkerProcess, sink: ExchangeSink): void;
+  onReclaimed(worker: WorkerProcess, id: number, sink: ExchangeSink): void;
   onExit(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void;
 }
 
+/**
+ * starting ─READY─▶ ready ─stop (RECLAIM + STOP)─▶ stopping ─exit─▶ dead
+ *     └──────────────┴──────abort / kill / crash─────────────────▶ dead
+ */
 export type WorkerState = 'starting' | 'ready' | 'stopping' | 'dead';
 
-export function workerArgs(spec: WorkerSpec): string[] {
+/** The environment of a Python child: ours, `extra` on top (null removes), cask_worker importable. */
+export function pythonEnv(extra: Readonly<Record<string, string | null>> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const [name, value] of Object.entries(extra)) {
+    if (value === null) delete env[name];
+    else env[name] = value;
+  }
+  env.PYTHONPATH = env.PYTHONPATH ? `${PYTHON_DIR}${delimiter}${env.PYTHONPATH}` : PYTHON_DIR;
+  env.PYTHONUNBUFFERED = '1';
+  return env;
+}
+
+export function workerArgs(spec: WorkerSpec, index = 1, generation = 1): string[] {
   const args = ['-m', 'cask_worker', '--app', spec.app, '--threads', String(spec.threads)];
   if (spec.multiprocess) args.push('--multiprocess');
   for (const dir of spec.pythonpath) args.push('--pythonpath', dir);
   if (spec.chdir) args.push('--chdir', spec.chdir);
+  if (spec.hooks !== null) args.push('--hooks', spec.hooks);
+  if (index !== 1 || generation !== 1)
+    args.push('--age', String(index), '--generation', String(generation));
   return args;
 }
 
@@ -57,21 +97,36 @@ export class WorkerProcess {
   /** Set when the interpreter itself could not be started. */
   spawnError: Error | undefined;
   wasReady = false;
+  /** The dispatcher may give it requests: ready, of the serving generation, not draining. */
+  accepting = false;
+  /** Why it should be replaced (max-requests, max-lifetime, max-rss), once a fresh one is ready. */
+  retiring: string | undefined;
+  /** Requests dispatched to it over its life, and how many it may take (max-requests). */
+  served = 0;
+  maxServed = Infinity;
+  /** When max-lifetime retires it (ms since the epoch). */
+  expiresAt = Infinity;
+  /** It sent LOAD_ERROR. */
+  loadFailed = false;
+  /** When it last had nothing in flight (0 while busy), for idle-timeout. */
+  idleSince = Date.now();
+  /** Every request it holds, by request id, in dispatch order. */
+  readonly held = new Map<number, Held>();
   private nextId = 1;
   private killTimer: NodeJS.Timeout | undefined;
+  private aborting = false;
 
   constructor(
     readonly index: number,
+    readonly generation: number,
     spec: WorkerSpec,
     private readonly logger: Logger,
     events: WorkerEvents,
+    extraEnv: Readonly<Record<string, string | null>> = {},
   ) {
-    const env = { ...process.env };
-    env.PYTHONPATH = env.PYTHONPATH ? `${PYTHON_DIR}${delimiter}${env.PYTHONPATH}` : PYTHON_DIR;
-    env.PYTHONUNBUFFERED = '1';
-    this.child = spawn(spec.python, workerArgs(spec), {
+    this.child = spawn(spec.python, workerArgs(spec, index, generation), {
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      env,
+      env: pythonEnv(extraEnv),
       cwd: spec.chdir ?? process.cwd(),
     });
     this.child.on('error', (error) => {
@@ -86,15 +141,17 @@ export class WorkerProcess {
     this.pipeLines(this.child.stderr, 'stderr');
     this.link = new WorkerLink(this.child.stdio[3] as Socket, {
       onReady: () => {
+        if (this.state !== 'starting') return;
         this.wasReady = true;
-        if (this.state === 'starting') this.state = 'ready';
+        this.state = 'ready';
+        this.idleSince = Date.now();
         events.onReady(this);
       },
       onLog: (level, text) => this.logger.log(level, text, this.tag),
       onLoadError: (text) => events.onLoadError(this, text),
       onStats: () => {},
       onExchangeDone: (id, sink) => events.onExchangeDone(this, id, sink),
-      onReclaimed: (_id, sink) => events.onReclaimed(this, sink),
+      onReclaimed: (id, sink) => events.onReclaimed(this, id, sink),
       onProtocolError: (error) => {
         this.logger.error(`Worker link broken, killing the worker: ${error.message}`, this.tag);
         this.kill();
@@ -112,6 +169,10 @@ export class WorkerProcess {
     return this.child.pid;
   }
 
+  get alive(): boolean {
+    return this.state !== 'dead';
+  }
+
   get tag(): string {
     return `worker ${this.index} pid ${this.pid ?? '?'}`;
   }
@@ -125,36 +186,69 @@ export class WorkerProcess {
     return id;
   }
 
-  /** Ask the worker to finish what it holds and exit; KILL after `graceMs`. */
+  /**
+   * Drain: no new requests; the ones it has not started are asked back (RECLAIM goes before
+   * STOP, and the worker reads in order), the others finish, then it exits 0. Aborted if it
+   * still runs after `graceMs`.
+   */
   stop(graceMs: number): void {
+    this.accepting = false;
     if (this.state === 'dead' || this.state === 'stopping') return;
+    if (this.state === 'starting') {
+      this.kill(); // still importing the app: nothing to finish
+      return;
+    }
     this.state = 'stopping';
+    for (const held of this.held.values()) {
+      if (held.reclaiming || held.phase !== 'running') continue;
+      held.reclaiming = true;
+      this.link.send(held.id, Kind.RECLAIM, 0);
+    }
     this.link.send(0, Kind.STOP, 0);
-    this.killTimer = setTimeout(() => this.kill(), graceMs);
+    clearTimeout(this.killTimer);
+    this.killTimer = setTimeout(() => this.abort(), graceMs);
     this.killTimer.unref();
   }
 
-  /** TERM now, KILL if it still runs a moment later. */
+  /** A request would not stop: SIGABRT (the worker prints where its threads are), KILL a second later. */
+  abort(): void {
+    // Once: a second SIGABRT would push the SIGKILL back, for ever if the worker hangs.
+    if (this.aborting) return;
+    this.aborting = true;
+    this.signalThenKill('SIGABRT');
+  }
+
+  /** TERM now (a graceful stop in the worker), KILL if it still runs a second later. */
   kill(): void {
+    this.signalThenKill('SIGTERM');
+  }
+
+  private signalThenKill(signal: NodeJS.Signals): void {
+    this.accepting = false;
     if (this.state === 'dead') return;
     this.state = 'stopping';
-    this.child.kill('SIGTERM');
+    this.child.kill(signal);
     clearTimeout(this.killTimer);
-    this.killTimer = setTimeout(() => this.child.kill('SIGKILL'), 2000);
+    this.killTimer = setTimeout(() => this.child.kill('SIGKILL'), KILL_AFTER_MS);
     this.killTimer.unref();
   }
 
   private pipeLines(stream: NodeJS.ReadableStream | null, name: string): void {
-    if (stream === null) return;
-    let carry = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (text: string) => {
-      const lines = (carry + text).split('\n');
-      carry = lines.pop() ?? '';
-      for (const line of lines) this.logger.raw(`${this.tag} ${name}`, line);
-    });
-    stream.on('end', () => {
-      if (carry) this.logger.raw(`${this.tag} ${name}`, carry);
-    });
+    onLines(stream, (line) => this.logger.raw(`${this.tag} ${name}`, line));
   }
+}
+
+/** Calls `each` with every line of a child's output, the last one even without a newline. */
+export function onLines(stream: NodeJS.ReadableStream | null, each: (line: string) => void): void {
+  if (stream === null) return;
+  let carry = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (text: string) => {
+    const lines = (carry + text).split('\n');
+    carry = lines.pop() ?? '';
+    for (const line of lines) each(line);
+  });
+  stream.on('end', () => {
+    if (carry) each(carry);
+  });
 }

@@ -4,6 +4,7 @@
 
 import { ProtocolError } from '../errors.js';
 import type { RequestHead } from '../http/parser.js';
+import { resolveForwarded } from './forwarded.js';
 
 export interface EnvironContext {
   scheme: 'http' | 'https';
@@ -13,7 +14,21 @@ export interface EnvironContext {
   remoteAddr: string;
   remotePort: string;
   rootPath: string;
+  /**
+   * The peer is in `forwarded-allow-ips`: its X-Forwarded-* and Forwarded headers say who the
+   * client is. Otherwise those headers are dropped, so the app cannot be fooled by them either.
+   */
+  trustForwarded: boolean;
+  /** Whether an address named in those headers is itself a trusted proxy (see forwarded.ts). */
+  isTrustedProxy: (address: string) => boolean;
 }
+
+// Positions of the values that proxy headers may replace in the list buildEnviron() returns.
+const SERVER_NAME_AT = 13;
+const SERVER_PORT_AT = 15;
+const REMOTE_ADDR_AT = 19;
+const REMOTE_PORT_AT = 21;
+const SCHEME_AT = 23;
 
 const envKeyCache = new Map<string, string>();
 const ENV_KEY_CACHE_MAX = 2048;
@@ -103,9 +118,6 @@ export function buildEnviron(head: RequestHead, bodyLength: number, ctx: Environ
   } else if (ctx.rootPath !== '') {
     scriptName = ctx.rootPath;
   }
-  const defaultPort = ctx.scheme === 'https' ? '443' : '80';
-  const host = targetHost ?? head.host;
-  const [serverName, serverPort] = host ? splitHost(host, defaultPort) : [ctx.serverName, ctx.serverPort];
 
   const env: string[] = [
     'REQUEST_METHOD', head.method,
@@ -114,17 +126,18 @@ export function buildEnviron(head: RequestHead, bodyLength: number, ctx: Environ
     'QUERY_STRING', query,
     'RAW_URI', head.target,
     'REQUEST_URI', head.target,
-    'SERVER_NAME', serverName,
-    'SERVER_PORT', serverPort,
+    'SERVER_NAME', '', // SERVER_NAME_AT, set below
+    'SERVER_PORT', '', // SERVER_PORT_AT
     'SERVER_PROTOCOL', head.versionMinor === 1 ? 'HTTP/1.1' : 'HTTP/1.0',
-    'REMOTE_ADDR', ctx.remoteAddr,
-    'REMOTE_PORT', ctx.remotePort,
-    'wsgi.url_scheme', ctx.scheme,
+    'REMOTE_ADDR', ctx.remoteAddr, // REMOTE_ADDR_AT
+    'REMOTE_PORT', ctx.remotePort, // REMOTE_PORT_AT
+    'wsgi.url_scheme', ctx.scheme, // SCHEME_AT
   ]; // prettier-ignore
   if (bodyLength >= 0) env.push('CONTENT_LENGTH', String(bodyLength));
 
   const headers = head.headers;
   const seen = new Map<string, number>();
+  let proxied = false;
   for (let i = 0; i < headers.length; i += 2) {
     let key = headerEnvKey(headers[i] as string);
     if (key === undefined) continue;
@@ -133,6 +146,14 @@ export function buildEnviron(head: RequestHead, bodyLength: number, ctx: Environ
     // The body reaches the app de-chunked with its real length in CONTENT_LENGTH.
     else if (key === 'HTTP_CONTENT_LENGTH' || key === 'HTTP_TRANSFER_ENCODING') continue;
     else if (key === 'HTTP_HOST' && targetHost !== undefined) continue;
+    else if (
+      key.charCodeAt(5) === 88 /* X */
+        ? key.startsWith('HTTP_X_FORWARDED_')
+        : key.charCodeAt(5) === 70 /* F */ && key === 'HTTP_FORWARDED'
+    ) {
+      if (!ctx.trustForwarded) continue;
+      proxied = true;
+    }
     const at = seen.get(key);
     if (at !== undefined) {
       // RFC 9110 §5.3 joins repeated fields with commas; cookies use `; ` (RFC 6265 §5.4).
@@ -142,6 +163,48 @@ export function buildEnviron(head: RequestHead, bodyLength: number, ctx: Environ
     seen.set(key, env.length);
     env.push(key, value);
   }
-  if (targetHost !== undefined) env.push('HTTP_HOST', targetHost);
+  if (targetHost !== undefined) {
+    seen.set('HTTP_HOST', env.length);
+    env.push('HTTP_HOST', targetHost);
+  }
+
+  let host = targetHost ?? head.host;
+  let forwardedPort: string | undefined;
+  let forgetPort = false;
+  if (proxied) {
+    const value = (key: string): string | undefined => {
+      const at = seen.get(key);
+      return at === undefined ? undefined : env[at + 1];
+    };
+    const view = resolveForwarded(
+      {
+        forwarded: value('HTTP_FORWARDED'),
+        xForwardedFor: value('HTTP_X_FORWARDED_FOR'),
+        xForwardedProto: value('HTTP_X_FORWARDED_PROTO'),
+        xForwardedHost: value('HTTP_X_FORWARDED_HOST'),
+        xForwardedPort: value('HTTP_X_FORWARDED_PORT'),
+      },
+      ctx.isTrustedProxy,
+    );
+    if (view.scheme !== undefined) env[SCHEME_AT] = view.scheme;
+    if (view.remoteAddr !== undefined) {
+      env[REMOTE_ADDR_AT] = view.remoteAddr;
+      // The socket's port belongs to the proxy's connection, not to the client's.
+      if (view.remotePort !== undefined) env[REMOTE_PORT_AT] = view.remotePort;
+      else forgetPort = true;
+    }
+    if (view.host !== undefined) {
+      host = view.host;
+      const at = seen.get('HTTP_HOST');
+      if (at === undefined) env.push('HTTP_HOST', host);
+      else env[at + 1] = host;
+    }
+    forwardedPort = view.port;
+  }
+  const defaultPort = env[SCHEME_AT] === 'https' ? '443' : '80';
+  const [serverName, serverPort] = host ? splitHost(host, defaultPort) : [ctx.serverName, ctx.serverPort];
+  env[SERVER_NAME_AT] = serverName;
+  env[SERVER_PORT_AT] = forwardedPort ?? serverPort;
+  if (forgetPort) env.splice(REMOTE_PORT_AT - 1, 2);
   return env;
 }

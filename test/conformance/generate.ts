@@ -7,8 +7,10 @@
 // Numbers follow the order of the case lists, so append new cases at the end of a list.
 
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hardeningInvalidCases } from './cases-invalid-hardening.js';
 import { invalidCases } from './cases-invalid.js';
 import { bodyCases } from './cases-valid-bodies.js';
+import { hardeningCases } from './cases-valid-hardening.js';
 import { headCases } from './cases-valid.js';
 
 const root = new URL('./requests/', import.meta.url);
@@ -37,7 +39,7 @@ function toJson(value: unknown): string {
   return JSON.stringify(value, null, 2).replace(pair, '[$1, $2]');
 }
 
-const validCases = [...headCases, ...bodyCases];
+const validCases = [...headCases, ...bodyCases, ...hardeningCases];
 const validDir = reset('valid');
 validCases.forEach((c, i) => {
   const requests = c.requests.map((r) => ({
@@ -56,7 +58,8 @@ validCases.forEach((c, i) => {
 });
 
 const invalidDir = reset('invalid');
-invalidCases.forEach((c, i) => {
+const allInvalid = [...invalidCases, ...hardeningInvalidCases];
+allInvalid.forEach((c, i) => {
   write(invalidDir, i, c.name, c.bytes, {
     status: c.status,
     completeBefore: c.completeBefore ?? 0,
@@ -64,4 +67,4 @@ invalidCases.forEach((c, i) => {
   });
 });
 
-console.log(`wrote ${validCases.length} valid and ${invalidCases.length} invalid requests`);
+console.log(`wrote ${validCases.length} valid and ${allInvalid.length} invalid requests`);

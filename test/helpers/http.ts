@@ -12,7 +12,10 @@ export interface ParsedResponse {
   body: Buffer;
 }
 
-/** Parse every complete response in `data`; `headRequests` marks which ones answer HEAD. */
+/**
+ * Parse every complete response in `data`; `headRequests[i]` says whether the i-th final
+ * (non-1xx) response answers HEAD, and so has no body.
+ */
 export function parseResponses(data: Buffer, headRequests: boolean[] = []): { responses: ParsedResponse[]; rest: Buffer } {
   const responses: ParsedResponse[] = [];
   let pos = 0;
@@ -33,7 +36,7 @@ export function parseResponses(data: Buffer, headRequests: boolean[] = []): { re
     const status = Number(code);
     let bodyStart = end + 4;
     let body: Buffer;
-    const isHead = headRequests[responses.length] === true;
+    const isHead = headRequests[responses.filter((r) => r.status >= 200).length] === true;
     if (isHead || status === 204 || status === 304 || (status >= 100 && status < 200)) {
       body = Buffer.alloc(0);
     } else if (headers['transfer-encoding']?.toLowerCase() === 'chunked') {

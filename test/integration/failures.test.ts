@@ -124,21 +124,17 @@ describe('a broken app behind cask', () => {
     assert.match(closed, /stream/);
   });
 
-  test('a request past --timeout gets 504 and the worker is replaced', async () => {
+  test('a request past --timeout gets 504, is stopped in its thread, and the worker lives on', async () => {
     const before = (await get(server.port, '/pid')).body.toString();
-    const r = await get(server.port, '/sleep?10', {}, { ms: 8000 });
+    const r = await get(server.port, '/busy?10', {}, { ms: 8000 });
     assert.equal(r.status, 504);
-    let after = '';
-    for (let i = 0; i < 50; i++) {
-      const p = await get(server.port, '/pid');
-      if (p.status === 200) {
-        after = p.body.toString();
-        break;
-      }
-      await sleep(100);
+    let closed = '';
+    for (let i = 0; i < 50 && !closed.includes('busy-finally'); i++) {
+      await sleep(50);
+      closed = (await get(server.port, '/closed')).body.toString();
     }
-    assert.notEqual(after, '');
-    assert.notEqual(after, before);
+    assert.match(closed, /busy-finally/, "the app's finally block ran");
+    assert.equal((await get(server.port, '/pid')).body.toString(), before);
   });
 
   test('a worker that dies mid-request gives 502 and is respawned', async () => {

@@ -4,10 +4,11 @@
 // the network happens to cut them.
 
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import { ProtocolError } from '../../src/errors.js';
 import { RequestParser, type ParserLimits, type RequestHead } from '../../src/http/parser.js';
+import { CORPUS, corpus, randomWays } from '../helpers/conformance.js';
 
 interface Parsed extends Omit<RequestHead, 'headers'> {
   headers: [string, string][];
@@ -19,7 +20,6 @@ interface Outcome {
   error: ProtocolError | null;
 }
 
-const root = new URL('../conformance/', import.meta.url);
 const CODES: Record<number, string> = {
   400: 'CASK_HTTP_BAD_REQUEST',
   413: 'CASK_HTTP_BODY_TOO_LARGE',
@@ -28,58 +28,16 @@ const CODES: Record<number, string> = {
   501: 'CASK_HTTP_NOT_IMPLEMENTED',
   505: 'CASK_HTTP_VERSION',
 };
-const limits = JSON.parse(readFileSync(new URL('limits.json', root), 'utf8')) as ParserLimits;
-
-function files(kind: 'valid' | 'invalid'): { name: string; bytes: Buffer; expected: unknown }[] {
-  const dir = new URL(`requests/${kind}/`, root);
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.http'))
-    .sort()
-    .map((f) => ({
-      name: `${kind}/${f}`,
-      bytes: readFileSync(new URL(f, dir)),
-      expected: JSON.parse(
-        readFileSync(new URL(f.replace(/\.http$/, '.json'), dir), 'utf8'),
-      ) as unknown,
-    }));
-}
-
-/** mulberry32: a tiny seeded PRNG, so a failing split can be replayed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function hash(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
+const limits = JSON.parse(readFileSync(new URL('limits.json', CORPUS), 'utf8')) as ParserLimits;
+const files = corpus;
 
 /** Ways to cut `bytes`: whole, every byte, and five seeded sets of 1 to 8 random cuts. */
 function splits(name: string, bytes: Buffer): { label: string; chunks: Buffer[] }[] {
-  const out = [
+  return [
     { label: 'whole', chunks: [bytes] },
     { label: 'byte by byte', chunks: Array.from(bytes, (_, i) => bytes.subarray(i, i + 1)) },
+    ...randomWays(name, bytes, 5),
   ];
-  const next = random(hash(name));
-  for (let k = 0; k < 5; k++) {
-    const cuts = Array.from({ length: 1 + Math.floor(next() * 8) }, () =>
-      Math.floor(next() * bytes.length),
-    ).sort((a, b) => a - b);
-    const chunks: Buffer[] = [];
-    let from = 0;
-    for (const cut of [...cuts, bytes.length]) {
-      chunks.push(bytes.subarray(from, cut));
-      from = cut;
-    }
-    out.push({ label: `cut at ${cuts.join(',')}`, chunks });
-  }
-  return out;
 }
 
 function replay(chunks: Buffer[]): Outcome {
@@ -158,10 +116,10 @@ for (const file of files('invalid')) {
   });
 }
 
-test('the conformance corpus has at least 25 valid and 40 invalid requests', (t: TestContext) => {
+test('the conformance corpus has at least 50 valid and 140 invalid requests', (t: TestContext) => {
   t.plan(2);
-  t.assert.ok(files('valid').length >= 25);
-  t.assert.ok(files('invalid').length >= 40);
+  t.assert.ok(files('valid').length >= 50);
+  t.assert.ok(files('invalid').length >= 140);
 });
 
 test('`ProtocolError` messages of the invalid corpus read "What failed: the value"', (t: TestContext) => {

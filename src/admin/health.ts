@@ -1,0 +1,136 @@
+// `/healthz` and `/readyz`, answered by the front itself without touching Python: on the
+// admin listener (`--admin-bind`), and on the main listeners at `--healthz-path` and
+// `--readyz-path` when those are set.
+//
+// /healthz  200 while the front's event loop runs: a liveness probe. It stays 200 during a
+//           graceful shutdown, so an orchestrator does not kill a server that is draining.
+// /readyz   200 when workers are ready and the server is not shutting down; 503 otherwise
+//           (starting, shutting down, no worker ready). SIGTERM turns it 503 first of all.
+//
+// Both answer JSON (`{"ready": true, "status": "ready", "workers": 2, …}`) and `HEAD`, and
+// are never cached.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { formatBind, type BindAddress } from '../config/index.js';
+import type { HttpExchange, RequestHandler } from '../http/connection.js';
+import type { CaskError } from '../errors.js';
+
+export type Probe = 'healthz' | 'readyz';
+
+export interface Readiness {
+  readonly ready: boolean;
+  /** `ready`, `starting`, `shutting down` or `no worker ready`. */
+  readonly status: string;
+  readonly workers: number;
+  readonly generation: number;
+  readonly reloading: boolean;
+}
+
+export interface HealthSource {
+  readiness(): Readiness;
+}
+
+export interface ProbeAnswer {
+  readonly status: number;
+  readonly body: string;
+}
+
+const started = Date.now();
+
+export function probeAnswer(probe: Probe, source: HealthSource): ProbeAnswer {
+  if (probe === 'healthz') {
+    const uptime = Math.round((Date.now() - started) / 1000);
+    return { status: 200, body: `${JSON.stringify({ alive: true, pid: process.pid, uptime })}\n` };
+  }
+  const readiness = source.readiness();
+  return { status: readiness.ready ? 200 : 503, body: `${JSON.stringify(readiness)}\n` };
+}
+
+function probeOf(url: string | undefined): Probe | undefined {
+  const path = (url ?? '').split('?', 1)[0];
+  return path === '/healthz' ? 'healthz' : path === '/readyz' ? 'readyz' : undefined;
+}
+
+export interface AdminListener {
+  readonly server: Server;
+  readonly url: string;
+}
+
+/** Binds one admin listener (node:http: it is off the hot path). */
+export function listenAdmin(bind: BindAddress, source: HealthSource): Promise<AdminListener> {
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const probe = probeOf(request.url);
+    const answer: ProbeAnswer =
+      probe === undefined
+        ? {
+            status: 404,
+            body: '{"error": "not found: the admin listener answers /healthz and /readyz"}\n',
+          }
+        : request.method !== 'GET' && request.method !== 'HEAD'
+          ? { status: 405, body: '{"error": "use GET or HEAD"}\n' }
+          : probeAnswer(probe, source);
+    response.writeHead(answer.status, {
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-store',
+      'Content-Length': Buffer.byteLength(answer.body),
+    });
+    response.end(request.method === 'HEAD' ? undefined : answer.body);
+  });
+  server.keepAliveTimeout = 5000;
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const reason = error.code === 'EADDRINUSE' ? 'the address is already in use' : error.message;
+      reject(new Error(`Cannot listen on ${formatBind(bind)} (admin): ${reason}`));
+    });
+    const ready = (): void => {
+      const address = server.address();
+      const url =
+        bind.kind === 'unix'
+          ? `unix:${bind.path}`
+          : `http://${formatBind({ ...bind, port: typeof address === 'object' && address !== null ? address.port : bind.port })}`;
+      resolve({ server, url });
+    };
+    if (bind.kind === 'unix') server.listen(bind.path, ready);
+    else
+      server.listen({ host: bind.host, port: bind.port, ipv6Only: bind.host.includes(':') }, ready);
+  });
+}
+
+/**
+ * The main listeners' handler with the probe paths answered in front of it: a request for
+ * `--healthz-path` or `--readyz-path` never reaches a worker.
+ */
+export function withProbes(
+  handler: RequestHandler,
+  paths: { readonly healthz: string; readonly readyz: string },
+  source: HealthSource,
+): RequestHandler {
+  const probes = new Map<string, Probe>();
+  if (paths.healthz !== '') probes.set(paths.healthz, 'healthz');
+  if (paths.readyz !== '') probes.set(paths.readyz, 'readyz');
+  if (probes.size === 0) return handler;
+  return {
+    handle(exchange: HttpExchange): void {
+      const target = exchange.head.target;
+      const query = target.indexOf('?');
+      const probe = probes.get(query === -1 ? target : target.slice(0, query));
+      if (probe === undefined) {
+        handler.handle(exchange);
+        return;
+      }
+      const answer = probeAnswer(probe, source);
+      const reason = answer.status === 200 ? 'OK' : 'Service Unavailable';
+      exchange.response.head(
+        `${answer.status} ${reason}`,
+        ['Content-Type', 'application/json', 'Cache-Control', 'no-store'],
+        Buffer.from(answer.body),
+        true,
+      );
+    },
+    refused: (status: number, error: CaskError | undefined, remoteAddr: string) =>
+      handler.refused(status, error, remoteAddr),
+    completed: (exchange: HttpExchange) => handler.completed(exchange),
+    responseError: (exchange: HttpExchange, message: string) =>
+      handler.responseError(exchange, message),
+  };
+}

@@ -1,0 +1,285 @@
+// One cell of the matrix: start one server with one scenario's app, run the warm-ups and
+// repeats (or the rate sweep) while sampling its process tree, stop it, and read what the
+// inside-view middleware recorded.
+import { chmodSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CpuPlan } from './cpus.js';
+import { readRecords } from './inside.js';
+import {
+  commandLine,
+  freePort,
+  startServer,
+  stopServer,
+  waitReady,
+  type RunningServer,
+} from './launch.js';
+import type { Generator } from './load/generator.js';
+import type { LoadResult, LoadSpec } from './load/spec.js';
+import { runWrk, wrkCanRun } from './load/wrk.js';
+import type { BenchOptions } from './options.js';
+import type { Progress } from './progress.js';
+import type { Cell, RunResult, SweepStep } from './results.js';
+import { ProcSampler, type Sample } from './sample.js';
+import { sweepStep, type LoadContext, type Scenario } from './scenarios.js';
+import type { Launch, ServerContext, ServerDef } from './servers.js';
+import { summarizeCell, summarizeRun, summarizeSweep, summarizeSweepStep } from './summarize.js';
+
+export interface CellEnv {
+  opts: BenchOptions;
+  cpus: CpuPlan;
+  generator: Generator;
+  wrk: string | null;
+  repoRoot: string;
+  tmpRoot: string;
+  progress: Progress;
+}
+
+/** Timings of a scenario after command-line overrides. */
+export function timings(
+  s: Scenario,
+  opts: BenchOptions,
+): { durationS: number; warmupS: number; repeat: number } {
+  return {
+    durationS: opts.durationS ?? s.durationS,
+    warmupS: opts.warmupS ?? s.warmupS,
+    repeat: opts.repeat ?? s.repeat,
+  };
+}
+
+/** Time an open-loop run may spend on replies after its last send. */
+export const OPEN_DRAIN_S = 3;
+
+/** Requests sent at one rate of the sweep: --sweep-requests, unless that would take
+ * longer than --sweep-seconds (which keeps the low rates, which every server sustains,
+ * from dominating the run time). */
+export function sweepCount(sweep: BenchOptions['sweep'], rate: number): number {
+  return sweep.seconds > 0
+    ? Math.min(sweep.requests, Math.ceil(rate * sweep.seconds))
+    : sweep.requests;
+}
+
+/** Rough duration of a cell, for the progress estimate. */
+export function estimateCellS(s: Scenario, opts: BenchOptions): number {
+  const t = timings(s, opts);
+  if (s.kind === 'sweep') {
+    // Typically three or four rates before a Python server breaks.
+    let est = t.warmupS;
+    for (let i = 0, r = opts.sweep.start; i < 6 && r <= opts.sweep.max; i++, r += opts.sweep.step)
+      est += sweepCount(opts.sweep, r) / r;
+    return 1 + est;
+  }
+  const drain = s.kind === 'open' ? OPEN_DRAIN_S / 2 : 0;
+  return 1 + t.repeat * (t.warmupS + t.durationS + drain);
+}
+
+const HIDE_ENV = ['CASKBENCH_INSIDE_DIR'];
+
+/** The server of one cell; restarted between repeats when it still has a backlog. */
+class ServerUnderTest {
+  running: RunningServer | null = null;
+  port = 0;
+  launch: Launch | null = null;
+  starts = 0;
+
+  constructor(
+    private readonly def: ServerDef,
+    private readonly ctx: Omit<ServerContext, 'port'>,
+    readonly pin: string[],
+    private readonly readyPath: string,
+  ) {}
+
+  async start(): Promise<number> {
+    this.port = await freePort();
+    this.launch = this.def.launch({ ...this.ctx, port: this.port });
+    this.starts += 1;
+    this.running = startServer(
+      this.launch,
+      this.pin,
+      join(this.ctx.tmpDir, `server-${this.starts}.log`),
+    );
+    return (
+      await waitReady(this.running, this.port, this.readyPath, this.def.startTimeoutMs ?? 15_000)
+    ).ms;
+  }
+
+  /** Before another repeat: the server must be idle. Requests the previous repeat left
+   * behind are still queued (the server cannot know their clients went away), so if a
+   * probe does not get an answer within half a second the server is restarted instead
+   * of waited for, which for a one-slot server in io-wait would take tens of seconds. */
+  async settle(): Promise<void> {
+    if (this.running === null) return;
+    try {
+      await waitReady(this.running, this.port, this.readyPath, 500, 500);
+    } catch {
+      await this.stop();
+      await this.start();
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.running !== null && this.launch !== null)
+      await stopServer(this.running, this.launch.stopSignal);
+    this.running = null;
+  }
+}
+
+export async function runCell(
+  def: ServerDef,
+  scenario: Scenario,
+  env: CellEnv,
+  label: string,
+): Promise<Cell> {
+  const { opts } = env;
+  const dir = join(env.tmpRoot, `${def.name}-${scenario.name}`);
+  const insideDir = join(dir, 'inside');
+  mkdirSync(insideDir, { recursive: true });
+  // Apache's children run as www-data: they must read the generated files and write records.
+  chmodSync(dir, 0o755);
+  chmodSync(insideDir, 0o777);
+  const benchEnv: Record<string, string> = { CASKBENCH_APP: opts.app ?? scenario.app };
+  if (opts.app !== null) benchEnv.CASKBENCH_APP_DIR = opts.chdir ?? process.cwd();
+  if (opts.inside) benchEnv.CASKBENCH_INSIDE_DIR = insideDir;
+  const pin = env.cpus.taskset !== null ? [env.cpus.taskset, '-c', env.cpus.server.join(',')] : [];
+  const readyPath = opts.path ?? '/';
+  const server = new ServerUnderTest(
+    def,
+    {
+      workers: opts.workers,
+      threads: opts.threads,
+      python: opts.python,
+      repoRoot: env.repoRoot,
+      appsDir: join(env.repoRoot, 'bench', 'apps'),
+      launchersDir: join(env.repoRoot, 'bench', 'launchers'),
+      tmpDir: dir,
+      env: benchEnv,
+    },
+    pin,
+    readyPath,
+  );
+  const cell: Cell = {
+    server: def.name,
+    scenario: scenario.name,
+    status: 'ok',
+    error: null,
+    command: '',
+    loadCommand: null,
+    startupMs: 0,
+    wallS: 0,
+    runs: [],
+    sweep: null,
+    summary: null,
+  };
+  const t = timings(scenario, opts);
+  const t0 = performance.now();
+  env.progress.step(`${label} starting`, 1);
+  try {
+    try {
+      cell.startupMs = await server.start();
+    } finally {
+      if (server.launch !== null)
+        cell.command = `cd ${server.launch.cwd} && ${commandLine(server.launch, pin, HIDE_ENV)}`;
+    }
+    const loadContext = (): LoadContext => ({
+      host: '127.0.0.1',
+      port: server.port,
+      durationMs: t.durationS * 1000,
+      warmupMs: t.warmupS * 1000,
+      timeoutMs: opts.timeoutS * 1000,
+      connections: opts.connections,
+      rate: opts.rate,
+      path: opts.path,
+      headers: opts.headers,
+    });
+    const measure = async (spec: LoadSpec): Promise<{ result: LoadResult; samples: Sample[] }> => {
+      const sampler = new ProcSampler(server.running?.pid ?? -1, env.generator.pids);
+      sampler.start();
+      let result: LoadResult;
+      try {
+        if (opts.load === 'wrk' && env.wrk !== null && spec.kind === 'closed' && wrkCanRun(spec)) {
+          const tools = {
+            wrk: env.wrk,
+            taskset: env.cpus.taskset,
+            cpus: env.cpus.load,
+            tmpDir: env.tmpRoot,
+          };
+          const w = await runWrk(spec, tools, (pid) => sampler.addLoadPid(pid));
+          cell.loadCommand = w.command;
+          result = w.result;
+        } else {
+          result = await env.generator.run(spec);
+        }
+      } catch (err) {
+        sampler.stop();
+        throw err;
+      }
+      return { result, samples: sampler.stop() };
+    };
+
+    if (scenario.kind === 'sweep') {
+      cell.sweep = await runSweep(loadContext(), t.warmupS, measure, env, label);
+      cell.summary = summarizeSweep(cell.sweep);
+    } else {
+      const measured: Array<{ result: LoadResult; samples: Sample[] }> = [];
+      for (let r = 0; r < t.repeat; r++) {
+        env.progress.step(
+          `${label} repeat ${r + 1}/${t.repeat}`,
+          t.warmupS + t.durationS + (scenario.kind === 'open' ? OPEN_DRAIN_S / 2 : 0),
+        );
+        if (r > 0) await server.settle();
+        const spec = scenario.build(loadContext());
+        if (spec.kind === 'open' && t.warmupS > 0) {
+          // Open loops have no warm-up phase of their own: run the schedule briefly first.
+          await env.generator.run({ ...spec, durationMs: t.warmupS * 1000 });
+        }
+        measured.push(await measure(spec));
+      }
+      const records = opts.inside ? readRecords(insideDir, 0n) : null;
+      const slots = def.slots(opts.workers, opts.threads);
+      const loadCpus = Math.max(1, env.generator.pids.length);
+      cell.runs = measured.map((m, i): RunResult =>
+        summarizeRun({
+          repeat: i + 1,
+          result: m.result,
+          samples: m.samples,
+          records,
+          slots,
+          loadCpus,
+        }),
+      );
+      cell.summary = summarizeCell(cell.runs);
+    }
+  } catch (err) {
+    cell.status = 'failed';
+    cell.error = err instanceof Error ? err.message : String(err);
+  } finally {
+    env.progress.step(`${label} stopping`, 0.3);
+    await server.stop();
+    cell.wallS = (performance.now() - t0) / 1000;
+  }
+  return cell;
+}
+
+async function runSweep(
+  lctx: LoadContext,
+  warmupS: number,
+  measure: (spec: LoadSpec) => Promise<{ result: LoadResult; samples: Sample[] }>,
+  env: CellEnv,
+  label: string,
+): Promise<SweepStep[]> {
+  const { sweep } = env.opts;
+  if (warmupS > 0) {
+    env.progress.step(`${label} warm-up`, warmupS);
+    const rate = Math.max(100, Math.round(sweep.start / 2));
+    await env.generator.run(sweepStep(lctx, rate, Math.max(1, Math.round(rate * warmupS))));
+  }
+  const steps: SweepStep[] = [];
+  for (let rate = sweep.start; rate <= sweep.max; rate += sweep.step) {
+    const count = sweepCount(sweep, rate);
+    env.progress.step(`${label} ${rate} req/s`, count / rate + 0.3);
+    const { result, samples } = await measure(sweepStep(lctx, rate, count));
+    const step = summarizeSweepStep(rate, result, samples);
+    steps.push(step);
+    if (step.broke) break;
+  }
+  return steps;
+}

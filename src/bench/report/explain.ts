@@ -1,0 +1,90 @@
+// One line per server and scenario saying what limited it, from the numbers alone: CPU
+// saturated, all worker slots busy (requests queue outside the app), the listen backlog
+// overflowing (connect timeouts, 1 s SYN retries), the generator at its limit, or a busy
+// machine. These are the readings docs/bench.md teaches, applied mechanically.
+import type { BenchReport, Cell, ScenarioInfo } from '../results.js';
+import { fixed, int, isNum, ms, pct } from './format.js';
+import { NOISE_CPU } from './tables.js';
+
+export function explainCell(report: BenchReport, sc: ScenarioInfo, c: Cell): string | null {
+  const s = c.summary;
+  if (c.status !== 'ok' || s === null || sc.kind === 'sweep') return null;
+  const serverCores = Math.max(1, report.settings.serverCpus.length);
+  const why: string[] = [];
+  const i = s.inside;
+  const cpuBound = isNum(s.cpu) && s.cpu >= 90 * serverCores;
+  const busyMachine = isNum(s.otherCpu) && s.otherCpu > NOISE_CPU;
+  const nearCpu = !cpuBound && busyMachine && isNum(s.cpu) && s.cpu >= 70 * serverCores;
+  if (s.generatorBound) why.push('the load generator was at its CPU limit: the server may do more');
+  if (cpuBound)
+    why.push(
+      `CPU-bound (${fixed(s.cpu, 0)}% of ${serverCores === 1 ? 'its core' : `${serverCores} cores`}, ${int(s.perRequestUs)} µs of CPU per request)`,
+    );
+  if (nearCpu)
+    why.push(
+      `probably CPU-bound (${fixed(s.cpu, 0)}% CPU while other processes competed for the machine)`,
+    );
+  if (i !== null && isNum(i.utilization) && i.utilization >= 0.9) {
+    why.push(
+      `all ${int(report.servers.find((x) => x.name === c.server)?.slots)} slots busy (${pct(i.utilization)}): requests wait for a worker — app p50 ${ms(i.appP50)} ms, client p50 ${ms(s.latency.p50)} ms`,
+    );
+  } else if (
+    sc.kind === 'slow' &&
+    i !== null &&
+    isNum(i.outsideP50) &&
+    isNum(s.latency.p50) &&
+    s.latency.p50 > 1 &&
+    i.outsideP50 > 0.8 * s.latency.p50
+  ) {
+    // Slow clients hold connections, threads or processes before the app is called, which
+    // the inside view cannot see: the fast clients' wait shows as time outside the app.
+    why.push(
+      `the fast clients waited outside the app (${pct(i.outsideP50 / s.latency.p50)} of their p50): connections or workers were busy with slow clients`,
+    );
+  } else if (
+    !cpuBound &&
+    !nearCpu &&
+    !s.generatorBound &&
+    i !== null &&
+    isNum(i.outsideP50) &&
+    isNum(s.latency.p50) &&
+    s.latency.p50 > 1 &&
+    i.outsideP50 > 0.8 * s.latency.p50
+  ) {
+    why.push(
+      `${pct(i.outsideP50 / s.latency.p50)} of the median latency is spent outside the app with CPU and slots to spare: the server's own connection handling is the limit`,
+    );
+  }
+  const connectTimeouts = s.errors['connect-timeout'] ?? 0;
+  if (
+    connectTimeouts > 0 ||
+    (isNum(s.latency.max) && s.latency.max > 1000 && isNum(s.latency.p99) && s.latency.p99 < 200)
+  ) {
+    why.push(
+      'connections dropped from a full listen backlog (1 s SYN retries show as ~1 s maximum latency)',
+    );
+  }
+  const errorTotal = Object.values(s.errors).reduce((a, b) => a + b, 0);
+  if (errorTotal > 0 && connectTimeouts < errorTotal)
+    why.push(
+      `${int(errorTotal)} errors per repeat (${Object.keys(s.errors)
+        .filter((k) => (s.errors[k] ?? 0) > 0)
+        .join(', ')})`,
+    );
+  if (s.closesWithoutNotice || s.retries > 0) {
+    why.push(
+      'it closes connections after a response without saying `Connection: close`: the first requests on reused connections were resent, then every request got a new connection',
+    );
+  }
+  if (sc.kind === 'slow' && s.throughput.median === 0)
+    why.push('slow clients held every worker: the fast clients got nothing');
+  if (busyMachine) why.push(`other processes used ${fixed(s.otherCpu, 0)}% of a CPU meanwhile`);
+  return why.length === 0 ? null : `${c.server}: ${why.join('; ')}.`;
+}
+
+export function explainScenario(report: BenchReport, sc: ScenarioInfo): string[] {
+  return report.cells
+    .filter((c) => c.scenario === sc.name)
+    .map((c) => explainCell(report, sc, c))
+    .filter((x): x is string => x !== null);
+}

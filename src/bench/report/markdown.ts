@@ -1,0 +1,123 @@
+// results.md: the summary a human reads first, rendered from results.json alone.
+import type { BenchReport } from '../results.js';
+import { explainScenario } from './explain.js';
+import { duration, errorsText, int, mb } from './format.js';
+import {
+  cellOf,
+  headlineTable,
+  ranServers,
+  ratioTable,
+  scenariosTable,
+  scenarioTable,
+  serversTable,
+  sweepTable,
+  type Table,
+} from './tables.js';
+
+function escapeCell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+export function markdownTable(t: Table): string {
+  const head = `| ${t.columns.map(escapeCell).join(' | ')} |`;
+  const rule = `|${t.align.map((a) => (a === 'r' ? '---:' : '---')).join('|')}|`;
+  const rows = t.rows.map((r) => `| ${r.map(escapeCell).join(' | ')} |`);
+  return [head, rule, ...rows].join('\n');
+}
+
+export function method(report: BenchReport): string[] {
+  const m = report.machine;
+  const st = report.settings;
+  return [
+    `- Machine: ${m.cpuModel}, ${m.cpus} CPUs, ${mb(m.memoryBytes)} MB RAM; ${m.os}, kernel ${m.kernel}; Node ${m.node}; Python ${m.python} (${st.python}).`,
+    `- Budget for every server: ${st.workers} worker process(es) × ${st.threads} thread(s), server CPUs ${st.serverCpus.join(',')}, load generator CPUs ${st.loadCpus.join(',')} — ${st.pinning}.`,
+    `- Load: ${st.load === 'wrk' ? 'wrk for the closed-loop GET scenarios, the built-in generator for the rest' : 'built-in generator (raw sockets, HDR histograms, open loop measured from the intended send time)'}; request timeout ${st.timeoutS} s.`,
+    `- Each server is started afresh for each scenario, answers a readiness request, gets a warm-up, then the measured repeats; numbers are medians of the repeats and "spread" is (max − min) / median across them.`,
+    `- CPU and RSS: the server's whole process tree from /proc, 10 samples per second (RSS counts shared pages once per process). "CPU µs/req" is server CPU time divided by requests.`,
+    `- Inside view${st.inside ? '' : ' (off for this run)'}: a WSGI middleware records each request's time in the app; "in app avg/max" is how many requests were inside the app at once, "slots used" that average over the server's processes × threads, "outside app" the client's p50 minus the app's p50 (queueing, parsing, transfer).`,
+    `- ⚠ marks a run where the load generator used ≥ 80% of its CPU: the number is a floor, not the server's limit. † marks a run during which other processes on the machine used more than a quarter of a CPU: compare it with care. ‡ after the error count: the server closed keep-alive connections after a response without saying \`Connection: close\`; the first such requests were resent, then the generator opened a new connection per request.`,
+    `- Command: \`cask bench ${st.argv.join(' ')}\`; run started ${report.startedAt}, took ${duration(report.elapsedS)}.`,
+  ];
+}
+
+function slowText(
+  s: { completed: number; connected: number; errors: Record<string, number> } | undefined,
+): string {
+  if (s === undefined) return '—';
+  const errors = Object.values(s.errors).reduce((a, b) => a + b, 0);
+  return `${int(s.completed)}/${int(s.connected)}${errors > 0 ? `, errors ${errorsText(errors, s.errors)}` : ''}`;
+}
+
+export function renderMarkdown(report: BenchReport): string {
+  const out: string[] = [];
+  out.push(`# cask bench — ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC`, '');
+  out.push(...method(report), '');
+  for (const n of report.notes) out.push(`> ${n}`, '');
+  out.push(
+    '## Headline',
+    '',
+    'Median of the repeats; see each scenario for spread, latency, errors and resources.',
+    '',
+  );
+  out.push(markdownTable(headlineTable(report)), '');
+  const ratios = ratioTable(report);
+  if (ratios !== null) {
+    out.push(
+      'Relative to Cask (> 1× is better than Cask; for mixed, the inverse of the short-request p99):',
+      '',
+    );
+    out.push(markdownTable(ratios), '');
+  }
+  out.push('## Scenarios', '', markdownTable(scenariosTable(report)), '');
+  for (const sc of report.scenarios) {
+    out.push(`## ${sc.name} — ${sc.title}`, '', `*${sc.question}* ${sc.shape}.`, '');
+    if (sc.kind === 'sweep') {
+      for (const srv of ranServers(report)) {
+        const cell = cellOf(report, srv, sc.name);
+        if (cell === undefined) continue;
+        out.push(
+          `### ${srv}${cell.summary?.sustainedRate !== undefined ? ` — sustained ${int(cell.summary.sustainedRate)} req/s` : ''}`,
+          '',
+        );
+        if (cell.status !== 'ok') out.push(`${cell.status}: ${cell.error ?? ''}`, '');
+        else out.push(markdownTable(sweepTable(cell)), '');
+      }
+      continue;
+    }
+    out.push(markdownTable(scenarioTable(report, sc)), '');
+    for (const c of report.cells.filter((x) => x.scenario === sc.name && x.status !== 'ok')) {
+      out.push(`- ${c.server} ${c.status}: ${(c.error ?? '').split('\n')[0]}`);
+    }
+    const slowInfo = report.cells.filter(
+      (c) => c.scenario === sc.name && c.runs.some((r) => r.slow !== undefined),
+    );
+    if (slowInfo.length > 0) {
+      out.push(
+        '',
+        'Slow clients per repeat (responses completed / connections opened, errors):',
+        '',
+      );
+      for (const c of slowInfo)
+        out.push(`- ${c.server}: ${c.runs.map((r) => slowText(r.slow)).join('; ')}`);
+    }
+    const why = explainScenario(report, sc);
+    if (why.length > 0) out.push('', 'What limited each server:', '', ...why.map((w) => `- ${w}`));
+    out.push('');
+  }
+  out.push('## Servers', '', markdownTable(serversTable(report)), '');
+  out.push(
+    '## Commands',
+    '',
+    'Each server as it was started (PORT and temp paths vary per run; CASKBENCH_INSIDE_DIR is the per-run records directory):',
+    '',
+  );
+  const seen = new Set<string>();
+  for (const c of report.cells) {
+    if (c.command === '' || seen.has(c.server)) continue;
+    seen.add(c.server);
+    out.push(`- **${c.server}** (${c.scenario}): \`${c.command}\``);
+    if (c.loadCommand !== null) out.push(`  - load: \`${c.loadCommand}\``);
+  }
+  out.push('');
+  return out.join('\n');
+}

@@ -1,0 +1,252 @@
+// The report's tables as plain data (header + rows of strings), built once from
+// results.json and rendered by both markdown.ts and html.ts, so the two never disagree.
+import type { BenchReport, Cell, ScenarioInfo } from '../results.js';
+import { errorsText, fixed, int, isNum, mb, ms, pct } from './format.js';
+
+/** Other processes using more than this much CPU (% of one core) make a run suspect. */
+export const NOISE_CPU = 25;
+
+export interface Table {
+  columns: string[];
+  /** 'r' for numeric columns. */
+  align: Array<'l' | 'r'>;
+  rows: string[][];
+}
+
+export function cellOf(report: BenchReport, server: string, scenario: string): Cell | undefined {
+  return report.cells.find((c) => c.server === server && c.scenario === scenario);
+}
+
+/** Servers that produced at least one result, in table order. */
+export function ranServers(report: BenchReport): string[] {
+  return report.servers
+    .map((s) => s.name)
+    .filter((n) => report.cells.some((c) => c.server === n && c.status === 'ok'));
+}
+
+/** The one number that stands for a cell in the headline, and whether higher is better. */
+export function headlineMetric(
+  sc: ScenarioInfo,
+  cell: Cell | undefined,
+): { value: number; text: string; higherBetter: boolean } {
+  const nan = {
+    value: Number.NaN,
+    text: cell?.status === 'failed' ? 'failed' : '—',
+    higherBetter: true,
+  };
+  if (cell === undefined || cell.status !== 'ok' || cell.summary === null) return nan;
+  const s = cell.summary;
+  if (sc.kind === 'sweep')
+    return {
+      value: s.sustainedRate ?? Number.NaN,
+      text: `${int(s.sustainedRate)}`,
+      higherBetter: true,
+    };
+  if (sc.kind === 'open') {
+    const p99 = s.latencyByTag.short?.p99 ?? s.latency.p99;
+    return { value: p99, text: ms(p99), higherBetter: false };
+  }
+  if (sc.name === 'upload' || sc.name === 'download') {
+    const bytes =
+      sc.name === 'download'
+        ? cell.runs.map((r) => r.bytesPerS)
+        : cell.runs.map((r) => r.throughput * 10 * 1024 * 1024);
+    const sorted = bytes.slice().sort((a, b) => a - b);
+    const med = sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+    return { value: med, text: mb(med), higherBetter: true };
+  }
+  return { value: s.throughput.median, text: int(s.throughput.median), higherBetter: true };
+}
+
+export function headlineUnit(sc: ScenarioInfo): string {
+  if (sc.kind === 'sweep') return 'sustained req/s';
+  if (sc.kind === 'open') return 'short p99 ms';
+  if (sc.name === 'upload' || sc.name === 'download') return 'MB/s';
+  if (sc.kind === 'slow') return 'fast req/s';
+  return 'req/s';
+}
+
+export function headlineTable(report: BenchReport): Table {
+  const servers = ranServers(report);
+  return {
+    columns: ['server', ...report.scenarios.map((s) => `${s.name} (${headlineUnit(s)})`)],
+    align: ['l', ...report.scenarios.map(() => 'r' as const)],
+    rows: servers.map((srv) => [
+      srv,
+      ...report.scenarios.map((sc) => headlineMetric(sc, cellOf(report, srv, sc.name)).text),
+    ]),
+  };
+}
+
+/** Each server's headline numbers divided by Cask's (for "higher is better" metrics;
+ * inverted for latency, so > 1 always means better than Cask). */
+export function ratioTable(report: BenchReport, base = 'cask'): Table | null {
+  const servers = ranServers(report);
+  if (!servers.includes(base)) return null;
+  return {
+    columns: ['server', ...report.scenarios.map((s) => s.name)],
+    align: ['l', ...report.scenarios.map(() => 'r' as const)],
+    rows: servers.map((srv) => [
+      srv,
+      ...report.scenarios.map((sc) => {
+        const a = headlineMetric(sc, cellOf(report, srv, sc.name));
+        const b = headlineMetric(sc, cellOf(report, base, sc.name));
+        if (!isNum(a.value) || !isNum(b.value) || a.value === 0 || b.value === 0) return '—';
+        const r = a.higherBetter ? a.value / b.value : b.value / a.value;
+        return `${r.toFixed(2)}×`;
+      }),
+    ]),
+  };
+}
+
+function inApp(c: Cell): string {
+  const i = c.summary?.inside;
+  if (i === null || i === undefined) return '—';
+  return `${fixed(i.avgInApp)} / ${int(i.maxInApp)}`;
+}
+
+/** The per-scenario table: throughput with spread, latency, errors, resources, inside. */
+export function scenarioTable(report: BenchReport, sc: ScenarioInfo): Table {
+  const cells = report.cells.filter((c) => c.scenario === sc.name);
+  const ok = cells.filter((c) => c.status === 'ok' && c.summary !== null);
+  const tagged = sc.kind === 'open';
+  ok.sort((a, b) => {
+    const ma = headlineMetric(sc, a);
+    const mbv = headlineMetric(sc, b);
+    const d = (isNum(mbv.value) ? mbv.value : -Infinity) - (isNum(ma.value) ? ma.value : -Infinity);
+    return ma.higherBetter ? d : -d;
+  });
+  const columns = tagged
+    ? [
+        'server',
+        'replies/s',
+        'spread',
+        'short p50',
+        'short p99',
+        'short max',
+        'slow p50',
+        'errors',
+        'CPU %',
+        'RSS MB',
+        'in app avg/max',
+        'slots used',
+      ]
+    : [
+        'server',
+        'req/s',
+        'spread',
+        'p50 ms',
+        'p90 ms',
+        'p99 ms',
+        'max ms',
+        'errors',
+        'CPU %',
+        'CPU µs/req',
+        'RSS MB',
+        'in app avg/max',
+        'slots used',
+        'outside app p50 ms',
+      ];
+  const rows = ok.map((c) => {
+    const s = c.summary as NonNullable<Cell['summary']>;
+    const errorTotal = Object.values(s.errors).reduce((a, b) => a + b, 0);
+    const flag = `${s.generatorBound ? ' ⚠' : ''}${isNum(s.otherCpu) && s.otherCpu > NOISE_CPU ? ' †' : ''}`;
+    const base = [c.server, `${int(s.throughput.median)}${flag}`, pct(s.throughput.relative)];
+    const util = s.inside?.utilization;
+    const retried = s.closesWithoutNotice || s.retries > 0 ? ' ‡' : '';
+    const tail = [
+      errorsText(errorTotal, s.errors) + retried,
+      fixed(s.cpu, 0),
+      mb(s.rssPeak),
+      inApp(c),
+      isNum(util) ? pct(util) : '—',
+    ];
+    if (tagged) {
+      const sh = s.latencyByTag.short;
+      const sl = s.latencyByTag.slow;
+      return [...base, ms(sh?.p50), ms(sh?.p99), ms(sh?.max), ms(sl?.p50), ...tail];
+    }
+    return [
+      ...base,
+      ms(s.latency.p50),
+      ms(s.latency.p90),
+      ms(s.latency.p99),
+      ms(s.latency.max),
+      tail[0] as string,
+      tail[1] as string,
+      int(s.perRequestUs),
+      ...tail.slice(2),
+      ms(s.inside?.outsideP50),
+    ];
+  });
+  for (const c of cells.filter((x) => x.status !== 'ok')) {
+    rows.push([c.server, c.status, ...columns.slice(2).map(() => '')]);
+  }
+  return { columns, align: columns.map((_, i) => (i === 0 ? 'l' : 'r')), rows };
+}
+
+/** httperf-style table of one server's rate sweep. */
+export function sweepTable(cell: Cell): Table {
+  const columns = [
+    'offered req/s',
+    'replies/s avg',
+    'min',
+    'max',
+    'conn ms min',
+    'avg',
+    'max',
+    'median',
+    'connect p50 ms',
+    'p99 ms',
+    'errors',
+    'CPU %',
+    'result',
+  ];
+  const rows = (cell.sweep ?? []).map((st) => [
+    int(st.rate),
+    int(st.replyRate),
+    int(st.replyRateMin),
+    int(st.replyRateMax),
+    ms(st.connectionTime.min),
+    ms(st.connectionTime.avg),
+    ms(st.connectionTime.max),
+    ms(st.connectionTime.median),
+    ms(st.connectTime.p50),
+    ms(st.latency.p99),
+    errorsText(st.errorCount, st.errors),
+    fixed(st.cpu, 0),
+    st.broke ? `broke: ${st.why}` : 'ok',
+  ]);
+  return { columns, align: columns.map((_, i) => (i === 12 ? 'l' : 'r')), rows };
+}
+
+export function serversTable(report: BenchReport): Table {
+  const columns = ['server', 'version', 'model', 'budget', 'status', 'notes'];
+  const rows = report.servers.map((s) => [
+    s.name,
+    s.version,
+    s.model,
+    s.budget,
+    s.skipped === null ? 'ran' : `skipped: ${s.skipped}`,
+    s.notes,
+  ]);
+  return { columns, align: columns.map(() => 'l'), rows };
+}
+
+function sweepText(sw: BenchReport['settings']['sweep']): string {
+  const cap = (sw.seconds ?? 0) > 0 ? `, or ${sw.seconds} s of traffic if less` : '';
+  return `1 sweep: ${int(sw.start)}, ${int(sw.start + sw.step)} … req/s (up to ${int(sw.max)}), ${int(sw.requests)} requests per rate${cap}`;
+}
+
+export function scenariosTable(report: BenchReport): Table {
+  const columns = ['scenario', 'question', 'load', 'app', 'warm-up', 'repeats × duration'];
+  const rows = report.scenarios.map((s) => [
+    s.name,
+    s.question,
+    s.shape,
+    s.app,
+    `${s.warmupS} s`,
+    s.kind === 'sweep' ? sweepText(report.settings.sweep) : `${s.repeat} × ${s.durationS} s`,
+  ]);
+  return { columns, align: columns.map(() => 'l'), rows };
+}

@@ -1,0 +1,182 @@
+// The shape of results.json: everything a report needs, so Markdown and HTML are rendered
+// from the file alone (`cask bench report results.json`), never from live state.
+import type { LatencySummary } from './histogram.js';
+import type { InsideSummary } from './inside.js';
+import type { Spread } from './stats.js';
+
+export const SCHEMA = 'cask-bench/1';
+
+export interface MachineInfo {
+  os: string;
+  kernel: string;
+  cpuModel: string;
+  cpus: number;
+  memoryBytes: number;
+  node: string;
+  python: string;
+}
+
+export interface Settings {
+  workers: number;
+  threads: number;
+  serverCpus: number[];
+  loadCpus: number[];
+  pinning: string;
+  load: 'builtin' | 'wrk';
+  /** Overrides given on the command line (null: each scenario's default). */
+  durationS: number | null;
+  warmupS: number | null;
+  repeat: number | null;
+  timeoutS: number;
+  inside: boolean;
+  python: string;
+  app: string | null;
+  path: string | null;
+  sweep: { requests: number; seconds: number; start: number; step: number; max: number };
+  argv: string[];
+}
+
+export interface ServerInfo {
+  name: string;
+  title: string;
+  model: string;
+  budget: string;
+  slots: number | null;
+  available: boolean;
+  version: string;
+  /** Why it was not run (missing package, failed to start). */
+  skipped: string | null;
+  notes: string;
+}
+
+export interface ScenarioInfo {
+  name: string;
+  title: string;
+  question: string;
+  shape: string;
+  app: string;
+  kind: string;
+  durationS: number;
+  warmupS: number;
+  repeat: number;
+}
+
+export interface TimePoint {
+  /** ms since the start of the measured window */
+  t: number;
+  cpu: number;
+  rss: number;
+}
+
+export interface RunResult {
+  repeat: number;
+  windowS: number;
+  /** Successful responses in the window. */
+  requests: number;
+  throughput: number;
+  sent: number;
+  errorCount: number;
+  errors: Record<string, number>;
+  statuses: Record<string, number>;
+  retries: number;
+  /** Reused connections found closed without notice, warm-up included (see load/spec.ts). */
+  closesWithoutNotice: number;
+  connections: number;
+  bytesPerS: number;
+  latency: LatencySummary;
+  latencyByTag: Record<string, LatencySummary>;
+  /** Encoded hdr histogram of all successful requests (µs), for later re-analysis. */
+  histogram: string;
+  cpu: { avg: number; peak: number; seconds: number; perRequestUs: number };
+  rss: { peak: number; avg: number };
+  procs: number;
+  /** Generator CPU, % of one core summed over generator processes. */
+  loadCpu: number;
+  generatorBound: boolean;
+  /** CPU used by everything else on the machine during the window, % of one core. */
+  otherCpu: number;
+  /** Client-side requests in flight by Little's law (throughput × mean latency). */
+  inFlight: number;
+  samples: TimePoint[];
+  inside: InsideSummary | null;
+  slow?: { completed: number; connected: number; errors: Record<string, number> };
+}
+
+export interface SweepStep {
+  rate: number;
+  requests: number;
+  replies: number;
+  replyRate: number;
+  replyRateMin: number;
+  replyRateMax: number;
+  spanS: number;
+  connectionTime: { min: number; avg: number; max: number; median: number };
+  connectTime: LatencySummary;
+  latency: LatencySummary;
+  errorCount: number;
+  errors: Record<string, number>;
+  maxLagMs: number;
+  cpu: number;
+  rssPeak: number;
+  broke: boolean;
+  why: string;
+}
+
+export interface CellSummary {
+  throughput: Spread;
+  latency: { mean: number; p50: number; p90: number; p99: number; p999: number; max: number };
+  latencyByTag: Record<string, { p50: number; p99: number; max: number; count: number }>;
+  /** p99 spread across repeats (the tail moves more than the median). */
+  p99Spread: Spread;
+  errors: Record<string, number>;
+  errorRate: number;
+  /** Median per repeat of requests resent after a reused connection was found closed. */
+  retries: number;
+  /** The server closed connections after responses without `Connection: close`. */
+  closesWithoutNotice: boolean;
+  cpu: number;
+  perRequestUs: number;
+  rssPeak: number;
+  inside: {
+    avgInApp: number;
+    maxInApp: number;
+    utilization: number | null;
+    appP50: number;
+    outsideP50: number;
+    processes: number;
+  } | null;
+  inFlight: number;
+  generatorBound: boolean;
+  /** Highest median CPU of other processes on the machine in any repeat (% of a core). */
+  otherCpu: number;
+  /** rate-sweep: highest offered rate that did not break. */
+  sustainedRate?: number;
+}
+
+export interface Cell {
+  server: string;
+  scenario: string;
+  status: 'ok' | 'failed' | 'skipped';
+  error: string | null;
+  command: string;
+  loadCommand: string | null;
+  startupMs: number;
+  /** Wall-clock seconds the whole cell took (start, warm-ups, repeats, stop). */
+  wallS: number;
+  runs: RunResult[];
+  sweep: SweepStep[] | null;
+  summary: CellSummary | null;
+}
+
+export interface BenchReport {
+  schema: typeof SCHEMA;
+  startedAt: string;
+  finishedAt: string;
+  elapsedS: number;
+  machine: MachineInfo;
+  settings: Settings;
+  servers: ServerInfo[];
+  scenarios: ScenarioInfo[];
+  cells: Cell[];
+  notes: string[];
+}

@@ -1,0 +1,299 @@
+// The scenarios: a bundled app (bench/apps) plus a load shape. Each answers one question
+// a user choosing a server has; docs/bench.md explains them to users.
+import type { ClosedSpec, LoadSpec, OpenSpec, RequestTemplate, SlowSpec } from './load/spec.js';
+
+export type ScenarioKind = 'closed' | 'open' | 'slow' | 'sweep';
+
+/** Everything a scenario needs to build its load for one server. */
+export interface LoadContext {
+  host: string;
+  port: number;
+  durationMs: number;
+  warmupMs: number;
+  timeoutMs: number;
+  /** --connections: overrides the closed-loop (and fast-client) connection count. */
+  connections: number | undefined;
+  /** --rate: overrides the open-loop rate of `mixed`. */
+  rate: number | undefined;
+  /** Own app: path and extra headers; undefined for the bundled apps. */
+  path: string | null;
+  headers: Array<[string, string]>;
+}
+
+export interface Scenario {
+  name: string;
+  title: string;
+  /** The question it answers, one sentence. */
+  question: string;
+  /** The bundled app, as module:callable inside bench/apps. */
+  app: string;
+  kind: ScenarioKind;
+  /** Works on a user's app (--app): the load does not depend on the bundled app. */
+  ownApp: boolean;
+  /** Default timings (s) and repeats; --duration, --warmup, --repeat override. */
+  durationS: number;
+  warmupS: number;
+  repeat: number;
+  /** What the load does, for the report. */
+  shape: string;
+  build(ctx: LoadContext): LoadSpec;
+}
+
+/** Headers of a desktop Chrome page load, cookie included (~200 bytes), so a server's
+ * header parsing cost shows as it would for real browser traffic. */
+export const BROWSER_HEADERS: Array<[string, string]> = [
+  [
+    'User-Agent',
+    'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36',
+  ],
+  [
+    'Accept',
+    'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8',
+  ],
+  ['Accept-Language', 'en-GB,en;q=0.9,de;q=0.8,fr;q=0.7'],
+  ['Accept-Encoding', 'gzip, deflate, br, zstd'],
+  ['Cache-Control', 'max-age=0'],
+  ['Upgrade-Insecure-Requests', '1'],
+  ['Sec-Fetch-Dest', 'document'],
+  ['Sec-Fetch-Mode', 'navigate'],
+  ['Sec-Fetch-Site', 'none'],
+  ['Sec-Fetch-User', '?1'],
+  ['Sec-Ch-Ua', '"Chromium";v="126", "Google Chrome";v="126", "Not-A.Brand";v="8"'],
+  ['Sec-Ch-Ua-Mobile', '?0'],
+  ['Sec-Ch-Ua-Platform', '"Linux"'],
+  [
+    'Cookie',
+    'sessionid=8f2c1e9a7b3d4c5e6f708192a3b4c5d6; csrftoken=Zx8vQ2mN5pL7kR3tY6wB9cF1hJ4gD0sA; _ga=GA1.1.1234567890.1717171717; _ga_ABCDEF1234=GS1.1.1717171717.3.1.1717172000.0.0.0; theme=dark; lang=en',
+  ],
+];
+
+const MB10 = 10 * 1024 * 1024;
+
+function get(
+  tag: string,
+  path: string,
+  headers: Array<[string, string]> = [],
+  weight = 1,
+): RequestTemplate {
+  return { tag, method: 'GET', path, headers, bodyBytes: 0, weight };
+}
+
+function closed(
+  ctx: LoadContext,
+  connections: number,
+  keepAlive: boolean,
+  requests: RequestTemplate[],
+): ClosedSpec {
+  return {
+    kind: 'closed',
+    host: ctx.host,
+    port: ctx.port,
+    requests,
+    timeoutMs: ctx.timeoutMs,
+    seed: 1,
+    connections: ctx.connections ?? connections,
+    keepAlive,
+    warmupMs: ctx.warmupMs,
+    durationMs: ctx.durationMs,
+  };
+}
+
+/** The request of the hello-family scenarios: the bundled hello app, or the user's path. */
+function helloRequest(ctx: LoadContext, extra: Array<[string, string]> = []): RequestTemplate {
+  return get('all', ctx.path ?? '/', [...extra, ...ctx.headers]);
+}
+
+/** One step of the rate sweep: `count` requests at `rate`, one connection each. */
+export function sweepStep(ctx: LoadContext, rate: number, count: number): OpenSpec {
+  return {
+    kind: 'open',
+    host: ctx.host,
+    port: ctx.port,
+    requests: [helloRequest(ctx)],
+    timeoutMs: Math.min(ctx.timeoutMs, 5000),
+    seed: 1,
+    rate,
+    count,
+    keepAlive: false,
+    maxConnections: 2000,
+    phaseMs: 0,
+  };
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'hello',
+    title: 'Hello, keep-alive',
+    question: 'What is the raw per-request overhead of the server?',
+    app: 'hello:application',
+    kind: 'closed',
+    ownApp: true,
+    durationS: 1,
+    warmupS: 0.4,
+    repeat: 3,
+    shape: 'closed loop, 50 keep-alive connections, GET /',
+    build: (ctx) => closed(ctx, 50, true, [helloRequest(ctx)]),
+  },
+  {
+    name: 'hello-close',
+    title: 'Hello, new connection per request',
+    question: 'What does accepting a connection cost?',
+    app: 'hello:application',
+    kind: 'closed',
+    ownApp: true,
+    durationS: 1,
+    warmupS: 0.4,
+    repeat: 3,
+    shape: 'closed loop, 50 connections, Connection: close on every request',
+    build: (ctx) => closed(ctx, 50, false, [helloRequest(ctx)]),
+  },
+  {
+    name: 'browser',
+    title: 'Browser-like requests',
+    question: 'What do real browser headers (cookies, Accept-*, Sec-*) cost to parse?',
+    app: 'hello:application',
+    kind: 'closed',
+    ownApp: true,
+    durationS: 1,
+    warmupS: 0.4,
+    repeat: 3,
+    shape:
+      'closed loop, 4 browsers × 10 connections, desktop Chrome headers with a 200-byte cookie, no keep-alive',
+    build: (ctx) => closed(ctx, 40, false, [helloRequest(ctx, BROWSER_HEADERS)]),
+  },
+  {
+    name: 'rate-sweep',
+    title: 'Rate sweep (open loop)',
+    question: 'At what request rate does the server stop keeping up, and how does it fail?',
+    app: 'hello:application',
+    kind: 'sweep',
+    ownApp: true,
+    durationS: 0,
+    warmupS: 0.3,
+    repeat: 1,
+    shape:
+      'open loop at 1000, 2000, 3000 … req/s, a fixed number of requests per rate, one connection per request (httperf style), until it breaks',
+    build: (ctx) => sweepStep(ctx, 1000, 1000),
+  },
+  {
+    name: 'cpu',
+    title: 'CPU-bound handler',
+    question: 'How much does the server add to a handler that computes for 5 ms?',
+    app: 'cpu:application',
+    kind: 'closed',
+    ownApp: false,
+    durationS: 1,
+    warmupS: 0.4,
+    repeat: 3,
+    shape: 'closed loop, 10 keep-alive connections, handler burns ~5 ms of CPU',
+    build: (ctx) => closed(ctx, 10, true, [get('all', '/')]),
+  },
+  {
+    name: 'io-wait',
+    title: 'Waiting on a backend',
+    question: 'How many requests can wait on I/O at once?',
+    app: 'io_wait:application',
+    kind: 'closed',
+    ownApp: false,
+    durationS: 1,
+    warmupS: 0.5,
+    repeat: 3,
+    shape: 'closed loop, 200 keep-alive connections, handler waits 100 ms',
+    build: (ctx) => closed(ctx, 200, true, [get('all', '/')]),
+  },
+  {
+    name: 'mixed',
+    title: '5% slow requests',
+    question: 'How long do short requests wait behind slow ones?',
+    app: 'mixed:application',
+    kind: 'open',
+    ownApp: false,
+    durationS: 2.5,
+    warmupS: 0,
+    repeat: 2,
+    shape:
+      'open loop at 20 req/s on reused connections; 95% short, 5% take 2 s (seeded random choice); a request unanswered after 5 s is a timeout',
+    build: (ctx) => ({
+      kind: 'open',
+      host: ctx.host,
+      port: ctx.port,
+      requests: [get('short', '/', [], 95), get('slow', '/slow', [], 5)],
+      // A short request still waiting after 5 s has suffered enough; counting it as a
+      // timeout keeps a one-slot server from stretching the run to the full timeout.
+      timeoutMs: Math.min(ctx.timeoutMs, 5000),
+      seed: 20,
+      rate: ctx.rate ?? 20,
+      durationMs: ctx.durationMs,
+      keepAlive: true,
+      maxConnections: 500,
+      phaseMs: 0,
+    }),
+  },
+  {
+    name: 'upload',
+    title: '10 MB uploads',
+    question: 'How well does the server stream large request bodies to the app?',
+    app: 'upload:application',
+    kind: 'closed',
+    ownApp: false,
+    durationS: 1,
+    warmupS: 0.4,
+    repeat: 3,
+    shape: 'closed loop, 4 keep-alive connections, POST of 10 MB read by the app',
+    build: (ctx) =>
+      closed(ctx, 4, true, [
+        {
+          tag: 'all',
+          method: 'POST',
+          path: '/',
+          headers: [['Content-Type', 'application/octet-stream']],
+          bodyBytes: MB10,
+          weight: 1,
+        },
+      ]),
+  },
+  {
+    name: 'download',
+    title: '10 MB downloads',
+    question: 'How well does the server write large responses?',
+    app: 'download:application',
+    kind: 'closed',
+    ownApp: false,
+    durationS: 1,
+    warmupS: 0.4,
+    repeat: 3,
+    shape: 'closed loop, 4 keep-alive connections, 10 MB responses',
+    build: (ctx) => closed(ctx, 4, true, [get('all', '/')]),
+  },
+  {
+    name: 'slow-clients',
+    title: 'Slow clients',
+    question: 'Do slow clients take capacity away from fast ones?',
+    app: 'hello:application',
+    kind: 'slow',
+    ownApp: true,
+    durationS: 1.5,
+    warmupS: 1,
+    repeat: 2,
+    shape:
+      '200 clients sending their request head a byte every 20 ms and reading a 256 KB body in 64 KB steps every 100 ms, while 20 keep-alive clients are measured',
+    build: (ctx): SlowSpec => ({
+      kind: 'slow',
+      host: ctx.host,
+      port: ctx.port,
+      requests: [helloRequest(ctx)],
+      timeoutMs: ctx.timeoutMs,
+      seed: 1,
+      fast: closed(ctx, 20, true, [helloRequest(ctx)]),
+      clients: 200,
+      byteIntervalMs: 20,
+      slowPath: ctx.path ?? '/?size=262144',
+      readIntervalMs: 100,
+      rampMs: ctx.warmupMs,
+    }),
+  },
+];
+
+export function findScenario(name: string): Scenario | undefined {
+  return SCENARIOS.find((s) => s.name === name);
+}

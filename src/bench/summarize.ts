@@ -1,0 +1,252 @@
+// From raw measurements (generator results, /proc samples, inside records) to the numbers
+// in results.json: one RunResult per repeat, then medians and spreads per cell.
+import { LatencyHistogram, type LatencySummary } from './histogram.js';
+import { summarizeInside, type Interval } from './inside.js';
+import type { LoadResult } from './load/spec.js';
+import type { CellSummary, RunResult, SweepStep, TimePoint } from './results.js';
+import type { Sample } from './sample.js';
+import { mean, median, medianCounts, spread } from './stats.js';
+
+const sum = (o: Readonly<Record<string, number>>): number =>
+  Object.values(o).reduce((s, v) => s + v, 0);
+
+/** Largest finite value, NaN when there is none (Math.max of nothing is -Infinity). */
+function maxFinite(values: readonly number[]): number {
+  const f = values.filter((v) => Number.isFinite(v));
+  return f.length === 0 ? Number.NaN : Math.max(...f);
+}
+
+/** Map a CLOCK_MONOTONIC time (ns) to this process's performance.now() scale. */
+export function perfFromNs(ns: bigint): number {
+  const refNs = process.hrtime.bigint();
+  const refMs = performance.now();
+  return refMs + Number(ns - refNs) / 1e6;
+}
+
+export interface RunInput {
+  repeat: number;
+  result: LoadResult;
+  samples: readonly Sample[];
+  /** Inside records (ms on the monotonic clock / 1e6 scale, see run.ts), or null. */
+  records: readonly Interval[] | null;
+  slots: number | null;
+  loadCpus: number;
+}
+
+export function summarizeRun(input: RunInput): RunResult {
+  const { result } = input;
+  const startNs = BigInt(result.windowStartNs);
+  const endNs = BigInt(result.windowEndNs);
+  const windowMs = Number(endNs - startNs) / 1e6;
+  const windowS = windowMs / 1000;
+  const all = LatencyHistogram.merge(Object.values(result.latency));
+  const latencyByTag: Record<string, LatencySummary> = {};
+  for (const [tag, enc] of Object.entries(result.latency))
+    latencyByTag[tag] = LatencyHistogram.decode(enc).summary();
+  const latency = all.summary();
+
+  const ws = perfFromNs(startNs);
+  const we = perfFromNs(endNs);
+  const win = input.samples.filter((s) => s.at >= ws && s.at <= we + 50);
+  const cpuAvg = win.length > 0 ? mean(win.map((s) => s.cpu)) : Number.NaN;
+  const cpuSeconds = (cpuAvg / 100) * windowS;
+  const loadCpu = win.length > 0 ? mean(win.map((s) => s.loadCpu)) : Number.NaN;
+  const samples: TimePoint[] = win.map((s) => ({
+    t: Math.round(s.at - ws),
+    cpu: Math.round(s.cpu * 10) / 10,
+    rss: s.rss,
+  }));
+
+  let inside = null;
+  if (input.records !== null) {
+    const originMs = Number(startNs) / 1e6;
+    const shifted = input.records.map((r) => ({
+      start: r.start - originMs,
+      end: r.end - originMs,
+      pid: r.pid,
+    }));
+    inside = summarizeInside(shifted, windowMs, input.slots);
+  }
+  const throughput = windowS > 0 ? result.ok / windowS : 0;
+  const errorCount = sum(result.errors);
+  const run: RunResult = {
+    repeat: input.repeat,
+    windowS,
+    requests: result.ok,
+    throughput,
+    sent: result.sent,
+    errorCount,
+    errors: result.errors,
+    statuses: result.statuses,
+    retries: result.retries,
+    closesWithoutNotice: result.closesWithoutNotice ?? 0,
+    connections: result.connections,
+    bytesPerS: windowS > 0 ? result.bytesIn / windowS : 0,
+    latency,
+    latencyByTag,
+    histogram: all.encode(),
+    cpu: {
+      avg: cpuAvg,
+      peak: maxFinite(win.map((s) => s.cpu)),
+      seconds: cpuSeconds,
+      perRequestUs: result.ok > 0 ? (cpuSeconds / result.ok) * 1e6 : Number.NaN,
+    },
+    rss: {
+      peak: maxFinite(win.map((s) => s.rss)),
+      avg: win.length > 0 ? mean(win.map((s) => s.rss)) : Number.NaN,
+    },
+    procs: win.length > 0 ? Math.max(...win.map((s) => s.procs)) : 0,
+    loadCpu,
+    // A generator process near its core's limit is measuring itself, not the server; a
+    // Node process above ~80% rarely gets further (the rest is event-loop scheduling).
+    generatorBound: loadCpu >= 80 * input.loadCpus,
+    otherCpu: win.length > 0 ? median(win.map((s) => s.otherCpu)) : Number.NaN,
+    inFlight: (throughput * latency.mean) / 1000,
+    samples,
+    inside,
+  };
+  if (result.slow !== undefined) run.slow = result.slow;
+  return run;
+}
+
+export function summarizeCell(runs: readonly RunResult[]): CellSummary {
+  const pick = (f: (r: RunResult) => number): number => median(runs.map(f));
+  const tags = new Set(runs.flatMap((r) => Object.keys(r.latencyByTag)));
+  const latencyByTag: CellSummary['latencyByTag'] = {};
+  for (const tag of tags) {
+    const rs = runs
+      .map((r) => r.latencyByTag[tag])
+      .filter((x): x is LatencySummary => x !== undefined);
+    latencyByTag[tag] = {
+      p50: median(rs.map((l) => l.p50)),
+      p99: median(rs.map((l) => l.p99)),
+      max: maxFinite(rs.map((l) => l.max)),
+      count: rs.reduce((s, l) => s + l.count, 0),
+    };
+  }
+  const insides = runs.map((r) => r.inside).filter((x) => x !== null);
+  const sent = runs.reduce((s, r) => s + r.requests + r.errorCount, 0);
+  return {
+    throughput: spread(runs.map((r) => r.throughput)),
+    latency: {
+      mean: pick((r) => r.latency.mean),
+      p50: pick((r) => r.latency.p50),
+      p90: pick((r) => r.latency.p90),
+      p99: pick((r) => r.latency.p99),
+      p999: pick((r) => r.latency.p999),
+      max: maxFinite(runs.map((r) => r.latency.max)),
+    },
+    latencyByTag,
+    p99Spread: spread(runs.map((r) => r.latency.p99)),
+    errors: medianCounts(runs.map((r) => r.errors)),
+    errorRate: sent > 0 ? runs.reduce((s, r) => s + r.errorCount, 0) / sent : 0,
+    retries: pick((r) => r.retries),
+    closesWithoutNotice: runs.some((r) => (r.closesWithoutNotice ?? 0) > 0),
+    cpu: pick((r) => r.cpu.avg),
+    perRequestUs: pick((r) => r.cpu.perRequestUs),
+    rssPeak: maxFinite(runs.map((r) => r.rss.peak)),
+    inside:
+      insides.length === 0
+        ? null
+        : {
+            avgInApp: median(insides.map((i) => i.avgInApp)),
+            maxInApp: Math.max(...insides.map((i) => i.maxInApp)),
+            utilization:
+              insides[0]?.utilization === null
+                ? null
+                : median(insides.map((i) => i.utilization ?? Number.NaN)),
+            appP50: median(insides.map((i) => i.appTime.p50)),
+            outsideP50: pick((r) => r.latency.p50) - median(insides.map((i) => i.appTime.p50)),
+            processes: Math.max(...insides.map((i) => i.processes)),
+          },
+    inFlight: pick((r) => r.inFlight),
+    generatorBound: runs.some((r) => r.generatorBound),
+    otherCpu: maxFinite(runs.map((r) => r.otherCpu)),
+  };
+}
+
+/** One rate of the sweep, as httperf would print it, plus whether the server broke:
+ * more than 1% errors, or replies falling below 90% of the offered rate. */
+export function summarizeSweepStep(
+  rate: number,
+  result: LoadResult,
+  samples: readonly Sample[],
+): SweepStep {
+  const latency = LatencyHistogram.merge(Object.values(result.latency)).summary();
+  const conn =
+    result.connectionTime === undefined
+      ? new LatencyHistogram()
+      : LatencyHistogram.decode(result.connectionTime);
+  const cs = conn.summary();
+  const connect =
+    result.connectTime === undefined
+      ? new LatencyHistogram().summary()
+      : LatencyHistogram.decode(result.connectTime).summary();
+  const errorCount = sum(result.errors);
+  const spanS = (result.spanMs ?? 0) / 1000;
+  const replies = result.ok;
+  const replyRate = spanS > 0 ? replies / spanS : 0;
+  // Whole seconds only (the last partial second would read as a drop), and only when
+  // there are at least two of them: like httperf's 5-second samples, min and max of a
+  // single bucket say nothing.
+  const full = Math.floor(spanS) >= 2 ? (result.replyRates ?? []).slice(0, Math.floor(spanS)) : [];
+  const requests = result.sent;
+  const whys: string[] = [];
+  if (errorCount > requests * 0.01)
+    whys.push(`${((errorCount / Math.max(1, requests)) * 100).toFixed(1)}% errors`);
+  if (replyRate < rate * 0.9)
+    whys.push(`replies at ${Math.round(replyRate)}/s for ${rate}/s offered`);
+  const cpu = samples.length > 0 ? mean(samples.map((s) => s.cpu)) : Number.NaN;
+  return {
+    rate,
+    requests,
+    replies,
+    replyRate,
+    replyRateMin: full.length > 0 ? Math.min(...full) : Number.NaN,
+    replyRateMax: full.length > 0 ? Math.max(...full) : Number.NaN,
+    spanS,
+    connectionTime: { min: cs.min, avg: cs.mean, max: cs.max, median: cs.p50 },
+    connectTime: connect,
+    latency,
+    errorCount,
+    errors: result.errors,
+    maxLagMs: result.maxLagMs ?? 0,
+    cpu,
+    rssPeak: maxFinite(samples.map((s) => s.rss)),
+    broke: whys.length > 0,
+    why: whys.join(', '),
+  };
+}
+
+export function summarizeSweep(steps: readonly SweepStep[]): CellSummary {
+  const good = steps.filter((s) => !s.broke);
+  const best = good.at(-1) ?? steps[0];
+  const nan = Number.NaN;
+  const lat = best?.latency;
+  return {
+    throughput: spread(best === undefined ? [] : [best.replyRate]),
+    latency: {
+      mean: lat?.mean ?? nan,
+      p50: lat?.p50 ?? nan,
+      p90: lat?.p90 ?? nan,
+      p99: lat?.p99 ?? nan,
+      p999: lat?.p999 ?? nan,
+      max: lat?.max ?? nan,
+    },
+    latencyByTag: {},
+    p99Spread: spread([]),
+    errors: best?.errors ?? {},
+    errorRate: best === undefined || best.requests === 0 ? 0 : best.errorCount / best.requests,
+    retries: 0,
+    closesWithoutNotice: false,
+    cpu: best?.cpu ?? nan,
+    perRequestUs:
+      best === undefined || best.replyRate === 0 ? nan : (best.cpu / 100 / best.replyRate) * 1e6,
+    rssPeak: maxFinite(steps.map((s) => s.rssPeak)),
+    inside: null,
+    inFlight: nan,
+    generatorBound: steps.some((s) => s.maxLagMs > 100),
+    otherCpu: Number.NaN,
+    sustainedRate: good.length > 0 ? (good.at(-1) as SweepStep).rate : 0,
+  };
+}

@@ -1,0 +1,312 @@
+// What `cask serve` does once its listeners are bound: start the hooks, the pid file, the
+// admin listener and the workers, then run the control loop until the server stops.
+//
+// The loop takes one event at a time from the signal queue (src/pool/signals.ts); signal
+// handlers never act themselves. The shutdown on SIGTERM, step by step (docs/operations.md):
+//
+//   1. /readyz turns 503 at once;
+//   2. `shutdown-delay`: everything keeps serving while load balancers notice;
+//   3. the listeners close (new connections are refused) and idle keep-alive connections
+//      close; busy ones close after their response;
+//   4. in-flight requests get up to `graceful-timeout`; then the workers are stopped
+//      (the ones still busy after it are aborted);
+//   5. `on_exit`, the pid file is removed, exit 0.
+//
+// A second SIGTERM or SIGINT, or SIGQUIT, at any point: exit at once with 128 + signal.
+
+import type { Server } from 'node:net';
+import { formatBind, type Config } from './config/index.js';
+import type { CaskError } from './errors.js';
+import {
+  listenAdmin,
+  type AdminListener,
+  type HealthSource,
+  type Readiness,
+} from './admin/health.js';
+import type { AccessLog, Logger } from './log.js';
+import type { BoundListener } from './net/listener.js';
+import { removePidFile, writePidFile } from './pidfile.js';
+import { HookHost, type HookServer, type MasterHook } from './pool/hooks.js';
+import type { Pool } from './pool/pool.js';
+import { SIGNAL_NUMBERS, SignalQueue, type ControlEvent } from './pool/signals.js';
+import { EXIT_LOAD_ERROR } from './pool/worker.js';
+
+export interface ControlContext {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly accessLog: AccessLog | undefined;
+  readonly pool: Pool;
+  readonly listeners: readonly BoundListener[];
+  readonly connections: ReadonlySet<{ shutdown(): void }>;
+  /** Why the pool could not start, once it failed. */
+  readonly fatal: () => { reason: string; kind: 'load' | 'start' } | undefined;
+  /** Closes the front's own timers (called once every connection is gone). */
+  readonly closeFront?: () => void;
+  readonly health: Health;
+}
+
+/** The server's readiness as /readyz reports it; `draining` is set by the first SIGTERM. */
+export class Health implements HealthSource {
+  draining = false;
+
+  constructor(private readonly pool: Pool) {}
+
+  readiness(): Readiness {
+    const supervisor = this.pool.supervisor;
+    const workers = supervisor.acceptingWorkers;
+    const status = this.draining
+      ? 'shutting down'
+      : supervisor.serving === 0
+        ? 'starting'
+        : workers === 0
+          ? 'no worker ready'
+          : 'ready';
+    return {
+      ready: status === 'ready' && this.pool.ready,
+      status,
+      workers,
+      generation: supervisor.serving,
+      reloading: supervisor.serving > 0 && supervisor.pending !== undefined,
+    };
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function closeServers(servers: readonly Server[]): Promise<void> {
+  return Promise.all(
+    servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+  ).then(() => {});
+}
+
+/** gunicorn's `server.cfg` names: snake_case, binds as strings. */
+function hookConfig(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) {
+    const name = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    out[name] =
+      key === 'bind' || key === 'adminBind'
+        ? (value as Parameters<typeof formatBind>[0][]).map(formatBind)
+        : value;
+  }
+  return out;
+}
+
+export class Control {
+  private readonly health: Health;
+  private readonly signals = new SignalQueue();
+  private hooks: HookHost | undefined;
+  private admin: AdminListener[] = [];
+  private pidWritten = false;
+  private stopping: Promise<number> | undefined;
+
+  constructor(private readonly ctx: ControlContext) {
+    this.health = ctx.health;
+  }
+
+  /** Runs the server to its end; resolves with the exit code. */
+  async run(): Promise<number> {
+    const { logger, pool } = this.ctx;
+    this.signals.install();
+    try {
+      const failed = await this.prepare();
+      if (failed !== undefined) return await this.abortStart(failed);
+
+      pool.events = {
+        onWorkerExit: (exit) =>
+          void this.hook('child_exit', [
+            {
+              pid: exit.pid,
+              ppid: process.pid,
+              age: exit.age,
+              generation: exit.generation,
+              exitcode: exit.code,
+            },
+          ]),
+        onTargetChanged: (now, before) => void this.hook('nworkers_changed', [now, before]),
+      };
+      const started = pool.start().then(
+        () => 'ready' as const,
+        () => 'failed' as const,
+      );
+      let event: ControlEvent | 'ready' | 'failed';
+      for (;;) {
+        event = await Promise.race([started, this.signals.next()]);
+        if (typeof event === 'string' || event.action === 'stop' || event.action === 'quit') break;
+        logger.info(`${event.signal} ignored: the workers are still starting`);
+      }
+      if (event === 'failed') {
+        const fatal = this.ctx.fatal();
+        if (fatal?.kind === 'start') logger.error(`The workers could not start: ${fatal.reason}`);
+        else
+          logger.error(
+            `The application could not be loaded:\n${(fatal?.reason ?? 'unknown error').trimEnd()}`,
+          );
+        return await this.abortStart(fatal?.kind === 'start' ? 1 : EXIT_LOAD_ERROR);
+      }
+      if (event === 'ready') {
+        logger.info(`Ready: ${pool.readyWorkers} worker(s)`);
+        void this.hook('when_ready');
+      } else if (event.action === 'quit') {
+        this.now(`${event.signal}: stopping now`, event.signal);
+      } else {
+        this.stopping = this.shutdown(event.signal);
+      }
+      return await this.loop();
+    } finally {
+      this.signals.uninstall();
+    }
+  }
+
+  /** Hooks, pid file, admin listeners; returns an exit code if the start must stop. */
+  private async prepare(): Promise<number | undefined> {
+    const { config, logger } = this.ctx;
+    if (config.hooks !== null) {
+      try {
+        this.hooks = await HookHost.start(
+          {
+            python: config.python,
+            hooks: config.hooks,
+            pythonpath: config.pythonpath,
+            chdir: config.chdir,
+          },
+          logger,
+        );
+      } catch (error) {
+        logger.error(
+          `The hooks could not be loaded, not starting (${(error as CaskError).code}):\n${(error as Error).message}`,
+        );
+        return 1;
+      }
+      const starting = await this.hook('on_starting');
+      if (!starting.ok) {
+        logger.error('The on_starting hook failed, not starting (CASK_HOOK_FAILED)');
+        return 1;
+      }
+      if (starting.env !== undefined) this.ctx.pool.supervisor.workerEnv = starting.env;
+    }
+    if (config.pid !== null) {
+      try {
+        writePidFile(config.pid);
+        this.pidWritten = true;
+      } catch (error) {
+        logger.error((error as Error).message);
+        return 1;
+      }
+    }
+    try {
+      for (const bind of config.adminBind) {
+        const admin = await listenAdmin(bind, this.health);
+        this.admin.push(admin);
+        logger.info(`Admin listener on ${admin.url} (/healthz, /readyz)`);
+      }
+    } catch (error) {
+      logger.error((error as Error).message);
+      return 1;
+    }
+    return undefined;
+  }
+
+  private async loop(): Promise<number> {
+    const { logger, pool, accessLog } = this.ctx;
+    for (;;) {
+      const stopped = this.stopping;
+      const event =
+        stopped === undefined
+          ? await this.signals.next()
+          : await Promise.race([stopped, this.signals.next()]);
+      if (typeof event === 'number') return event;
+      switch (event.action) {
+        case 'stop':
+          if (this.stopping === undefined) this.stopping = this.shutdown(event.signal);
+          else this.now(`Second ${event.signal}: stopping now`, event.signal);
+          break;
+        case 'quit':
+          this.now(`${event.signal}: stopping now`, event.signal);
+          break;
+        case 'reload':
+          if (this.stopping !== undefined) break;
+          logger.info(`${event.signal}: reloading`);
+          void this.hook('on_reload').then(() => {
+            if (this.stopping === undefined && !pool.reload())
+              logger.warn('Reload ignored: the workers are still starting');
+          });
+          break;
+        case 'more':
+        case 'fewer':
+          if (this.stopping === undefined)
+            pool.scale(event.action === 'more' ? 1 : -1, event.signal);
+          break;
+        case 'reopen':
+          await Promise.all([logger.reopen(), accessLog?.reopen()]);
+          logger.info(`${event.signal}: log files reopened`);
+          break;
+      }
+    }
+  }
+
+  private async shutdown(signal: NodeJS.Signals): Promise<number> {
+    const { config, logger, pool, listeners, connections, accessLog } = this.ctx;
+    this.health.draining = true;
+    if (config.shutdownDelay > 0) {
+      logger.info(
+        `${signal}: not ready any more; serving ${config.shutdownDelay} s more before closing the listeners`,
+      );
+      await sleep(config.shutdownDelay * 1000);
+    }
+    const graceMs = config.gracefulTimeout * 1000;
+    logger.info(
+      `${signal}: shutting down, waiting up to ${config.gracefulTimeout} s for requests in progress`,
+    );
+    const closing = closeServers(listeners.map((l) => l.server));
+    for (const connection of connections) connection.shutdown();
+    const deadline = Date.now() + graceMs;
+    while (connections.size > 0 && Date.now() < deadline) await sleep(25);
+    if (connections.size > 0)
+      logger.warn(`Graceful timeout: dropping ${connections.size} connection(s)`);
+    await pool.stop(Math.max(1000, deadline - Date.now()));
+    await Promise.race([closing, sleep(100)]);
+    this.ctx.closeFront?.();
+    await this.hook('on_exit');
+    this.hooks?.close();
+    await closeServers(this.admin.map((a) => a.server));
+    if (this.pidWritten && config.pid !== null) removePidFile(config.pid);
+    await accessLog?.close();
+    logger.info('Stopped');
+    await logger.close();
+    return 0;
+  }
+
+  /** The start cannot go on: close what was opened and return `code`. */
+  private async abortStart(code: number): Promise<number> {
+    const { config, pool, listeners } = this.ctx;
+    await closeServers(listeners.map((l) => l.server));
+    await pool.stop(1000);
+    this.ctx.closeFront?.();
+    this.hooks?.close();
+    await closeServers(this.admin.map((a) => a.server));
+    if (this.pidWritten && config.pid !== null) removePidFile(config.pid);
+    return code;
+  }
+
+  private now(message: string, signal: NodeJS.Signals): never {
+    this.ctx.logger.warn(message);
+    if (this.pidWritten && this.ctx.config.pid !== null) removePidFile(this.ctx.config.pid);
+    process.exit(128 + (SIGNAL_NUMBERS[signal] ?? 15));
+  }
+
+  private hook(
+    name: MasterHook,
+    args: readonly unknown[] = [],
+  ): Promise<{ ok: boolean; env?: Readonly<Record<string, string | null>> }> {
+    if (this.hooks === undefined || !this.hooks.has(name)) return Promise.resolve({ ok: true });
+    const { config, listeners, pool } = this.ctx;
+    const server: HookServer = {
+      pid: process.pid,
+      address: listeners.map((l) => l.url),
+      num_workers: pool.supervisor.target,
+      cfg: hookConfig(config),
+    };
+    return this.hooks.call(name, server, args);
+  }
+}

@@ -1,0 +1,129 @@
+// Request timeouts with real workers: the app is stopped inside its own thread while the
+// worker's other requests go on; a thread blocked in C past --timeout-grace gets its worker
+// replaced without failing its neighbours; --max-queue-wait answers 503.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { APPS, startCask } from '../helpers/cask.js';
+import { get } from '../helpers/http.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function onPath(name: string): string | undefined {
+  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+  return found.status === 0 ? found.stdout.trim() : undefined;
+}
+
+const pythons: Array<[string, string | undefined]> = [
+  ['CPython', undefined],
+  ['PyPy', onPath('pypy3')],
+];
+
+for (const [name, python] of pythons) {
+  const skip = name === 'PyPy' && python === undefined ? 'pypy3 is not installed' : false;
+  test(
+    `a request past --timeout gets 504 while another request on the same worker completes (${name})`,
+    { skip },
+    async (t) => {
+      const args = [
+        'failures:application',
+        '--chdir',
+        APPS,
+        '-w',
+        '1',
+        '--threads',
+        '2',
+        '--timeout',
+        '2',
+      ];
+      const server = await startCask(python === undefined ? args : [...args, '--python', python], {
+        timeoutMs: 60_000,
+      });
+      t.after(() => server.stop());
+      const pid = (await get(server.port, '/pid')).body.toString();
+
+      const victim = get(server.port, '/busy?30', {}, { ms: 10_000 });
+      await sleep(100);
+      const innocent = get(server.port, '/sleep?1', {}, { ms: 10_000 });
+      const [stopped, served] = await Promise.all([victim, innocent]);
+
+      assert.equal(stopped.status, 504);
+      assert.equal(served.status, 200);
+      assert.equal(served.body.toString(), 'slept 1.0');
+      await server.waitFor(/Request stopped after the timeout GET \/busy\?30/);
+      await server.waitFor(/cask_worker.interrupt.RequestTimeout/);
+      let closed = '';
+      for (let i = 0; i < 40 && !closed.includes('busy-finally'); i++) {
+        closed = (await get(server.port, '/closed')).body.toString();
+        if (!closed.includes('busy-finally')) await sleep(50);
+      }
+      assert.match(closed, /busy-finally/, "the app's finally block ran");
+      assert.equal(
+        (await get(server.port, '/pid')).body.toString(),
+        pid,
+        'the same worker serves on',
+      );
+      assert.doesNotMatch(server.stderr(), /Worker exited/);
+    },
+  );
+}
+
+test('a thread blocked in C past --timeout-grace gets its worker replaced and its neighbour still completes', async (t) => {
+  const server = await startCask([
+    'failures:application',
+    '--chdir',
+    APPS,
+    '-w',
+    '1',
+    '--threads',
+    '2',
+    '--timeout',
+    '2',
+    '--timeout-grace',
+    '0.2',
+  ]);
+  t.after(() => server.stop());
+  const pid = (await get(server.port, '/pid')).body.toString();
+
+  // The victim sleeps in one C call: RequestTimeout cannot land until it returns. It is
+  // stuck 2.2 to 2.5 s in; the neighbour runs from 1.5 s to 3.2 s, inside its own timeout.
+  const victim = get(server.port, '/sleep?60', {}, { ms: 15_000 });
+  await sleep(1500);
+  const neighbour = get(server.port, '/sleep?1.7', {}, { ms: 15_000 });
+  await server.waitFor('Taking the worker out of service', 10_000);
+  const meanwhile = await get(server.port, '/pid');
+  const [stopped, served] = await Promise.all([victim, neighbour]);
+
+  assert.equal(stopped.status, 504);
+  assert.equal(served.status, 200, 'the neighbour finishes in the worker taken out of service');
+  assert.equal(meanwhile.status, 200);
+  assert.notEqual(meanwhile.body.toString(), pid, 'new requests go to the replacement');
+  await server.waitFor(/Request GET \/sleep\?60 still running in thread/, 10_000);
+  await server.waitFor(/Worker exited \(code 5\)/, 10_000);
+  assert.match(server.stderr(), /in application/, 'the stack of the stuck thread is printed');
+});
+
+test('a request that waits longer than --max-queue-wait gets 503 with Retry-After', async (t) => {
+  const server = await startCask([
+    'failures:application',
+    '--chdir',
+    APPS,
+    '-w',
+    '1',
+    '--threads',
+    '1',
+    '--prefetch',
+    '0',
+    '--max-queue-wait',
+    '0.3',
+  ]);
+  t.after(() => server.stop());
+  const slow = get(server.port, '/sleep?1.5', {}, { ms: 10_000 });
+  await sleep(100);
+  const waiting = await get(server.port, '/ok', {}, { ms: 10_000 });
+  assert.equal(waiting.status, 503);
+  assert.equal(waiting.headers['retry-after'], '1');
+  assert.equal((await slow).status, 200);
+  await server.waitFor(/No worker was free within 0\.3 s/);
+  assert.equal((await get(server.port, '/ok')).status, 200);
+});

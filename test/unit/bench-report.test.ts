@@ -1,0 +1,181 @@
+// Rendering results.json into Markdown and HTML (src/bench/report/), from a synthetic run.
+import { test, type TestContext } from 'node:test';
+import vm from 'node:vm';
+import { LatencyHistogram } from '../../src/bench/histogram.js';
+import { explainScenario } from '../../src/bench/report/explain.js';
+import { renderHtml } from '../../src/bench/report/html.js';
+import { renderMarkdown } from '../../src/bench/report/markdown.js';
+import { headlineTable, ratioTable } from '../../src/bench/report/tables.js';
+import { SCHEMA, type BenchReport, type Cell, type RunResult } from '../../src/bench/results.js';
+import { summarizeCell } from '../../src/bench/summarize.js';
+
+function run(throughput: number, p50: number): RunResult {
+  const h = new LatencyHistogram();
+  h.recordMs(p50, 99);
+  h.recordMs(p50 * 10, 1);
+  const latency = h.summary();
+  return {
+    repeat: 1, windowS: 2, requests: throughput * 2, throughput, sent: throughput * 2, errorCount: 0, errors: {}, statuses: { '200': throughput * 2 },
+    retries: 0, closesWithoutNotice: 0, connections: 50, bytesPerS: throughput * 100, latency, latencyByTag: { all: latency }, histogram: h.encode(),
+    cpu: { avg: 95, peak: 100, seconds: 1.9, perRequestUs: 100 }, rss: { peak: 50e6, avg: 48e6 }, procs: 2, loadCpu: 40,
+    generatorBound: false, otherCpu: 3, inFlight: 50, samples: [{ t: 0, cpu: 90, rss: 48e6 }, { t: 100, cpu: 97, rss: 50e6 }],
+    inside: { requests: 10, processes: 1, appTime: latency, avgInApp: 1.5, maxInApp: 4, busy: 0.9, utilization: 0.375, slots: 4, timeline: [1, 2] },
+  }; // prettier-ignore
+}
+
+function cell(server: string, scenario: string, tputs: number[]): Cell {
+  const runs = tputs.map((x, i) => ({ ...run(x, 1000 / x), repeat: i + 1 }));
+  return {
+    server,
+    scenario,
+    status: 'ok',
+    error: null,
+    command: `${server} --port PORT`,
+    loadCommand: null,
+    startupMs: 300,
+    wallS: 5,
+    runs,
+    sweep: null,
+    summary: summarizeCell(runs),
+  };
+}
+
+function syntheticReport(): BenchReport {
+  return {
+    schema: SCHEMA,
+    startedAt: '2026-01-02T03:04:05.000Z',
+    finishedAt: '2026-01-02T03:05:05.000Z',
+    elapsedS: 60,
+    machine: {
+      os: 'Linux x64',
+      kernel: '6',
+      cpuModel: 'Test CPU',
+      cpus: 2,
+      memoryBytes: 8e9,
+      node: 'v20',
+      python: '3.11',
+    },
+    settings: {
+      workers: 1, threads: 4, serverCpus: [1], loadCpus: [0], pinning: 'server and load on disjoint CPU sets', load: 'builtin',
+      durationS: null, warmupS: null, repeat: null, timeoutS: 10, inside: true, python: '/usr/bin/python3', app: null, path: null,
+      sweep: { requests: 10000, seconds: 3, start: 1000, step: 1000, max: 20000 }, argv: ['--servers', 'cask,waitress'],
+    }, // prettier-ignore
+    servers: [
+      {
+        name: 'cask',
+        title: 'Cask',
+        model: 'm',
+        budget: '1 × 4',
+        slots: 4,
+        available: true,
+        version: 'cask 0.1.0',
+        skipped: null,
+        notes: '',
+      },
+      {
+        name: 'waitress',
+        title: 'waitress',
+        model: 'm',
+        budget: '1 × 4',
+        slots: 4,
+        available: true,
+        version: 'waitress 2',
+        skipped: null,
+        notes: '',
+      },
+      {
+        name: 'bjoern',
+        title: 'bjoern',
+        model: 'm',
+        budget: '',
+        slots: null,
+        available: false,
+        version: '',
+        skipped: 'Python module bjoern not importable',
+        notes: '',
+      },
+    ],
+    scenarios: [
+      {
+        name: 'hello',
+        title: 'Hello',
+        question: 'Overhead?',
+        shape: 'closed loop',
+        app: 'hello:application',
+        kind: 'closed',
+        durationS: 2,
+        warmupS: 0.5,
+        repeat: 3,
+      },
+    ],
+    cells: [
+      cell('cask', 'hello', [10000, 11000, 9000]),
+      cell('waitress', 'hello', [5000, 5500, 4500]),
+    ],
+    notes: [],
+  };
+}
+
+test('`renderMarkdown()` writes the headline, the scenario table and the skip reason', (t: TestContext) => {
+  t.plan(4);
+  const md = renderMarkdown(syntheticReport());
+  t.assert.match(md, /^# cask bench — 2026-01-02 03:04 UTC/);
+  t.assert.match(md, /\| cask \| 10,000 \|/);
+  t.assert.match(md, /\| waitress \| 5,000 \| 20% \|/);
+  t.assert.match(md, /bjoern .*skipped: Python module bjoern not importable/);
+});
+
+test('`ratioTable()` divides each server by Cask', (t: TestContext) => {
+  t.plan(2);
+  const r = ratioTable(syntheticReport());
+  t.assert.deepStrictEqual(r?.rows, [
+    ['cask', '1.00×'],
+    ['waitress', '0.50×'],
+  ]);
+  t.assert.deepStrictEqual(headlineTable(syntheticReport()).columns, ['server', 'hello (req/s)']);
+});
+
+test('`renderMarkdown()` prints a dash, not zero, for values lost as null in JSON', (t: TestContext) => {
+  t.plan(1);
+  const report = JSON.parse(JSON.stringify(syntheticReport())) as BenchReport;
+  const c = report.cells[1] as Cell;
+  (c.summary as { perRequestUs: number | null }).perRequestUs = null;
+  t.assert.match(renderMarkdown(report), /\| waitress \|[^\n]*\| — \|/);
+});
+
+test('`renderHtml()` is self-contained and its chart script runs against chart.js', (t: TestContext) => {
+  t.plan(5);
+  const html = renderHtml(syntheticReport());
+  t.assert.ok(!/<script[^>]+src=/.test(html), 'no external scripts');
+  t.assert.match(html, /Chart\.js v4/);
+  t.assert.match(html, /<canvas id="tput-hello">/);
+  // Run the page's own script with a stand-in Chart and document: every chart gets built.
+  const scripts = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1] as string);
+  const draw = scripts.at(-1) as string;
+  const made: Array<{ type: string }> = [];
+  const ctx = vm.createContext({
+    Chart: class {
+      constructor(_el: unknown, config: { type: string }) {
+        made.push(config);
+      }
+    },
+    document: { getElementById: (id: string) => ({ id }) },
+  });
+  vm.runInContext(draw, ctx);
+  t.assert.strictEqual(made.length, 5);
+  t.assert.deepStrictEqual(
+    made.map((c) => c.type),
+    ['bar', 'bar', 'line', 'line', 'line'],
+  );
+});
+
+test('`explainScenario()` names the CPU as the limit of a saturated server', (t: TestContext) => {
+  t.plan(2);
+  const report = syntheticReport();
+  const why = explainScenario(report, report.scenarios[0] as BenchReport['scenarios'][number]);
+  t.assert.strictEqual(why.length, 2);
+  t.assert.match(
+    why[0] as string,
+    /^cask: CPU-bound \(95% of its core, 100 µs of CPU per request\)/,
+  );
+});
