@@ -89,8 +89,10 @@ describe('a broken app behind cask', () => {
     await sleep(1500);
     const grown = rss() - before;
     socket.destroy();
-    // One flow-control window (1 MiB) plus socket buffers, not the 100 MiB the app offers.
-    assert.ok(grown < 24 * 1024 * 1024, `the front grew by ${grown} bytes`);
+    // Flow control holds the worker to one window (1 MiB) ahead of the client, and past that
+    // the response spool moves what is left to disk: memory grows by socket buffers and the
+    // spool's passing garbage, never by the 100 MiB the app offers.
+    assert.ok(grown < 48 * 1024 * 1024, `the front grew by ${grown} bytes`);
     assert.equal((await get(server.port, '/ok')).status, 200);
   });
 
