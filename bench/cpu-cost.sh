@@ -10,7 +10,7 @@ seconds=${1:-5}
 tick=$(getconf CLK_TCK)
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 tree() { echo "$1"; for c in $(cat "/proc/$1/task/"*/children 2>/dev/null); do tree "$c"; done; }
 
 measure() {  # name port pid-of-group-leader
@@ -24,6 +24,7 @@ measure() {  # name port pid-of-group-leader
   local requests; requests=$(awk '/requests in/ {print $1}' <<<"$out")
   local rps; rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   for p in $pids; do
+    [ -r "/proc/$p/stat" ] || continue
     local used=$(( $(cpu_ticks "$p") - ${before[$p]} ))
     [ "$used" -gt 0 ] || continue
     local comm; comm=$(cat "/proc/$p/comm")
@@ -32,19 +33,21 @@ measure() {  # name port pid-of-group-leader
   done
 }
 
+started=()
+trap 'for p in "${started[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 printf '| server | process | CPU µs per request | req/s |\n| --- | --- | ---: | ---: |\n'
 taskset -c 1 node bin/cask.js serve hello:application --chdir bench/apps -w 1 -b 127.0.0.1:18801 2>/dev/null &
-cask=$!
+cask=$!; started+=("$cask")
 measure cask 18801 "$cask"; kill "$cask"; wait "$cask" 2>/dev/null || true
 
 if command -v uwsgi >/dev/null; then
   (cd bench/apps && exec taskset -c 1 uwsgi --plugin python3 --module hello:application --master --processes 1 \
     --disable-logging --die-on-term --http-socket 127.0.0.1:18802 >/dev/null 2>&1) &
-  uw=$!
+  uw=$!; started+=("$uw")
   measure uwsgi 18802 "$uw"; kill "$uw"; wait "$uw" 2>/dev/null || true
 fi
 if /usr/bin/python3 -c 'import gunicorn' 2>/dev/null; then
   (cd bench/apps && exec taskset -c 1 /usr/bin/python3 -m gunicorn -w 1 -k sync -b 127.0.0.1:18803 hello:application >/dev/null 2>&1) &
-  gu=$!
+  gu=$!; started+=("$gu")
   measure gunicorn-sync 18803 "$gu"; kill "$gu"; wait "$gu" 2>/dev/null || true
 fi

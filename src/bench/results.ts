@@ -117,6 +117,8 @@ export interface SweepStep {
   errors: Record<string, number>;
   maxLagMs: number;
   cpu: number;
+  /** CPU used by other processes on the machine meanwhile (% of one core, median). */
+  otherCpu: number;
   rssPeak: number;
   broke: boolean;
   why: string;

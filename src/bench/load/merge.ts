@@ -85,6 +85,7 @@ export function mergeResults(parts: readonly LoadResult[]): LoadResult {
     out.connectionTime = LatencyHistogram.merge(enc((p) => p.connectionTime)).encode();
   if (first.maxLagMs !== undefined) out.maxLagMs = Math.max(...parts.map((p) => p.maxLagMs ?? 0));
   if (first.spanMs !== undefined) out.spanMs = Math.max(...parts.map((p) => p.spanMs ?? 0));
+  if (first.span99Ms !== undefined) out.span99Ms = Math.max(...parts.map((p) => p.span99Ms ?? 0));
   if (first.replyRates !== undefined) {
     const n = Math.max(...parts.map((p) => p.replyRates?.length ?? 0));
     out.replyRates = Array.from({ length: n }, (_, i) => sum((p) => p.replyRates?.[i] ?? 0));

@@ -34,6 +34,7 @@ export function runOpen(spec: OpenSpec, signal?: AbortSignal): Promise<LoadResul
   const connectTime = new LatencyHistogram();
   const connectionTime = new LatencyHistogram();
   const replySeconds: number[] = [];
+  const replyTimes: number[] = [];
   const idle: ClientConnection[] = [];
   const queue: Pending[] = [];
   const inFlight = new Set<Pending>();
@@ -89,6 +90,7 @@ export function runOpen(spec: OpenSpec, signal?: AbortSignal): Promise<LoadResul
           const second = Math.floor((t - t0) / 1000);
           replySeconds[second] = (replySeconds[second] ?? 0) + 1;
           lastReply = Math.max(lastReply, t);
+          replyTimes.push(t - t0);
           release(c);
           settle();
         },
@@ -194,6 +196,8 @@ export function runOpen(spec: OpenSpec, signal?: AbortSignal): Promise<LoadResul
       result.connectionTime = connectionTime.encode();
       result.maxLagMs = maxLag;
       result.spanMs = lastReply - t0;
+      replyTimes.sort((a, b) => a - b);
+      result.span99Ms = replyTimes[Math.max(0, Math.ceil(replyTimes.length * 0.99) - 1)] ?? 0;
       result.replyRates = Array.from(replySeconds, (n) => n ?? 0);
       resolve(result);
     };

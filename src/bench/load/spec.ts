@@ -110,6 +110,9 @@ export interface LoadResult {
   replyRates?: number[];
   /** Open loop: time from the first intended send to the last reply (ms). */
   spanMs?: number;
+  /** Open loop: time from the first intended send until 99% of the replies had arrived,
+   * so that a few stragglers (a 1 s SYN retry) do not read as a server falling behind. */
+  span99Ms?: number;
   /** Slow scenario: what the slow clients got done. */
   slow?: { completed: number; errors: Record<string, number>; connected: number };
 }

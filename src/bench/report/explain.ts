@@ -6,6 +6,10 @@ import type { BenchReport, Cell, ScenarioInfo } from '../results.js';
 import { fixed, int, isNum, ms, pct } from './format.js';
 import { NOISE_CPU } from './tables.js';
 
+function slotsText(slots: number | null | undefined): string {
+  return slots === 1 ? 'its only slot' : `all ${int(slots)} slots`;
+}
+
 export function explainCell(report: BenchReport, sc: ScenarioInfo, c: Cell): string | null {
   const s = c.summary;
   if (c.status !== 'ok' || s === null || sc.kind === 'sweep') return null;
@@ -26,22 +30,10 @@ export function explainCell(report: BenchReport, sc: ScenarioInfo, c: Cell): str
     );
   if (i !== null && isNum(i.utilization) && i.utilization >= 0.9) {
     why.push(
-      `all ${int(report.servers.find((x) => x.name === c.server)?.slots)} slots busy (${pct(i.utilization)}): requests wait for a worker — app p50 ${ms(i.appP50)} ms, client p50 ${ms(s.latency.p50)} ms`,
+      `${slotsText(report.servers.find((x) => x.name === c.server)?.slots)} busy (${pct(i.utilization)}): requests wait for a worker — app p50 ${ms(i.appP50)} ms, client p50 ${ms(s.latency.p50)} ms`,
     );
   } else if (
-    sc.kind === 'slow' &&
-    i !== null &&
-    isNum(i.outsideP50) &&
-    isNum(s.latency.p50) &&
-    s.latency.p50 > 1 &&
-    i.outsideP50 > 0.8 * s.latency.p50
-  ) {
-    // Slow clients hold connections, threads or processes before the app is called, which
-    // the inside view cannot see: the fast clients' wait shows as time outside the app.
-    why.push(
-      `the fast clients waited outside the app (${pct(i.outsideP50 / s.latency.p50)} of their p50): connections or workers were busy with slow clients`,
-    );
-  } else if (
+    sc.kind === 'closed' &&
     !cpuBound &&
     !nearCpu &&
     !s.generatorBound &&
@@ -73,11 +65,28 @@ export function explainCell(report: BenchReport, sc: ScenarioInfo, c: Cell): str
     );
   if (s.closesWithoutNotice || s.retries > 0) {
     why.push(
-      'it closes connections after a response without saying `Connection: close`: the first requests on reused connections were resent, then every request got a new connection',
+      'it closes each connection after its response without saying `Connection: close`, so every request pays for a new connection (the client only learns by trying to reuse it)',
     );
   }
-  if (sc.kind === 'slow' && s.throughput.median === 0)
-    why.push('slow clients held every worker: the fast clients got nothing');
+  if (sc.kind === 'slow') {
+    // Slow clients hold connections, threads or processes before the app is ever called,
+    // which the inside view cannot see; the drop against the same server's `hello` run
+    // (keep-alive, no slow clients) is what they cost.
+    const hello = report.cells.find((x) => x.server === c.server && x.scenario === 'hello');
+    const base = hello?.summary?.throughput.median;
+    if (s.throughput.median === 0)
+      why.push('slow clients held every worker: the fast clients got nothing');
+    else if (isNum(base) && base > 0) {
+      const kept = s.throughput.median / base;
+      why.push(
+        kept >= 0.5
+          ? `the fast clients kept ${pct(kept)} of its \`hello\` throughput`
+          : cpuBound || nearCpu
+            ? `serving the slow clients took its CPU: the fast clients got ${pct(kept)} of its \`hello\` throughput`
+            : `slow clients held its workers or connections: the fast clients got ${pct(kept)} of its \`hello\` throughput`,
+      );
+    }
+  }
   if (busyMachine) why.push(`other processes used ${fixed(s.otherCpu, 0)}% of a CPU meanwhile`);
   return why.length === 0 ? null : `${c.server}: ${why.join('; ')}.`;
 }

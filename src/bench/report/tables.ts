@@ -215,7 +215,7 @@ export function sweepTable(cell: Cell): Table {
     ms(st.latency.p99),
     errorsText(st.errorCount, st.errors),
     fixed(st.cpu, 0),
-    st.broke ? `broke: ${st.why}` : 'ok',
+    `${st.broke ? `broke: ${st.why}` : 'ok'}${st.maxLagMs > 100 ? ' ⚠' : ''}${isNum(st.otherCpu) && st.otherCpu > NOISE_CPU ? ' †' : ''}`,
   ]);
   return { columns, align: columns.map((_, i) => (i === 12 ? 'l' : 'r')), rows };
 }
