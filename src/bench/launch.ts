@@ -46,6 +46,16 @@ export function commandLine(
     .join(' ');
 }
 
+/** Every server group this process started and has not stopped yet, so an interrupted
+ * run can still kill exactly those groups (they are detached and would outlive it). */
+const live = new Set<RunningServer>();
+
+/** SIGKILL every group started here and not yet stopped (synchronous: safe in 'exit'). */
+export function killStartedGroups(): void {
+  for (const s of live) signalGroup(s.pid, 'SIGKILL');
+  live.clear();
+}
+
 export function startServer(launch: Launch, pin: string[], logPath: string): RunningServer {
   for (const f of launch.files) {
     writeFileSync(f.path, f.content);
@@ -61,6 +71,7 @@ export function startServer(launch: Launch, pin: string[], logPath: string): Run
   });
   closeSync(log);
   const running: RunningServer = { pid: child.pid ?? -1, child, logPath, exitCode: undefined };
+  if (running.pid > 0) live.add(running);
   child.on('exit', (code, sig) => {
     running.exitCode = code ?? (sig === null ? null : -1);
   });
@@ -183,6 +194,7 @@ export async function stopServer(
   graceMs = 3000,
 ): Promise<'stopped' | 'killed'> {
   if (s.pid <= 0) return 'stopped';
+  live.delete(s);
   signalGroup(s.pid, signal);
   if (await waitGone(s.pid, graceMs)) return 'stopped';
   signalGroup(s.pid, 'SIGKILL');

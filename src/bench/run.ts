@@ -7,6 +7,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { estimateCellS, runCell, timings, type CellEnv } from './cell.js';
 import { allowedCpus, planCpus } from './cpus.js';
+import { killStartedGroups } from './launch.js';
 import { Generator } from './load/generator.js';
 import type { BenchOptions } from './options.js';
 import { Progress } from './progress.js';
@@ -123,6 +124,19 @@ export async function runMatrix(
   chmodSync(tmpRoot, 0o755);
   const restorePin = pinSelf(cpus.taskset, cpus.load);
   const generator = await Generator.start(cpus.load, cpus.taskset);
+  // Servers run in their own process groups, so Ctrl-C does not reach them: an
+  // interrupted or crashing run kills the groups it started before it goes.
+  const onSignal = (sig: NodeJS.Signals): void => {
+    killStartedGroups();
+    generator.stop();
+    restorePin();
+    if (!opts.keepTmp) rmSync(tmpRoot, { recursive: true, force: true });
+    log?.write(`\ncask bench: interrupted (${sig}); servers stopped\n`);
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  process.once('exit', killStartedGroups);
   const total = plan.scenarios.reduce((s, sc) => s + estimateCellS(sc, opts) * runnable.length, 0);
   const progress = new Progress(total, opts.quiet ? null : log);
   const env: CellEnv = { opts, cpus, generator, wrk, repoRoot, tmpRoot, progress };
@@ -168,6 +182,9 @@ export async function runMatrix(
       }
     }
   } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    process.removeListener('exit', killStartedGroups);
     progress.end();
     generator.stop();
     restorePin();

@@ -25,7 +25,9 @@ export function pct(v: Num, digits = 0): string {
 }
 
 export function mb(v: Num): string {
-  return isNum(v) ? (v / (1024 * 1024)).toFixed(v < 10 * 1024 * 1024 ? 1 : 0) : '—';
+  if (!isNum(v)) return '—';
+  const m = v / (1024 * 1024);
+  return m < 10 ? m.toFixed(1) : Math.round(m).toLocaleString('en-US');
 }
 
 export function fixed(v: Num, digits = 1): string {

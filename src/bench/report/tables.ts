@@ -66,6 +66,13 @@ export function headlineUnit(sc: ScenarioInfo): string {
   return 'req/s';
 }
 
+/** ⚠ generator at its limit, † busy machine (see the method notes). */
+function marks(cell: Cell | undefined): string {
+  const s = cell?.summary;
+  if (s === null || s === undefined) return '';
+  return `${s.generatorBound ? ' ⚠' : ''}${isNum(s.otherCpu) && s.otherCpu > NOISE_CPU ? ' †' : ''}`;
+}
+
 export function headlineTable(report: BenchReport): Table {
   const servers = ranServers(report);
   return {
@@ -73,7 +80,10 @@ export function headlineTable(report: BenchReport): Table {
     align: ['l', ...report.scenarios.map(() => 'r' as const)],
     rows: servers.map((srv) => [
       srv,
-      ...report.scenarios.map((sc) => headlineMetric(sc, cellOf(report, srv, sc.name)).text),
+      ...report.scenarios.map((sc) => {
+        const cell = cellOf(report, srv, sc.name);
+        return `${headlineMetric(sc, cell).text}${marks(cell)}`;
+      }),
     ]),
   };
 }
