@@ -152,6 +152,7 @@ export async function runCell(
       launchersDir: join(env.repoRoot, 'bench', 'launchers'),
       tmpDir: dir,
       env: benchEnv,
+      caskArgs: scenario.caskArgs ?? [],
     },
     pin,
     readyPath,

@@ -1,7 +1,7 @@
 // Command-line options of `cask bench`, parsed with node:util parseArgs and validated once
 // into a frozen object (unknown options and bad values are errors, exit status 2).
 import { parseArgs } from 'node:util';
-import { SCENARIOS } from './scenarios.js';
+import { DEFAULT_SCENARIOS, SCENARIOS } from './scenarios.js';
 import { SERVERS } from './servers.js';
 
 export class UsageError extends Error {
@@ -183,7 +183,7 @@ export function resolveOptions(values: ParsedValues, argv: string[]): BenchOptio
       throw new UsageError(
         `Scenario needs its bundled app and cannot run with --app: ${bad.join(', ')}`,
       );
-    scenarios ??= SCENARIOS.filter((s) => s.ownApp).map((s) => s.name);
+    scenarios ??= SCENARIOS.filter((s) => s.ownApp && s.optIn !== true).map((s) => s.name);
   }
   const headers: Array<[string, string]> = (values.header ?? []).map((h) => {
     const i = h.indexOf(':');
@@ -208,7 +208,7 @@ export function resolveOptions(values: ParsedValues, argv: string[]): BenchOptio
     throw new UsageError(`Option --sweep-max must not be below --sweep-start: ${sweep.max}`);
   return Object.freeze({
     servers: list('server', values.servers, serverNames) ?? serverNames,
-    scenarios: scenarios ?? scenarioNames,
+    scenarios: scenarios ?? [...DEFAULT_SCENARIOS],
     app,
     chdir: values.chdir ?? null,
     path,

@@ -66,6 +66,8 @@ export interface TimePoint {
   t: number;
   cpu: number;
   rss: number;
+  /** Server processes alive (front and workers). */
+  procs?: number;
 }
 
 export interface RunResult {
@@ -90,6 +92,8 @@ export interface RunResult {
   cpu: { avg: number; peak: number; seconds: number; perRequestUs: number };
   rss: { peak: number; avg: number };
   procs: number;
+  /** Fewest server processes seen in the window (autoscaling shows as procsMin < procs). */
+  procsMin?: number;
   /** Generator CPU, % of one core summed over generator processes. */
   loadCpu: number;
   generatorBound: boolean;

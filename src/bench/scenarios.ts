@@ -36,6 +36,10 @@ export interface Scenario {
   repeat: number;
   /** What the load does, for the report. */
   shape: string;
+  /** Left out of the default matrix; run only when named in --scenarios. */
+  optIn?: boolean;
+  /** Extra `cask serve` arguments for this scenario (peers keep their fixed budget). */
+  caskArgs?: string[];
   build(ctx: LoadContext): LoadSpec;
 }
 
@@ -292,7 +296,28 @@ export const SCENARIOS: readonly Scenario[] = [
       rampMs: ctx.warmupMs,
     }),
   },
+  {
+    name: 'autoscale',
+    title: 'Autoscaling under a load step',
+    question: 'Does Cask add workers when requests queue, within its min/max?',
+    app: 'io_wait:application',
+    kind: 'closed',
+    ownApp: false,
+    durationS: 6,
+    warmupS: 0,
+    repeat: 1,
+    shape:
+      'closed loop, 40 keep-alive connections for 6 s from an idle start, handler waits 100 ms; Cask runs with --workers-min 1 --workers-max 4 --idle-timeout 2 (peers keep their fixed budget); the process count is sampled 10 times a second',
+    optIn: true,
+    caskArgs: ['--workers-min', '1', '--workers-max', '4', '--idle-timeout', '2'],
+    build: (ctx) => closed(ctx, 40, true, [get('all', '/')]),
+  },
 ];
+
+/** The scenarios run when --scenarios is not given. */
+export const DEFAULT_SCENARIOS: readonly string[] = SCENARIOS.filter((s) => s.optIn !== true).map(
+  (s) => s.name,
+);
 
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);

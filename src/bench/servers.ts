@@ -18,6 +18,8 @@ export interface ServerContext {
   tmpDir: string;
   /** CASKBENCH_* variables telling _entry.py which app to load and where to record. */
   env: Record<string, string>;
+  /** Extra `cask serve` arguments of the scenario (autoscaling); other servers ignore it. */
+  caskArgs?: string[];
 }
 
 export interface Launch {
@@ -143,6 +145,7 @@ export const SERVERS: readonly ServerDef[] = [
         String(ctx.threads),
         '--python',
         ctx.python,
+        ...(ctx.caskArgs ?? []),
       ],
       env: { ...ctx.env },
       cwd: ctx.appsDir,

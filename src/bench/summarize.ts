@@ -55,6 +55,7 @@ export function summarizeRun(input: RunInput): RunResult {
     t: Math.round(s.at - ws),
     cpu: Math.round(s.cpu * 10) / 10,
     rss: s.rss,
+    procs: s.procs,
   }));
 
   let inside = null;
@@ -96,6 +97,7 @@ export function summarizeRun(input: RunInput): RunResult {
       avg: win.length > 0 ? mean(win.map((s) => s.rss)) : Number.NaN,
     },
     procs: win.length > 0 ? Math.max(...win.map((s) => s.procs)) : 0,
+    procsMin: win.length > 0 ? Math.min(...win.map((s) => s.procs)) : 0,
     loadCpu,
     // A generator process near its core's limit is measuring itself, not the server; a
     // Node process above ~80% rarely gets further (the rest is event-loop scheduling).

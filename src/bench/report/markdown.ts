@@ -88,6 +88,11 @@ export function renderMarkdown(report: BenchReport): string {
     for (const c of report.cells.filter((x) => x.scenario === sc.name && x.status !== 'ok')) {
       out.push(`- ${c.server} ${c.status}: ${(c.error ?? '').split('\n')[0]}`);
     }
+    if (sc.name === 'autoscale') {
+      out.push('', 'Server processes (front + workers) seen in the window, per repeat:', '');
+      for (const c of report.cells.filter((x) => x.scenario === sc.name && x.status === 'ok'))
+        out.push(`- ${c.server}: ${c.runs.map((r) => procsText(r)).join('; ')}`);
+    }
     const slowInfo = report.cells.filter(
       (c) => c.scenario === sc.name && c.runs.some((r) => r.slow !== undefined),
     );
@@ -120,4 +125,21 @@ export function renderMarkdown(report: BenchReport): string {
   }
   out.push('');
   return out.join('\n');
+}
+
+/** "min 2, max 5 processes" for one run, with the count over time when it changed. */
+export function procsText(r: {
+  procs: number;
+  procsMin?: number;
+  samples: Array<{ t: number; procs?: number }>;
+}): string {
+  const steps: string[] = [];
+  let last: number | undefined;
+  for (const p of r.samples) {
+    if (p.procs === undefined || p.procs === last) continue;
+    last = p.procs;
+    steps.push(`${p.procs} at ${(p.t / 1000).toFixed(1)} s`);
+  }
+  const head = `min ${r.procsMin ?? r.procs}, max ${r.procs} processes`;
+  return steps.length > 1 ? `${head} (${steps.join(', ')})` : head;
 }
