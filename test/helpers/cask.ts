@@ -1,6 +1,6 @@
 // Starts the real `cask` CLI (bin/cask.js over the built dist/) with a real Python, on port 0,
 // and waits for it to say it is ready. Every test server is stopped by PID in `t.after`.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -40,7 +40,10 @@ export function runCask(args: string[], options: StartOptions = {}): RunningCask
   const waiters: Array<{ text: string | RegExp; resolve: () => void }> = [];
   const check = (): void => {
     for (const w of [...waiters]) {
-      const hit = typeof w.text === 'string' ? err.includes(w.text) || out.includes(w.text) : w.text.test(err) || w.text.test(out);
+      const hit =
+        typeof w.text === 'string'
+          ? err.includes(w.text) || out.includes(w.text)
+          : w.text.test(err) || w.text.test(out);
       if (hit) {
         waiters.splice(waiters.indexOf(w), 1);
         w.resolve();
@@ -65,7 +68,10 @@ export function runCask(args: string[], options: StartOptions = {}): RunningCask
     stdout: () => out,
     waitFor(text, ms = 15_000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`Timed out waiting for ${String(text)}; stderr:\n${err}`)), ms);
+        const timer = setTimeout(
+          () => reject(new Error(`Timed out waiting for ${String(text)}; stderr:\n${err}`)),
+          ms,
+        );
         waiters.push({
           text,
           resolve: () => {
@@ -76,7 +82,11 @@ export function runCask(args: string[], options: StartOptions = {}): RunningCask
         check();
         void exited.then(() => {
           clearTimeout(timer);
-          setTimeout(() => reject(new Error(`Server exited while waiting for ${String(text)}; stderr:\n${err}`)), 20);
+          setTimeout(
+            () =>
+              reject(new Error(`Server exited while waiting for ${String(text)}; stderr:\n${err}`)),
+            20,
+          );
         });
       });
     },
@@ -102,4 +112,10 @@ export async function startCask(argv: string[], options: StartOptions = {}): Pro
     server.port = Number(match[2]);
   }
   return server;
+}
+
+/** The full path of a command on PATH (as the shell finds it), or undefined when absent. */
+export function onPath(name: string): string | undefined {
+  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+  return found.status === 0 ? found.stdout.trim() : undefined;
 }

@@ -5,6 +5,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { APPS, startCask, type RunningCask } from './cask.js';
 import { parseResponses, type ParsedResponse } from './http.js';
 
 export const CORPUS = new URL('../conformance/', import.meta.url);
@@ -14,6 +15,21 @@ export const CORPUS_LIMITS = [
   '--limit-request-line', '1024', '--limit-request-fields', '32',
   '--limit-request-field-size', '1024', '--max-body-size', '4096',
 ]; // prettier-ignore
+
+/** The echo app under the corpus limits, as every corpus replay runs it; `extra` adds options. */
+export function startCorpusServer(extra: string[] = []): Promise<RunningCask> {
+  return startCask([
+    'echo:application',
+    '--chdir',
+    APPS,
+    '-w',
+    '2',
+    '--threads',
+    '4',
+    ...extra,
+    ...CORPUS_LIMITS,
+  ]);
+}
 
 /** What the parser must make of one request of a valid file (the .json beside it). */
 export interface ExpectedRequest {

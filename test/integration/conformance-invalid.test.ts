@@ -4,24 +4,15 @@
 // `Connection: close`, nothing after it reaches the app, and the connection closes.
 
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
-import { CORPUS_LIMITS, corpus, replay, ways } from '../helpers/conformance.js';
+import type { RunningCask } from '../helpers/cask.js';
+import { corpus, replay, startCorpusServer, ways } from '../helpers/conformance.js';
 
 const WAYS = { random: 3, bytewiseMax: 600, bytewiseEdge: 200 };
 
 describe('cask refuses every invalid request of the conformance corpus', { concurrency: 6 }, () => {
   let server: RunningCask;
   before(async () => {
-    server = await startCask([
-      'echo:application',
-      '--chdir',
-      APPS,
-      '-w',
-      '2',
-      '--threads',
-      '4',
-      ...CORPUS_LIMITS,
-    ]);
+    server = await startCorpusServer();
   });
   after(() => server.stop());
 

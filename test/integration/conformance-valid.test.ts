@@ -4,9 +4,9 @@
 // that no 100 Continue is sent where none was asked for.
 
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
+import type { RunningCask } from '../helpers/cask.js';
 import {
-  CORPUS_LIMITS,
+  startCorpusServer,
   corpus,
   expectedEnviron,
   replay,
@@ -38,16 +38,7 @@ function fieldKeys(environ: Record<string, string>): string[] {
 describe('cask serves every valid request of the conformance corpus', { concurrency: 6 }, () => {
   let server: RunningCask;
   before(async () => {
-    server = await startCask([
-      'echo:application',
-      '--chdir',
-      APPS,
-      '-w',
-      '2',
-      '--threads',
-      '4',
-      ...CORPUS_LIMITS,
-    ]);
+    server = await startCorpusServer();
   });
   after(() => server.stop());
 

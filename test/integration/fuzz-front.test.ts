@@ -10,8 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { ProtocolError } from '../../src/errors.js';
 import { RequestParser, type ParserLimits, type RequestHead } from '../../src/http/parser.js';
-import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
-import { CORPUS, CORPUS_LIMITS, corpus, replay } from '../helpers/conformance.js';
+import type { RunningCask } from '../helpers/cask.js';
+import { CORPUS, corpus, replay, startCorpusServer } from '../helpers/conformance.js';
 import { get } from '../helpers/http.js';
 
 const limits = JSON.parse(readFileSync(new URL('limits.json', CORPUS), 'utf8')) as ParserLimits;
@@ -175,9 +175,7 @@ function split(bytes: Buffer, cuts: number[]): Buffer[] {
 describe('cask under arbitrary bytes', () => {
   let server: RunningCask;
   before(async () => {
-    server = await startCask([
-      'echo:application', '--chdir', APPS, '-w', '2', '--threads', '4', '--header-timeout', '2', ...CORPUS_LIMITS,
-    ]); // prettier-ignore
+    server = await startCorpusServer(['--header-timeout', '2']);
   });
   after(() => server.stop());
 

@@ -5,9 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { startCask } from '../helpers/cask.js';
+import { onPath, startCask } from '../helpers/cask.js';
 import { exchange } from '../helpers/http.js';
 
 function pyenvPython(version: string): string | undefined {
@@ -18,11 +17,6 @@ function pyenvPython(version: string): string | undefined {
   return bin && existsSync(bin) ? bin : undefined;
 }
 
-function onPath(name: string): string | undefined {
-  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-  return found.status === 0 ? found.stdout.trim() : undefined;
-}
-
 const interpreters: Array<[string, string | undefined, string]> = [
   ['CPython 3.8', pyenvPython('3.8'), 'no pyenv 3.8 (pyenv install 3.8)'],
   ['CPython 3.13', pyenvPython('3.13'), 'no pyenv 3.13 (pyenv install 3.13)'],
@@ -30,17 +24,23 @@ const interpreters: Array<[string, string | undefined, string]> = [
 ];
 
 for (const [name, python, why] of interpreters) {
-  test(`the example app serves under ${name}`, { skip: python === undefined ? why : false }, async (t) => {
-    const server = await startCask(['--python', python as string, '--threads', '2'], { timeoutMs: 60_000 });
-    t.after(() => server.stop());
-    const body = 'x'.repeat(1000);
-    const x = await exchange(
-      server.port,
-      `POST /interp?q=1 HTTP/1.1\r\nHost: h\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
-    );
-    const r = x.responses[0];
-    assert.equal(r?.status, 200);
-    assert.match(r!.body.toString(), /Hello from Cask/);
-    assert.match(r!.body.toString(), /body 1000 bytes/);
-  });
+  test(
+    `the example app serves under ${name}`,
+    { skip: python === undefined ? why : false },
+    async (t) => {
+      const server = await startCask(['--python', python as string, '--threads', '2'], {
+        timeoutMs: 60_000,
+      });
+      t.after(() => server.stop());
+      const body = 'x'.repeat(1000);
+      const x = await exchange(
+        server.port,
+        `POST /interp?q=1 HTTP/1.1\r\nHost: h\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      );
+      const r = x.responses[0];
+      assert.equal(r?.status, 200);
+      assert.match(r!.body.toString(), /Hello from Cask/);
+      assert.match(r!.body.toString(), /body 1000 bytes/);
+    },
+  );
 }

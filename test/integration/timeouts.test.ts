@@ -2,17 +2,11 @@
 // worker's other requests go on; a thread blocked in C past --timeout-grace gets its worker
 // replaced without failing its neighbours; --max-queue-wait answers 503.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { APPS, startCask } from '../helpers/cask.js';
+import { APPS, onPath, startCask } from '../helpers/cask.js';
 import { get } from '../helpers/http.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function onPath(name: string): string | undefined {
-  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-  return found.status === 0 ? found.stdout.trim() : undefined;
-}
 
 const pythons: Array<[string, string | undefined]> = [
   ['CPython', undefined],
