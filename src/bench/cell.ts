@@ -69,7 +69,7 @@ export function estimateCellS(s: Scenario, opts: BenchOptions): number {
     return 1 + est;
   }
   const drain = s.kind === 'open' ? OPEN_DRAIN_S / 2 : 0;
-  return 1 + t.repeat * (t.warmupS + t.durationS + drain);
+  return 1 + t.repeat * (t.warmupS + t.durationS + drain + (s.observeAfterS ?? 0));
 }
 
 const HIDE_ENV = ['CASKBENCH_INSIDE_DIR'];
@@ -213,6 +213,8 @@ export async function runCell(
         sampler.stop();
         throw err;
       }
+      const afterS = scenario.observeAfterS ?? 0;
+      if (afterS > 0) await new Promise((resolve) => setTimeout(resolve, afterS * 1000));
       return { result, samples: sampler.stop() };
     };
 
@@ -224,7 +226,10 @@ export async function runCell(
       for (let r = 0; r < t.repeat; r++) {
         env.progress.step(
           `${label} repeat ${r + 1}/${t.repeat}`,
-          t.warmupS + t.durationS + (scenario.kind === 'open' ? OPEN_DRAIN_S / 2 : 0),
+          t.warmupS +
+            t.durationS +
+            (scenario.kind === 'open' ? OPEN_DRAIN_S / 2 : 0) +
+            (scenario.observeAfterS ?? 0),
         );
         if (r > 0) await server.settle();
         const spec = scenario.build(loadContext());
@@ -245,6 +250,7 @@ export async function runCell(
           records,
           slots,
           loadCpus,
+          observeAfterMs: (scenario.observeAfterS ?? 0) * 1000,
         }),
       );
       cell.summary = summarizeCell(cell.runs);

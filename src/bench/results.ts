@@ -62,7 +62,7 @@ export interface ScenarioInfo {
 }
 
 export interface TimePoint {
-  /** ms since the start of the measured window */
+  /** ms since the start of the measured window (beyond windowS: after the load) */
   t: number;
   cpu: number;
   rss: number;
@@ -91,9 +91,13 @@ export interface RunResult {
   histogram: string;
   cpu: { avg: number; peak: number; seconds: number; perRequestUs: number };
   rss: { peak: number; avg: number };
+  /** Most server processes seen in the window and the observation after it. */
   procs: number;
-  /** Fewest server processes seen in the window (autoscaling shows as procsMin < procs). */
+  /** Fewest server processes seen there (autoscaling shows as procsMin < procs). */
   procsMin?: number;
+  /** Seconds the server was still sampled after the load stopped; its samples have
+   * t > windowS * 1000 and count only in `samples`, `procs` and `procsMin`. */
+  observedAfterS?: number;
   /** Generator CPU, % of one core summed over generator processes. */
   loadCpu: number;
   generatorBound: boolean;

@@ -40,6 +40,9 @@ export interface Scenario {
   optIn?: boolean;
   /** Extra `cask serve` arguments for this scenario (peers keep their fixed budget). */
   caskArgs?: string[];
+  /** Seconds the server's processes are still sampled after the load stops (without
+   * load), so a report can show what the server does once idle, e.g. retire workers. */
+  observeAfterS?: number;
   build(ctx: LoadContext): LoadSpec;
 }
 
@@ -307,9 +310,10 @@ export const SCENARIOS: readonly Scenario[] = [
     warmupS: 0,
     repeat: 1,
     shape:
-      'closed loop, 40 keep-alive connections for 6 s from an idle start, handler waits 100 ms; Cask runs with --workers-min 1 --workers-max 4 --idle-timeout 2 (peers keep their fixed budget); the process count is sampled 10 times a second',
+      'closed loop, 40 keep-alive connections for 6 s from an idle start, handler waits 100 ms, then 6 s without load; Cask runs with --workers-min 1 --workers-max 4 --idle-timeout 2 (peers keep their fixed budget); the process count is sampled 10 times a second throughout',
     optIn: true,
     caskArgs: ['--workers-min', '1', '--workers-max', '4', '--idle-timeout', '2'],
+    observeAfterS: 6,
     build: (ctx) => closed(ctx, 40, true, [get('all', '/')]),
   },
 ];

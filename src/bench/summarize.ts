@@ -31,6 +31,8 @@ export interface RunInput {
   records: readonly Interval[] | null;
   slots: number | null;
   loadCpus: number;
+  /** Samples kept after the window, for the time series and the process counts only. */
+  observeAfterMs?: number;
 }
 
 export function summarizeRun(input: RunInput): RunResult {
@@ -51,7 +53,12 @@ export function summarizeRun(input: RunInput): RunResult {
   const cpuAvg = win.length > 0 ? mean(win.map((s) => s.cpu)) : Number.NaN;
   const cpuSeconds = (cpuAvg / 100) * windowS;
   const loadCpu = win.length > 0 ? mean(win.map((s) => s.loadCpu)) : Number.NaN;
-  const samples: TimePoint[] = win.map((s) => ({
+  // CPU, RSS and throughput belong to the load window; the time series and the process
+  // counts also cover the idle period after it, where a server may retire workers.
+  const afterMs = input.observeAfterMs ?? 0;
+  const series =
+    afterMs > 0 ? input.samples.filter((s) => s.at >= ws && s.at <= we + afterMs + 50) : win;
+  const samples: TimePoint[] = series.map((s) => ({
     t: Math.round(s.at - ws),
     cpu: Math.round(s.cpu * 10) / 10,
     rss: s.rss,
@@ -96,8 +103,8 @@ export function summarizeRun(input: RunInput): RunResult {
       peak: maxFinite(win.map((s) => s.rss)),
       avg: win.length > 0 ? mean(win.map((s) => s.rss)) : Number.NaN,
     },
-    procs: win.length > 0 ? Math.max(...win.map((s) => s.procs)) : 0,
-    procsMin: win.length > 0 ? Math.min(...win.map((s) => s.procs)) : 0,
+    procs: series.length > 0 ? Math.max(...series.map((s) => s.procs)) : 0,
+    procsMin: series.length > 0 ? Math.min(...series.map((s) => s.procs)) : 0,
     loadCpu,
     // A generator process near its core's limit is measuring itself, not the server; a
     // Node process above ~80% rarely gets further (the rest is event-loop scheduling).
@@ -108,6 +115,7 @@ export function summarizeRun(input: RunInput): RunResult {
     inside,
   };
   if (result.slow !== undefined) run.slow = result.slow;
+  if (afterMs > 0) run.observedAfterS = afterMs / 1000;
   return run;
 }
 

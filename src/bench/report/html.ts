@@ -54,6 +54,13 @@ function medianRun(cell: Cell): RunResult | undefined {
   return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
+/** Whether any server changed its number of processes in a scenario (autoscaling). */
+function processesVary(report: BenchReport, scenario: string): boolean {
+  return report.cells.some(
+    (c) => c.scenario === scenario && c.runs.some((r) => (r.procsMin ?? r.procs) !== r.procs),
+  );
+}
+
 /** Only what the charts draw (no histograms), to keep the file small. */
 function chartData(report: BenchReport): unknown {
   const servers = ranServers(report);
@@ -83,6 +90,7 @@ function chartData(report: BenchReport): unknown {
                 : [s.latency.p50, s.latency.p90, s.latency.p99, s.latency.max],
             cpu: run?.samples.map((p) => [p.t / 1000, p.cpu]) ?? [],
             rss: run?.samples.map((p) => [p.t / 1000, Math.round(p.rss / 1048576)]) ?? [],
+            procs: run?.samples.map((p) => [p.t / 1000, p.procs ?? null]) ?? [],
             inApp: run?.inside?.timeline ?? [],
             sweep: (c.sweep ?? []).map((st) => [
               st.rate,
@@ -129,6 +137,7 @@ for (const sc of DATA.scenarios) {
     options: { ...common, scales: { y: { type: 'logarithmic', title: { display: true, text: 'latency (ms, log scale)' } } } } });
   chart('cpu-' + sc.name, series(cells, 'cpu', 'CPU', 'server CPU (% of one core)'));
   chart('rss-' + sc.name, series(cells, 'rss', 'RSS', 'server RSS (MB)'));
+  chart('procs-' + sc.name, series(cells, 'procs', 'processes', 'server processes (front + workers)'));
   const inApp = cells.map((c) => ({ ...c, inAppXY: c.inApp.map((v, i) => [i / 10, v]) }));
   chart('inapp-' + sc.name, series(inApp, 'inAppXY', 'in app', 'requests inside the app'));
 }
@@ -182,7 +191,8 @@ export function renderHtml(report: BenchReport, chartJs = chartJsSource()): stri
     body.push(
       `<div class="grid">${canvas(`tput-${sc.name}`, 'Throughput (median of repeats, with min–max)')}${canvas(`lat-${sc.name}`, 'Latency percentiles (median of repeats)')}` +
         `${canvas(`cpu-${sc.name}`, 'Server CPU over time (median run)')}${canvas(`rss-${sc.name}`, 'Server memory over time (median run)')}` +
-        `${canvas(`inapp-${sc.name}`, 'Requests inside the app (inside view, 100 ms buckets)')}</div>`,
+        `${canvas(`inapp-${sc.name}`, 'Requests inside the app (inside view, 100 ms buckets)')}` +
+        `${processesVary(report, sc.name) ? canvas(`procs-${sc.name}`, 'Server processes over time (median run; past the load window: idle)') : ''}</div>`,
     );
   }
   body.push('<h2>Servers</h2>', htmlTable(serversTable(report)));

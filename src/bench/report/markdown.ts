@@ -89,7 +89,11 @@ export function renderMarkdown(report: BenchReport): string {
       out.push(`- ${c.server} ${c.status}: ${(c.error ?? '').split('\n')[0]}`);
     }
     if (sc.name === 'autoscale') {
-      out.push('', 'Server processes (front + workers) seen in the window, per repeat:', '');
+      out.push(
+        '',
+        'Server processes (front + workers) per repeat, during the load and in the idle time after it:',
+        '',
+      );
       for (const c of report.cells.filter((x) => x.scenario === sc.name && x.status === 'ok'))
         out.push(`- ${c.server}: ${c.runs.map((r) => procsText(r)).join('; ')}`);
     }
@@ -127,15 +131,25 @@ export function renderMarkdown(report: BenchReport): string {
   return out.join('\n');
 }
 
-/** "min 2, max 5 processes" for one run, with the count over time when it changed. */
+/** "min 2, max 5 processes" for one run, with the count over time when it changed and,
+ * when the run was watched after its load, where the load stopped. */
 export function procsText(r: {
   procs: number;
   procsMin?: number;
+  windowS?: number;
+  observedAfterS?: number;
   samples: Array<{ t: number; procs?: number }>;
 }): string {
   const steps: string[] = [];
+  const stopMs =
+    r.observedAfterS !== undefined && r.windowS !== undefined ? r.windowS * 1000 : Infinity;
   let last: number | undefined;
+  let stopped = false;
   for (const p of r.samples) {
+    if (!stopped && p.t > stopMs) {
+      stopped = true;
+      steps.push(`load stopped at ${(stopMs / 1000).toFixed(1)} s`);
+    }
     if (p.procs === undefined || p.procs === last) continue;
     last = p.procs;
     steps.push(`${p.procs} at ${(p.t / 1000).toFixed(1)} s`);
