@@ -73,7 +73,10 @@ export function summarizeRun(input: RunInput): RunResult {
       end: r.end - originMs,
       pid: r.pid,
     }));
-    inside = summarizeInside(shifted, windowMs, input.slots);
+    // Slot use is in-app time over a fixed number of slots; a server that added or retired
+    // processes in the window had no fixed number.
+    const procsVaried = win.some((s) => s.procs !== win[0]?.procs);
+    inside = summarizeInside(shifted, windowMs, procsVaried ? null : input.slots);
   }
   const throughput = windowS > 0 ? result.ok / windowS : 0;
   const errorCount = sum(result.errors);

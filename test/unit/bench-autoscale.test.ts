@@ -76,6 +76,17 @@ test('procsText marks where the load stopped when the run was watched after it',
     procsText({ procs: 3, procsMin: 2, windowS: 6, observedAfterS: 4, samples }),
     'min 2, max 3 processes (2 at 0.1 s, 3 at 3.0 s, load stopped at 6.0 s, 2 at 8.5 s)',
   );
+  // A fixed-budget peer watched the same way: one count, nothing to list.
+  assert.equal(
+    procsText({
+      procs: 2,
+      procsMin: 2,
+      windowS: 6,
+      observedAfterS: 4,
+      samples: samples.map((p) => ({ ...p, procs: 2 })),
+    }),
+    'min 2, max 2 processes',
+  );
   // Without an observation period there is nothing past the window to mark.
   assert.equal(
     procsText({ procs: 3, procsMin: 2, windowS: 6, samples: samples.slice(0, 3) }),
@@ -138,4 +149,32 @@ test('summarizeRun: samples after the window join the series and process counts,
   assert.equal(plain.observedAfterS, undefined);
   assert.equal(plain.procsMin, 5);
   assert.equal(plain.samples.length, during.length);
+});
+
+test('summarizeRun: no slot use for a run whose process count changed in the window', () => {
+  const startNs = process.hrtime.bigint();
+  const startMs = performance.now();
+  const result: LoadResult = {
+    kind: 'closed',
+    windowStartNs: String(startNs),
+    windowEndNs: String(startNs + 1_000_000_000n),
+    ok: 10,
+    sent: 10,
+    statuses: { '200': 10 },
+    errors: {},
+    retries: 0,
+    connections: 1,
+    bytesIn: 100,
+    latency: {},
+  };
+  // Requests inside the app for the whole window on one slot, relative to monotonic ms.
+  const originMs = Number(startNs) / 1e6;
+  const records = [{ start: originMs, end: originMs + 1000, pid: 1 }];
+  const input = { repeat: 1, result, records, slots: 4, loadCpus: 1 };
+  const fixed = summarizeRun({ ...input, samples: samplesAt(startMs + 50, [2, 2, 2, 2], 10) });
+  assert.equal(fixed.inside?.slots, 4);
+  assert.ok(fixed.inside?.utilization !== null && fixed.inside?.utilization !== undefined);
+  const scaled = summarizeRun({ ...input, samples: samplesAt(startMs + 50, [2, 2, 3, 3], 10) });
+  assert.equal(scaled.inside?.slots, null);
+  assert.equal(scaled.inside?.utilization, null);
 });

@@ -197,3 +197,15 @@ test('`explainScenario()` names the CPU as the limit of a saturated server', (t:
     /^cask: CPU-bound \(95% of its core, 100 µs of CPU per request\)/,
   );
 });
+
+test('`explainScenario()` says when a server scaled its processes during the run', (t: TestContext) => {
+  const report = syntheticReport();
+  const sc = report.scenarios[0] as BenchReport['scenarios'][number];
+  t.assert.doesNotMatch(explainScenario(report, sc).join('\n'), /as it scaled/);
+  const c = report.cells[0] as Cell;
+  c.runs = c.runs.map((r) => ({ ...r, procs: 5, procsMin: 2 }));
+  t.assert.match(
+    explainScenario(report, sc)[0] as string,
+    /^cask: .*it ran 2 to 5 processes \(front \+ workers\) as it scaled, so slot use is not given/,
+  );
+});

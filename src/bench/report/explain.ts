@@ -87,6 +87,11 @@ export function explainCell(report: BenchReport, sc: ScenarioInfo, c: Cell): str
       );
     }
   }
+  const scaled = c.runs.find((r) => r.procsMin !== undefined && r.procsMin !== r.procs);
+  if (scaled !== undefined)
+    why.push(
+      `it ran ${scaled.procsMin} to ${scaled.procs} processes (front + workers) as it scaled, so slot use is not given`,
+    );
   if (busyMachine) why.push(`other processes used ${fixed(s.otherCpu, 0)}% of a CPU meanwhile`);
   return why.length === 0 ? null : `${c.server}: ${why.join('; ')}.`;
 }

@@ -155,5 +155,5 @@ export function procsText(r: {
     steps.push(`${p.procs} at ${(p.t / 1000).toFixed(1)} s`);
   }
   const head = `min ${r.procsMin ?? r.procs}, max ${r.procs} processes`;
-  return steps.length > 1 ? `${head} (${steps.join(', ')})` : head;
+  return (r.procsMin ?? r.procs) !== r.procs ? `${head} (${steps.join(', ')})` : head;
 }
