@@ -1,6 +1,8 @@
-// Incremental frame decoder. Chunks from the link are appended to one linear buffer with a read
-// offset; whole frames are handed out as views and the buffer is compacted only when its
-// unread tail must move, so decoding stays O(bytes) however the stream is split.
+// Incremental frame decoder. Frames that lie whole inside a chunk are handed out as views of
+// it; only a frame cut by a chunk boundary is copied, once, into a buffer of exactly its
+// payload size, which is handed out when the frame is complete. So memory held between
+// chunks is one frame at most, and every byte is copied at most once, however the stream
+// is split.
 
 import { HEADER_SIZE, MAX_PAYLOAD, type Frame } from './protocol.js';
 
@@ -11,75 +13,74 @@ export class FrameTooLargeError extends RangeError {
 }
 
 export class FrameDecoder {
-  private buf: Buffer = Buffer.alloc(0);
-  private start = 0;
-  private end = 0;
+  /** Header bytes of the frame cut by a chunk boundary (valid up to `headerHave`). */
+  private readonly header = Buffer.alloc(HEADER_SIZE);
+  private headerHave = 0;
+  /** Its payload, allocated once the header is whole; filled up to `payloadHave`. */
+  private payload: Buffer | undefined;
+  private payloadHave = 0;
 
-  /** Feed one chunk and return every whole frame it completes. Payloads are copies only when
-   *  the chunk had to be merged with earlier bytes; otherwise they are views into `chunk`. */
+  /** Feed one chunk and return every whole frame it completes. The caller may reuse the
+   *  chunk afterwards: nothing of it is kept, only copies. */
   push(chunk: Buffer): Frame[] {
     const frames: Frame[] = [];
-    let data: Buffer;
-    let pos: number;
-    let limit: number;
-    if (this.end === this.start) {
-      // Common case: nothing pending, decode straight out of the chunk without copying.
-      data = chunk;
-      pos = 0;
-      limit = chunk.length;
-    } else {
-      this.append(chunk);
-      data = this.buf;
-      pos = this.start;
-      limit = this.end;
+    let pos = 0;
+    if (this.headerHave > 0) {
+      pos = this.resume(chunk, frames);
+      if (this.headerHave > 0) return frames;
     }
+    const limit = chunk.length;
     while (limit - pos >= HEADER_SIZE) {
-      const length = data.readUInt32BE(pos);
+      const length = chunk.readUInt32BE(pos);
       if (length > MAX_PAYLOAD) throw new FrameTooLargeError(length);
       if (limit - pos < HEADER_SIZE + length) break;
       frames.push({
-        id: data.readUInt32BE(pos + 4),
-        kind: data[pos + 8] as number,
-        flags: data[pos + 9] as number,
-        payload: data.subarray(pos + HEADER_SIZE, pos + HEADER_SIZE + length),
+        id: chunk.readUInt32BE(pos + 4),
+        kind: chunk[pos + 8] as number,
+        flags: chunk[pos + 9] as number,
+        payload: chunk.subarray(pos + HEADER_SIZE, pos + HEADER_SIZE + length),
       });
       pos += HEADER_SIZE + length;
     }
-    if (data === chunk) {
-      if (pos < limit) {
-        // Keep the partial tail; copy it because the caller may reuse the chunk.
-        this.start = 0;
-        this.end = 0;
-        this.append(chunk.subarray(pos));
-      }
-    } else {
-      this.start = pos;
-      if (this.start === this.end) {
-        this.start = 0;
-        this.end = 0;
-        // Payload views above point into this.buf, so never write into it again.
-        this.buf = Buffer.alloc(0);
-      }
-    }
+    if (pos < limit) this.resume(chunk.subarray(pos), frames);
     return frames;
   }
 
+  /** Bytes held of a frame not yet complete. */
   get pending(): number {
-    return this.end - this.start;
+    return this.headerHave + this.payloadHave;
   }
 
-  private append(chunk: Buffer): void {
-    const unread = this.end - this.start;
-    if (this.buf.length - this.end >= chunk.length) {
-      chunk.copy(this.buf, this.end);
-      this.end += chunk.length;
-      return;
+  /** Continue the cut frame with the start of `chunk`; returns how much of it was used. */
+  private resume(chunk: Buffer, frames: Frame[]): number {
+    let pos = 0;
+    if (this.headerHave < HEADER_SIZE) {
+      const take = Math.min(HEADER_SIZE - this.headerHave, chunk.length);
+      chunk.copy(this.header, this.headerHave, 0, take);
+      this.headerHave += take;
+      pos = take;
+      if (this.headerHave < HEADER_SIZE) return pos;
+      const length = this.header.readUInt32BE(0);
+      if (length > MAX_PAYLOAD) throw new FrameTooLargeError(length);
+      this.payload = Buffer.allocUnsafe(length);
+      this.payloadHave = 0;
     }
-    const next = Buffer.allocUnsafe(Math.max(unread + chunk.length, this.buf.length * 2, 64 * 1024));
-    this.buf.copy(next, 0, this.start, this.end);
-    chunk.copy(next, unread);
-    this.buf = next;
-    this.start = 0;
-    this.end = unread + chunk.length;
+    const payload = this.payload as Buffer;
+    const take = Math.min(payload.length - this.payloadHave, chunk.length - pos);
+    chunk.copy(payload, this.payloadHave, pos, pos + take);
+    this.payloadHave += take;
+    pos += take;
+    if (this.payloadHave === payload.length) {
+      frames.push({
+        id: this.header.readUInt32BE(4),
+        kind: this.header[8] as number,
+        flags: this.header[9] as number,
+        payload,
+      });
+      this.headerHave = 0;
+      this.payload = undefined;
+      this.payloadHave = 0;
+    }
+    return pos;
   }
 }

@@ -12,6 +12,7 @@ import {
   decodeSendFile,
   encodeWindow,
   frameHeader,
+  INITIAL_WINDOW,
   type SendFile,
 } from './protocol.js';
 
@@ -39,6 +40,11 @@ export interface LinkEvents {
   onProtocolError(error: Error): void;
 }
 
+/** Credit is sent back in steps of at least this many bytes: one WINDOW frame (and one
+ * wake-up of the worker) per quarter window rather than per chunk the client took. Below
+ * the window, so a worker waiting for credit always gets it once enough has drained. */
+export const GRANT_STEP = INITIAL_WINDOW / 4;
+
 const ignore = (): void => {};
 /** Stands in for an exchange whose client is gone: swallows what the worker still sends. */
 const DETACHED: ExchangeSink = {
@@ -52,6 +58,8 @@ const DETACHED: ExchangeSink = {
 export class WorkerLink {
   private readonly decoder = new FrameDecoder();
   private readonly sinks = new Map<number, ExchangeSink>();
+  /** Credit earned by each exchange and not yet sent (less than GRANT_STEP). */
+  private readonly owed = new Map<number, number>();
   private corked = false;
   private closed = false;
 
@@ -91,6 +99,7 @@ export class WorkerLink {
   drainSinks(): Array<[number, ExchangeSink]> {
     const all = [...this.sinks];
     this.sinks.clear();
+    this.owed.clear();
     return all;
   }
 
@@ -111,7 +120,14 @@ export class WorkerLink {
   }
 
   grant(id: number, bytes: number): void {
-    if (this.sinks.has(id)) this.send(id, Kind.WINDOW, 0, encodeWindow(bytes));
+    if (!this.sinks.has(id)) return;
+    const total = (this.owed.get(id) ?? 0) + bytes;
+    if (total < GRANT_STEP) {
+      this.owed.set(id, total);
+      return;
+    }
+    this.owed.delete(id);
+    this.send(id, Kind.WINDOW, 0, encodeWindow(total));
   }
 
   close(): void {
@@ -160,6 +176,7 @@ export class WorkerLink {
     }
     if (sink === DETACHED && kind === Kind.RECLAIMED) {
       this.sinks.delete(id);
+      this.owed.delete(id);
       this.events.onReclaimed(id, sink);
       return;
     }
@@ -187,6 +204,7 @@ export class WorkerLink {
       case Kind.RECLAIMED:
         // Not a completion: the pool must not take it as progress of the worker.
         this.sinks.delete(id);
+        this.owed.delete(id);
         this.events.onReclaimed(id, sink);
         return;
       case Kind.LOG: {
@@ -202,6 +220,7 @@ export class WorkerLink {
   private finish(id: number): void {
     const sink = this.sinks.get(id);
     this.sinks.delete(id);
+    this.owed.delete(id);
     if (sink !== undefined) this.events.onExchangeDone(id, sink);
   }
 

@@ -74,7 +74,8 @@ export function encodeEnviron(pairs: readonly string[]): Buffer {
 export function decodeEnviron(payload: Buffer): Record<string, string> {
   const parts = payload.toString('latin1').split('\0');
   const environ: Record<string, string> = {};
-  for (let i = 0; i + 1 < parts.length; i += 2) environ[parts[i] as string] = parts[i + 1] as string;
+  for (let i = 0; i + 1 < parts.length; i += 2)
+    environ[parts[i] as string] = parts[i + 1] as string;
   return environ;
 }
 
@@ -113,7 +114,8 @@ export function encodeWindow(bytes: number): Buffer {
 }
 
 export function decodeWindow(payload: Buffer): number {
-  if (payload.length !== 4) throw new RangeError(`WINDOW payload must be 4 bytes: ${payload.length}`);
+  if (payload.length !== 4)
+    throw new RangeError(`WINDOW payload must be 4 bytes: ${payload.length}`);
   return payload.readUInt32BE(0);
 }
 
@@ -137,7 +139,8 @@ export function decodeSendFile(payload: Buffer): SendFile {
   if (payload.length < 16) throw new RangeError('SENDFILE payload shorter than 16 bytes');
   const offset = payload.readBigUInt64BE(0);
   const length = payload.readBigUInt64BE(8);
-  if (offset > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`SENDFILE offset too large: ${offset}`);
+  if (offset > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new RangeError(`SENDFILE offset too large: ${offset}`);
   if (length !== TO_EOF && length > BigInt(Number.MAX_SAFE_INTEGER)) {
     throw new RangeError(`SENDFILE length too large: ${length}`);
   }

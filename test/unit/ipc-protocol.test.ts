@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { FrameDecoder, FrameTooLargeError } from '../../src/ipc/framer.js';
 import {
   HEADER_SIZE,
+  Kind,
   MAX_PAYLOAD,
   decodeEnviron,
   decodeHead,
@@ -40,7 +41,10 @@ const vectors = JSON.parse(
 
 test('the byte vectors cover every frame kind of docs/protocol.md', () => {
   const kinds = new Set(vectors.map((v) => v.kind));
-  for (const kind of [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x11, 0x12, 0x13, 0x14, 0x15, 0x20, 0x21, 0x22, 0x23]) {
+  for (const kind of [
+    0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x11, 0x12, 0x13, 0x14, 0x15, 0x20, 0x21,
+    0x22, 0x23,
+  ]) {
     assert.ok(kinds.has(kind), `no vector for kind 0x${kind.toString(16)}`);
   }
 });
@@ -55,7 +59,10 @@ for (const v of vectors) {
     assert.equal(frame.kind, v.kind);
     assert.equal(frame.flags, v.flags);
     assert.equal(frame.payload.toString('hex'), v.payload_hex);
-    assert.equal(encodeFrame(v.id, v.kind, v.flags, Buffer.from(v.payload_hex, 'hex')).toString('hex'), v.hex);
+    assert.equal(
+      encodeFrame(v.id, v.kind, v.flags, Buffer.from(v.payload_hex, 'hex')).toString('hex'),
+      v.hex,
+    );
     if (v.environ) {
       assert.deepEqual(decodeEnviron(frame.payload), v.environ);
       assert.equal(encodeEnviron(Object.entries(v.environ).flat()).toString('hex'), v.payload_hex);
@@ -65,7 +72,11 @@ for (const v of vectors) {
       assert.equal(head.status, v.head.status);
       assert.deepEqual(head.headers, v.head.headers.flat());
       assert.equal(head.body.toString('hex'), v.head.body_hex);
-      const again = encodeHead(v.head.status, v.head.headers.flat(), Buffer.from(v.head.body_hex, 'hex'));
+      const again = encodeHead(
+        v.head.status,
+        v.head.headers.flat(),
+        Buffer.from(v.head.body_hex, 'hex'),
+      );
       assert.equal(again.toString('hex'), v.payload_hex);
     }
     if (v.window !== undefined) {
@@ -96,14 +107,43 @@ test('FrameDecoder returns the same frames however the stream is split', () => {
       for (const at of [...points, stream.length]) {
         // Reuse one scratch buffer per chunk, as a socket may, to prove payloads are not aliased.
         const chunk = Buffer.from(stream.subarray(from, at));
-        for (const f of decoder.push(chunk)) seen.push(encodeFrame(f.id, f.kind, f.flags, f.payload).toString('hex'));
+        for (const f of decoder.push(chunk))
+          seen.push(encodeFrame(f.id, f.kind, f.flags, f.payload).toString('hex'));
         chunk.fill(0);
         from = at;
       }
-      assert.deepEqual(seen, vectors.map((v) => v.hex));
+      assert.deepEqual(
+        seen,
+        vectors.map((v) => v.hex),
+      );
       assert.equal(decoder.pending, 0);
     }),
   );
+});
+
+test('FrameDecoder holds no more than the frame a chunk boundary cut, on a long stream', () => {
+  // A response streamed in 64 KiB pieces is read in 64 KiB chunks: every frame (12 bytes
+  // longer than a chunk) is cut. Nothing handed out may pin more than a chunk or its own
+  // payload, however long the stream (a growing merge buffer once pinned megabytes).
+  const payload = Buffer.alloc(65536, 0x64);
+  const frame = encodeFrame(7, Kind.DATA, 0, payload);
+  const stream = Buffer.concat(Array.from({ length: 200 }, () => frame));
+  const decoder = new FrameDecoder();
+  let frames = 0;
+  for (let at = 0; at < stream.length; at += 65536) {
+    const chunk = Buffer.from(stream.subarray(at, at + 65536));
+    for (const f of decoder.push(chunk)) {
+      frames++;
+      assert.ok(f.payload.equals(payload));
+      assert.ok(
+        f.payload.buffer.byteLength <= 65536 + HEADER_SIZE,
+        `pins ${f.payload.buffer.byteLength} bytes`,
+      );
+    }
+    assert.ok(decoder.pending <= frame.length);
+  }
+  assert.equal(frames, 200);
+  assert.equal(decoder.pending, 0);
 });
 
 test('encodeFrame round-trips arbitrary frames through FrameDecoder', () => {
@@ -119,10 +159,17 @@ test('encodeFrame round-trips arbitrary frames through FrameDecoder', () => {
         { maxLength: 10 },
       ),
       (frames) => {
-        const bytes = Buffer.concat(frames.map((f) => encodeFrame(f.id, f.kind, f.flags, Buffer.from(f.payload))));
+        const bytes = Buffer.concat(
+          frames.map((f) => encodeFrame(f.id, f.kind, f.flags, Buffer.from(f.payload))),
+        );
         const out = new FrameDecoder().push(bytes);
         assert.deepEqual(
-          out.map((f) => ({ id: f.id, kind: f.kind, flags: f.flags, payload: new Uint8Array(f.payload) })),
+          out.map((f) => ({
+            id: f.id,
+            kind: f.kind,
+            flags: f.flags,
+            payload: new Uint8Array(f.payload),
+          })),
           frames.map((f) => ({ ...f, payload: new Uint8Array(f.payload) })),
         );
       },
