@@ -171,6 +171,7 @@ export async function runCell(
     summary: null,
   };
   const t = timings(scenario, opts);
+  const observeAfterS = scenario.observeAfterS ?? 0;
   const t0 = performance.now();
   env.progress.step(`${label} starting`, 1);
   try {
@@ -213,8 +214,8 @@ export async function runCell(
         sampler.stop();
         throw err;
       }
-      const afterS = scenario.observeAfterS ?? 0;
-      if (afterS > 0) await new Promise((resolve) => setTimeout(resolve, afterS * 1000));
+      if (observeAfterS > 0)
+        await new Promise((resolve) => setTimeout(resolve, observeAfterS * 1000));
       return { result, samples: sampler.stop() };
     };
 
@@ -229,7 +230,7 @@ export async function runCell(
           t.warmupS +
             t.durationS +
             (scenario.kind === 'open' ? OPEN_DRAIN_S / 2 : 0) +
-            (scenario.observeAfterS ?? 0),
+            observeAfterS,
         );
         if (r > 0) await server.settle();
         const spec = scenario.build(loadContext());
@@ -250,7 +251,7 @@ export async function runCell(
           records,
           slots,
           loadCpus,
-          observeAfterMs: (scenario.observeAfterS ?? 0) * 1000,
+          observeAfterMs: observeAfterS * 1000,
         }),
       );
       cell.summary = summarizeCell(cell.runs);

@@ -175,8 +175,7 @@ export class WorkerLink {
       return;
     }
     if (sink === DETACHED && kind === Kind.RECLAIMED) {
-      this.sinks.delete(id);
-      this.owed.delete(id);
+      this.forget(id);
       this.events.onReclaimed(id, sink);
       return;
     }
@@ -203,8 +202,7 @@ export class WorkerLink {
         return;
       case Kind.RECLAIMED:
         // Not a completion: the pool must not take it as progress of the worker.
-        this.sinks.delete(id);
-        this.owed.delete(id);
+        this.forget(id);
         this.events.onReclaimed(id, sink);
         return;
       case Kind.LOG: {
@@ -219,9 +217,14 @@ export class WorkerLink {
 
   private finish(id: number): void {
     const sink = this.sinks.get(id);
+    this.forget(id);
+    if (sink !== undefined) this.events.onExchangeDone(id, sink);
+  }
+
+  /** The worker has let go of `id`: no frame, and no credit, is owed to it any more. */
+  private forget(id: number): void {
     this.sinks.delete(id);
     this.owed.delete(id);
-    if (sink !== undefined) this.events.onExchangeDone(id, sink);
   }
 
   private dispatchLinkFrame(kind: number, payload: Buffer): void {

@@ -107,24 +107,29 @@ function samplesAt(from: number, procs: number[], cpu: number): Sample[] {
   }));
 }
 
-test('summarizeRun: samples after the window join the series and process counts, not CPU', () => {
-  // The window on the monotonic clock and the same instant on performance.now()'s scale.
+/** A 1 s load window starting now, with `ok` responses: the window on the monotonic clock
+ * and its start on performance.now()'s scale, where the samples live. */
+function oneSecondRun(ok: number): { result: LoadResult; startNs: bigint; startMs: number } {
   const startNs = process.hrtime.bigint();
   const startMs = performance.now();
-  const endNs = startNs + 1_000_000_000n;
   const result: LoadResult = {
     kind: 'closed',
     windowStartNs: String(startNs),
-    windowEndNs: String(endNs),
-    ok: 100,
-    sent: 100,
-    statuses: { '200': 100 },
+    windowEndNs: String(startNs + 1_000_000_000n),
+    ok,
+    sent: ok,
+    statuses: { '200': ok },
     errors: {},
     retries: 0,
     connections: 1,
-    bytesIn: 1000,
+    bytesIn: ok * 10,
     latency: {},
   };
+  return { result, startNs, startMs };
+}
+
+test('summarizeRun: samples after the window join the series and process counts, not CPU', () => {
+  const { result, startMs } = oneSecondRun(100);
   // 1 s of load at 80% CPU with 5 processes, then 1 s idle at 0% that falls to 2.
   const during = samplesAt(startMs + 50, [5, 5, 5, 5, 5, 5, 5, 5, 5], 80);
   const after = samplesAt(startMs + 1150, [5, 5, 4, 3, 2, 2, 2, 2], 0);
@@ -152,21 +157,7 @@ test('summarizeRun: samples after the window join the series and process counts,
 });
 
 test('summarizeRun: no slot use for a run whose process count changed in the window', () => {
-  const startNs = process.hrtime.bigint();
-  const startMs = performance.now();
-  const result: LoadResult = {
-    kind: 'closed',
-    windowStartNs: String(startNs),
-    windowEndNs: String(startNs + 1_000_000_000n),
-    ok: 10,
-    sent: 10,
-    statuses: { '200': 10 },
-    errors: {},
-    retries: 0,
-    connections: 1,
-    bytesIn: 100,
-    latency: {},
-  };
+  const { result, startNs, startMs } = oneSecondRun(10);
   // Requests inside the app for the whole window on one slot, relative to monotonic ms.
   const originMs = Number(startNs) / 1e6;
   const records = [{ start: originMs, end: originMs + 1000, pid: 1 }];

@@ -4,7 +4,7 @@
 // machine. These are the readings docs/bench.md teaches, applied mechanically.
 import type { BenchReport, Cell, ScenarioInfo } from '../results.js';
 import { fixed, int, isNum, ms, pct } from './format.js';
-import { NOISE_CPU } from './tables.js';
+import { NOISE_CPU, processesChanged } from './tables.js';
 
 function slotsText(slots: number | null | undefined): string {
   return slots === 1 ? 'its only slot' : `all ${int(slots)} slots`;
@@ -87,7 +87,7 @@ export function explainCell(report: BenchReport, sc: ScenarioInfo, c: Cell): str
       );
     }
   }
-  const scaled = c.runs.find((r) => r.procsMin !== undefined && r.procsMin !== r.procs);
+  const scaled = c.runs.find(processesChanged);
   if (scaled !== undefined)
     why.push(
       `it ran ${scaled.procsMin} to ${scaled.procs} processes (front + workers) as it scaled, so slot use is not given`,

@@ -11,6 +11,7 @@ import {
   cellOf,
   headlineTable,
   headlineUnit,
+  processesChanged,
   ranServers,
   ratioTable,
   scenariosTable,
@@ -56,9 +57,7 @@ function medianRun(cell: Cell): RunResult | undefined {
 
 /** Whether any server changed its number of processes in a scenario (autoscaling). */
 function processesVary(report: BenchReport, scenario: string): boolean {
-  return report.cells.some(
-    (c) => c.scenario === scenario && c.runs.some((r) => (r.procsMin ?? r.procs) !== r.procs),
-  );
+  return report.cells.some((c) => c.scenario === scenario && c.runs.some(processesChanged));
 }
 
 /** Only what the charts draw (no histograms), to keep the file small. */

@@ -5,6 +5,7 @@ import { duration, errorsText, int, mb } from './format.js';
 import {
   cellOf,
   headlineTable,
+  processesChanged,
   ranServers,
   ratioTable,
   scenariosTable,
@@ -155,5 +156,5 @@ export function procsText(r: {
     steps.push(`${p.procs} at ${(p.t / 1000).toFixed(1)} s`);
   }
   const head = `min ${r.procsMin ?? r.procs}, max ${r.procs} processes`;
-  return (r.procsMin ?? r.procs) !== r.procs ? `${head} (${steps.join(', ')})` : head;
+  return processesChanged(r) ? `${head} (${steps.join(', ')})` : head;
 }

@@ -13,6 +13,11 @@ export interface Table {
   rows: string[][];
 }
 
+/** Whether a run's server changed its number of processes (it autoscaled). */
+export function processesChanged(r: { procs: number; procsMin?: number }): boolean {
+  return (r.procsMin ?? r.procs) !== r.procs;
+}
+
 export function cellOf(report: BenchReport, server: string, scenario: string): Cell | undefined {
   return report.cells.find((c) => c.server === server && c.scenario === scenario);
 }
