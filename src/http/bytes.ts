@@ -10,6 +10,7 @@ export const LF = 0x0a;
 export const CR = 0x0d;
 export const SP = 0x20;
 export const DQUOTE = 0x22;
+export const HASH = 0x23;
 export const COMMA = 0x2c;
 export const COLON = 0x3a;
 export const SEMICOLON = 0x3b;
@@ -40,8 +41,12 @@ export const FIELD_CHAR = table((c) => c === HTAB || (c >= 0x20 && c !== 0x7f));
  * request-line separator, so a target holding one is exactly the ambiguity that §3 warns
  * about). Raw obs-text is tolerated because real clients send unencoded UTF-8 paths; the
  * target is handed on as latin1 so no byte is lost.
+ *
+ * "#" is left out too: none of the four forms of §3.2 has a fragment, so a target holding one
+ * is refused rather than cut there. Cutting would run a request on a resource the client did
+ * not name (`DELETE /coll/frag/#ment` would delete `/coll/frag/`).
  */
-export const TARGET_CHAR = table((c) => c > 0x20 && c !== 0x7f);
+export const TARGET_CHAR = table((c) => c > 0x20 && c !== 0x7f && c !== HASH);
 
 /** qdtext (RFC 9110 §5.6.4): what a quoted-string may hold without a backslash. */
 export const QDTEXT = table(

@@ -33,7 +33,18 @@
 // read line by line below, which is the reference behaviour for every input.
 
 import { ProtocolError } from '../errors.js';
-import { CR, LF, SP, TARGET_CHAR, TCHAR, badRequest, latin1, shown, skipOws } from './bytes.js';
+import {
+  CR,
+  HASH,
+  LF,
+  SP,
+  TARGET_CHAR,
+  TCHAR,
+  badRequest,
+  latin1,
+  shown,
+  skipOws,
+} from './bytes.js';
 import {
   MAX_CHUNK_SIZE_DIGITS,
   checkChunkExtensions,
@@ -343,6 +354,9 @@ export class RequestParser extends ReceiveBuffer {
     const methodEnd = i;
     const ts = ++i;
     while (i < cr && TARGET_CHAR[buf[i]!] === 1) i++;
+    if (buf[i] === HASH) {
+      throw badRequest(`Fragment in a request target: ${shown(buf, ls, cr)}`);
+    }
     if (i === ts || buf[i] !== SP) {
       throw badRequest(`Invalid request target: ${shown(buf, ls, cr)}`);
     }

@@ -80,5 +80,12 @@ export const hardeningInvalidCases: InvalidCase[] = [
   { name: 'version-leading-zero', bytes: `GET / HTTP/01.1\r\n${H}\r\n`, status: 400, why: 'DIGIT "." DIGIT' },
   { name: 'version-no-minor', bytes: `GET / HTTP/1\r\n${H}\r\n`, status: 400, why: 'DIGIT "." DIGIT' },
   { name: 'proxy-v1-header-on-plain-listener', bytes: `PROXY TCP4 192.0.2.1 192.0.2.2 4711 80\r\n${ok('/')}`, status: 400, why: 'a PROXY header where none was asked for' },
-  { name: 'proxy-v2-header-on-plain-listener', bytes: `\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c\xc0\x00\x02\x01\xc0\x00\x02\x02\x12\x67\x00\x50${ok('/')}`, status: 400, why: 'a PROXY v2 signature is not HTTP' },
+  { name: 'proxy-v2-header-on-plain-listener', bytes: `\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c\xc0\x00\x02\x01\xc0\x00\x02\x02\x12\x67\x00\x50${ok('/')}`, status: 400, why: 'a PROXY v2 signature is not HTTP' },  // Fragments (RFC 9112 §3.2): no form of request-target has one. Refused, not cut off: cut, a
+  // DELETE of /coll/frag/#ment would delete /coll/frag/.
+  { name: 'target-with-fragment', bytes: target('/a#frag'), status: 400, why: 'no fragment in a request-target (§3.2)' },
+  { name: 'target-query-with-fragment', bytes: target('/x?page=1#posts-1'), status: 400, why: 'no fragment after the query either' },
+  { name: 'target-empty-fragment', bytes: target('/a#'), status: 400, why: 'an empty fragment is still a fragment' },
+  { name: 'target-fragment-on-delete', bytes: `DELETE /coll/frag/#ment HTTP/1.1\r\n${H}\r\n`, status: 400, why: 'cut at "#", it would name the whole collection' },
+  { name: 'absolute-form-with-fragment', bytes: target('http://a/b#c'), status: 400, why: 'absolute-URI has no fragment (§3.2.2)' },
+  { name: 'pipeline-fragment-in-middle', bytes: `${ok('/1')}${ok('/2#x')}${ok('/3')}`, status: 400, why: 'a fragment on the second of three', completeBefore: 1 },
 ];

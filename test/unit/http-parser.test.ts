@@ -249,6 +249,25 @@ test('`RequestParser` rejects a Content-Length with a sign', (t: TestContext) =>
   t.assert.equal(err.message, 'Invalid Content-Length: "+1"');
 });
 
+for (const target of ['/a#frag', '/x?page=1#posts-1', '/coll/frag/#ment', 'http://h/b#c']) {
+  test(`\`RequestParser\` refuses the fragment of ${target} (400) instead of cutting it off`, (t: TestContext) => {
+    t.plan(6);
+    const line = `DELETE ${target} HTTP/1.1`;
+    const text = `${line}\r\nHost: h\r\n\r\n`;
+    // Whole (the one-pass scan gives up and the line-by-line path refuses), then a byte at a time.
+    const whole = protocolError(() => drain(feed(parser(), text)));
+    const p = parser();
+    const bytewise = protocolError(() => {
+      for (const c of text) drain(feed(p, c));
+    });
+    for (const err of [whole, bytewise]) {
+      t.assert.equal(err.status, 400);
+      t.assert.equal(err.code, 'CASK_HTTP_BAD_REQUEST');
+      t.assert.equal(err.message, `Fragment in a request target: ${JSON.stringify(line)}`);
+    }
+  });
+}
+
 test('`RequestParser` refuses any body when maxBodySize is 0, but not an empty one', (t: TestContext) => {
   t.plan(2);
   const text = (n: number): string =>
