@@ -2,7 +2,8 @@
 //
 // What a request head means, once its lines are known to be well formed: the rules on Host,
 // Content-Length, Transfer-Encoding, Connection and Expect that decide how the message is
-// framed and whether the connection persists (RFC 9112 §3.2, §6, §9.3; RFC 9110 §10.1.1).
+// framed and whether the connection persists (RFC 9112 §3.2, §6, §9.3; RFC 9110 §10.1.1), and
+// the one on Content-Type, which may not be repeated (RFC 9110 §5.3, §8.3).
 // The parser finds the bytes; this file turns them into a RequestHead or a ProtocolError.
 
 import { ProtocolError } from '../errors.js';
@@ -29,6 +30,7 @@ export class HeadBuilder {
   private headers: string[] = [];
   private hostCount = 0;
   private host = '';
+  private contentTypeCount = 0;
   private contentLength = -1;
   private contentLengthText: string | null = null;
   private teFlags = 0;
@@ -44,6 +46,7 @@ export class HeadBuilder {
     this.headers = [];
     this.hostCount = 0;
     this.host = '';
+    this.contentTypeCount = 0;
     this.contentLength = -1;
     this.contentLengthText = null;
     this.teFlags = 0;
@@ -85,6 +88,15 @@ export class HeadBuilder {
       case 10:
         if (equalsLower(buf, ls, colon, 'connection')) {
           this.connectionFlags = scanConnection(buf, vs, ve, this.connectionFlags);
+        }
+        return;
+      case 12:
+        // Content-Type is a single media type, not a list (RFC 9110 §8.3), so it may not be
+        // repeated (§5.3). Joined with a comma, two of them make a type neither sender meant,
+        // and an app and a proxy in front of it may each pick a different one: a 400, as for Host.
+        if (equalsLower(buf, ls, colon, 'content-type') && ++this.contentTypeCount > 1) {
+          const values = JSON.stringify(this.fieldValues('content-type'));
+          throw badRequest(`Duplicate Content-Type header: ${values}`);
         }
         return;
       case 14: {

@@ -87,5 +87,11 @@ export const hardeningInvalidCases: InvalidCase[] = [
   { name: 'target-empty-fragment', bytes: target('/a#'), status: 400, why: 'an empty fragment is still a fragment' },
   { name: 'target-fragment-on-delete', bytes: `DELETE /coll/frag/#ment HTTP/1.1\r\n${H}\r\n`, status: 400, why: 'cut at "#", it would name the whole collection' },
   { name: 'absolute-form-with-fragment', bytes: target('http://a/b#c'), status: 400, why: 'absolute-URI has no fragment (§3.2.2)' },
-  { name: 'pipeline-fragment-in-middle', bytes: `${ok('/1')}${ok('/2#x')}${ok('/3')}`, status: 400, why: 'a fragment on the second of three', completeBefore: 1 },
+  { name: 'pipeline-fragment-in-middle', bytes: `${ok('/1')}${ok('/2#x')}${ok('/3')}`, status: 400, why: 'a fragment on the second of three', completeBefore: 1 },  // Content-Type is not a list (RFC 9110 §5.3, §8.3): joined with a comma, two make a media
+  // type neither sender meant, and an app and a proxy may each pick a different one.
+  { name: 'content-type-twice', bytes: post('Content-Type: text/plain\r\nContent-Type: application/json\r\nContent-Length: 2\r\n', '{}'), status: 400, why: 'two Content-Type lines (RFC 9110 §5.3)' },
+  { name: 'content-type-twice-identical', bytes: post('Content-Type: text/plain\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n', 'hi'), status: 400, why: 'not a list, even with the same value' },
+  { name: 'content-type-twice-other-case', bytes: post('Content-Type: text/plain\r\ncontent-type: application/json\r\nContent-Length: 2\r\n', '{}'), status: 400, why: 'field names are case-insensitive' },
+  { name: 'content-type-empty-then-another', bytes: post('Content-Type:\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n', 'hi'), status: 400, why: 'an empty line still counts' },
+  { name: 'content-type-twice-on-get', bytes: get(`${H}Content-Type: a/b\r\nContent-Type: c/d\r\n`), status: 400, why: 'refused without a body too' },
 ];

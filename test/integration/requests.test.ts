@@ -197,6 +197,7 @@ describe('echo app behind cask', () => {
       'GET / HTTP/1.1\r\nHost h\r\n\r\n',
       'GET / HTTP/1.1\r\n\r\n',
       'G@T / HTTP/1.1\r\nHost: h\r\n\r\n',
+      'POST / HTTP/1.1\r\nHost: h\r\nContent-Type: a/b\r\nContent-Type: c/d\r\nContent-Length: 0\r\n\r\n',
     ]) {
       const x = await exchange(server.port, bad, { waitClose: true });
       assert.equal(x.responses[0]?.status, 400, JSON.stringify(bad));

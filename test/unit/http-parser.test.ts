@@ -268,6 +268,32 @@ for (const target of ['/a#frag', '/x?page=1#posts-1', '/coll/frag/#ment', 'http:
   });
 }
 
+test('`RequestParser` refuses a second Content-Type (400), whatever its case or value', (t: TestContext) => {
+  t.plan(4);
+  const text = (second: string): string =>
+    `POST / HTTP/1.1\r\nHost: h\r\nContent-Type: text/plain\r\n${second}\r\nContent-Length: 0\r\n\r\n`;
+  const err = protocolError(() => drain(feed(parser(), text('content-type: application/json'))));
+  t.assert.equal(err.status, 400);
+  t.assert.equal(err.code, 'CASK_HTTP_BAD_REQUEST');
+  t.assert.equal(err.message, 'Duplicate Content-Type header: "text/plain, application/json"');
+  t.assert.equal(
+    protocolError(() => drain(feed(parser(), text('Content-Type: text/plain')))).status,
+    400,
+  );
+});
+
+test('`RequestParser` keeps one Content-Type whole, commas included, and ignores one in the trailers', (t: TestContext) => {
+  t.plan(2);
+  const type = 'multipart/form-data; boundary="a,b"';
+  const one = drain(feed(parser(), `POST / HTTP/1.1\r\nHost: h\r\nContent-Type: ${type}\r\n\r\n`));
+  t.assert.deepEqual(head(one).headers, ['Host', 'h', 'Content-Type', type]);
+  const trailer = `POST / HTTP/1.1\r\nHost: h\r\nContent-Type: a/b\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nContent-Type: c/d\r\n\r\n`;
+  t.assert.deepEqual(
+    drain(feed(parser(), trailer)).map((e) => e.type),
+    ['head', 'end'],
+  );
+});
+
 test('`RequestParser` refuses any body when maxBodySize is 0, but not an empty one', (t: TestContext) => {
   t.plan(2);
   const text = (n: number): string =>
