@@ -77,7 +77,10 @@ function splitTarget(method: string, target: string): SplitTarget {
   let rest = target;
   let host: string | undefined;
   if (target.charCodeAt(0) !== 47 /* / */) {
-    if (target === '*' && method === 'OPTIONS') return { path: '*', query: '', host };
+    // asterisk-form (RFC 9112 §3.2.4) names the server, not a path: PATH_INFO stays empty, as
+    // PEP 3333 wants it empty or starting with "/" (wsgiref.validate refuses "*"), and the app
+    // sees the "*" in RAW_URI and REQUEST_URI.
+    if (target === '*' && method === 'OPTIONS') return { path: '', query: '', host };
     // absolute-form (RFC 9112 §3.2.2): the authority in the target replaces Host.
     const match = /^(https?):\/\/([^/?#]*)(.*)$/i.exec(target);
     if (match === null) throw new ProtocolError('CASK_HTTP_BAD_REQUEST', `Invalid request target: ${target}`);

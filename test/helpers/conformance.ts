@@ -251,10 +251,10 @@ function percentDecode(text: string): string {
 
 /**
  * The CGI variables a WSGI app must see for `r`, written from PEP 3333 and RFC 3875 rather than
- * from src/wsgi/environ.ts: REQUEST_METHOD, PATH_INFO (percent-decoded), QUERY_STRING,
- * SERVER_*, CONTENT_*, and one HTTP_* per header name without "_" (repeats joined), with Host
- * taken from an absolute-form target when there is one. `listenerPort` is SERVER_PORT for a
- * request without Host.
+ * from src/wsgi/environ.ts: REQUEST_METHOD, PATH_INFO (percent-decoded; empty for "*"),
+ * QUERY_STRING, RAW_URI and REQUEST_URI, SERVER_*, CONTENT_*, and one HTTP_* per header name
+ * without "_" (repeats joined), with Host taken from an absolute-form target when there is one.
+ * `listenerPort` is SERVER_PORT for a request without Host.
  */
 export function expectedEnviron(r: ExpectedRequest, listenerPort: string): Record<string, string> {
   let rest = r.target;
@@ -265,9 +265,11 @@ export function expectedEnviron(r: ExpectedRequest, listenerPort: string): Recor
   const env: Record<string, string> = {
     REQUEST_METHOD: r.method,
     SCRIPT_NAME: '',
-    PATH_INFO: r.target === '*' ? '*' : percentDecode(q === -1 ? rest : rest.slice(0, q)),
+    // PEP 3333: PATH_INFO is empty or starts with "/"; the asterisk form has no path.
+    PATH_INFO: r.target === '*' ? '' : percentDecode(q === -1 ? rest : rest.slice(0, q)),
     QUERY_STRING: q === -1 ? '' : rest.slice(q + 1),
     RAW_URI: r.target,
+    REQUEST_URI: r.target,
     SERVER_PROTOCOL: `HTTP/1.${r.versionMinor}`,
     REMOTE_ADDR: '127.0.0.1',
     'wsgi.url_scheme': 'http',

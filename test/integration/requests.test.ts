@@ -60,6 +60,17 @@ describe('echo app behind cask', () => {
     assert.equal(environ.RAW_URI, '/caf%C3%A9/%2Fx%zz');
   });
 
+  test('OPTIONS * passes wsgiref.validate with an empty PATH_INFO and the asterisk in REQUEST_URI', async () => {
+    const x = await exchange(server.port, 'OPTIONS * HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n');
+    // The echo app runs under wsgiref's validator, which fails any PATH_INFO not starting with "/".
+    const { environ } = echo(x.responses[0]!);
+    assert.equal(environ.REQUEST_METHOD, 'OPTIONS');
+    assert.equal(environ.PATH_INFO, '');
+    assert.equal(environ.SCRIPT_NAME, '');
+    assert.equal(environ.REQUEST_URI, '*');
+    assert.equal(environ.RAW_URI, '*');
+  });
+
   test('a path that decodes to NUL is refused with 400', async () => {
     const r = await get(server.port, '/a%00b');
     assert.equal(r.status, 400);
