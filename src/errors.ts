@@ -16,6 +16,10 @@ export const ERROR_CODES = {
   },
   CASK_SEND_TIMEOUT: { status: 408, doc: 'A client read nothing of its response for `send-timeout`; the connection is dropped.' },
   CASK_CONNECTION_LIMIT: { status: 503, doc: 'A new connection came while `max-connections` were open.' },
+  CASK_RESPONSE_SPOOL_FULL: {
+    status: 200,
+    doc: 'The response spool holds `response-spool-total` on file: apps now wait for their slow clients.',
+  },
   CASK_PROXY_PROTOCOL: {
     status: 400,
     doc: 'A `--proxy-protocol` listener got no valid PROXY header, or got one from a peer not in `forwarded-allow-ips`.',

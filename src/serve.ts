@@ -32,6 +32,7 @@ export async function serve(config: Config): Promise<number> {
     sendTimeoutMs: config.sendTimeout * 1000,
     bodyMemoryLimit: config.bodyMemoryLimit,
     responseSpoolLimit: config.responseSpoolLimit,
+    responseSpoolTotal: config.responseSpoolTotal,
     serverHeader: config.serverName,
     maxConnections: config.maxConnections,
     proxyProtocol: config.proxyProtocol,

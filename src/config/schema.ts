@@ -347,8 +347,15 @@ export const SETTINGS = table({
     flag: '--response-spool-limit',
     env: 'CASK_RESPONSE_SPOOL_LIMIT',
     section: 'Request limits',
-    doc: 'How much of one response may wait in a temporary file for a client slower than the app, so the worker is free as soon as the app is done (as nginx buffers for gunicorn); past it, the app waits for the client. Files sent with `wsgi.file_wrapper` never need it. 0 means the app always waits for the client.',
+    doc: 'How much of one response the front takes off the app for a client slower than the app, so the app\'s thread is free as soon as the app is done (as nginx buffers for gunicorn): up to 256 KiB in memory, the rest in a temporary file sent on as the client reads. Past it, the app waits for the client. Files sent with `wsgi.file_wrapper` never need it. 0 means the app always waits for the client.',
     default: '64m',
+  }),
+  responseSpoolTotal: bytes({
+    flag: '--response-spool-total',
+    env: 'CASK_RESPONSE_SPOOL_TOTAL',
+    section: 'Request limits',
+    doc: 'How much all responses together may keep in temporary files for slow clients. Past it, the bytes an app sends still wait on file, but the app is not credited for them until its client takes them: each response then adds at most 1 MiB before its app waits for the client (as nginx past `proxy_max_temp_file_size`).',
+    default: '2g',
   }),
   limitRequestLine: int({
     flag: '--limit-request-line',

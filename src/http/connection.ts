@@ -34,6 +34,7 @@ import { BodySpool, type RequestBody } from './body.js';
 import { cannedResponse } from './canned.js';
 import { RequestParser, type ParserLimits, type RequestHead } from './parser.js';
 import { ResponseWriter } from './response.js';
+import type { SpoolPolicy } from './response-spool.js';
 
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
 /** Pipelined input held while a response is pending, before we stop reading the socket. */
@@ -58,8 +59,11 @@ export interface ConnectionOptions {
   /** How long a client may take none of the response it is sent before it is dropped. */
   sendTimeoutMs: number;
   bodyMemoryLimit: number;
-  /** Bytes of a response that may wait in a temporary file for a slow client (response.ts). */
+  /** Bytes of a response that may wait in a temporary file for a slow client, with its app
+   *  credited (response-spool.ts); 0 turns the spool off. */
   responseSpoolLimit: number;
+  /** Bytes all responses together may keep in temporary files with their apps credited. */
+  responseSpoolTotal: number;
   serverHeader: string;
 }
 
@@ -79,6 +83,8 @@ export interface ConnectionContext {
   readonly allow: AllowList;
   /** Every connection must start with a PROXY protocol header (v1 or v2). */
   readonly proxyProtocol: boolean;
+  /** The response spool's limits, shared ledger included; undefined when it is off. */
+  readonly spool: SpoolPolicy | undefined;
 }
 
 export interface HttpExchange {
@@ -393,7 +399,7 @@ export class Connection {
         isHead: head.method === 'HEAD',
         keepAlive: head.keepAlive && !this.closing && this.opts.keepAliveMs > 0,
         serverHeader: this.opts.serverHeader,
-        spoolLimit: this.opts.responseSpoolLimit,
+        spool: this.context.spool,
       },
       (writer) => this.onResponseDone(writer),
       (message) => this.handler.responseError(exchange, message),

@@ -11,6 +11,7 @@ import type { Socket } from 'node:net';
 import { CaskError } from '../errors.js';
 import type { AllowList } from '../net/allow-ips.js';
 import { cannedResponse } from './canned.js';
+import { SpoolLedger } from './response-spool.js';
 import {
   Connection,
   LINGER_MS,
@@ -46,23 +47,31 @@ const WARN_EVERY_MS = 10_000;
 export class Front {
   readonly connections = new Set<Connection>();
   readonly counters: FrontCounters = { accepted: 0, overLimit: 0 };
+  /** What the response spool holds on file right now, across every connection. */
+  readonly spoolLedger: SpoolLedger;
   private readonly context: ConnectionContext;
   private readonly refusals = new Map<Socket, number>();
   private readonly timer: NodeJS.Timeout;
   private warnedAt = 0;
   private warnedCount = 0;
+  private spoolWarnedAt = 0;
 
   constructor(
     private readonly options: FrontOptions,
     handler: RequestHandler,
     private readonly logger: FrontLogger,
   ) {
+    this.spoolLedger = new SpoolLedger(options.responseSpoolTotal, () => this.spoolFull());
     this.context = {
       options,
       handler,
       registry: this.connections,
       allow: options.allow,
       proxyProtocol: options.proxyProtocol,
+      spool:
+        options.responseSpoolLimit > 0
+          ? { limit: options.responseSpoolLimit, ledger: this.spoolLedger }
+          : undefined,
     };
     this.timer = setInterval(() => this.sweep(), sweepInterval(options));
     this.timer.unref();
@@ -111,6 +120,20 @@ export class Front {
     socket.resume();
     this.refusals.set(socket, now + LINGER_MS);
     socket.on('close', () => this.refusals.delete(socket));
+  }
+
+  /** The response spool reached its global cap: say so, at most every WARN_EVERY_MS. */
+  private spoolFull(): void {
+    const now = Date.now();
+    if (now - this.spoolWarnedAt < WARN_EVERY_MS) return;
+    this.spoolWarnedAt = now;
+    const error = new CaskError(
+      'CASK_RESPONSE_SPOOL_FULL',
+      `Response spool full, apps now wait for their slow clients: ` +
+        `${this.spoolLedger.onFile} bytes on file in ${this.spoolLedger.files} file(s), ` +
+        `response-spool-total is ${this.options.responseSpoolTotal}`,
+    );
+    this.logger.warn(`${error.message} (${error.code})`);
   }
 
   private sweep(): void {

@@ -1,44 +1,20 @@
 // Writes one response onto a connection: picks the framing (Content-Length, chunked, or
 // close-delimited for HTTP/1.0), adds Date/Server/Connection, holds the app to the length it
 // declared, and streams files with backpressure. The head and the first body bytes leave in
-// one write.
-//
-// A client slower than the app: once SPOOL_FROM bytes wait in the socket, the app's further
-// body bytes go to a temporary file (the response spool) and are credited back to the worker
-// at once, so its thread is free when the app is done rather than when a slow client is
-// (nginx's proxy buffering, in the front). The spool is sent on as the socket drains; past
-// `spoolLimit` bytes spooled, credit waits for the client again (flow control as usual).
-//
-//   app ──DATA──▶ writeBodyBytes ─┬─ socket has < SPOOL_FROM waiting ─▶ socket
-//                                 └─ else ─▶ spool file ──pump() on 'drain'──▶ socket
+// one write. Where the bytes wait for a client slower than the app is response-spool.ts's
+// business: this module only frames them.
 
-import { closeSync, openSync, read, readSync, unlink, writeSync } from 'node:fs';
+import { read } from 'node:fs';
 import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { cannedResponse } from './canned.js';
+import { ResponseSpool, type Flushed, type SpoolPolicy } from './response-spool.js';
 import { httpDate, serializeHead } from './serialize.js';
+
+export type { Flushed } from './response-spool.js';
 
 const CRLF = Buffer.from('\r\n');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 const FILE_CHUNK = 256 * 1024;
-/** Bytes waiting in the socket past which the app's output goes to the spool. */
-const SPOOL_FROM = 256 * 1024;
-/** Bytes read from the spool per socket write. */
-const SPOOL_CHUNK = 64 * 1024;
-
-let spoolCounter = 0;
-
-/** The temporary file of one response: bytes appended at `written`, sent on from `sent`. */
-interface Spool {
-  fd: number;
-  path: string;
-  written: number;
-  sent: number;
-  /** Credit for bytes spooled past the limit, owed once they reach the socket. */
-  owed: Array<{ at: number; pay: () => void }>;
-  waiting: boolean;
-}
 
 export interface ResponseOptions {
   versionMinor: 0 | 1;
@@ -46,11 +22,9 @@ export interface ResponseOptions {
   /** The request allows keep-alive and the server is not closing. */
   keepAlive: boolean;
   serverHeader: string;
-  /** Most bytes of this response that may wait in the spool for a slow client; 0: none. */
-  spoolLimit?: number;
+  /** How much of the response may wait in the front for a slow client; none if undefined. */
+  spool?: SpoolPolicy;
 }
-
-export type Flushed = (bytes: number) => void;
 
 export class ResponseWriter {
   status = 0;
@@ -64,7 +38,7 @@ export class ResponseWriter {
   private remaining = -1;
   private fileBusy = false;
   private backlog: Array<() => void> = [];
-  private spool: Spool | undefined;
+  private readonly spool: ResponseSpool;
   /** The response ended while the spool still held bytes: finish once it is sent. */
   private endSpooled = false;
 
@@ -75,6 +49,15 @@ export class ResponseWriter {
     private readonly onAppError: (message: string) => void,
   ) {
     this.keepAlive = opts.keepAlive;
+    this.spool = new ResponseSpool(
+      socket,
+      opts.spool,
+      (message) => {
+        this.onAppError(message);
+        this.abort();
+      },
+      () => this.spoolSent(),
+    );
   }
 
   /** Status line and headers from the app, plus the first body bytes. */
@@ -145,7 +128,7 @@ export class ResponseWriter {
     end: boolean,
     close: (fd: number) => void,
   ): void {
-    if (this.fileBusy || this.spool !== undefined) {
+    if (this.fileBusy || this.spool.busy) {
       this.backlog.push(() => this.file(fd, offset, length, end, close));
       return;
     }
@@ -205,7 +188,7 @@ export class ResponseWriter {
   /** Close the connection after what was already written: the client sees a cut body. */
   abort(): void {
     if (this.finished) return;
-    this.dropSpool();
+    this.spool.drop();
     this.keepAlive = false;
     this.finished = true;
     this.socket.end();
@@ -224,12 +207,11 @@ export class ResponseWriter {
       this.abort();
       return;
     }
-    if (this.spool !== undefined) {
-      if (this.chunked && this.bodyAllowed) this.toSpool([LAST_CHUNK], 0);
+    if (this.chunked && this.bodyAllowed) this.spool.raw(LAST_CHUNK);
+    if (this.spool.busy) {
       this.endSpooled = true;
       return;
     }
-    if (this.chunked && this.bodyAllowed) this.socket.write(LAST_CHUNK);
     this.finish();
   }
 
@@ -250,30 +232,25 @@ export class ResponseWriter {
       this.remaining -= bytes.length;
     }
     this.bytesSent += bytes.length;
-    const cb = flushed ? () => flushed(chunk.length) : undefined;
     if (bytes.length === 0) {
-      cb?.();
+      flushed?.(chunk.length);
       return true;
     }
-    // Only the app's bytes are spooled (`flushed` is its credit); files stream on drain.
-    if (
-      this.spool !== undefined ||
-      (flushed !== undefined &&
-        (this.opts.spoolLimit ?? 0) > 0 &&
-        this.socket.writableLength >= SPOOL_FROM)
-    ) {
+    if (flushed !== undefined) {
+      // The app's bytes: the spool decides where they wait and when the app is credited.
       const parts = this.chunked
         ? [Buffer.from(`${bytes.length.toString(16)}\r\n`, 'latin1'), bytes, CRLF]
         : [bytes];
-      this.toSpool(parts, chunk.length, flushed);
+      this.spool.app(parts, chunk.length, flushed);
       return true;
     }
+    // A file's bytes (file()): streamed on 'drain', never spooled; file() waits for the spool.
     if (this.chunked) {
       this.socket.write(`${bytes.length.toString(16)}\r\n`, 'latin1');
       this.socket.write(bytes);
-      return this.socket.write(CRLF, cb);
+      return this.socket.write(CRLF);
     }
-    return this.socket.write(bytes, cb);
+    return this.socket.write(bytes);
   }
 
   private finish(): void {
@@ -282,74 +259,9 @@ export class ResponseWriter {
     this.onDone(this);
   }
 
-  /** Appends framed body bytes to the spool (opened on first use) and credits the app. */
-  private toSpool(parts: Buffer[], credit: number, flushed?: Flushed): void {
-    let spool = this.spool;
-    try {
-      if (spool === undefined) {
-        const path = join(tmpdir(), `cask-response-${process.pid}-${++spoolCounter}`);
-        spool = {
-          fd: openSync(path, 'wx+', 0o600),
-          path,
-          written: 0,
-          sent: 0,
-          owed: [],
-          waiting: false,
-        };
-        this.spool = spool;
-        this.socket.once('close', () => this.dropSpool());
-      }
-      for (const part of parts) {
-        // Synchronous, as BodySpool's: microseconds into the page cache, and order stays simple.
-        writeSync(spool.fd, part, 0, part.length, spool.written);
-        spool.written += part.length;
-      }
-    } catch (error) {
-      this.onAppError(`Cannot spool the response for a slow client: ${(error as Error).message}`);
-      this.abort();
-      return;
-    }
-    if (flushed !== undefined) {
-      if (spool.written <= (this.opts.spoolLimit ?? 0)) flushed(credit);
-      else spool.owed.push({ at: spool.written, pay: () => flushed(credit) });
-    }
-    if (!spool.waiting) this.pump();
-  }
-
-  /** Sends the spool on while the socket takes it; resumes on 'drain'; closes it when empty. */
-  private pump(): void {
-    const spool = this.spool;
-    if (spool === undefined) return;
-    spool.waiting = false;
-    while (spool.sent < spool.written) {
-      if (this.socket.writableLength >= SPOOL_FROM || this.socket.destroyed) {
-        spool.waiting = true;
-        this.socket.once('drain', () => this.pump());
-        return;
-      }
-      const n = Math.min(SPOOL_CHUNK, spool.written - spool.sent);
-      const buffer = Buffer.allocUnsafe(n);
-      try {
-        readSync(spool.fd, buffer, 0, n, spool.sent);
-      } catch (error) {
-        this.onAppError(`Cannot read back the response spool: ${(error as Error).message}`);
-        this.abort();
-        return;
-      }
-      spool.sent += n;
-      this.socket.write(buffer);
-      while (spool.owed.length > 0 && spool.owed[0]!.at <= spool.sent) spool.owed.shift()!.pay();
-    }
-    this.dropSpool();
+  /** The spool has sent everything it held: finish, or go on with what waited behind it. */
+  private spoolSent(): void {
     if (this.endSpooled) this.finish();
     for (const next of this.backlog.splice(0)) next();
-  }
-
-  private dropSpool(): void {
-    const spool = this.spool;
-    if (spool === undefined) return;
-    this.spool = undefined;
-    closeSync(spool.fd);
-    unlink(spool.path, () => {});
   }
 }

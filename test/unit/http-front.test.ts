@@ -70,6 +70,7 @@ async function harness(t: TestContext, options: Partial<FrontOptions> = {}): Pro
       sendTimeoutMs: 0,
       bodyMemoryLimit: 1 << 20,
       responseSpoolLimit: 0,
+      responseSpoolTotal: 1 << 30,
       serverHeader: 'Cask',
       maxConnections: 0,
       proxyProtocol: false,
@@ -578,6 +579,7 @@ test('`sweepInterval()` is a quarter of the shortest timeout, from 25 ms to 500 
     bodyMinRate: 0,
     bodyMemoryLimit: 0,
     responseSpoolLimit: 0,
+    responseSpoolTotal: 1 << 30,
     serverHeader: '',
   };
   t.plan(3);

@@ -1,0 +1,248 @@
+// Where a response waits for a client slower than the app, so that the app's thread is free
+// as soon as the app has produced its response (nginx's proxy buffering, in the front).
+//
+// The worker sends body bytes only against credit (docs/protocol.md, WINDOW), and the
+// front pays that credit back the moment it has taken the bytes in hand. It holds at most
+// MEMORY_MARK bytes of one response in the socket's user-space queue; everything past that
+// goes to a temporary file and is sent on as the client drains. The kernel's own socket
+// buffer comes first and is not counted: it holds what it holds whatever we do.
+//
+//   app bytes ─▶ app() ─┬─ nothing on file, and the socket holds < MEMORY_MARK ─▶ socket
+//                       └─ the rest ─▶ temporary file ──pump() on 'drain'──────▶ socket
+//   credit    ◀─ at once, while this response has ≤ `limit` on file and every response of
+//                the front together ≤ `ledger.total`
+//              ◀─ else once those very bytes have left the file (flow control as usual)
+//
+// Why credit is paid on taking the bytes rather than when the socket has written them: the
+// link's window is 1 MiB, and a single 1 MiB frame stuck in a socket whose client does not
+// read would otherwise hold the whole window, and with it the app's thread, forever.
+//
+// Past either cap the bytes still go to the file (they have already arrived), but the app
+// is not credited until the client takes them: each response over a cap adds at most one
+// link window (1 MiB) before its app waits. The same policy as nginx past
+// proxy_max_temp_file_size: the upstream is then read at the client's pace.
+
+import { closeSync, openSync, readSync, unlink, writeSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Most bytes of one response held in memory (the socket's user-space queue). */
+export const MEMORY_MARK = 256 * 1024;
+/** Most bytes read back from the file per socket write. */
+const FILE_READ = 256 * 1024;
+
+/** Called with the credit the app earned (its body bytes the front has taken). */
+export type Flushed = (bytes: number) => void;
+
+let fileCounter = 0;
+
+/** Bytes on file across every response of one front: the global cap. */
+export class SpoolLedger {
+  /** Bytes on file now, not yet sent. */
+  onFile = 0;
+  /** Most bytes ever on file at once. */
+  peak = 0;
+  /** Temporary files open now. */
+  files = 0;
+
+  /**
+   * @param total most bytes all responses together keep on file with their apps credited
+   * @param full told each time credit is withheld because `total` is reached (for a warning)
+   */
+  constructor(
+    readonly total: number,
+    readonly full: () => void = () => {},
+  ) {}
+
+  add(bytes: number): void {
+    this.onFile += bytes;
+    if (this.onFile > this.peak) this.peak = this.onFile;
+  }
+}
+
+export interface SpoolPolicy {
+  /** Most bytes of one response kept on file with its app credited; 0: no spool at all. */
+  limit: number;
+  ledger: SpoolLedger;
+}
+
+interface SpoolFile {
+  fd: number;
+  path: string;
+  /** Bytes appended so far. */
+  written: number;
+  /** Bytes read back and handed to the socket. */
+  sent: number;
+}
+
+export class ResponseSpool {
+  private file: SpoolFile | undefined;
+  /** Credit withheld past a cap, owed once the file has been sent up to `at`. */
+  private owed: Array<{ at: number; pay: () => void }> = [];
+  /** A 'drain' listener is armed. */
+  private waiting = false;
+  private dropped = false;
+
+  /**
+   * @param fail an I/O error on the file: the response cannot be completed
+   * @param sent the file has been sent whole (the writer finishes or moves on)
+   */
+  constructor(
+    private readonly socket: Socket,
+    private readonly policy: SpoolPolicy | undefined,
+    private readonly fail: (message: string) => void,
+    private readonly sent: () => void,
+  ) {}
+
+  /** Bytes wait on file: anything written now must queue behind them. */
+  get busy(): boolean {
+    return this.file !== undefined;
+  }
+
+  /** The app's body bytes, framed; `credit` (the app's own byte count) is paid to `flushed`. */
+  app(parts: Buffer[], credit: number, flushed: Flushed | undefined): void {
+    const limit = this.policy?.limit ?? 0;
+    if (limit === 0 || flushed === undefined) {
+      // No spool: the app is credited when the socket has written its bytes.
+      const last = parts.length - 1;
+      for (let i = 0; i < last; i++) this.socket.write(parts[i] as Buffer);
+      this.socket.write(parts[last] as Buffer, flushed && (() => flushed(credit)));
+      return;
+    }
+    const rest = this.file === undefined ? this.toSocket(parts) : parts;
+    if (rest.length > 0 && !this.append(rest)) return;
+    const file = this.file;
+    const ledger = (this.policy as SpoolPolicy).ledger;
+    if (
+      file === undefined ||
+      (file.written - file.sent <= limit && ledger.onFile <= ledger.total)
+    ) {
+      flushed(credit);
+    } else {
+      if (ledger.onFile > ledger.total) ledger.full();
+      this.owed.push({ at: file.written, pay: () => flushed(credit) });
+    }
+    if (this.file !== undefined && !this.waiting) this.pump();
+  }
+
+  /** Bytes of the front's own (framing, the last chunk): behind whatever is on file. */
+  raw(bytes: Buffer): boolean {
+    if (this.file === undefined) return this.socket.write(bytes);
+    if (this.append([bytes]) && !this.waiting) this.pump();
+    return true;
+  }
+
+  /** The response is abandoned (client gone, response cut): the file is removed, nothing
+   *  more is sent or spooled, and no withheld credit is paid. */
+  drop(): void {
+    this.dropped = true;
+    this.owed = [];
+    this.removeFile();
+  }
+
+  /**
+   * Writes `parts` while the socket holds less than MEMORY_MARK; returns what did not fit.
+   * Corked writes count in `writableLength` too, so the writer's cork (head and first body
+   * bytes in one write) is released as soon as a second piece is due: else a fast client's
+   * large first chunk would go through the file for nothing.
+   */
+  private toSocket(parts: Buffer[]): Buffer[] {
+    const socket = this.socket;
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i] as Buffer;
+      let at = 0;
+      while (at < part.length) {
+        const room = MEMORY_MARK - socket.writableLength;
+        if (room <= 0) {
+          if (socket.writableCorked === 0) {
+            const rest = parts.slice(i);
+            rest[0] = part.subarray(at);
+            return rest;
+          }
+          while (socket.writableCorked > 0) socket.uncork();
+          continue;
+        }
+        const n = Math.min(room, part.length - at);
+        socket.write(at === 0 && n === part.length ? part : part.subarray(at, at + n));
+        at += n;
+      }
+    }
+    return [];
+  }
+
+  /** Appends to the file (opened on first use); false if that failed (already reported). */
+  private append(parts: Buffer[]): boolean {
+    if (this.dropped) return false;
+    const ledger = (this.policy as SpoolPolicy).ledger;
+    let file = this.file;
+    try {
+      if (file === undefined) {
+        const path = join(tmpdir(), `cask-response-${process.pid}-${++fileCounter}`);
+        file = { fd: openSync(path, 'wx+', 0o600), path, written: 0, sent: 0 };
+        this.file = file;
+        ledger.files++;
+        this.socket.once('close', this.onClose);
+      }
+      for (const part of parts) {
+        // Synchronous, as the request body's spool: microseconds into the page cache, and the
+        // order of the connection's events stays simple.
+        writeSync(file.fd, part, 0, part.length, file.written);
+        file.written += part.length;
+        ledger.add(part.length);
+      }
+    } catch (error) {
+      this.fail(`Cannot spool the response for a slow client: ${(error as Error).message}`);
+      return false;
+    }
+    return true;
+  }
+
+  /** Sends the file on while the socket takes it; resumes on 'drain'; removes it when sent. */
+  private pump(): void {
+    const file = this.file;
+    if (file === undefined) return;
+    this.waiting = false;
+    const socket = this.socket;
+    const ledger = (this.policy as SpoolPolicy).ledger;
+    while (file.sent < file.written) {
+      const room = MEMORY_MARK - socket.writableLength;
+      if (room <= 0 || socket.destroyed) {
+        if (socket.destroyed) return; // 'close' drops the file
+        this.waiting = true;
+        socket.once('drain', () => this.pump());
+        return;
+      }
+      const n = Math.min(FILE_READ, room, file.written - file.sent);
+      const buffer = Buffer.allocUnsafe(n);
+      try {
+        readSync(file.fd, buffer, 0, n, file.sent);
+      } catch (error) {
+        this.fail(`Cannot read back the response spool: ${(error as Error).message}`);
+        return;
+      }
+      file.sent += n;
+      ledger.onFile -= n;
+      socket.write(buffer);
+      while (this.owed.length > 0 && (this.owed[0] as { at: number }).at <= file.sent) {
+        (this.owed.shift() as { pay: () => void }).pay();
+      }
+    }
+    this.removeFile();
+    this.sent();
+  }
+
+  private readonly onClose = (): void => this.drop();
+
+  private removeFile(): void {
+    const file = this.file;
+    if (file === undefined) return;
+    this.file = undefined;
+    this.socket.off('close', this.onClose);
+    const ledger = (this.policy as SpoolPolicy).ledger;
+    ledger.onFile -= file.written - file.sent;
+    ledger.files--;
+    closeSync(file.fd);
+    unlink(file.path, () => {});
+  }
+}

@@ -1,0 +1,288 @@
+// Slow readers against a real cask: clients that ask for a 20 MiB answer and then read it at
+// 16 bytes a second, or not at all, must not hold an app thread (docs/security.md, "Slow
+// readers"). For each way a WSGI app can produce a large response, N = 4 × threads × workers
+// such clients attach; the test shows the app's threads free, a fast client served as usual,
+// the front's memory and its spool files within their caps, and every answer arriving whole
+// once its client reads. Then clients that leave mid-spool, and the global spool cap.
+
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test, type TestContext } from 'node:test';
+import { rss, sleep, until } from '../helpers/attacks.js';
+import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
+import { get, parseResponses } from '../helpers/http.js';
+
+const MiB = 1024 * 1024;
+const SIZE = 20 * MiB;
+const THREADS = 2;
+const WORKERS = 1;
+const N = 4 * THREADS * WORKERS;
+
+interface Reader {
+  socket: Socket;
+  /** Bytes taken from the socket so far. */
+  taken(): number;
+  /** Reads the rest at full speed; resolves with everything received once the server closes. */
+  finish(): Promise<Buffer>;
+  stop(): void;
+}
+
+/** A client that sends one request, then reads 16 bytes a second (or nothing at all). */
+function slowReader(port: number, path: string, trickle: boolean): Promise<Reader> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    const chunks: Buffer[] = [];
+    let taken = 0;
+    let timer: NodeJS.Timeout | undefined;
+    socket.on('error', () => {});
+    socket.pause();
+    socket.on('connect', () => {
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`);
+      if (trickle) {
+        timer = setInterval(() => {
+          const bytes = socket.read(16) as Buffer | null;
+          if (bytes !== null) {
+            chunks.push(bytes);
+            taken += bytes.length;
+          }
+        }, 1000);
+      }
+      resolve({
+        socket,
+        taken: () => taken,
+        finish() {
+          clearInterval(timer);
+          return new Promise((done) => {
+            socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+            socket.on('close', () => done(Buffer.concat(chunks)));
+            socket.resume();
+          });
+        },
+        stop() {
+          clearInterval(timer);
+          socket.destroy();
+        },
+      });
+    });
+  });
+}
+
+async function slowReaders(port: number, path: string, n: number): Promise<Reader[]> {
+  return Promise.all(Array.from({ length: n }, (_, i) => slowReader(port, path, i % 2 === 0)));
+}
+
+/** Milliseconds each of `n` sequential requests took, failing on anything but 200. */
+async function fastLatencies(port: number, n: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const start = performance.now();
+    const response = await get(port, '/ok', {}, { ms: 5000 });
+    assert.equal(response.status, 200);
+    times.push(performance.now() - start);
+  }
+  return times.sort((a, b) => a - b);
+}
+
+const p99 = (sorted: number[]): number =>
+  sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)] as number;
+
+/** `threads` requests that each hold a thread for 0.2 s, all at once: whether all were
+ *  answered within a second (every thread of the worker was free). */
+async function threadsFree(port: number): Promise<boolean> {
+  const start = Date.now();
+  const answers = await Promise.all(
+    Array.from({ length: THREADS * WORKERS }, () =>
+      get(port, '/sleep?0.2', {}, { ms: 3000 }).catch(() => undefined),
+    ),
+  );
+  return answers.every((a) => a?.status === 200) && Date.now() - start < 1000;
+}
+
+const inflight = async (port: number): Promise<number> =>
+  Number((await get(port, '/inflight')).body.toString());
+
+const openFds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
+
+describe('slow readers against cask', () => {
+  let server: RunningCask;
+  let pid: number;
+  let spoolDir: string;
+  let digest: string;
+  const spools = (): string[] =>
+    readdirSync(spoolDir).filter((f) => f.startsWith(`cask-response-${pid}-`));
+  const spooledBytes = (): number =>
+    spools().reduce((sum, f) => {
+      try {
+        return sum + statSync(join(spoolDir, f)).size;
+      } catch {
+        return sum; // removed meanwhile
+      }
+    }, 0);
+
+  before(async () => {
+    spoolDir = mkdtempSync(join(tmpdir(), 'cask-slow-readers-'));
+    server = await startCask(
+      [
+        'big_responses:application', '--chdir', APPS, '-w', String(WORKERS), '--threads', String(THREADS),
+        '--send-timeout', '120', '--response-spool-total', '1g',
+      ], // prettier-ignore
+      { env: { TMPDIR: spoolDir } },
+    );
+    pid = server.proc.pid as number;
+    digest = (await get(server.port, '/digest')).body.toString();
+    await fastLatencies(server.port, 20); // warm up before measuring memory
+  });
+  after(async () => {
+    await server.stop();
+    rmSync(spoolDir, { recursive: true, force: true });
+  });
+
+  for (const style of ['list', 'stream', 'write', 'wrapper', 'file']) {
+    test(`${style}: ${N} slow readers of 20 MiB answers hold no thread, a fast client keeps its latency, every answer arrives whole`, async (t: TestContext) => {
+      const port = server.port;
+      const usual = await fastLatencies(port, 20);
+      const base = rss(pid);
+      const sent = Date.now();
+      const readers = await slowReaders(port, `/${style}`, N);
+      t.after(() => readers.forEach((r) => r.stop()));
+
+      // The threads are free once the app has produced the answers: well within 3 s of
+      // asking, for 160 MiB written to the page cache.
+      let freeAt = 0;
+      for (let waited = 0; freeAt === 0 && waited < 3000; waited = Date.now() - sent) {
+        if (
+          (style === 'list' || style === 'file' || (await inflight(port)) === 0) &&
+          (await threadsFree(port))
+        ) {
+          freeAt = Date.now() - sent;
+        }
+      }
+      const during = await fastLatencies(port, 20);
+      const onFile = spooledBytes();
+      const grew = rss(pid) - base;
+      const trickled = readers.map((r) => r.taken());
+      const stillOpen = readers.filter((r) => !r.socket.destroyed).length;
+
+      const bodies = await Promise.all(readers.map((r) => r.finish()));
+      const answers = bodies.map((raw) => parseResponses(raw).responses[0]);
+      t.diagnostic(
+        `threads free ${freeAt} ms after asking; fast client p99 ${p99(usual).toFixed(1)} ms before, ` +
+          `${p99(during).toFixed(1)} ms during; ${(onFile / MiB).toFixed(0)} MiB on file; front RSS +${(grew / MiB).toFixed(1)} MiB`,
+      );
+      t.plan(8);
+      t.assert.ok(
+        freeAt > 0,
+        `the worker's threads were still busy 3 s after ${N} slow readers asked`,
+      );
+      t.assert.ok(
+        p99(during) < p99(usual) + 250,
+        `fast client p99 went from ${p99(usual)} ms to ${p99(during)} ms`,
+      );
+      t.assert.equal(
+        stillOpen,
+        N,
+        'every slow reader was still connected while the fast client was served',
+      );
+      t.assert.ok(
+        trickled.every((n) => n < 1024),
+        `the slow readers took ${trickled.join(', ')} bytes`,
+      );
+      // Files are sent by the front from the app's own file, never spooled.
+      if (style === 'file') t.assert.equal(onFile, 0);
+      else t.assert.ok(onFile <= N * SIZE, `${onFile} bytes on file for ${N} answers of ${SIZE}`);
+      t.assert.ok(
+        grew < 64 * MiB,
+        `the front grew by ${grew} bytes while ${N * 20} MiB were offered`,
+      );
+      t.assert.deepEqual(
+        answers.map(
+          (a) =>
+            `${a?.status} ${a?.body.length} ${a && createHash('sha256').update(a.body).digest('hex')}`,
+        ),
+        Array(N).fill(`200 ${SIZE} ${digest}`),
+      );
+      t.assert.ok(
+        await until(() => spools().length === 0, 2000),
+        `${spools().length} spool files left`,
+      );
+    });
+  }
+
+  test('clients that leave mid-spool leave no file, no descriptor and no busy thread behind', async (t: TestContext) => {
+    const port = server.port;
+    const fds = openFds(pid);
+    const readers = [
+      ...(await slowReaders(port, '/stream', N / 2)),
+      ...(await slowReaders(port, '/list', N / 2)),
+    ];
+    t.after(() => readers.forEach((r) => r.stop()));
+    const spooling = await until(() => spools().length === N, 5000);
+    const count = spools().length;
+    for (const r of readers) r.stop();
+    t.plan(4);
+    t.assert.ok(spooling, `${count} of ${N} answers were spooled`);
+    t.assert.ok(
+      await until(() => spools().length === 0, 2000),
+      `${spools().length} spool files left`,
+    );
+    t.assert.ok(
+      await until(() => openFds(pid) <= fds, 2000),
+      `${openFds(pid)} descriptors open, ${fds} before`,
+    );
+    t.assert.equal(await inflight(port), 0, 'every iterable was closed');
+  });
+});
+
+describe('the global response spool cap', () => {
+  test('past --response-spool-total the apps wait for their clients, disk use stays within the cap, and nothing is lost', async (t: TestContext) => {
+    const spoolDir = mkdtempSync(join(tmpdir(), 'cask-spool-cap-'));
+    const server = await startCask(
+      [
+        'big_responses:application', '--chdir', APPS, '-w', '1', '--threads', '6',
+        '--send-timeout', '120', '--response-spool-total', '8m',
+      ], // prettier-ignore
+      { env: { TMPDIR: spoolDir } },
+    );
+    t.after(async () => {
+      await server.stop();
+      rmSync(spoolDir, { recursive: true, force: true });
+    });
+    const pid = server.proc.pid as number;
+    const onFile = (): number =>
+      readdirSync(spoolDir)
+        .filter((f) => f.startsWith(`cask-response-${pid}-`))
+        .reduce((sum, f) => {
+          try {
+            return sum + statSync(join(spoolDir, f)).size;
+          } catch {
+            return sum;
+          }
+        }, 0);
+    const digest = (await get(server.port, '/digest')).body.toString();
+    const readers = await slowReaders(server.port, '/stream', 4);
+    t.after(() => readers.forEach((r) => r.stop()));
+    await server.waitFor('Response spool full', 5000);
+    await sleep(500);
+    const held = await inflight(server.port);
+    const peak = onFile();
+    const bodies = await Promise.all(readers.map((r) => r.finish()));
+    const answers = bodies.map((raw) => parseResponses(raw).responses[0]);
+    t.diagnostic(`${(peak / MiB).toFixed(1)} MiB on file with the cap at 8 MiB`);
+    t.plan(4);
+    t.assert.equal(held, 4, 'the four apps wait for their clients (two threads stay free)');
+    // Each response over the cap adds at most one link window (1 MiB) before its app waits.
+    t.assert.ok(peak <= 8 * MiB + 4 * MiB + 4096, `${peak} bytes on file`);
+    t.assert.deepEqual(
+      answers.map(
+        (a) =>
+          `${a?.status} ${a?.body.length} ${a && createHash('sha256').update(a.body).digest('hex')}`,
+      ),
+      Array(4).fill(`200 ${SIZE} ${digest}`),
+    );
+    t.assert.equal(await inflight(server.port), 0);
+  });
+});
