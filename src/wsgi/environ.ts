@@ -106,7 +106,8 @@ function splitHost(host: string, fallbackPort: string): [string, string] {
 
 /**
  * The CGI variables of one request. `bodyLength` is the body as the app will read it: the
- * de-chunked size for chunked requests, -1 for a request without a body.
+ * de-chunked size for chunked requests, -1 when no body was read (none was framed, or
+ * `Content-Length: 0`).
  */
 export function buildEnviron(head: RequestHead, bodyLength: number, ctx: EnvironContext): string[] {
   const { path, query, host: targetHost } = splitTarget(head.method, head.target);
@@ -136,7 +137,11 @@ export function buildEnviron(head: RequestHead, bodyLength: number, ctx: Environ
     'REMOTE_PORT', ctx.remotePort, // REMOTE_PORT_AT
     'wsgi.url_scheme', ctx.scheme, // SCHEME_AT
   ]; // prettier-ignore
+  // CONTENT_LENGTH is there whenever the client framed a body, even an empty one: with a
+  // Content-Length (0 included) or chunked. It is absent only for a request with neither, so
+  // `Content-Length: 0` and an empty chunked body look the same to the app.
   if (bodyLength >= 0) env.push('CONTENT_LENGTH', String(bodyLength));
+  else if (head.contentLength >= 0 || head.chunked) env.push('CONTENT_LENGTH', '0');
 
   const headers = head.headers;
   const seen = new Map<string, number>();

@@ -295,7 +295,8 @@ export function expectedEnviron(r: ExpectedRequest, listenerPort: string): Recor
       before === undefined ? value : `${before}${key === 'HTTP_COOKIE' ? '; ' : ', '}${value}`;
   }
   if (absolute) env.HTTP_HOST = r.host;
-  if (r.contentLength > 0 || r.chunked)
+  // Present whenever the client framed a body, even an empty one; absent without framing.
+  if (r.contentLength >= 0 || r.chunked)
     env.CONTENT_LENGTH = String(Buffer.byteLength(r.body, 'latin1'));
   return env;
 }

@@ -123,6 +123,24 @@ describe('echo app behind cask', () => {
     assert.equal(e.environ.HTTP_TRANSFER_ENCODING, undefined);
   });
 
+  test('CONTENT_LENGTH is 0 for Content-Length: 0 and an empty chunked body alike, absent without framing', async () => {
+    const req = (line: string, fields = ''): string => `${line} HTTP/1.1\r\nHost: h\r\n${fields}\r\n`;
+    const x = await exchange(
+      server.port,
+      req('GET /cl0', 'Content-Length: 0\r\n') +
+        req('POST /cl0', 'Content-Length: 0\r\n') +
+        req('POST /chunked', 'Transfer-Encoding: chunked\r\n') +
+        '0\r\n\r\n' +
+        req('POST /none') +
+        req('GET /none', 'Connection: close\r\n'),
+      { expect: 5, waitClose: true },
+    );
+    assert.deepEqual(
+      x.responses.map((r) => echo(r).environ.CONTENT_LENGTH ?? 'absent'),
+      ['0', '0', '0', 'absent', 'absent'],
+    );
+  });
+
   test('a body larger than the memory limit is spooled to a file and read whole', async () => {
     const body = Buffer.alloc(300 * 1024, 'abcdefghij');
     const x = await exchange(server.port, [

@@ -59,3 +59,21 @@ test('`buildEnviron()` gives `OPTIONS *` no path under --root-path either', (t: 
   t.assert.equal(env.get('SCRIPT_NAME'), '/app');
   t.assert.equal(env.get('REQUEST_URI'), '*');
 });
+
+for (const [framing, fields, bodyLength, want] of [
+  ['no framing, GET', '', -1, undefined],
+  ['no framing, POST', '', -1, undefined],
+  ['Content-Length: 0 on a GET', 'Content-Length: 0\r\n', -1, '0'],
+  ['Content-Length: 0 on a POST', 'Content-Length: 0\r\n', -1, '0'],
+  ['an empty chunked body', 'Transfer-Encoding: chunked\r\n', 0, '0'],
+  ['a chunked body', 'Transfer-Encoding: chunked\r\n', 12, '12'],
+  ['Content-Length: 5', 'Content-Length: 5\r\n', 5, '5'],
+] as const) {
+  const does = want === undefined ? 'leaves CONTENT_LENGTH out' : `sets CONTENT_LENGTH to ${want}`;
+  test(`\`buildEnviron()\` ${does} for ${framing}`, (t: TestContext) => {
+    t.plan(1);
+    const method = framing.endsWith('GET') ? 'GET' : 'POST';
+    const env = environ(`${method} / HTTP/1.1\r\nHost: h\r\n${fields}\r\n`, bodyLength);
+    t.assert.equal(env.get('CONTENT_LENGTH'), want);
+  });
+}
