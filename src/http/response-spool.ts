@@ -62,7 +62,7 @@ export class SpoolLedger {
 }
 
 export interface SpoolPolicy {
-  /** Most bytes of one response kept on file with its app credited; 0: no spool at all. */
+  /** Most bytes of one response kept on file with its app credited. */
   limit: number;
   ledger: SpoolLedger;
 }
@@ -90,7 +90,7 @@ export class ResponseSpool {
    */
   constructor(
     private readonly socket: Socket,
-    private readonly policy: SpoolPolicy | undefined,
+    private readonly policy: SpoolPolicy,
     private readonly fail: (message: string) => void,
     private readonly sent: () => void,
   ) {}
@@ -101,19 +101,11 @@ export class ResponseSpool {
   }
 
   /** The app's body bytes, framed; `credit` (the app's own byte count) is paid to `flushed`. */
-  app(parts: Buffer[], credit: number, flushed: Flushed | undefined): void {
-    const limit = this.policy?.limit ?? 0;
-    if (limit === 0 || flushed === undefined) {
-      // No spool: the app is credited when the socket has written its bytes.
-      const last = parts.length - 1;
-      for (let i = 0; i < last; i++) this.socket.write(parts[i] as Buffer);
-      this.socket.write(parts[last] as Buffer, flushed && (() => flushed(credit)));
-      return;
-    }
+  app(parts: Buffer[], credit: number, flushed: Flushed): void {
     const rest = this.file === undefined ? this.toSocket(parts) : parts;
     if (rest.length > 0 && !this.append(rest)) return;
     const file = this.file;
-    const ledger = (this.policy as SpoolPolicy).ledger;
+    const { limit, ledger } = this.policy;
     if (
       file === undefined ||
       (file.written - file.sent <= limit && ledger.onFile <= ledger.total)
@@ -174,7 +166,7 @@ export class ResponseSpool {
   /** Appends to the file (opened on first use); false if that failed (already reported). */
   private append(parts: Buffer[]): boolean {
     if (this.dropped) return false;
-    const ledger = (this.policy as SpoolPolicy).ledger;
+    const ledger = this.policy.ledger;
     let file = this.file;
     try {
       if (file === undefined) {
@@ -204,7 +196,7 @@ export class ResponseSpool {
     if (file === undefined) return;
     this.waiting = false;
     const socket = this.socket;
-    const ledger = (this.policy as SpoolPolicy).ledger;
+    const ledger = this.policy.ledger;
     while (file.sent < file.written) {
       const room = MEMORY_MARK - socket.writableLength;
       if (room <= 0 || socket.destroyed) {
@@ -239,7 +231,7 @@ export class ResponseSpool {
     if (file === undefined) return;
     this.file = undefined;
     this.socket.off('close', this.onClose);
-    const ledger = (this.policy as SpoolPolicy).ledger;
+    const ledger = this.policy.ledger;
     ledger.onFile -= file.written - file.sent;
     ledger.files--;
     closeSync(file.fd);

@@ -7,7 +7,7 @@
 import { read } from 'node:fs';
 import type { Socket } from 'node:net';
 import { cannedResponse } from './canned.js';
-import { ResponseSpool, type Flushed, type SpoolPolicy } from './response-spool.js';
+import { MEMORY_MARK, ResponseSpool, type Flushed, type SpoolPolicy } from './response-spool.js';
 import { httpDate, serializeHead } from './serialize.js';
 
 export type { Flushed } from './response-spool.js';
@@ -38,7 +38,8 @@ export class ResponseWriter {
   private remaining = -1;
   private fileBusy = false;
   private backlog: Array<() => void> = [];
-  private readonly spool: ResponseSpool;
+  /** Made when a response first outruns its client (most responses never need one). */
+  private spool: ResponseSpool | undefined;
   /** The response ended while the spool still held bytes: finish once it is sent. */
   private endSpooled = false;
 
@@ -49,15 +50,6 @@ export class ResponseWriter {
     private readonly onAppError: (message: string) => void,
   ) {
     this.keepAlive = opts.keepAlive;
-    this.spool = new ResponseSpool(
-      socket,
-      opts.spool,
-      (message) => {
-        this.onAppError(message);
-        this.abort();
-      },
-      () => this.spoolSent(),
-    );
   }
 
   /** Status line and headers from the app, plus the first body bytes. */
@@ -128,7 +120,7 @@ export class ResponseWriter {
     end: boolean,
     close: (fd: number) => void,
   ): void {
-    if (this.fileBusy || this.spool.busy) {
+    if (this.fileBusy || this.spool?.busy === true) {
       this.backlog.push(() => this.file(fd, offset, length, end, close));
       return;
     }
@@ -188,7 +180,7 @@ export class ResponseWriter {
   /** Close the connection after what was already written: the client sees a cut body. */
   abort(): void {
     if (this.finished) return;
-    this.spool.drop();
+    this.spool?.drop();
     this.keepAlive = false;
     this.finished = true;
     this.socket.end();
@@ -207,8 +199,12 @@ export class ResponseWriter {
       this.abort();
       return;
     }
-    if (this.chunked && this.bodyAllowed) this.spool.raw(LAST_CHUNK);
-    if (this.spool.busy) {
+    const spool = this.spool?.busy === true ? this.spool : undefined;
+    if (this.chunked && this.bodyAllowed) {
+      if (spool === undefined) this.socket.write(LAST_CHUNK);
+      else spool.raw(LAST_CHUNK);
+    }
+    if (spool !== undefined) {
       this.endSpooled = true;
       return;
     }
@@ -237,11 +233,7 @@ export class ResponseWriter {
       return true;
     }
     if (flushed !== undefined) {
-      // The app's bytes: the spool decides where they wait and when the app is credited.
-      const parts = this.chunked
-        ? [Buffer.from(`${bytes.length.toString(16)}\r\n`, 'latin1'), bytes, CRLF]
-        : [bytes];
-      this.spool.app(parts, chunk.length, flushed);
+      this.writeAppBytes(bytes, chunk.length, flushed);
       return true;
     }
     // A file's bytes (file()): streamed on 'drain', never spooled; file() waits for the spool.
@@ -257,6 +249,47 @@ export class ResponseWriter {
     if (this.finished) return;
     this.finished = true;
     this.onDone(this);
+  }
+
+  /**
+   * The app's bytes, for which it is owed `credit`. Straight to the socket, credited at once,
+   * while they fit under the memory mark and nothing waits on file (nearly every response);
+   * else the spool decides where they wait and when the app is credited.
+   */
+  private writeAppBytes(bytes: Buffer, credit: number, flushed: Flushed): void {
+    const socket = this.socket;
+    const size = this.chunked ? bytes.length + 16 : bytes.length;
+    if (this.opts.spool === undefined) {
+      // No spool: the app is credited when the socket has written its bytes.
+      if (this.chunked) {
+        socket.write(`${bytes.length.toString(16)}\r\n`, 'latin1');
+        socket.write(bytes);
+        socket.write(CRLF, () => flushed(credit));
+      } else socket.write(bytes, () => flushed(credit));
+      return;
+    }
+    if (this.spool?.busy !== true && socket.writableLength + size <= MEMORY_MARK) {
+      if (this.chunked) {
+        socket.write(`${bytes.length.toString(16)}\r\n`, 'latin1');
+        socket.write(bytes);
+        socket.write(CRLF);
+      } else socket.write(bytes);
+      flushed(credit);
+      return;
+    }
+    this.spool ??= new ResponseSpool(
+      socket,
+      this.opts.spool,
+      (message) => {
+        this.onAppError(message);
+        this.abort();
+      },
+      () => this.spoolSent(),
+    );
+    const parts = this.chunked
+      ? [Buffer.from(`${bytes.length.toString(16)}\r\n`, 'latin1'), bytes, CRLF]
+      : [bytes];
+    this.spool.app(parts, credit, flushed);
   }
 
   /** The spool has sent everything it held: finish, or go on with what waited behind it. */
