@@ -8,6 +8,7 @@ from .app import load_app
 from .environ import FileWrapper, base_environ, build_environ
 from .errors import (
     EXIT_LINK_ERROR, EXIT_LOAD_ERROR, EXIT_STOPPED, AppLoadError, ProtocolError,
+    ResponseStateError,
 )
 from .protocol import FrameDecoder, encode_frame
 from .runner import Runner
@@ -22,6 +23,7 @@ __all__ = [
     "FileWrapper",
     "FrameDecoder",
     "ProtocolError",
+    "ResponseStateError",
     "Runner",
     "base_environ",
     "build_environ",

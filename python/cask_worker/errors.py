@@ -23,6 +23,19 @@ class AppLoadError(Exception):
     """
 
 
+class ResponseStateError(AssertionError, RuntimeError):
+    """start_response() or write() used out of order.
+
+    Raised for a second start_response() without exc_info, write() before start_response()
+    or after the response ended, and an app that returns or yields body bytes before it
+    calls start_response(). PEP 3333 names no class for these: wsgiref raises
+    AssertionError and mod_wsgi RuntimeError, and apps written against either catch that
+    one. This class is both, so `except AssertionError` and `except RuntimeError` each
+    catch it. The two bases add nothing to BaseException's layout, so CPython (3.6 to 3.13
+    checked) and PyPy accept them together.
+    """
+
+
 class Cancelled(BaseException):
     """The front cancelled the request (client gone or timed out).
 

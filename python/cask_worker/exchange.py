@@ -15,7 +15,7 @@ import traceback
 
 from . import protocol as p
 from .environ import FileWrapper, file_input, memory_input
-from .errors import Cancelled, LinkClosed
+from .errors import Cancelled, LinkClosed, ResponseStateError
 from .headers import content_length, head_bytes
 from .interrupt import RequestTimeout
 
@@ -68,7 +68,7 @@ class Exchange:
             finally:
                 exc_info = None  # break the frame <-> traceback cycle
         elif self.head is not None:
-            raise AssertionError("start_response() called twice without exc_info")
+            raise ResponseStateError("start_response() called twice without exc_info")
         self.head = head_bytes(status, headers)
         self.headers = headers
         return self.write
@@ -78,7 +78,7 @@ class Exchange:
         if type(data) is not bytes:
             _check_block(data, "write()")
         if self.head is None:
-            raise AssertionError("write() called before start_response()")
+            raise ResponseStateError("write() called before start_response()")
         if data:
             self._send_body(data, False)
 
@@ -169,11 +169,11 @@ class Exchange:
             raise Cancelled()
         if self.finished:
             # write() kept by the app and called after the response ended.
-            raise AssertionError("The response of this request has already ended")
+            raise ResponseStateError("The response of this request has already ended")
         if self.head is None:
             if end:
-                raise AssertionError("The application returned without calling start_response()")
-            raise AssertionError("The application yielded body bytes before start_response()")
+                raise ResponseStateError("The application returned without calling start_response()")
+            raise ResponseStateError("The application yielded body bytes before start_response()")
         size = len(data)
         if size == 0:
             if end:

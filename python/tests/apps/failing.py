@@ -72,6 +72,24 @@ def twice(environ, start_response):
     return [b""]
 
 
+def _twice_after_output(caught):
+    """A second start_response() once the headers went out, caught the way an app written
+    against one server or another does: RuntimeError (mod_wsgi) or AssertionError (wsgiref)."""
+    def app(environ, start_response):
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"started;")
+        try:
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
+        except caught as error:
+            return [("caught %s: %s" % (type(error).__name__, error)).encode("latin-1")]
+        return [b"not raised"]
+    return app
+
+
+twice_caught_as_runtime_error = _twice_after_output(RuntimeError)
+twice_caught_as_assertion_error = _twice_after_output(AssertionError)
+
+
 def recovers(environ, start_response):
     """Catches its own bad start_response and reports an error page instead."""
     try:
