@@ -123,7 +123,16 @@ test('`RequestParser` gives the same outcome however arbitrary bytes are split',
   );
 });
 
-const FRAMING = ['host', 'content-length', 'transfer-encoding', 'connection', 'expect'];
+// Names the generator leaves out: the fields that frame the message or that the parser
+// refuses to see twice (Host, Content-Type), which it places itself or not at all.
+const FRAMING = [
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'expect',
+  'content-type',
+];
 const token = fc.stringMatching(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,12}$/);
 const fieldValue = fc.stringMatching(
   /^([\x21-\x7e\x80-\xff]([\x20-\x7e\x80-\xff\t]{0,30}[\x21-\x7e\x80-\xff])?)?$/,
@@ -132,7 +141,8 @@ const fieldValue = fc.stringMatching(
 const validRequest = fc
   .record({
     method: token.filter((m) => m !== 'CONNECT'),
-    target: fc.stringMatching(/^\/[\x21-\x7e\x80-\xff]{0,40}$/),
+    // Any visible byte but "#": a request-target has no fragment (RFC 9112 §3.2).
+    target: fc.stringMatching(/^\/[\x21\x22\x24-\x7e\x80-\xff]{0,40}$/),
     minor: fc.constantFrom(0, 1) as fc.Arbitrary<0 | 1>,
     host: fc.stringMatching(/^[a-z0-9.-]{1,20}(:[0-9]{1,5})?$/),
     fields: fc.array(
