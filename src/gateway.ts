@@ -1,11 +1,12 @@
-// The only module that knows both HTTP and the worker link: a parsed request becomes frames to
-// a worker, and the worker's frames become the HTTP response, with flow-control credit handed
-// back as the client drains it.
+// The only module that knows both the exchange contract (src/exchange.ts) and the worker link:
+// a request from any transport becomes frames to a worker, and the worker's frames become calls
+// on the exchange's response sink, with flow-control credit handed back as the sink takes the
+// bytes. Which protocol the request came in on is not known here.
 
 import { closeSync, openSync } from 'node:fs';
 import { CaskError, type WorkerError } from './errors.js';
 import { removeBodyFile } from './http/body.js';
-import type { HttpExchange, RequestHandler } from './http/connection.js';
+import type { Exchange, RequestHandler } from './exchange.js';
 import { FLAG_END, Kind, MAX_PAYLOAD, encodeEnviron, type SendFile } from './ipc/protocol.js';
 import type { AccessLog, Logger } from './log.js';
 import type { Pool, PoolJob } from './pool/pool.js';
@@ -30,7 +31,7 @@ export interface GatewayCounters {
 class GatewayJob implements PoolJob {
   constructor(
     private readonly gateway: Gateway,
-    readonly exchange: HttpExchange,
+    readonly exchange: Exchange,
     private readonly environ: Buffer,
   ) {}
 
@@ -84,14 +85,14 @@ class GatewayJob implements PoolJob {
 
   onAppError(text: string): void {
     this.gateway.counters.appErrors++;
-    const { method, target } = this.exchange.head;
+    const { method, target } = this.exchange.request;
     this.gateway.logger.error(`Error handling request ${method} ${target}\n${text.trimEnd()}`);
     this.exchange.response.fail(500);
   }
 
   onFail(error: WorkerError): void {
     this.gateway.counters.failed++;
-    const { method, target } = this.exchange.head;
+    const { method, target } = this.exchange.request;
     this.gateway.logger.error(`${error.message}: ${method} ${target} (${error.status})`);
     this.exchange.response.fail(error.status);
   }
@@ -107,12 +108,12 @@ export class Gateway implements RequestHandler {
     private readonly options: GatewayOptions,
   ) {}
 
-  handle(exchange: HttpExchange): void {
+  handle(exchange: Exchange): void {
     this.counters.requests++;
     let environ: Buffer;
     try {
       const bodyLength = exchange.body.kind === 'none' ? -1 : exchange.body.length;
-      const pairs = buildEnviron(exchange.head, bodyLength, {
+      const pairs = buildEnviron(exchange.request, bodyLength, {
         scheme: exchange.listener.scheme,
         serverName: exchange.listener.serverName,
         serverPort: exchange.listener.serverPort,
@@ -126,8 +127,7 @@ export class Gateway implements RequestHandler {
     } catch (error) {
       const status = error instanceof CaskError ? error.status : 400;
       this.refused(status, error instanceof CaskError ? error : undefined, exchange.remoteAddr);
-      exchange.response.keepAlive = false;
-      exchange.response.fail(status);
+      exchange.response.fail(status, true);
       return;
     }
     const job = new GatewayJob(this, exchange, environ);
@@ -142,14 +142,14 @@ export class Gateway implements RequestHandler {
     }
   }
 
-  responseError(exchange: HttpExchange, message: string): void {
-    this.logger.error(`${message}: ${exchange.head.method} ${exchange.head.target}`);
+  responseError(exchange: Exchange, message: string): void {
+    this.logger.error(`${message}: ${exchange.request.method} ${exchange.request.target}`);
   }
 
-  completed(exchange: HttpExchange): void {
+  completed(exchange: Exchange): void {
     if (exchange.body.kind === 'file') removeBodyFile(exchange.body.path);
     if (this.accessLog === undefined) return;
-    const head = exchange.head;
+    const head = exchange.request;
     let referer = '';
     let userAgent = '';
     for (let i = 0; i < head.headers.length; i += 2) {
@@ -161,7 +161,7 @@ export class Gateway implements RequestHandler {
       remoteAddr: exchange.remoteAddr || '-',
       method: head.method,
       target: head.target,
-      versionMinor: head.versionMinor,
+      protocol: head.protocol,
       status: exchange.response.status,
       bytes: exchange.response.bytesSent,
       referer,

@@ -82,7 +82,8 @@ export interface AccessRecord {
   remoteAddr: string;
   method: string;
   target: string;
-  versionMinor: number;
+  /** 'HTTP/1.1', 'HTTP/2', …: the request line's version, as the combined format shows it. */
+  protocol: string;
   status: number;
   bytes: number;
   referer: string;
@@ -113,7 +114,7 @@ export function formatAccess(record: AccessRecord, format: 'combined' | 'common'
   const bytes = record.bytes > 0 ? String(record.bytes) : '-';
   const line =
     `${record.remoteAddr} - - ${clfTime(now)} "${quoted(record.method)} ${quoted(record.target)} ` +
-    `HTTP/1.${record.versionMinor}" ${record.status} ${bytes}`;
+    `${record.protocol}" ${record.status} ${bytes}`;
   if (format === 'common') return line;
   return `${line} "${quoted(record.referer || '-')}" "${quoted(record.userAgent || '-')}"`;
 }

@@ -9,7 +9,8 @@ import { AccessLog, Logger } from './log.js';
 import { AllowList } from './net/allow-ips.js';
 import { listen, type BoundListener } from './net/listener.js';
 import { Pool, poolOptions } from './pool/pool.js';
-import { withProbes } from './admin/health.js';
+import { probeRoute } from './admin/health.js';
+import { Router } from './router.js';
 import { Control, Health } from './control.js';
 import { VERSION } from './version.js';
 
@@ -54,8 +55,9 @@ export async function serve(config: Config): Promise<number> {
     isTrustedProxy: (address) => allow.has(address),
   });
   const health = new Health(pool);
-  const probes = { healthz: config.healthzPath, readyz: config.readyzPath };
-  const front = new Front(frontOptions, withProbes(gateway, probes, health), logger);
+  const probes = probeRoute({ healthz: config.healthzPath, readyz: config.readyzPath }, health);
+  const router = new Router(probes === undefined ? [] : [probes], gateway);
+  const front = new Front(frontOptions, router, logger);
   const connections = front.connections;
 
   const listeners: BoundListener[] = [];

@@ -12,8 +12,8 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { formatBind, type BindAddress } from '../config/index.js';
-import type { HttpExchange, RequestHandler } from '../http/connection.js';
-import type { CaskError } from '../errors.js';
+import type { Exchange } from '../exchange.js';
+import { targetPath, type Route } from '../router.js';
 
 export type Probe = 'healthz' | 'readyz';
 
@@ -97,27 +97,21 @@ export function listenAdmin(bind: BindAddress, source: HealthSource): Promise<Ad
 }
 
 /**
- * The main listeners' handler with the probe paths answered in front of it: a request for
- * `--healthz-path` or `--readyz-path` never reaches a worker.
+ * The route that answers `--healthz-path` and `--readyz-path` on the main listeners, so such a
+ * request never reaches a worker; undefined when neither is set.
  */
-export function withProbes(
-  handler: RequestHandler,
+export function probeRoute(
   paths: { readonly healthz: string; readonly readyz: string },
   source: HealthSource,
-): RequestHandler {
+): Route | undefined {
   const probes = new Map<string, Probe>();
   if (paths.healthz !== '') probes.set(paths.healthz, 'healthz');
   if (paths.readyz !== '') probes.set(paths.readyz, 'readyz');
-  if (probes.size === 0) return handler;
+  if (probes.size === 0) return undefined;
   return {
-    handle(exchange: HttpExchange): void {
-      const target = exchange.head.target;
-      const query = target.indexOf('?');
-      const probe = probes.get(query === -1 ? target : target.slice(0, query));
-      if (probe === undefined) {
-        handler.handle(exchange);
-        return;
-      }
+    take(exchange: Exchange): boolean {
+      const probe = probes.get(targetPath(exchange.request.target));
+      if (probe === undefined) return false;
       const answer = probeAnswer(probe, source);
       const reason = answer.status === 200 ? 'OK' : 'Service Unavailable';
       exchange.response.head(
@@ -126,11 +120,7 @@ export function withProbes(
         Buffer.from(answer.body),
         true,
       );
+      return true;
     },
-    refused: (status: number, error: CaskError | undefined, remoteAddr: string) =>
-      handler.refused(status, error, remoteAddr),
-    completed: (exchange: HttpExchange) => handler.completed(exchange),
-    responseError: (exchange: HttpExchange, message: string) =>
-      handler.responseError(exchange, message),
   };
 }

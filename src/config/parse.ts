@@ -3,6 +3,7 @@
 
 import { isIPv4, isIPv6 } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
+import type { BindAddress } from '../net/bind.js';
 import { InvalidValue } from './types.js';
 
 /** Node clamps longer timers to 1 ms with a warning, so a longer timeout would fire at once. */
@@ -116,10 +117,8 @@ export function parsePath(raw: string, baseDir: string): string {
   return isAbsolute(raw) ? raw : resolve(baseDir, raw);
 }
 
-/** A listening address, parsed once here so listeners never see a string. */
-export type BindAddress =
-  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
-  | { readonly kind: 'unix'; readonly path: string };
+// A listening address is parsed once here, so listeners never see a string.
+export { formatBind, type BindAddress } from '../net/bind.js';
 
 const BIND_FORMS = 'write HOST:PORT, [IPv6]:PORT or unix:PATH';
 const HOSTNAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/i;
@@ -178,11 +177,4 @@ export function parseBind(text: string, baseDir?: string): BindAddress {
     throw new InvalidValue('has an invalid port (use 0 to 65535)');
   }
   return { kind: 'tcp', host, port: Number(portText) };
-}
-
-/** The inverse of parseBind, for logs and `--print-config`. */
-export function formatBind(address: BindAddress): string {
-  if (address.kind === 'unix') return `unix:${address.path}`;
-  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-  return `${host}:${address.port}`;
 }

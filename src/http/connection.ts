@@ -1,4 +1,4 @@
-// One client connection: feeds the sans-IO parser, buffers each request body, hands complete
+// The HTTP/1.1 transport. One client connection: feeds the sans-IO parser, buffers each request body, hands complete
 // requests to the handler one at a time (pipelined requests wait in the parser, in order),
 // and decides keep-alive, timeouts and closing.
 //
@@ -28,6 +28,7 @@
 
 import type { Socket } from 'node:net';
 import { CaskError, ProtocolError } from '../errors.js';
+import type { Exchange, ListenerInfo, RequestHandler } from '../exchange.js';
 import type { AllowList } from '../net/allow-ips.js';
 import { ProxyHeaderReader } from '../net/proxy-protocol.js';
 import { BodySpool, type RequestBody } from './body.js';
@@ -67,12 +68,6 @@ export interface ConnectionOptions {
   serverHeader: string;
 }
 
-export interface ListenerInfo {
-  scheme: 'http' | 'https';
-  serverName: string;
-  serverPort: string;
-}
-
 /** What every connection of a front shares. */
 export interface ConnectionContext {
   readonly options: ConnectionOptions;
@@ -85,30 +80,6 @@ export interface ConnectionContext {
   readonly proxyProtocol: boolean;
   /** The response spool's limits, shared ledger included; undefined when it is off. */
   readonly spool: SpoolPolicy | undefined;
-}
-
-export interface HttpExchange {
-  readonly head: RequestHead;
-  readonly body: RequestBody;
-  readonly response: ResponseWriter;
-  /** The client's address: the peer's, or what a trusted PROXY header said. */
-  readonly remoteAddr: string;
-  readonly remotePort: string;
-  /** `remoteAddr` is in forwarded-allow-ips (or a Unix socket): its proxy headers count. */
-  readonly trusted: boolean;
-  readonly listener: ListenerInfo;
-  /** Set by the handler: called when the client goes away before the response is done. */
-  onClientGone: (() => void) | undefined;
-}
-
-export interface RequestHandler {
-  handle(exchange: HttpExchange): void;
-  /** A request was refused by the front (bad HTTP, timeout); for counters and logs. */
-  refused(status: number, error: CaskError | undefined, remoteAddr: string): void;
-  /** A response is complete (or was abandoned); for the access log. */
-  completed(exchange: HttpExchange): void;
-  /** The app's response broke HTTP (a wrong Content-Length, say); for the error log. */
-  responseError(exchange: HttpExchange, message: string): void;
 }
 
 type State = 'proxy' | 'idle' | 'reading' | 'in-app' | 'flushing' | 'closing' | 'closed';
@@ -125,7 +96,7 @@ export class Connection {
   private proxyReader: ProxyHeaderReader | undefined;
   private head: RequestHead | undefined;
   private spool: BodySpool | undefined;
-  private exchange: HttpExchange | undefined;
+  private exchange: Exchange | undefined;
   /** When the current state's wait ends (ms since the epoch); 0 for never. */
   private deadline = 0;
   /** Bytes received on the connection, and the count when the current body began. */
@@ -404,8 +375,8 @@ export class Connection {
       (writer) => this.onResponseDone(writer),
       (message) => this.handler.responseError(exchange, message),
     );
-    const exchange: HttpExchange = {
-      head,
+    const exchange: Exchange = {
+      request: head,
       body,
       response,
       remoteAddr: this.remoteAddr,

@@ -17,9 +17,8 @@ import {
   LINGER_MS,
   type ConnectionContext,
   type ConnectionOptions,
-  type ListenerInfo,
-  type RequestHandler,
 } from './connection.js';
+import type { ListenerInfo, RequestHandler } from '../exchange.js';
 
 export interface FrontOptions extends ConnectionOptions {
   /** Open connections past which new ones are refused with 503; 0 for no limit. */

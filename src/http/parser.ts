@@ -25,10 +25,10 @@
 // After finish() (EOF from the client), running out of bytes anywhere but in LINE with only
 // CRLFs held is a 400: the message was cut short.
 //
-// Lines end in CRLF only (see receive.ts), and a bare CR is invalid in every element (§2.2),
-// which the byte classes of bytes.ts enforce, since none of them admits CR.
+// Lines end in CRLF only (see h1/receive.ts), and a bare CR is invalid in every element (§2.2),
+// which the byte classes of h1/bytes.ts enforce, since none of them admits CR.
 //
-// Two ways through a head: when it is already whole in the buffer, scan.ts checks it in one
+// Two ways through a head: when it is already whole in the buffer, h1/scan.ts checks it in one
 // pass and it is decoded with one native call; otherwise (or if that pass has any doubt) it is
 // read line by line below, which is the reference behaviour for every input.
 
@@ -44,7 +44,7 @@ import {
   latin1,
   shown,
   skipOws,
-} from './bytes.js';
+} from './h1/bytes.js';
 import {
   MAX_CHUNK_SIZE_DIGITS,
   checkChunkExtensions,
@@ -53,14 +53,14 @@ import {
   chunkSizeEnd,
   fieldColon,
   trimEnd,
-} from './fields.js';
-import { HeadBuilder } from './message.js';
-import { NEED_MORE, ReceiveBuffer } from './receive.js';
-import { methodName, versionMinor } from './request-line.js';
-import { found, scanFields, scanHead } from './scan.js';
-import type { ParserEvent, ParserLimits } from './types.js';
+} from './h1/fields.js';
+import { HeadBuilder } from './h1/message.js';
+import { NEED_MORE, ReceiveBuffer } from './h1/receive.js';
+import { methodName, versionMinor } from './h1/request-line.js';
+import { found, scanFields, scanHead } from './h1/scan.js';
+import type { ParserEvent, ParserLimits } from './h1/types.js';
 
-export type { ParserEvent, ParserLimits, RequestHead } from './types.js';
+export type { ParserEvent, ParserLimits, RequestHead } from './h1/types.js';
 
 const LINE = 0;
 const FIELDS = 1;
@@ -281,7 +281,7 @@ export class RequestParser extends ReceiveBuffer {
   }
 
   /**
-   * The fast path (scan.ts) at a request-line: the head event if a whole, plainly valid head
+   * The fast path (h1/scan.ts) at a request-line: the head event if a whole, plainly valid head
    * is held, else null. Giving up clears tryFast until more bytes come, so that a head that
    * is not complete yet is not rescanned at every line: each push() costs one attempt at most.
    */

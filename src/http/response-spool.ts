@@ -26,14 +26,13 @@ import { closeSync, openSync, readSync, unlink, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Flushed } from '../exchange.js';
 
 /** Most bytes of one response held in memory (the socket's user-space queue). */
 export const MEMORY_MARK = 256 * 1024;
 /** Most bytes read back from the file per socket write. */
 const FILE_READ = 256 * 1024;
 
-/** Called with the credit the app earned (its body bytes the front has taken). */
-export type Flushed = (bytes: number) => void;
 
 let fileCounter = 0;
 

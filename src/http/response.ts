@@ -7,10 +7,9 @@
 import { read } from 'node:fs';
 import type { Socket } from 'node:net';
 import { cannedResponse } from './canned.js';
-import { MEMORY_MARK, ResponseSpool, type Flushed, type SpoolPolicy } from './response-spool.js';
+import type { Flushed, ResponseSink } from '../exchange.js';
+import { MEMORY_MARK, ResponseSpool, type SpoolPolicy } from './response-spool.js';
 import { httpDate, serializeHead } from './serialize.js';
-
-export type { Flushed } from './response-spool.js';
 
 const CRLF = Buffer.from('\r\n');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
@@ -26,7 +25,8 @@ export interface ResponseOptions {
   spool?: SpoolPolicy;
 }
 
-export class ResponseWriter {
+/** The HTTP/1.1 response sink of one exchange. */
+export class ResponseWriter implements ResponseSink {
   status = 0;
   bytesSent = 0;
   headSent = false;
@@ -163,8 +163,9 @@ export class ResponseWriter {
   }
 
   /** The app failed: a canned status if nothing went out yet, else cut the connection. */
-  fail(status: number): void {
+  fail(status: number, close = false): void {
     if (this.finished) return;
+    if (close) this.keepAlive = false;
     if (this.headSent) {
       this.abort();
       return;

@@ -2,20 +2,14 @@
 
 import { lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import type { ListenerInfo } from '../http/connection.js';
-
-export type BindAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+import type { ListenerInfo } from '../exchange.js';
+import { formatBind, type BindAddress } from './bind.js';
 
 export interface BoundListener {
   server: Server;
   info: ListenerInfo;
   /** How to reach it, for the startup log: `http://127.0.0.1:8000`, `unix:/run/app.sock`. */
   url: string;
-}
-
-export function formatBind(bind: BindAddress): string {
-  if (bind.kind === 'unix') return `unix:${bind.path}`;
-  return bind.host.includes(':') ? `[${bind.host}]:${bind.port}` : `${bind.host}:${bind.port}`;
 }
 
 /** A stale socket file from a crashed run would make bind fail; a regular file is left alone. */

@@ -1,9 +1,9 @@
-// Builds the CGI part of a WSGI environ (PEP 3333) from a parsed request head. Pure: the
+// Builds the CGI part of a WSGI environ (PEP 3333) from a request, whatever transport it came by. Pure: the
 // result is the flat [KEY, VALUE, …] list the REQUEST frame carries; every value is a
 // "native string" (bytes decoded as latin-1), which is what the parser already produces.
 
 import { ProtocolError } from '../errors.js';
-import type { RequestHead } from '../http/parser.js';
+import type { RequestInfo } from '../exchange.js';
 import { resolveForwarded } from './forwarded.js';
 
 export interface EnvironContext {
@@ -109,7 +109,7 @@ function splitHost(host: string, fallbackPort: string): [string, string] {
  * de-chunked size for chunked requests, -1 when no body was read (none was framed, or
  * `Content-Length: 0`).
  */
-export function buildEnviron(head: RequestHead, bodyLength: number, ctx: EnvironContext): string[] {
+export function buildEnviron(head: RequestInfo, bodyLength: number, ctx: EnvironContext): string[] {
   const { path, query, host: targetHost } = splitTarget(head.method, head.target);
   let pathInfo = percentDecode(path);
   if (pathInfo.includes('\0')) {
@@ -132,7 +132,7 @@ export function buildEnviron(head: RequestHead, bodyLength: number, ctx: Environ
     'REQUEST_URI', head.target,
     'SERVER_NAME', '', // SERVER_NAME_AT, set below
     'SERVER_PORT', '', // SERVER_PORT_AT
-    'SERVER_PROTOCOL', head.versionMinor === 1 ? 'HTTP/1.1' : 'HTTP/1.0',
+    'SERVER_PROTOCOL', head.protocol,
     'REMOTE_ADDR', ctx.remoteAddr, // REMOTE_ADDR_AT
     'REMOTE_PORT', ctx.remotePort, // REMOTE_PORT_AT
     'wsgi.url_scheme', ctx.scheme, // SCHEME_AT

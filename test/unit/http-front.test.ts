@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { test as nodeTest, type TestContext } from 'node:test';
 import type { CaskError } from '../../src/errors.js';
-import type { HttpExchange, RequestHandler } from '../../src/http/connection.js';
+import type { Exchange, RequestHandler } from '../../src/exchange.js';
 import { Front, sweepInterval, type FrontOptions } from '../../src/http/front.js';
 import { AllowList } from '../../src/net/allow-ips.js';
 import { parseResponses } from '../helpers/http.js';
@@ -20,7 +20,7 @@ const test = (name: string, fn: (t: TestContext) => void | Promise<void>): void 
 };
 
 class StubHandler implements RequestHandler {
-  readonly exchanges: HttpExchange[] = [];
+  readonly exchanges: Exchange[] = [];
   readonly refusals: Array<{ status: number; code: string | undefined }> = [];
   gone = 0;
   /** Bytes of each response body. */
@@ -28,7 +28,7 @@ class StubHandler implements RequestHandler {
   /** Don't answer: the request stays in the app. */
   hold = false;
 
-  handle(exchange: HttpExchange): void {
+  handle(exchange: Exchange): void {
     this.exchanges.push(exchange);
     exchange.onClientGone = () => this.gone++;
     if (this.hold) return;
@@ -275,7 +275,7 @@ function spoolFiles(): string[] {
 }
 
 /** Sends 16 answers of 1 MiB, each a different letter, counting the credit given back. */
-function sendSixteen(exchange: HttpExchange, chunked: boolean): { credited: () => number } {
+function sendSixteen(exchange: Exchange, chunked: boolean): { credited: () => number } {
   let credited = 0;
   const flushed = (n: number): void => {
     credited += n;

@@ -177,6 +177,7 @@ const validRequest = fc
     const head = {
       method: r.method,
       target: r.target,
+      protocol: r.minor === 1 ? 'HTTP/1.1' : 'HTTP/1.0',
       versionMinor: r.minor,
       headers: fields.flat(),
       contentLength: chunked ? -1 : r.body.length > 0 ? r.body.length : -1,

@@ -206,6 +206,7 @@ function head(headers: string[], target = '/p'): RequestHead {
   return {
     method: 'GET',
     target,
+    protocol: 'HTTP/1.1',
     versionMinor: 1,
     headers,
     contentLength: -1,

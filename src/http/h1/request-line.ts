@@ -3,9 +3,9 @@
 // The two parts of a request-line that need more than a byte class: the HTTP-version, and the
 // form of a request-target that is not origin-form (RFC 9112 §2.3, §3.2).
 
-import { ProtocolError } from '../errors.js';
+import { ProtocolError } from '../../errors.js';
 import { badRequest, latin1, shown } from './bytes.js';
-import { isHost } from './host.js';
+import { isHost } from '../host.js';
 
 /** The method [start, end) as a string, without a native call for the most common ones. */
 export function methodName(buf: Buffer, start: number, end: number): string {

@@ -6,7 +6,7 @@
 // the one on Content-Type, which may not be repeated (RFC 9110 §5.3, §8.3).
 // The parser finds the bytes; this file turns them into a RequestHead or a ProtocolError.
 
-import { ProtocolError } from '../errors.js';
+import { ProtocolError } from '../../errors.js';
 import { badRequest, equalsLower, shown } from './bytes.js';
 import {
   CONNECTION_CLOSE,
@@ -17,7 +17,7 @@ import {
   scanConnection,
   scanTransferEncoding,
 } from './fields.js';
-import { isHost } from './host.js';
+import { isHost } from '../host.js';
 import type { RequestHead } from './types.js';
 import { checkTarget } from './request-line.js';
 
@@ -159,6 +159,7 @@ export class HeadBuilder {
     return {
       method: this.method,
       target: this.target,
+      protocol: minor === 1 ? 'HTTP/1.1' : 'HTTP/1.0',
       versionMinor: minor,
       headers: this.headers,
       contentLength: length,

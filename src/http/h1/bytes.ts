@@ -3,7 +3,7 @@
 // Byte classes of the HTTP grammar as 256-entry lookup tables, so the hot loops of the parser
 // are one array load and one compare per byte, with no regular expressions and no strings.
 
-import { ProtocolError } from '../errors.js';
+import { ProtocolError } from '../../errors.js';
 
 export const HTAB = 0x09;
 export const LF = 0x0a;

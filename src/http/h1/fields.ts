@@ -5,7 +5,7 @@
 // parser's buffer in place and either returns or throws a ProtocolError; none allocates on
 // success except where it says so.
 
-import type { ProtocolError } from '../errors.js';
+import type { ProtocolError } from '../../errors.js';
 import {
   BACKSLASH,
   COLON,

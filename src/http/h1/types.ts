@@ -1,5 +1,7 @@
 // The parser's public types, re-exported by parser.ts (import them from there).
 
+import type { RequestInfo } from '../../exchange.js';
+
 export interface ParserLimits {
   /** Longest request-line, in bytes without its CRLF; longer is a 414. */
   maxRequestLine: number;
@@ -17,11 +19,14 @@ export interface ParserLimits {
   maxHeadSize?: number;
 }
 
-export interface RequestHead {
+/** An HTTP/1.x request head: the transport-neutral RequestInfo plus what only HTTP/1 has. */
+export interface RequestHead extends RequestInfo {
   /** e.g. 'GET' (a token, case-sensitive as sent) */
   method: string;
   /** the request-target exactly as sent (latin1) */
   target: string;
+  /** 'HTTP/1.1' or 'HTTP/1.0', as SERVER_PROTOCOL gives it */
+  protocol: 'HTTP/1.1' | 'HTTP/1.0';
   versionMinor: 0 | 1;
   /** flat [name, value, name, value, ...]; names as sent, values latin1 without surrounding OWS */
   headers: string[];

@@ -1,0 +1,105 @@
+// The one contract between the ways in and the way on. Every transport — the HTTP/1.1
+// connection, an HTTP/2 stream, and the drivers for protocols a web server in front speaks —
+// turns what came off its wire into an Exchange and hands it to a RequestHandler; the router,
+// the probes, the gateway and the environ builder know this module and nothing of any wire.
+//
+//   transport ──Exchange──▶ RequestHandler (router ▶ probes | gateway ▶ worker)
+//             ◀─ResponseSink calls (head, data, file, fail, abort) with credit callbacks
+//
+// Rules every transport keeps:
+// - `request` is complete and validated when handle() is called; `body` is read whole (memory
+//   or a temporary file) unless the transport says otherwise, so a slow upload never holds a
+//   worker.
+// - The sink takes the app's bytes in order and pays `flushed(n)` once it has taken them in
+//   hand (not when the client has read them), so a slow client never holds the app: where they
+//   wait meanwhile is the transport's business (response-spool.ts for HTTP/1.1).
+// - `onClientGone` is called at most once, if the client leaves (disconnect, stream reset)
+//   before the response is done; `completed()` is called once per exchange either way.
+
+import type { RequestBody } from './http/body.js';
+import type { CaskError } from './errors.js';
+
+/** What a listener tells every exchange that came through it. */
+export interface ListenerInfo {
+  scheme: 'http' | 'https';
+  /** The listener's own address, used when a request names no host. */
+  serverName: string;
+  serverPort: string;
+}
+
+/** A request as every transport delivers it. */
+export interface RequestInfo {
+  /** e.g. 'GET' (a token, case-sensitive as sent) */
+  method: string;
+  /** The request-target exactly as sent (latin1): origin-form, absolute-form or `*`. */
+  target: string;
+  /** `SERVER_PROTOCOL`: 'HTTP/1.0', 'HTTP/1.1' or 'HTTP/2'. */
+  protocol: string;
+  /** Flat [name, value, name, value, ...]; values latin1 without surrounding whitespace. */
+  headers: string[];
+  /** The Host (or `:authority`), '' when the request named none. */
+  host: string;
+  /** The body's declared length; -1 when none was declared. */
+  contentLength: number;
+  /** The body came without a declared length (chunked, or HTTP/2 DATA frames). */
+  chunked: boolean;
+}
+
+/** Called with the credit the app earned: its body bytes the transport has taken in hand. */
+export type Flushed = (bytes: number) => void;
+
+/** Where the app's response goes. Methods are called in order; all are no-ops once finished. */
+export interface ResponseSink {
+  /** The status code sent (0 until the head goes out). */
+  readonly status: number;
+  /** Body bytes sent, for the access log. */
+  readonly bytesSent: number;
+  readonly headSent: boolean;
+  readonly finished: boolean;
+  /** Status line and headers from the app, plus the first body bytes. */
+  head(status: string, headers: string[], body: Buffer, end: boolean, flushed?: Flushed): void;
+  data(chunk: Buffer, end: boolean, flushed?: Flushed): void;
+  /** Send `length` bytes (undefined: to EOF) of the open file `fd` from `offset`; closes it. */
+  file(
+    fd: number,
+    offset: number,
+    length: number | undefined,
+    end: boolean,
+    close: (fd: number) => void,
+  ): void;
+  /**
+   * A canned error if nothing went out yet, else the response is cut. `close` asks the
+   * transport to end the connection after it (a request refused as malformed).
+   */
+  fail(status: number, close?: boolean): void;
+  /** Cut the response: the client sees it end early. */
+  abort(): void;
+}
+
+/** Who is on the other end. */
+export interface ClientInfo {
+  /** The client's address: the peer's, or what a trusted PROXY header said. */
+  readonly remoteAddr: string;
+  readonly remotePort: string;
+  /** `remoteAddr` is in forwarded-allow-ips (or a Unix socket): its proxy headers count. */
+  readonly trusted: boolean;
+}
+
+export interface Exchange extends ClientInfo {
+  readonly request: RequestInfo;
+  readonly body: RequestBody;
+  readonly response: ResponseSink;
+  readonly listener: ListenerInfo;
+  /** Set by the handler: called when the client goes away before the response is done. */
+  onClientGone: (() => void) | undefined;
+}
+
+export interface RequestHandler {
+  handle(exchange: Exchange): void;
+  /** A request was refused by a transport (bad HTTP, timeout); for counters and logs. */
+  refused(status: number, error: CaskError | undefined, remoteAddr: string): void;
+  /** A response is complete (or was abandoned); for the access log. */
+  completed(exchange: Exchange): void;
+  /** The app's response broke HTTP (a wrong Content-Length, say); for the error log. */
+  responseError(exchange: Exchange, message: string): void;
+}
