@@ -187,6 +187,8 @@ export async function runCell(
       durationMs: t.durationS * 1000,
       warmupMs: t.warmupS * 1000,
       timeoutMs: opts.timeoutS * 1000,
+      workers: opts.workers,
+      threads: opts.threads,
       connections: opts.connections,
       rate: opts.rate,
       path: opts.path,

@@ -107,7 +107,16 @@ export interface RunResult {
   inFlight: number;
   samples: TimePoint[];
   inside: InsideSummary | null;
-  slow?: { completed: number; connected: number; errors: Record<string, number> };
+  /** Slow scenarios: what the slow clients got done (see load/spec.ts SlowTally; `clients`,
+   * `open` and `bytesIn` are absent from results written before slow-readers). */
+  slow?: {
+    clients?: number;
+    completed: number;
+    connected: number;
+    open?: number;
+    bytesIn?: number;
+    errors: Record<string, number>;
+  };
 }
 
 export interface SweepStep {
@@ -161,6 +170,9 @@ export interface CellSummary {
   otherCpu: number;
   /** rate-sweep: highest offered rate that did not break. */
   sustainedRate?: number;
+  /** Slow scenarios: the fast clients' share of requests answered within their timeout
+   * (median of the repeats) and the verdict drawn from it (summarize.ts fastVerdict). */
+  fastClients?: { answered: number; verdict: 'served' | 'blocked' };
 }
 
 export interface Cell {

@@ -11,6 +11,9 @@ export interface LoadContext {
   durationMs: number;
   warmupMs: number;
   timeoutMs: number;
+  /** The budget every server gets (-w, --threads): loads that scale with it use them. */
+  workers: number;
+  threads: number;
   /** --connections: overrides the closed-loop (and fast-client) connection count. */
   connections: number | undefined;
   /** --rate: overrides the open-loop rate of `mixed`. */
@@ -76,6 +79,10 @@ export const BROWSER_HEADERS: Array<[string, string]> = [
 
 const MB10 = 10 * 1024 * 1024;
 
+/** slow-readers: a fast request unanswered after this long counts as a timeout. A hello
+ * answer takes milliseconds; a second means the client is waiting for a worker. */
+const FAST_TIMEOUT_MS = 1000;
+
 function get(
   tag: string,
   path: string,
@@ -126,6 +133,58 @@ export function sweepStep(ctx: LoadContext, rate: number, count: number): OpenSp
     phaseMs: 0,
   };
 }
+
+/** Slow clients beside a measured closed loop of fast ones (load/slow-client.ts). */
+function slowLoad(
+  ctx: LoadContext,
+  fast: ClosedSpec,
+  slow: Pick<
+    SlowSpec,
+    'clients' | 'idleClients' | 'byteIntervalMs' | 'slowPath' | 'readIntervalMs' | 'readBytes'
+  >,
+): SlowSpec {
+  return {
+    kind: 'slow',
+    host: ctx.host,
+    port: ctx.port,
+    requests: fast.requests,
+    timeoutMs: fast.timeoutMs,
+    seed: 1,
+    fast,
+    rampMs: ctx.warmupMs,
+    ...slow,
+  };
+}
+
+/** slow-readers: 4 readers per slot of the budget (16 at 1 worker × 4 threads), half
+ * reading 16 bytes a second and half not reading, each asking for 20 MB at `path`; one
+ * keep-alive fast client asks for hello meanwhile. */
+function slowReaders(ctx: LoadContext, path: string): SlowSpec {
+  const clients = 4 * ctx.workers * ctx.threads;
+  const fast = closed(ctx, 1, true, [get('all', '/')]);
+  return slowLoad(
+    ctx,
+    { ...fast, timeoutMs: Math.min(ctx.timeoutMs, FAST_TIMEOUT_MS) },
+    {
+      clients,
+      idleClients: Math.floor(clients / 2),
+      byteIntervalMs: 0,
+      slowPath: path,
+      readIntervalMs: 1000,
+      readBytes: 16,
+    },
+  );
+}
+
+/** What the two slow-readers scenarios share: app, kind and timings. */
+const SLOW_READERS = {
+  app: 'big_response:application',
+  kind: 'slow',
+  ownApp: false,
+  durationS: 1.5,
+  warmupS: 1,
+  repeat: 2,
+} as const;
 
 export const SCENARIOS: readonly Scenario[] = [
   {
@@ -284,20 +343,34 @@ export const SCENARIOS: readonly Scenario[] = [
     repeat: 2,
     shape:
       '200 clients sending their request head a byte every 20 ms and reading a 256 KB body in 64 KB steps every 100 ms, while 20 keep-alive clients are measured',
-    build: (ctx): SlowSpec => ({
-      kind: 'slow',
-      host: ctx.host,
-      port: ctx.port,
-      requests: [helloRequest(ctx)],
-      timeoutMs: ctx.timeoutMs,
-      seed: 1,
-      fast: closed(ctx, 20, true, [helloRequest(ctx)]),
-      clients: 200,
-      byteIntervalMs: 20,
-      slowPath: ctx.path ?? '/?size=262144',
-      readIntervalMs: 100,
-      rampMs: ctx.warmupMs,
-    }),
+    build: (ctx) =>
+      slowLoad(ctx, closed(ctx, 20, true, [helloRequest(ctx)]), {
+        clients: 200,
+        idleClients: 0,
+        byteIntervalMs: 20,
+        slowPath: ctx.path ?? '/?size=262144',
+        readIntervalMs: 100,
+        readBytes: 64 * 1024,
+      }),
+  },
+  {
+    ...SLOW_READERS,
+    name: 'slow-readers',
+    title: 'Slow readers',
+    question: 'Do clients that read a large response slowly, or not at all, block the others?',
+    shape:
+      '4 slow readers per slot of the budget (16 at 1 worker × 4 threads) ask for a 20 MB response streamed in 64 KiB pieces, half then read 16 bytes a second and half nothing, while one keep-alive fast client asks for hello; a fast request unanswered after 1 s is a timeout',
+    build: (ctx) => slowReaders(ctx, '/stream'),
+  },
+  {
+    ...SLOW_READERS,
+    name: 'slow-readers-list',
+    title: 'Slow readers, one-piece body',
+    question: 'Does the same hold when the app returns its 20 MB body as a one-item list?',
+    shape:
+      'as slow-readers, but the app returns the 20 MB body as a one-item list ([body]) instead of a generator',
+    optIn: true,
+    build: (ctx) => slowReaders(ctx, '/list'),
   },
   {
     name: 'autoscale',

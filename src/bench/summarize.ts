@@ -122,6 +122,25 @@ export function summarizeRun(input: RunInput): RunResult {
   return run;
 }
 
+/** The fast clients of a slow scenario are served when at least this share of their
+ * requests in the window was answered within their timeout; below it, blocked. */
+export const SERVED_SHARE = 0.9;
+
+/** Share of a run's requests answered within the timeout: answers over the requests asked
+ * in the window, where one still waiting when the window closed (started, never answered)
+ * or failed (a timeout, a reset) counts as unanswered. 0 when nothing was asked. */
+export function answeredShare(r: Pick<RunResult, 'requests' | 'sent' | 'errorCount'>): number {
+  const asked = Math.max(r.sent, r.requests + r.errorCount);
+  return asked > 0 ? r.requests / asked : 0;
+}
+
+/** Whether the slow clients left the fast ones served, over the repeats of a cell. */
+export function fastVerdict(runs: readonly RunResult[]): CellSummary['fastClients'] {
+  if (!runs.some((r) => r.slow !== undefined)) return undefined;
+  const answered = median(runs.map(answeredShare));
+  return { answered, verdict: answered >= SERVED_SHARE ? 'served' : 'blocked' };
+}
+
 export function summarizeCell(runs: readonly RunResult[]): CellSummary {
   const pick = (f: (r: RunResult) => number): number => median(runs.map(f));
   const tags = new Set(runs.flatMap((r) => Object.keys(r.latencyByTag)));
@@ -139,7 +158,9 @@ export function summarizeCell(runs: readonly RunResult[]): CellSummary {
   }
   const insides = runs.map((r) => r.inside).filter((x) => x !== null);
   const sent = runs.reduce((s, r) => s + r.requests + r.errorCount, 0);
+  const fastClients = fastVerdict(runs);
   return {
+    ...(fastClients === undefined ? {} : { fastClients }),
     throughput: spread(runs.map((r) => r.throughput)),
     latency: {
       mean: pick((r) => r.latency.mean),

@@ -14,6 +14,8 @@ const ctx: LoadContext = {
   durationMs: 6000,
   warmupMs: 0,
   timeoutMs: 10_000,
+  workers: 1,
+  threads: 4,
   connections: undefined,
   rate: undefined,
   path: null,

@@ -8,14 +8,15 @@ import { mergeResults, splitSpec } from '../../src/bench/load/merge.js';
 import { runOpen } from '../../src/bench/load/open.js';
 import { runSlow } from '../../src/bench/load/slow-client.js';
 import { parseWrkOutput } from '../../src/bench/load/wrk.js';
-import type { ClosedSpec, LoadResult, OpenSpec } from '../../src/bench/load/spec.js';
+import { until } from '../helpers/attacks.js';
+import type { ClosedSpec, LoadResult, OpenSpec, SlowSpec } from '../../src/bench/load/spec.js';
 
 const OK = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
 
 /** A server that calls `onRequest` for each complete request head it reads. */
 async function serve(
   t: TestContext,
-  onRequest: (sock: net.Socket, n: number) => void,
+  onRequest: (sock: net.Socket, n: number, head: string) => void,
 ): Promise<{ port: number; count: () => number }> {
   let n = 0;
   const sockets = new Set<net.Socket>();
@@ -28,9 +29,10 @@ async function serve(
       buf += d.toString('latin1');
       let i;
       while ((i = buf.indexOf('\r\n\r\n')) >= 0) {
+        const head = buf.slice(0, i);
         buf = buf.slice(i + 4);
         n += 1;
-        onRequest(sock, n);
+        onRequest(sock, n, head);
       }
     });
   });
@@ -72,6 +74,23 @@ function openSpec(port: number, over: Partial<OpenSpec> = {}): OpenSpec {
     keepAlive: false,
     maxConnections: 1000,
     phaseMs: 0,
+    ...over,
+  };
+}
+
+/** Slow clients beside `fast`: 5 of them dribbling their head and reading 64 KB a tick. */
+function slowSpec(fast: ClosedSpec, over: Partial<SlowSpec> = {}): SlowSpec {
+  return {
+    ...fast,
+    kind: 'slow',
+    fast,
+    clients: 5,
+    idleClients: 0,
+    byteIntervalMs: 5,
+    slowPath: '/big',
+    readIntervalMs: 50,
+    readBytes: 65536,
+    rampMs: 100,
     ...over,
   };
 }
@@ -246,19 +265,44 @@ test('`runSlow()` keeps slow clients connected while it measures fast ones', asy
   t.plan(3);
   const srv = await serve(t, (sock) => sock.write(OK));
   const fast = closedSpec(srv.port, { connections: 2, warmupMs: 100, durationMs: 300 });
-  const r = await runSlow({
-    ...fast,
-    kind: 'slow',
-    fast,
-    clients: 5,
-    byteIntervalMs: 5,
-    slowPath: '/big',
-    readIntervalMs: 50,
-    rampMs: 100,
-  });
+  const r = await runSlow(slowSpec(fast));
   t.assert.strictEqual(r.kind, 'slow');
   t.assert.ok(r.ok > 10, `fast ok ${r.ok}`);
   t.assert.strictEqual(r.slow?.connected, 5);
+});
+
+test('`runSlow()` slow readers take 16 bytes a tick, idle ones nothing, and all go at the end', async (t: TestContext) => {
+  t.plan(5);
+  const big = new Set<net.Socket>();
+  let started = 0;
+  const body = Buffer.alloc(4 * 1024 * 1024, 0x72);
+  const srv = await serve(t, (sock, _n, head) => {
+    if (!head.startsWith('GET /big ')) {
+      sock.write(OK);
+      return;
+    }
+    started += 1;
+    big.add(sock);
+    sock.on('close', () => big.delete(sock));
+    sock.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`);
+    sock.write(body);
+  });
+  const fast = closedSpec(srv.port, { connections: 1, warmupMs: 100, durationMs: 300 });
+  const r = await runSlow(
+    slowSpec(fast, { clients: 6, idleClients: 3, byteIntervalMs: 0, readBytes: 16 }),
+  );
+  t.assert.ok(r.ok > 10, `fast ok ${r.ok}`);
+  const s = r.slow;
+  t.assert.deepStrictEqual(
+    [s?.clients, s?.connected, s?.open, s?.completed, s?.errors],
+    [6, 6, 6, 0, {}],
+  );
+  t.assert.strictEqual(started, 6, 'every slow reader got its response started');
+  // 3 readers, at most 16 bytes per 50 ms tick over ~400 ms; the 3 idle ones read nothing.
+  const bytes = s?.bytesIn ?? 0;
+  t.assert.ok(bytes >= 3 * 16 && bytes <= 3 * 16 * 12, `slow readers took ${bytes} bytes`);
+  // The run destroys its slow sockets: the server sees every one of them close.
+  t.assert.ok(await until(() => big.size === 0, 2000), `${big.size} still open`);
 });
 
 test('`splitSpec()` and `mergeResults()` divide the load and add the counts back up', (t: TestContext) => {

@@ -5,7 +5,7 @@ import { LatencyHistogram } from '../../src/bench/histogram.js';
 import { explainScenario } from '../../src/bench/report/explain.js';
 import { renderHtml } from '../../src/bench/report/html.js';
 import { renderMarkdown } from '../../src/bench/report/markdown.js';
-import { headlineTable, ratioTable } from '../../src/bench/report/tables.js';
+import { headlineTable, ratioTable, scenarioTable } from '../../src/bench/report/tables.js';
 import { SCHEMA, type BenchReport, type Cell, type RunResult } from '../../src/bench/results.js';
 import { summarizeCell } from '../../src/bench/summarize.js';
 
@@ -207,5 +207,98 @@ test('`explainScenario()` says when a server scaled its processes during the run
   t.assert.match(
     explainScenario(report, sc)[0] as string,
     /^cask: .*it ran 2 to 5 processes \(front \+ workers\) as it scaled, so slot use is not given/,
+  );
+});
+
+/** A slow-readers run of one server: `ok` fast answers and `timeouts` fast timeouts in the
+ * window, 16 slow readers still connected, `util` of the slots held by streamed bodies. */
+function readersRun(ok: number, timeouts: number, util: number): RunResult {
+  const r = run(Math.max(ok, 1) / 1.5, 2);
+  return {
+    ...r,
+    windowS: 1.5,
+    requests: ok,
+    throughput: ok / 1.5,
+    sent: ok + timeouts,
+    errorCount: timeouts,
+    errors: timeouts > 0 ? { timeout: timeouts } : {},
+    cpu: { ...r.cpu, avg: 30 },
+    inside: r.inside === null ? null : { ...r.inside, utilization: util },
+    slow: { clients: 16, completed: 0, connected: 16, open: 16, bytesIn: 16 * 70_000, errors: {} },
+  };
+}
+
+function slowReadersReport(): BenchReport {
+  const report = syntheticReport();
+  report.scenarios = [
+    {
+      name: 'slow-readers',
+      title: 'Slow readers',
+      question: 'Do slow readers block the others?',
+      shape: '16 slow readers; a fast request unanswered after 1 s is a timeout',
+      app: 'big_response:application',
+      kind: 'slow',
+      durationS: 1.5,
+      warmupS: 1,
+      repeat: 2,
+    },
+  ];
+  const cellOf = (server: string, runs: RunResult[]): Cell => ({
+    ...cell(server, 'slow-readers', [1]),
+    runs,
+    summary: summarizeCell(runs),
+  });
+  report.cells = [
+    cellOf('cask', [readersRun(3000, 0, 0.1), readersRun(2800, 0, 0.1)]),
+    cellOf('waitress', [readersRun(0, 2, 1), readersRun(1, 1, 1)]),
+  ];
+  return report;
+}
+
+test('`scenarioTable()` of a slow scenario gives the fast client’s share answered and verdict', (t: TestContext) => {
+  t.plan(3);
+  const report = slowReadersReport();
+  const table = scenarioTable(report, report.scenarios[0] as BenchReport['scenarios'][number]);
+  t.assert.deepStrictEqual(table.columns.slice(6, 9), ['answered', 'fast clients', 'errors']);
+  t.assert.deepStrictEqual(
+    table.rows.map((r) => [r[0], r[6], r[7], r[8]]),
+    [
+      ['cask', '100%', 'served', '0'],
+      ['waitress', '25%', 'blocked', '2 (timeout 2)'],
+    ],
+  );
+  t.assert.deepStrictEqual(headlineTable(report).rows, [
+    ['cask', '1,933 served'],
+    ['waitress', '0 blocked'],
+  ]);
+});
+
+test('`renderMarkdown()` states the served rule and what the slow readers received', (t: TestContext) => {
+  t.plan(2);
+  const md = renderMarkdown(slowReadersReport());
+  t.assert.match(
+    md,
+    /"served" when at least 90% of their requests .* answered within their timeout/,
+  );
+  t.assert.match(
+    md,
+    /- cask: 0\/16, 16 still connected at the end, 68\.4 KB received per connection; 0\/16/,
+  );
+});
+
+test('`explainScenario()` says why slow readers blocked a thread pool and not a buffering front', (t: TestContext) => {
+  t.plan(2);
+  const report = slowReadersReport();
+  const [cask, waitress] = explainScenario(
+    report,
+    report.scenarios[0] as BenchReport['scenarios'][number],
+  );
+  t.assert.match(
+    cask as string,
+    /^cask: fast client served \(100% of its requests answered in time, p99 [\d.]+ ms\): 16 slow readers did not hold its 4 slots, because the Python worker passes the response over its link to the Node front/,
+  );
+  t.assert.match(
+    waitress as string,
+    /^waitress: fast client blocked \(25% of its requests answered in time\): 16 slow readers for 4 slots, each held while the server wrote to its reader \(slots used 100%\), so the fast request waited for one, because a worker thread appends the response .* waits while more than 16 MB is buffered/,
   );
 });

@@ -29,6 +29,7 @@ export function splitSpec(spec: LoadSpec, i: number, k: number): LoadSpec {
         ...spec,
         seed,
         clients: share(spec.clients, i, k),
+        idleClients: share(spec.idleClients, i, k),
         fast: { ...spec.fast, seed, connections: share(spec.fast.connections, i, k) },
       };
   }
@@ -94,8 +95,11 @@ export function mergeResults(parts: readonly LoadResult[]): LoadResult {
     out.closesWithoutNotice = sum((p) => p.closesWithoutNotice ?? 0);
   if (first.slow !== undefined) {
     out.slow = {
+      clients: sum((p) => p.slow?.clients ?? 0),
       completed: sum((p) => p.slow?.completed ?? 0),
       connected: sum((p) => p.slow?.connected ?? 0),
+      open: sum((p) => p.slow?.open ?? 0),
+      bytesIn: sum((p) => p.slow?.bytesIn ?? 0),
       errors: parts.reduce(
         (acc, p) => addCounts(acc, p.slow?.errors ?? {}),
         {} as Record<string, number>,

@@ -55,20 +55,38 @@ export interface OpenSpec extends Target {
   phaseMs: number;
 }
 
-/** Slow clients: many connections that send their request head one byte at a time and
- * read the response slowly, alongside a closed loop of fast clients that is measured. */
+/** Slow clients: many connections that send their request and read the response slowly
+ * (or never), alongside a closed loop of fast clients that is measured. */
 export interface SlowSpec extends Target {
   kind: 'slow';
   fast: ClosedSpec;
   clients: number;
-  /** Pause between two bytes of the request head. */
+  /** Pause between two bytes of the request head; 0 sends the head in one write. */
   byteIntervalMs: number;
   /** Path the slow clients request (a body larger than the socket buffers). */
   slowPath: string;
-  /** Read pacing: the socket is resumed for one read every readIntervalMs. */
+  /** Read pacing: every readIntervalMs, each reading client takes up to readBytes. */
   readIntervalMs: number;
+  readBytes: number;
+  /** How many of the clients never read their response at all. */
+  idleClients: number;
   /** Slow clients start this long before the fast clients' measured window. */
   rampMs: number;
+}
+
+/** What the slow clients of one run got done. */
+export interface SlowTally {
+  /** Slow clients kept connected at once (the spec's count). */
+  clients: number;
+  /** Responses read to the end. */
+  completed: number;
+  /** Connections opened (a slow client comes back as soon as its connection closed). */
+  connected: number;
+  /** Connections still open when the run ended (and were destroyed). */
+  open: number;
+  /** Bytes taken off their sockets, over all their connections. */
+  bytesIn: number;
+  errors: Record<string, number>;
 }
 
 export type LoadSpec = ClosedSpec | OpenSpec | SlowSpec;
@@ -113,6 +131,6 @@ export interface LoadResult {
   /** Open loop: time from the first intended send until 99% of the replies had arrived,
    * so that a few stragglers (a 1 s SYN retry) do not read as a server falling behind. */
   span99Ms?: number;
-  /** Slow scenario: what the slow clients got done. */
-  slow?: { completed: number; errors: Record<string, number>; connected: number };
+  /** Slow scenarios: what the slow clients got done. */
+  slow?: SlowTally;
 }

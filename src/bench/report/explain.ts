@@ -1,13 +1,67 @@
 // One line per server and scenario saying what limited it, from the numbers alone: CPU
 // saturated, all worker slots busy (requests queue outside the app), the listen backlog
 // overflowing (connect timeouts, 1 s SYN retries), the generator at its limit, or a busy
-// machine. These are the readings docs/bench.md teaches, applied mechanically.
-import type { BenchReport, Cell, ScenarioInfo } from '../results.js';
+// machine. These are the readings docs/bench.md teaches, applied mechanically. For
+// slow-readers it first says whether the fast client was served, and why: the readers
+// against the server's slots, and how that server writes a response nobody takes.
+import type { BenchReport, Cell, CellSummary, ScenarioInfo } from '../results.js';
 import { fixed, int, isNum, ms, pct } from './format.js';
 import { NOISE_CPU, processesChanged } from './tables.js';
 
 function slotsText(slots: number | null | undefined): string {
   return slots === 1 ? 'its only slot' : `all ${int(slots)} slots`;
+}
+
+/** How each server writes a response its client does not take, which decides whether a
+ * slow reader holds the thread or process that ran the app. From each server's source:
+ * waitress channel.py write_soon() and outbuf_high_watermark, twisted.web.wsgi
+ * _WSGIResponse.write() (no back-pressure, said there), tornado.wsgi.WSGIContainer
+ * (joins the body before writing), uWSGI --socket-timeout (default 4 s). */
+const WRITE_PATH: Readonly<Record<string, string>> = {
+  cask: 'the Python worker passes the response over its link to the Node front, which writes it from its event loop, and the worker waits for a slow reader only if the front stops taking the response before it has all of it',
+  'gunicorn-sync':
+    'the worker process writes the response itself with blocking sends, one request per process',
+  'gunicorn-gthread': 'the pool thread that ran the app writes the response with blocking sends',
+  'gunicorn-gevent':
+    'each connection has its own greenlet, and a send that would block parks only that greenlet',
+  uwsgi:
+    'the worker thread writes the response itself, waiting up to its socket timeout (4 s) for each write to move',
+  waitress:
+    "a worker thread appends the response to the connection's output buffer (memory, then temporary files), which the I/O thread drains, and before each append it waits while more than 16 MB is buffered, so a body streamed in pieces holds it and a one-piece body does not",
+  cheroot: 'a pool thread owns each connection and writes the response with blocking sends',
+  twisted:
+    'a pool thread runs the app and hands each piece to the reactor, which buffers it in memory without limit',
+  tornado:
+    'the app runs on the IOLoop, which joins the whole body and buffers it in memory for the connection',
+  werkzeug: 'a new thread per connection writes its response with blocking sends',
+  wsgiref: 'its only thread writes each response with blocking sends',
+  mod_wsgi:
+    'a daemon thread sends the response to an Apache thread that writes it to the client with blocking sends, and waits once the socket between them is full',
+};
+
+/** slow-readers: whether the fast client was served, and why, from the server's slots, the
+ * inside view (a streamed response counts as in the app until the server closes it) and
+ * how the server writes responses. */
+function readersWhy(report: BenchReport, c: Cell, s: CellSummary): string | null {
+  const f = s.fastClients;
+  if (f === undefined) return null;
+  const slots = report.servers.find((x) => x.name === c.server)?.slots;
+  const readers = c.runs[0]?.slow?.clients;
+  const n = readers === undefined ? 'the slow readers' : `${int(readers)} slow readers`;
+  const how = WRITE_PATH[c.server];
+  const because = how === undefined ? '' : `, because ${how}`;
+  const util = s.inside?.utilization;
+  const head = `fast client ${f.verdict} (${pct(f.answered)} of its requests answered in time`;
+  if (f.verdict === 'served') {
+    const p99 = `, p99 ${ms(s.latency.p99)} ms)`;
+    if (slots === null || slots === undefined)
+      return `${head}${p99}: ${n} held a thread or greenlet each and the fast client got another of its own${because}`;
+    return `${head}${p99}: ${n} did not hold its ${int(slots)} slot${slots === 1 ? '' : 's'}${because}`;
+  }
+  const held = isNum(util) && util >= 0.9 ? ` (slots used ${pct(util)})` : '';
+  if (slots === null || slots === undefined)
+    return `${head}) though it has no fixed number of slots${how === undefined ? '' : `: ${how}`}`;
+  return `${head}): ${n} for ${int(slots)} slot${slots === 1 ? '' : 's'}, each held while the server wrote to its reader${held}, so the fast request waited for one${because}`;
 }
 
 export function explainCell(report: BenchReport, sc: ScenarioInfo, c: Cell): string | null {
@@ -19,6 +73,9 @@ export function explainCell(report: BenchReport, sc: ScenarioInfo, c: Cell): str
   const cpuBound = isNum(s.cpu) && s.cpu >= 90 * serverCores;
   const busyMachine = isNum(s.otherCpu) && s.otherCpu > NOISE_CPU;
   const nearCpu = !cpuBound && busyMachine && isNum(s.cpu) && s.cpu >= 70 * serverCores;
+  // slow-readers: whether the fast client was served comes first; it is the question.
+  const readers = sc.name.startsWith('slow-readers') ? readersWhy(report, c, s) : null;
+  if (readers !== null) why.push(readers);
   if (s.generatorBound) why.push('the load generator was at its CPU limit: the server may do more');
   if (cpuBound)
     why.push(
@@ -28,7 +85,7 @@ export function explainCell(report: BenchReport, sc: ScenarioInfo, c: Cell): str
     why.push(
       `probably CPU-bound (${fixed(s.cpu, 0)}% CPU while other processes competed for the machine)`,
     );
-  if (i !== null && isNum(i.utilization) && i.utilization >= 0.9) {
+  if (readers === null && i !== null && isNum(i.utilization) && i.utilization >= 0.9) {
     why.push(
       `${slotsText(report.servers.find((x) => x.name === c.server)?.slots)} busy (${pct(i.utilization)}): requests wait for a worker — app p50 ${ms(i.appP50)} ms, client p50 ${ms(s.latency.p50)} ms`,
     );
@@ -68,7 +125,7 @@ export function explainCell(report: BenchReport, sc: ScenarioInfo, c: Cell): str
       'it closes each connection after its response without saying `Connection: close`, so every request pays for a new connection (the client only learns by trying to reuse it)',
     );
   }
-  if (sc.kind === 'slow') {
+  if (sc.kind === 'slow' && readers === null) {
     // Slow clients hold connections, threads or processes before the app is ever called,
     // which the inside view cannot see; the drop against the same server's `hello` run
     // (keep-alive, no slow clients) is what they cost.

@@ -1,7 +1,8 @@
 // results.md: the summary a human reads first, rendered from results.json alone.
-import type { BenchReport } from '../results.js';
+import type { BenchReport, RunResult } from '../results.js';
+import { SERVED_SHARE } from '../summarize.js';
 import { explainScenario } from './explain.js';
-import { duration, errorsText, int, mb } from './format.js';
+import { duration, errorsText, fixed, int, mb, pct } from './format.js';
 import {
   cellOf,
   headlineTable,
@@ -37,16 +38,32 @@ export function method(report: BenchReport): string[] {
     `- CPU and RSS: the server's whole process tree from /proc, 10 samples per second (RSS counts shared pages once per process). "CPU µs/req" is server CPU time divided by requests.`,
     `- Inside view${st.inside ? '' : ' (off for this run)'}: a WSGI middleware records each request's time in the app; "in app avg/max" is how many requests were inside the app at once, "slots used" that average over the server's processes × threads, "outside app" the client's p50 minus the app's p50 (queueing, parsing, transfer).`,
     `- ⚠ marks a run where the load generator used ≥ 80% of its CPU: the number is a floor, not the server's limit. † marks a run during which other processes on the machine used more than a quarter of a CPU: compare it with care. ‡ after the error count: the server closed keep-alive connections after a response without saying \`Connection: close\`; the built-in generator resent the first such requests, then opened a new connection per request (wrk instead counts a read error each time).`,
+    ...(report.scenarios.some((s) => s.kind === 'slow')
+      ? [
+          `- Slow scenarios: the fast clients were "served" when at least ${pct(SERVED_SHARE)} of their requests in the measured window were answered within their timeout (given with each scenario's load), "blocked" otherwise; "answered" is that share, median of the repeats. A request still waiting when the window closed counts as unanswered.`,
+        ]
+      : []),
     `- Command: \`cask bench ${st.argv.join(' ')}\`; run started ${report.startedAt}, took ${duration(report.elapsedS)}.`,
   ];
 }
 
-function slowText(
-  s: { completed: number; connected: number; errors: Record<string, number> } | undefined,
-): string {
+/** "48 bytes", "70.3 KB": what a slow reader took stays in bytes, what a slow client read
+ * through is in KB. */
+function bytesText(n: number): string {
+  return n < 1024 ? `${int(n)} bytes` : `${fixed(n / 1024)} KB`;
+}
+
+/** One repeat's slow clients: "40/212, 16 still connected at the end, 48 bytes received per
+ * connection, errors 3 (reset 3)" (the middle parts are absent from older results). */
+export function slowText(s: RunResult['slow']): string {
   if (s === undefined) return '—';
   const errors = Object.values(s.errors).reduce((a, b) => a + b, 0);
-  return `${int(s.completed)}/${int(s.connected)}${errors > 0 ? `, errors ${errorsText(errors, s.errors)}` : ''}`;
+  const open = s.open === undefined ? '' : `, ${int(s.open)} still connected at the end`;
+  const each =
+    s.bytesIn === undefined || s.connected === 0
+      ? ''
+      : `, ${bytesText(s.bytesIn / s.connected)} received per connection`;
+  return `${int(s.completed)}/${int(s.connected)}${open}${each}${errors > 0 ? `, errors ${errorsText(errors, s.errors)}` : ''}`;
 }
 
 export function renderMarkdown(report: BenchReport): string {
@@ -104,7 +121,7 @@ export function renderMarkdown(report: BenchReport): string {
     if (slowInfo.length > 0) {
       out.push(
         '',
-        'Slow clients per repeat (responses completed / connections opened, errors):',
+        'Slow clients per repeat (responses read to the end / connections opened, how many were still connected when the run ended, bytes each connection received, errors):',
         '',
       );
       for (const c of slowInfo)

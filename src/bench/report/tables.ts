@@ -60,7 +60,12 @@ export function headlineMetric(
     const med = sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
     return { value: med, text: mb(med), higherBetter: true };
   }
-  return { value: s.throughput.median, text: int(s.throughput.median), higherBetter: true };
+  const verdict = s.fastClients === undefined ? '' : ` ${s.fastClients.verdict}`;
+  return {
+    value: s.throughput.median,
+    text: `${int(s.throughput.median)}${verdict}`,
+    higherBetter: true,
+  };
 }
 
 export function headlineUnit(sc: ScenarioInfo): string {
@@ -114,6 +119,24 @@ export function ratioTable(report: BenchReport, base = 'cask'): Table | null {
   };
 }
 
+/** Slow scenarios: the measured fast clients, whether they were served (summarize.ts
+ * fastVerdict), and what the server spent meanwhile. */
+const SLOW_COLUMNS = [
+  'server',
+  'fast req/s',
+  'spread',
+  'p50 ms',
+  'p99 ms',
+  'max ms',
+  'answered',
+  'fast clients',
+  'errors',
+  'CPU %',
+  'RSS MB',
+  'in app avg/max',
+  'slots used',
+];
+
 function inApp(c: Cell): string {
   const i = c.summary?.inside;
   if (i === null || i === undefined) return '—';
@@ -125,13 +148,14 @@ export function scenarioTable(report: BenchReport, sc: ScenarioInfo): Table {
   const cells = report.cells.filter((c) => c.scenario === sc.name);
   const ok = cells.filter((c) => c.status === 'ok' && c.summary !== null);
   const tagged = sc.kind === 'open';
+  const slow = sc.kind === 'slow';
   ok.sort((a, b) => {
     const ma = headlineMetric(sc, a);
     const mbv = headlineMetric(sc, b);
     const d = (isNum(mbv.value) ? mbv.value : -Infinity) - (isNum(ma.value) ? ma.value : -Infinity);
     return ma.higherBetter ? d : -d;
   });
-  const columns = tagged
+  const plainColumns = tagged
     ? [
         'server',
         'replies/s',
@@ -162,6 +186,7 @@ export function scenarioTable(report: BenchReport, sc: ScenarioInfo): Table {
         'slots used',
         'outside app p50 ms',
       ];
+  const columns = slow ? SLOW_COLUMNS : plainColumns;
   const rows = ok.map((c) => {
     const s = c.summary as NonNullable<Cell['summary']>;
     const errorTotal = Object.values(s.errors).reduce((a, b) => a + b, 0);
@@ -180,6 +205,11 @@ export function scenarioTable(report: BenchReport, sc: ScenarioInfo): Table {
       const sh = s.latencyByTag.short;
       const sl = s.latencyByTag.slow;
       return [...base, ms(sh?.p50), ms(sh?.p99), ms(sh?.max), ms(sl?.p50), ...tail];
+    }
+    if (slow) {
+      const f = s.fastClients;
+      const lat = [ms(s.latency.p50), ms(s.latency.p99), ms(s.latency.max)];
+      return [...base, ...lat, pct(f?.answered), f?.verdict ?? '—', ...tail];
     }
     return [
       ...base,
