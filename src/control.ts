@@ -16,7 +16,7 @@
 
 import type { Server } from 'node:net';
 import { formatBind, type Config } from './config/index.js';
-import type { CaskError } from './errors.js';
+import { CaskError } from './errors.js';
 import {
   listenAdmin,
   type AdminListener,
@@ -138,10 +138,10 @@ export class Control {
       if (event === 'failed') {
         const fatal = this.ctx.fatal();
         if (fatal?.kind === 'start') logger.error(`The workers could not start: ${fatal.reason}`);
-        else
-          logger.error(
-            `The application could not be loaded:\n${(fatal?.reason ?? 'unknown error').trimEnd()}`,
-          );
+        else {
+          const error = new CaskError('CASK_APP_LOAD', (fatal?.reason ?? 'unknown error').trimEnd());
+          logger.error(`The application could not be loaded (${error.code}):\n${error.message}`);
+        }
         return await this.abortStart(fatal?.kind === 'start' ? 1 : EXIT_LOAD_ERROR);
       }
       if (event === 'ready') {

@@ -66,3 +66,11 @@ export class ProtocolError extends CaskError {}
 
 /** Something went wrong between the front and a worker. */
 export class WorkerError extends CaskError {}
+
+/** A worker sent bytes that are not a valid frame of the worker link (docs/protocol.md). The
+ *  link cannot be trusted past them: the worker is replaced. */
+export class LinkProtocolError extends WorkerError {
+  constructor(message: string) {
+    super('CASK_LINK_PROTOCOL', message);
+  }
+}

@@ -4,9 +4,10 @@
 // chunks is one frame at most, and every byte is copied at most once, however the stream
 // is split.
 
+import { LinkProtocolError } from '../errors.js';
 import { HEADER_SIZE, MAX_PAYLOAD, type Frame } from './protocol.js';
 
-export class FrameTooLargeError extends RangeError {
+export class FrameTooLargeError extends LinkProtocolError {
   constructor(length: number) {
     super(`Frame payload too large: ${length} bytes (max ${MAX_PAYLOAD})`);
   }

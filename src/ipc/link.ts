@@ -2,7 +2,7 @@
 // request id to the exchange waiting for them). Knows nothing of HTTP.
 
 import type { Socket } from 'node:net';
-import type { WorkerError } from '../errors.js';
+import { LinkProtocolError, type WorkerError } from '../errors.js';
 import { FrameDecoder } from './framer.js';
 import {
   FLAG_END,
@@ -211,7 +211,7 @@ export class WorkerLink {
         return;
       }
       default:
-        throw new RangeError(`Unknown frame kind from worker: 0x${kind.toString(16)}`);
+        throw new LinkProtocolError(`Unknown frame kind from worker: 0x${kind.toString(16)}`);
     }
   }
 
@@ -244,7 +244,7 @@ export class WorkerLink {
         this.events.onStats(JSON.parse(payload.toString('utf8')) as Record<string, unknown>);
         return;
       default:
-        throw new RangeError(`Unknown link frame kind from worker: 0x${kind.toString(16)}`);
+        throw new LinkProtocolError(`Unknown link frame kind from worker: 0x${kind.toString(16)}`);
     }
   }
 }

@@ -7,6 +7,11 @@
 //  | payload length| request id    | kind  | flags | reserved = 0  | payload ...     |
 //  +---------------+---------------+-------+-------+---------------+-----------------+
 //    u32 BE          u32 BE          u8      u8      u16 BE          `length` bytes
+//
+// Decoding what a worker sent throws LinkProtocolError (CASK_LINK_PROTOCOL): the worker is
+// then replaced. Encoding checks throw RangeError: they guard the front's own calls.
+
+import { LinkProtocolError } from '../errors.js';
 
 export const HEADER_SIZE = 12;
 export const MAX_PAYLOAD = 16 * 1024 * 1024;
@@ -97,10 +102,10 @@ export function encodeHead(status: string, headers: readonly string[], body: Buf
 }
 
 export function decodeHead(payload: Buffer): ResponseHead {
-  if (payload.length < 4) throw new RangeError('HEAD payload shorter than its length field');
+  if (payload.length < 4) throw new LinkProtocolError('HEAD payload shorter than its length field');
   const headLength = payload.readUInt32BE(0);
   if (4 + headLength > payload.length) {
-    throw new RangeError(`HEAD length field past the payload: ${headLength}`);
+    throw new LinkProtocolError(`HEAD length field past the payload: ${headLength}`);
   }
   const parts = payload.toString('latin1', 4, 4 + headLength).split('\0');
   const status = parts[0] as string;
@@ -115,7 +120,7 @@ export function encodeWindow(bytes: number): Buffer {
 
 export function decodeWindow(payload: Buffer): number {
   if (payload.length !== 4)
-    throw new RangeError(`WINDOW payload must be 4 bytes: ${payload.length}`);
+    throw new LinkProtocolError(`WINDOW payload must be 4 bytes: ${payload.length}`);
   return payload.readUInt32BE(0);
 }
 
@@ -136,13 +141,13 @@ export function encodeSendFile(file: SendFile): Buffer {
 }
 
 export function decodeSendFile(payload: Buffer): SendFile {
-  if (payload.length < 16) throw new RangeError('SENDFILE payload shorter than 16 bytes');
+  if (payload.length < 16) throw new LinkProtocolError('SENDFILE payload shorter than 16 bytes');
   const offset = payload.readBigUInt64BE(0);
   const length = payload.readBigUInt64BE(8);
   if (offset > BigInt(Number.MAX_SAFE_INTEGER))
-    throw new RangeError(`SENDFILE offset too large: ${offset}`);
+    throw new LinkProtocolError(`SENDFILE offset too large: ${offset}`);
   if (length !== TO_EOF && length > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new RangeError(`SENDFILE length too large: ${length}`);
+    throw new LinkProtocolError(`SENDFILE length too large: ${length}`);
   }
   return {
     offset: Number(offset),
@@ -160,6 +165,6 @@ export function encodeLog(level: number, text: string): Buffer {
 }
 
 export function decodeLog(payload: Buffer): { level: number; text: string } {
-  if (payload.length < 1) throw new RangeError('LOG payload is empty');
+  if (payload.length < 1) throw new LinkProtocolError('LOG payload is empty');
   return { level: payload[0] as number, text: payload.toString('utf8', 1) };
 }

@@ -269,7 +269,7 @@ export class Pool {
       const job = held.job as PoolJob | undefined;
       if (job === undefined) continue;
       this.running.delete(job);
-      job.onFail(new WorkerError('CASK_WORKER_DIED', why));
+      job.onFail(worker.brokenLink ?? new WorkerError('CASK_WORKER_DIED', why));
     }
     worker.held.clear();
     this.pump();

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
+import { LinkProtocolError } from '../errors.js';
 import { Kind } from '../ipc/protocol.js';
 import { WorkerLink, type ExchangeSink } from '../ipc/link.js';
 import type { Logger } from '../log.js';
@@ -96,6 +97,8 @@ export class WorkerProcess {
   stalled = false;
   /** Set when the interpreter itself could not be started. */
   spawnError: Error | undefined;
+  /** The worker broke the link protocol: its requests in flight fail with this (502). */
+  brokenLink: LinkProtocolError | undefined;
   wasReady = false;
   /** The dispatcher may give it requests: ready, of the serving generation, not draining. */
   accepting = false;
@@ -153,7 +156,12 @@ export class WorkerProcess {
       onExchangeDone: (id, sink) => events.onExchangeDone(this, id, sink),
       onReclaimed: (id, sink) => events.onReclaimed(this, id, sink),
       onProtocolError: (error) => {
-        this.logger.error(`Worker link broken, killing the worker: ${error.message}`, this.tag);
+        this.brokenLink =
+          error instanceof LinkProtocolError ? error : new LinkProtocolError(error.message);
+        this.logger.error(
+          `Worker link broken, killing the worker: ${error.message} (CASK_LINK_PROTOCOL)`,
+          this.tag,
+        );
         this.kill();
       },
     });

@@ -150,6 +150,21 @@ describe('a broken app behind cask', () => {
     assert.equal(ok, 200);
     assert.match(server.stderr(), /Worker exited/);
   });
+
+  test('a worker that breaks the link protocol gives 502 (CASK_LINK_PROTOCOL) and is replaced', async () => {
+    const r = await get(server.port, '/garbage-frame');
+    assert.equal(r.status, 502);
+    assert.match(
+      server.stderr(),
+      /Worker link broken, killing the worker: Unknown link frame kind from worker: 0x7f \(CASK_LINK_PROTOCOL\)/,
+    );
+    let ok = 0;
+    for (let i = 0; i < 50 && ok !== 200; i++) {
+      await sleep(100);
+      ok = (await get(server.port, '/ok')).status;
+    }
+    assert.equal(ok, 200, 'a new worker serves');
+  });
 });
 
 test('a full queue answers 503 with Retry-After', async (t) => {

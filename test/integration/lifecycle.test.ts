@@ -26,6 +26,7 @@ test('an app that fails to import is reported once and the server exits 4 withou
   const err = server.stderr();
   assert.match(err, /ModuleNotFoundError: No module named 'this_module_does_not_exist'/);
   assert.equal(err.split('The application could not be loaded').length - 1, 1);
+  assert.match(err, /The application could not be loaded \(CASK_APP_LOAD\)/);
 });
 
 test('a missing callable names the module and the attribute', async () => {

@@ -187,8 +187,8 @@ test('frameHeader refuses to build an oversized frame', () => {
   assert.throws(() => frameHeader(1, 1, 0, MAX_PAYLOAD + 1), RangeError);
 });
 
-test('decodeHead rejects a head length past the payload', () => {
+test('decodeHead rejects a head length past the payload with CASK_LINK_PROTOCOL', () => {
   const payload = Buffer.alloc(6);
   payload.writeUInt32BE(10, 0);
-  assert.throws(() => decodeHead(payload), RangeError);
+  assert.throws(() => decodeHead(payload), { name: 'LinkProtocolError', code: 'CASK_LINK_PROTOCOL', status: 502 });
 });
