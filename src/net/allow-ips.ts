@@ -42,8 +42,12 @@ function stripBrackets(text: string): string {
   return text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
 }
 
+/** Addresses whose answer is remembered; past it the memory starts afresh (bounded). */
+const SEEN_MAX = 4096;
+
 export class AllowList {
   private readonly list = new BlockList();
+  private readonly seen = new Map<string, boolean>();
   private readonly any: boolean;
   readonly empty: boolean;
 
@@ -70,8 +74,15 @@ export class AllowList {
 
   /** Whether the IP address `address` is on the list (false for anything that is not an IP). */
   has(address: string): boolean {
+    // Asked once per connection: the regexes of isIPv4/isIPv6 and BlockList's SocketAddress
+    // cost more than the rest of accepting a connection's bookkeeping, and clients repeat.
+    const known = this.seen.get(address);
+    if (known !== undefined) return known;
     const family = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : undefined;
-    if (family === undefined) return false;
-    return this.any || (!this.empty && this.list.check(address, family));
+    const trusted =
+      family !== undefined && (this.any || (!this.empty && this.list.check(address, family)));
+    if (this.seen.size >= SEEN_MAX) this.seen.clear();
+    this.seen.set(address, trusted);
+    return trusted;
   }
 }
