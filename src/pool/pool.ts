@@ -26,25 +26,36 @@ import type { Held, WorkerProcess, WorkerSpec } from './worker.js';
 
 export type { PoolEvents, WorkerExit } from './supervisor.js';
 
-export interface PoolOptions extends WorkerSpec {
+/**
+ * The settings the pool reads, straight from the settings table: their names, types and units
+ * (durations in seconds, sizes in bytes; 0 disables a limit) are the table's, so a setting is
+ * never copied into a second shape by hand. `--workers-max` and `--workers-min` are resolved
+ * into the bounds below.
+ */
+export type PoolSettings = Readonly<
+  Pick<
+    Config,
+    | 'prefetch'
+    | 'maxQueue'
+    | 'maxQueueWait'
+    | 'timeout'
+    | 'timeoutGrace'
+    | 'gracefulTimeout'
+    | 'idleTimeout'
+    | 'maxRequests'
+    | 'maxRequestsJitter'
+    | 'maxLifetime'
+    | 'maxLifetimeJitter'
+    | 'maxRss'
+  >
+>;
+
+export interface PoolOptions extends PoolSettings, WorkerSpec {
+  /** Workers to start with, within the bounds. */
   workers: number;
   /** Autoscaling bounds: equal to `workers` (the default) turns autoscaling off. */
   workersMin: number;
   workersMax: number;
-  prefetch: number;
-  maxQueue: number;
-  /** All durations in seconds; 0 disables. */
-  maxQueueWait: number;
-  timeout: number;
-  timeoutGrace: number;
-  gracefulTimeout: number;
-  idleTimeout: number;
-  maxRequests: number;
-  maxRequestsJitter: number;
-  maxLifetime: number;
-  maxLifetimeJitter: number;
-  /** Bytes; 0 disables. */
-  maxRss: number;
 }
 
 /**
@@ -62,28 +73,11 @@ export function poolOptions(config: Config): PoolOptions {
   }
   const max = Math.max(min, wantedMax);
   return {
-    python: config.python,
-    app: config.app,
-    threads: config.threads,
+    ...config,
     multiprocess: max > 1,
-    pythonpath: config.pythonpath,
-    chdir: config.chdir,
-    hooks: config.hooks,
     workers: Math.min(max, Math.max(min, config.workers)),
     workersMin: min,
     workersMax: max,
-    prefetch: config.prefetch,
-    maxQueue: config.maxQueue,
-    maxQueueWait: config.maxQueueWait,
-    timeout: config.timeout,
-    timeoutGrace: config.timeoutGrace,
-    gracefulTimeout: config.gracefulTimeout,
-    idleTimeout: config.idleTimeout,
-    maxRequests: config.maxRequests,
-    maxRequestsJitter: config.maxRequestsJitter,
-    maxLifetime: config.maxLifetime,
-    maxLifetimeJitter: config.maxLifetimeJitter,
-    maxRss: config.maxRss,
   };
 }
 

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { LinkProtocolError } from '../errors.js';
 import { Kind } from '../ipc/protocol.js';
 import { WorkerLink, type ExchangeSink } from '../ipc/link.js';
+import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 
 /** The folder holding the `cask_worker` package, from src/pool or dist/pool alike. */
@@ -21,15 +22,12 @@ export const EXIT_ABORTED = 5;
 /** After SIGABRT (or SIGTERM from kill()), how long before SIGKILL. */
 const KILL_AFTER_MS = 1000;
 
-export interface WorkerSpec {
-  python: string;
-  app: string;
-  threads: number;
-  multiprocess: boolean;
-  pythonpath: readonly string[];
-  chdir: string | undefined;
-  /** A hooks module or file (python/cask_worker/hooks.py), or null. */
-  hooks: string | null;
+/** How to start a worker: settings from the table (`hooks` is a module or file of
+ *  python/cask_worker/hooks.py, or null), and whether there may be several. */
+export interface WorkerSpec extends Readonly<
+  Pick<Config, 'python' | 'app' | 'threads' | 'pythonpath' | 'chdir' | 'hooks'>
+> {
+  readonly multiprocess: boolean;
 }
 
 /** One request a worker holds, from dispatch until its final frame. */
