@@ -42,6 +42,8 @@ export interface ControlContext {
   readonly fatal: () => { reason: string; kind: 'load' | 'start' } | undefined;
   /** Closes the front's own timers (called once every connection is gone). */
   readonly closeFront?: () => void;
+  /** Reads the TLS certificates again (SIGHUP); logs, and keeps the old ones, on failure. */
+  readonly reloadTls?: () => void;
   readonly health: Health;
 }
 
@@ -227,6 +229,8 @@ export class Control {
         case 'reload':
           if (this.stopping !== undefined) break;
           logger.info(`${event.signal}: reloading`);
+          // Renewed certificates (certbot, cert-manager) take effect without a restart.
+          this.ctx.reloadTls?.();
           void this.hook('on_reload').then(() => {
             if (this.stopping === undefined && !pool.reload())
               logger.warn('Reload ignored: the workers are still starting');

@@ -76,6 +76,23 @@ export interface ResponseSink {
   abort(): void;
 }
 
+/**
+ * The TLS facts of one connection, as mod_ssl names them for CGI (`SSL_*`). A transport reads
+ * them once per connection with `readTlsInfo()` (src/net/tls.ts).
+ */
+export interface TlsInfo {
+  /** `SSL_PROTOCOL`: 'TLSv1.2' or 'TLSv1.3'. */
+  readonly protocol: string;
+  /** `SSL_CIPHER`: the OpenSSL name of the cipher suite, e.g. 'TLS_AES_128_GCM_SHA256'. */
+  readonly cipher: string;
+  /** `SSL_CLIENT_VERIFY`: 'SUCCESS' when the client's certificate verified against ca-certs. */
+  readonly clientVerify: 'SUCCESS' | 'NONE';
+  /** `SSL_CLIENT_S_DN`: the verified client certificate's subject (RFC 4514), else ''. */
+  readonly clientSubject: string;
+  /** `SSL_CLIENT_I_DN`: its issuer (RFC 4514), else ''. */
+  readonly clientIssuer: string;
+}
+
 /** Who is on the other end. */
 export interface ClientInfo {
   /** The client's address: the peer's, or what a trusted PROXY header said. */
@@ -83,6 +100,8 @@ export interface ClientInfo {
   readonly remotePort: string;
   /** `remoteAddr` is in forwarded-allow-ips (or a Unix socket): its proxy headers count. */
   readonly trusted: boolean;
+  /** Set when the connection is TLS (HTTPS): `HTTPS=on` and the `SSL_*` variables. */
+  readonly tls?: TlsInfo;
 }
 
 export interface Exchange extends ClientInfo {

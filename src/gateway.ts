@@ -122,6 +122,7 @@ export class Gateway implements RequestHandler {
         rootPath: this.options.rootPath,
         trustForwarded: exchange.trusted,
         isTrustedProxy: this.options.isTrustedProxy,
+        tls: exchange.tls,
       });
       environ = encodeEnviron(pairs);
     } catch (error) {

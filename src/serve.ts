@@ -8,6 +8,7 @@ import { Front, type FrontOptions } from './http/front.js';
 import { AccessLog, Logger } from './log.js';
 import { AllowList } from './net/allow-ips.js';
 import { listen, type BoundListener } from './net/listener.js';
+import { TlsTerminator, alpnProtocols, tlsEnabled } from './net/tls.js';
 import { Pool, poolOptions } from './pool/pool.js';
 import { probeRoute } from './admin/health.js';
 import { Router } from './router.js';
@@ -16,8 +17,24 @@ import { VERSION } from './version.js';
 
 const LISTEN_BACKLOG = 2048;
 
+/** Node's own handshake timeout, used when `header-timeout` is 0. */
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 120_000;
+
 export async function serve(config: Config): Promise<number> {
+  // TLS options that do not go together throw ConfigError (exit 2) before anything starts.
+  const tlsOn = tlsEnabled(config);
   const logger = new Logger(config.logLevel, config.errorLog);
+  // Certificates are read and checked before any socket is bound or worker started: a bad one
+  // throws ConfigError naming the file (exit 2). The handshake counts against `header-timeout`
+  // as the request head does: a client that stalls in it is the same slowloris.
+  const tls = tlsOn
+    ? new TlsTerminator(
+        config,
+        alpnProtocols('http' in config ? String(config.http) : undefined),
+        logger,
+        config.headerTimeout > 0 ? config.headerTimeout * 1000 : DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      )
+    : undefined;
   const accessLog = config.accessLog ? new AccessLog(config.accessLog, config.accessLogFormat) : undefined;
   const allow = new AllowList(config.forwardedAllowIps);
   const frontOptions: FrontOptions = {
@@ -64,7 +81,7 @@ export async function serve(config: Config): Promise<number> {
   try {
     for (const bind of config.bind) {
       listeners.push(
-        await listen(bind, LISTEN_BACKLOG, (socket, info) => front.accept(socket, info)),
+        await listen(bind, LISTEN_BACKLOG, (socket, info) => front.accept(socket, info), tls),
       );
     }
   } catch (error) {
@@ -77,6 +94,7 @@ export async function serve(config: Config): Promise<number> {
     `Cask ${VERSION} serving ${config.app} on ${listeners.map((l) => l.url).join(', ')} ` +
       `with ${config.workers} worker(s) x ${config.threads} thread(s) (${config.python})`,
   );
+  if (tls !== undefined) logger.info(`TLS certificate: ${tls.certificate}`);
 
   return new Control({
     config,
@@ -88,6 +106,7 @@ export async function serve(config: Config): Promise<number> {
     health,
     fatal: () => (fatal === undefined ? undefined : { reason: fatal, kind: fatalKind }),
     closeFront: () => front.close(),
+    reloadTls: tls === undefined ? undefined : () => tls.reload(),
   }).run();
 }
 

@@ -335,7 +335,10 @@ interface ChoiceSpec<C extends string, F extends string, E extends string> exten
   readonly default: NoInfer<C>;
 }
 
-/** One of a fixed set of lowercase words (matched case-insensitively). */
+/**
+ * One of a fixed set of lowercase words (matched case-insensitively). A TOML number is read as
+ * the word it spells, so `tls-min-version = 1.3` means `"1.3"`.
+ */
 export function choice<const C extends string, const F extends string, const E extends string>(
   spec: ChoiceSpec<C, F, E>,
 ): Setting<C, F, E> {
@@ -347,6 +350,6 @@ export function choice<const C extends string, const F extends string, const E e
     defaultDoc: spec.default,
     choices: spec.choices,
     fromString,
-    fromToml: (raw) => fromString(text(raw)),
+    fromToml: (raw) => fromString(typeof raw === 'number' ? String(raw) : text(raw)),
   });
 }

@@ -164,6 +164,61 @@ export const SETTINGS = table({
     default: false,
   }),
 
+  // ── TLS ──────────────────────────────────────────────────────────────────
+  certfile: path({
+    flag: '--certfile',
+    env: 'CASK_CERTFILE',
+    section: 'TLS',
+    doc: 'PEM certificate (the server\'s first, then any intermediates) for TLS. With `--keyfile`, every TCP listener serves HTTPS; Unix socket listeners stay plain. Read again on SIGHUP (`cask reload`), so a renewed certificate needs no restart (docs/tls-http2.md).',
+    default: null,
+  }),
+  keyfile: path({
+    flag: '--keyfile',
+    env: 'CASK_KEYFILE',
+    section: 'TLS',
+    doc: 'PEM private key of `--certfile`; an encrypted one needs `--keyfile-password-file`.',
+    default: null,
+  }),
+  keyfilePasswordFile: path({
+    flag: '--keyfile-password-file',
+    env: 'CASK_KEYFILE_PASSWORD_FILE',
+    section: 'TLS',
+    doc: 'File holding the password of an encrypted `--keyfile` (its first line; a file, so the password never shows in `ps` or the environment).',
+    default: null,
+  }),
+  caCerts: path({
+    flag: '--ca-certs',
+    env: 'CASK_CA_CERTS',
+    section: 'TLS',
+    doc: 'PEM file of the CA certificates that client certificates must be signed by (with `--cert-reqs`).',
+    default: null,
+  }),
+  certReqs: choice({
+    flag: '--cert-reqs',
+    env: 'CASK_CERT_REQS',
+    section: 'TLS',
+    doc: 'Client certificates: `none` asks for none; `optional` asks, admits a client without one and refuses one whose certificate does not verify against `--ca-certs`; `required` refuses every client without a valid one. gunicorn\'s 0, 1, 2. The app sees `SSL_CLIENT_VERIFY` and `SSL_CLIENT_S_DN`.',
+    choices: ['none', 'optional', 'required'],
+    default: 'none',
+    defaultDoc: '`none` (no client certificates)',
+  }),
+  ciphers: string({
+    flag: '--ciphers',
+    env: 'CASK_CIPHERS',
+    section: 'TLS',
+    doc: 'OpenSSL cipher list for TLS 1.2 (`ECDHE+AESGCM:ECDHE+CHACHA20`). TLS 1.3 suites keep their defaults unless the list names some (`TLS_AES_256_GCM_SHA384`).',
+    default: null,
+    defaultDoc: "Node's default list",
+  }),
+  tlsMinVersion: choice({
+    flag: '--tls-min-version',
+    env: 'CASK_TLS_MIN_VERSION',
+    section: 'TLS',
+    doc: 'Oldest TLS version accepted: `1.2` or `1.3`. A client that cannot speak it fails the handshake.',
+    choices: ['1.2', '1.3'],
+    default: '1.2',
+  }),
+
   // ── Workers ──────────────────────────────────────────────────────────────
   workers: int({
     flag: '--workers',

@@ -20,6 +20,7 @@ export class InvalidValue extends Error {
 export const SECTIONS = [
   'Application',
   'Server socket',
+  'TLS',
   'Workers',
   'Recycling',
   'Timeouts',

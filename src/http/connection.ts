@@ -27,10 +27,12 @@
 //   the answers to every request it sent whole; then the connection closes.
 
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { CaskError, ProtocolError } from '../errors.js';
-import type { Exchange, ListenerInfo, RequestHandler } from '../exchange.js';
+import type { Exchange, ListenerInfo, RequestHandler, TlsInfo } from '../exchange.js';
 import type { AllowList } from '../net/allow-ips.js';
 import { ProxyHeaderReader } from '../net/proxy-protocol.js';
+import { readTlsInfo } from '../net/tls.js';
 import { BodySpool, type RequestBody } from './body.js';
 import { cannedResponse } from './canned.js';
 import { RequestParser, type ParserLimits, type RequestHead } from './parser.js';
@@ -118,6 +120,8 @@ export class Connection {
   private remoteAddr: string;
   private remotePort: string;
   private trusted: boolean;
+  /** The TLS facts, read once: every request on the connection shares them. */
+  private readonly tls: TlsInfo | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -130,6 +134,7 @@ export class Connection {
     this.remoteAddr = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort === undefined ? '' : String(socket.remotePort);
     this.trusted = context.allow.trustsPeer(this.remoteAddr);
+    this.tls = (socket as TLSSocket).encrypted ? readTlsInfo(socket as TLSSocket) : undefined;
     context.registry.add(this);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -382,6 +387,7 @@ export class Connection {
       remoteAddr: this.remoteAddr,
       remotePort: this.remotePort,
       trusted: this.trusted,
+      tls: this.tls,
       listener: this.listener,
       onClientGone: undefined,
     };

@@ -1,9 +1,13 @@
 // Binds the listening sockets (TCP on IPv4/IPv6, Unix) and hands each accepted socket on.
+// With TLS on, a TCP listener is a tls.Server and hands on each socket once its handshake is
+// done; a Unix socket listener stays plain (it is reached from the same host only).
 
 import { lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { ListenerInfo } from '../exchange.js';
 import { formatBind, type BindAddress } from './bind.js';
+import type { TlsTerminator } from './tls.js';
 
 export interface BoundListener {
   server: Server;
@@ -21,9 +25,19 @@ function removeStaleSocket(path: string): void {
   }
 }
 
-export function listen(bind: BindAddress, backlog: number, onSocket: (socket: Socket, info: ListenerInfo) => void): Promise<BoundListener> {
+export function listen(
+  bind: BindAddress,
+  backlog: number,
+  onSocket: (socket: Socket, info: ListenerInfo) => void,
+  tls?: TlsTerminator,
+): Promise<BoundListener> {
+  const secure = tls !== undefined && bind.kind === 'tcp';
+  const scheme = secure ? 'https' : 'http';
   // Half-open: a client may send its requests and then shut its side; it still gets the answers.
-  const server = createServer({ noDelay: true, allowHalfOpen: true });
+  // A TLS socket takes both from the TCP socket under it.
+  const server = secure
+    ? createTlsServer({ ...tls.serverOptions(), noDelay: true, allowHalfOpen: true })
+    : createServer({ noDelay: true, allowHalfOpen: true });
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       const where = formatBind(bind);
@@ -48,10 +62,20 @@ export function listen(bind: BindAddress, backlog: number, onSocket: (socket: So
       } else {
         const address = server.address();
         const port = typeof address === 'object' && address !== null ? address.port : bind.port;
-        info = { scheme: 'http', serverName: bind.host, serverPort: String(port) };
-        url = `http://${formatBind({ ...bind, port })}`;
+        info = { scheme, serverName: bind.host, serverPort: String(port) };
+        url = `${scheme}://${formatBind({ ...bind, port })}`;
       }
-      server.on('connection', (socket) => onSocket(socket, info));
+      if (secure) {
+        tls.attach(server as ReturnType<typeof createTlsServer>);
+        server.on('secureConnection', (socket: TLSSocket) => {
+          if (tls.admit(socket)) onSocket(socket, info);
+        });
+        server.on('tlsClientError', (error: Error, socket: TLSSocket) =>
+          tls.handshakeFailed(error, socket),
+        );
+      } else {
+        server.on('connection', (socket) => onSocket(socket, info));
+      }
       resolve({ server, info, url });
     };
     if (bind.kind === 'unix') {

@@ -3,7 +3,7 @@
 // "native string" (bytes decoded as latin-1), which is what the parser already produces.
 
 import { ProtocolError } from '../errors.js';
-import type { RequestInfo } from '../exchange.js';
+import type { RequestInfo, TlsInfo } from '../exchange.js';
 import { resolveForwarded } from './forwarded.js';
 
 export interface EnvironContext {
@@ -21,6 +21,27 @@ export interface EnvironContext {
   trustForwarded: boolean;
   /** Whether an address named in those headers is itself a trusted proxy (see forwarded.ts). */
   isTrustedProxy: (address: string) => boolean;
+  /** The connection is TLS: `HTTPS=on` and mod_ssl's `SSL_*` variables. */
+  tls?: TlsInfo;
+}
+
+/** A native string (PEP 3333): the UTF-8 bytes of `text`, one latin-1 char per byte. */
+function native(text: string): string {
+  return /[\u0080-\uffff]/.test(text) ? Buffer.from(text, 'utf8').toString('latin1') : text;
+}
+
+/**
+ * The variables mod_ssl and mod_wsgi give a TLS request (CGI's `HTTPS`, `SSL_*`). The client's
+ * names are there only for a certificate that verified, so an app that reads
+ * `SSL_CLIENT_S_DN` alone can never be handed one that did not.
+ */
+function pushTls(env: string[], tls: TlsInfo): void {
+  env.push('HTTPS', 'on', 'SSL_PROTOCOL', tls.protocol, 'SSL_CIPHER', tls.cipher);
+  env.push('SSL_CLIENT_VERIFY', tls.clientVerify);
+  if (tls.clientVerify === 'SUCCESS') {
+    env.push('SSL_CLIENT_S_DN', native(tls.clientSubject));
+    env.push('SSL_CLIENT_I_DN', native(tls.clientIssuer));
+  }
 }
 
 // Positions of the values that proxy headers may replace in the list buildEnviron() returns.
@@ -142,6 +163,7 @@ export function buildEnviron(head: RequestInfo, bodyLength: number, ctx: Environ
   // `Content-Length: 0` and an empty chunked body look the same to the app.
   if (bodyLength >= 0) env.push('CONTENT_LENGTH', String(bodyLength));
   else if (head.contentLength >= 0 || head.chunked) env.push('CONTENT_LENGTH', '0');
+  if (ctx.tls !== undefined) pushTls(env, ctx.tls);
 
   const headers = head.headers;
   const seen = new Map<string, number>();

@@ -106,7 +106,7 @@ export async function startCask(argv: string[], options: StartOptions = {}): Pro
   const server = runCask(hasBind ? args : [...args, '-b', '127.0.0.1:0'], options);
   if (options.noWait) return server;
   await server.waitFor(/Ready: \d+ worker/, options.timeoutMs ?? 20_000);
-  const match = /on http:\/\/(\[[^\]]+\]|[\d.]+):(\d+)/.exec(server.stderr());
+  const match = /on https?:\/\/(\[[^\]]+\]|[\d.]+):(\d+)/.exec(server.stderr());
   if (match) {
     server.host = (match[1] as string).replace(/^\[|\]$/g, '');
     server.port = Number(match[2]);
