@@ -59,7 +59,11 @@ export interface ResponseSink {
   /** Status line and headers from the app, plus the first body bytes. */
   head(status: string, headers: string[], body: Buffer, end: boolean, flushed?: Flushed): void;
   data(chunk: Buffer, end: boolean, flushed?: Flushed): void;
-  /** Send `length` bytes (undefined: to EOF) of the open file `fd` from `offset`; closes it. */
+  /**
+   * Send `length` bytes (undefined: to EOF) of the open file `fd` from `offset`. The sink calls
+   * `close(fd)` exactly once for every call, also when the response is cut or the client is
+   * gone before the file's turn comes (several calls may share one descriptor).
+   */
   file(
     fd: number,
     offset: number,

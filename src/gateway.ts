@@ -10,6 +10,7 @@ import type { Exchange, RequestHandler } from './exchange.js';
 import { FLAG_END, Kind, MAX_PAYLOAD, encodeEnviron, type SendFile } from './ipc/protocol.js';
 import type { AccessLog, Logger } from './log.js';
 import type { Pool, PoolJob } from './pool/pool.js';
+import type { SendfileOffload } from './static/offload.js';
 import type { WorkerProcess } from './pool/worker.js';
 import { buildEnviron } from './wsgi/environ.js';
 
@@ -19,6 +20,8 @@ export interface GatewayOptions {
   rootPath: string;
   /** Whether an address named by a proxy header is itself a trusted proxy (forwarded-allow-ips). */
   isTrustedProxy: (address: string) => boolean;
+  /** Serves the file of an app's X-Sendfile / X-Accel-Redirect header (`--sendfile-root`). */
+  offload?: SendfileOffload | undefined;
 }
 
 export interface GatewayCounters {
@@ -34,6 +37,9 @@ class GatewayJob implements PoolJob {
     readonly exchange: Exchange,
     private readonly environ: Buffer,
   ) {}
+
+  /** The app's head named a file that the front sends instead of the app's body. */
+  private offloaded = false;
 
   dispatch(worker: WorkerProcess, id: number): void {
     const body = this.exchange.body;
@@ -64,14 +70,29 @@ class GatewayJob implements PoolJob {
   };
 
   onHead(status: string, headers: string[], body: Buffer, end: boolean): void {
+    const offload = this.gateway.options.offload;
+    if (offload !== undefined && offload.wants(headers)) {
+      // The app's body is not sent: it is credited at once, and a body still to come is not
+      // waited for, so the app's thread is free as soon as its headers are here.
+      this.offloaded = true;
+      this.flushed(body.length);
+      if (!end) this.gateway.pool.cancel(this);
+      offload.serve(this.exchange, status, headers);
+      return;
+    }
     this.exchange.response.head(status, headers, body, end, this.flushed);
   }
 
   onData(chunk: Buffer, end: boolean): void {
+    if (this.offloaded) {
+      this.flushed(chunk.length);
+      return;
+    }
     this.exchange.response.data(chunk, end, this.flushed);
   }
 
   onSendFile(file: SendFile, end: boolean): void {
+    if (this.offloaded) return;
     let fd: number;
     try {
       fd = openSync(file.path, 'r');
@@ -105,7 +126,7 @@ export class Gateway implements RequestHandler {
     readonly pool: Pool,
     readonly logger: Logger,
     private readonly accessLog: AccessLog | undefined,
-    private readonly options: GatewayOptions,
+    readonly options: GatewayOptions,
   ) {}
 
   handle(exchange: Exchange): void {

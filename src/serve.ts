@@ -11,7 +11,8 @@ import { listen, type BoundListener } from './net/listener.js';
 import { TlsTerminator, alpnProtocols, tlsEnabled } from './net/tls.js';
 import { Pool, poolOptions } from './pool/pool.js';
 import { probeRoute } from './admin/health.js';
-import { Router } from './router.js';
+import { Router, type Route } from './router.js';
+import { compressing, sendfileOffload, staticRoute } from './static/index.js';
 import { Control, Health } from './control.js';
 import { VERSION } from './version.js';
 
@@ -70,10 +71,13 @@ export async function serve(config: Config): Promise<number> {
   const gateway = new Gateway(pool, logger, accessLog, {
     rootPath: config.rootPath,
     isTrustedProxy: (address) => allow.has(address),
+    offload: sendfileOffload(config, logger),
   });
   const health = new Health(pool);
   const probes = probeRoute({ healthz: config.healthzPath, readyz: config.readyzPath }, health);
-  const router = new Router(probes === undefined ? [] : [probes], gateway);
+  const statics = staticRoute(config, logger);
+  const routes = [probes, statics].filter((route): route is Route => route !== undefined);
+  const router = new Router(routes, compressing(config, gateway));
   const front = new Front(frontOptions, router, logger);
   const connections = front.connections;
 

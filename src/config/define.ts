@@ -254,6 +254,8 @@ interface PathSpec<F extends string, E extends string, D> extends Common<F, E> {
   readonly command?: boolean;
   /** `-` stands for the process's own stdout or stderr and is kept as is. */
   readonly dash?: boolean;
+  /** Throws InvalidValue for a path the option cannot take (checked after resolving it). */
+  readonly validate?: (value: string) => void;
 }
 
 /** A file system path; a relative one is resolved against where it was written (see load.ts). */
@@ -265,7 +267,9 @@ export function path<
   const fromString = (raw: string, ctx: ValueContext): string => {
     if (spec.dash === true && raw === '-') return raw;
     if (spec.command === true && raw !== '' && !/[\\/]/.test(raw)) return raw;
-    return parsePath(raw, ctx.baseDir);
+    const resolved = parsePath(raw, ctx.baseDir);
+    spec.validate?.(resolved);
+    return resolved;
   };
   return build<Nullable<D, string>, F, E>(spec, {
     type: 'path',
@@ -283,6 +287,11 @@ interface ListSpec<T, F extends string, E extends string> extends Common<F, E> {
   readonly metavar: string;
   readonly item: (raw: string, ctx: ValueContext) => T;
   readonly minItems?: number;
+  /**
+   * Also accept a TOML table in the config file, each entry turned into one item's text
+   * (`[static]` with `"/static" = "dir"` becomes `/static=dir`).
+   */
+  readonly tableItem?: (key: string, value: unknown) => string;
 }
 
 /** A repeatable flag, a comma-separated env var, a TOML array (or one TOML string). */
@@ -326,7 +335,16 @@ export function list<T, const F extends string, const E extends string>(
     fromString: fromEnv,
     fromArgv: items,
     fromEnv,
-    fromToml: (raw, ctx) => items(Array.isArray(raw) ? raw : [raw], ctx),
+    fromToml: (raw, ctx) => {
+      const table = spec.tableItem;
+      if (table !== undefined && typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
+        return items(
+          Object.entries(raw).map(([key, value]) => table(key, value)),
+          ctx,
+        );
+      }
+      return items(Array.isArray(raw) ? raw : [raw], ctx);
+    },
   });
 }
 

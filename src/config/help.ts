@@ -5,6 +5,7 @@ import { stringify } from 'smol-toml';
 import { formatBind, type BindAddress } from './parse.js';
 import { SETTINGS, SETTING_KEYS, type Config } from './schema.js';
 import { SECTIONS, type AnySetting } from './types.js';
+import { formatMount, type MountSpec } from '../static/mount.js';
 
 const WIDTH = 80;
 const INDENT = '      ';
@@ -91,6 +92,10 @@ function formatBytes(n: number): number | string {
   return n;
 }
 
+function isMount(v: unknown): v is MountSpec {
+  return typeof v === 'object' && v !== null && 'prefix' in v && 'dir' in v;
+}
+
 function isBind(v: unknown): v is BindAddress {
   return typeof v === 'object' && v !== null && 'kind' in v;
 }
@@ -111,7 +116,7 @@ export function renderConfigToml(config: Config): string {
       continue;
     }
     const toml = Array.isArray(value)
-      ? value.map((v) => (isBind(v) ? formatBind(v) : v))
+      ? value.map((v) => (isBind(v) ? formatBind(v) : isMount(v) ? formatMount(v) : v))
       : setting.type === 'bytes' && typeof value === 'number'
         ? formatBytes(value)
         : value;

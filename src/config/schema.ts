@@ -17,6 +17,8 @@ import { bool, bytes, choice, int, list, path, seconds, string } from './define.
 import { parseBind, parsePath } from './parse.js';
 import { InvalidValue, type AnySetting, type CheckedTable, type ValueOf } from './types.js';
 import { parseAllowEntry } from '../net/allow-ips.js';
+import { checkDirectory, parseMount, type MountSpec } from '../static/mount.js';
+import { DEFAULT_COMPRESS_TYPES, checkTypePattern } from '../static/types.js';
 
 /**
  * The installed package's root. This module compiles to `dist/config/schema.js` (and runs from
@@ -52,6 +54,25 @@ function validateProbePath(value: string): void {
   if (value === '') return;
   if (!value.startsWith('/')) throw new InvalidValue('does not start with "/"');
   if (/[?#\s]/.test(value)) throw new InvalidValue('has a query, a fragment or a space');
+}
+
+function checkMount(raw: string, ctx: { baseDir: string }): MountSpec {
+  const mount = parseMount(raw, ctx.baseDir);
+  if (typeof mount === 'string') throw new InvalidValue(mount);
+  return mount;
+}
+
+function validateDirectory(value: string): void {
+  const problem = checkDirectory(value);
+  if (problem !== undefined) throw new InvalidValue(problem);
+}
+
+function checkCompressType(raw: string): string {
+  const pattern = raw.trim().toLowerCase();
+  if (!checkTypePattern(pattern)) {
+    throw new InvalidValue('is not a media type (write text/html, text/* or application/*+json)');
+  }
+  return pattern;
 }
 
 function validateHeaderValue(value: string): void {
@@ -482,6 +503,78 @@ export const SETTINGS = table({
     doc: 'A path on the main listeners that the front answers as the admin listener answers `/readyz`, e.g. `/readyz`. Empty: none (the app gets it).',
     default: '',
     validate: validateProbePath,
+  }),
+
+  // ── Static files and compression ─────────────────────────────────────────
+  static: list({
+    flag: '--static',
+    env: 'CASK_STATIC',
+    metavar: 'PREFIX=DIR',
+    section: 'Static files and compression',
+    doc: 'Serve the files under DIR at the URL path PREFIX from the front, without Python: `--static /static=./staticfiles`. Repeat for several. In the config file, a table (`[static]` with `"/static" = "staticfiles"`) or an array of `PREFIX=DIR` strings. Under a PREFIX the front answers every GET and HEAD itself (404 for a missing file); a mount at `/` serves the files that exist and passes the rest to the app (docs/static.md).',
+    default: [],
+    item: checkMount,
+    tableItem: (key, value) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`,
+  }),
+  staticFollowSymlinks: bool({
+    flag: '--static-follow-symlinks',
+    env: 'CASK_STATIC_FOLLOW_SYMLINKS',
+    section: 'Static files and compression',
+    doc: 'Serve a file whose real path leaves its `--static` directory through a symlink. Without it such a file is a 404; symlinks that stay inside are always followed.',
+    default: false,
+  }),
+  staticDotfiles: bool({
+    flag: '--static-dotfiles',
+    env: 'CASK_STATIC_DOTFILES',
+    section: 'Static files and compression',
+    doc: 'Serve files and directories whose name starts with `.` (`.well-known/`). Without it they are a 404, so a stray `.git/` or `.env` never leaks.',
+    default: false,
+  }),
+  staticMaxAge: seconds({
+    flag: '--static-max-age',
+    env: 'CASK_STATIC_MAX_AGE',
+    section: 'Static files and compression',
+    doc: 'How long browsers and caches may keep a static file without asking again: `Cache-Control: public, max-age=N`. 0 sends `no-cache`: every use is revalidated, which costs a 304 thanks to the ETag.',
+    default: '0s',
+  }),
+  staticImmutable: bool({
+    flag: '--static-immutable',
+    env: 'CASK_STATIC_IMMUTABLE',
+    section: 'Static files and compression',
+    doc: 'Files whose name holds a content hash (`app.3f9a2c7e.js`, Django\'s `ManifestStaticFilesStorage`, bundlers\' `[contenthash]`) get `Cache-Control: public, max-age=31536000, immutable`, whatever `static-max-age` says.',
+    default: false,
+  }),
+  sendfileRoot: path({
+    flag: '--sendfile-root',
+    env: 'CASK_SENDFILE_ROOT',
+    section: 'Static files and compression',
+    doc: 'Let the app hand a file to the front with an `X-Sendfile: /path` or `X-Accel-Redirect: /uri` response header; the front sends the file (with conditional and Range requests) and the header never reaches the client. Only files inside this directory: any other path is a 500 and an error in the log. Without it those headers pass through untouched (for a proxy in front that handles them).',
+    default: null,
+    defaultDoc: 'none (the headers pass through)',
+    validate: validateDirectory,
+  }),
+  compress: bool({
+    flag: '--compress',
+    env: 'CASK_COMPRESS',
+    section: 'Static files and compression',
+    doc: 'Compress app responses with brotli or gzip, as the client\'s `Accept-Encoding` prefers, when their type is in `compress-types` and they are at least `compress-min-size`; streamed as they come, with `Vary: Accept-Encoding`. Never a range, a HEAD, a 204/206/304, an HTTP/1.0 client, a response with a `Content-Encoding` or with `Cache-Control: no-transform`, or an already compressed type.',
+    default: false,
+  }),
+  compressMinSize: bytes({
+    flag: '--compress-min-size',
+    env: 'CASK_COMPRESS_MIN_SIZE',
+    section: 'Static files and compression',
+    doc: 'Smallest response `--compress` compresses, by its Content-Length (or its whole body when the app gives it at once); a streamed response of unknown length is compressed.',
+    default: '1k',
+  }),
+  compressTypes: list({
+    flag: '--compress-types',
+    env: 'CASK_COMPRESS_TYPES',
+    metavar: 'TYPE',
+    section: 'Static files and compression',
+    doc: 'Media types `--compress` compresses: `text/html`, a whole top-level type `text/*`, or a suffix `application/*+json`. Repeat for several. Images (but SVG), audio, video, fonts, archives and `text/event-stream` are never compressed.',
+    default: DEFAULT_COMPRESS_TYPES,
+    item: checkCompressType,
   }),
 
   // ── Logging ──────────────────────────────────────────────────────────────

@@ -27,6 +27,7 @@ export const SECTIONS = [
   'Request limits',
   'Server mechanics',
   'Health',
+  'Static files and compression',
   'Logging',
   'Config file',
 ] as const;

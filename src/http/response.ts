@@ -102,7 +102,7 @@ export class ResponseWriter implements ResponseSink {
   }
 
   data(chunk: Buffer, end: boolean, flushed?: Flushed): void {
-    if (this.finished) return;
+    if (this.finished || this.socket.destroyed) return;
     if (this.fileBusy) {
       this.backlog.push(() => this.data(chunk, end, flushed));
       return;
@@ -112,7 +112,10 @@ export class ResponseWriter implements ResponseSink {
     this.socket.uncork();
   }
 
-  /** Stream `length` bytes (undefined: to EOF) of the open file `fd` from `offset`; closes fd. */
+  /**
+   * Stream `length` bytes (undefined: to EOF) of the open file `fd` from `offset`. Calls
+   * `close(fd)` exactly once, whatever happens: sent, cut, or the client gone before its turn.
+   */
   file(
     fd: number,
     offset: number,
@@ -120,6 +123,10 @@ export class ResponseWriter implements ResponseSink {
     end: boolean,
     close: (fd: number) => void,
   ): void {
+    if (this.finished || this.socket.destroyed) {
+      close(fd);
+      return;
+    }
     if (this.fileBusy || this.spool?.busy === true) {
       this.backlog.push(() => this.file(fd, offset, length, end, close));
       return;
@@ -130,6 +137,9 @@ export class ResponseWriter implements ResponseSink {
     const step = (): void => {
       if (this.socket.destroyed) {
         close(fd);
+        // What waited behind this file now closes its own files and sends nothing.
+        this.fileBusy = false;
+        for (const next of this.backlog.splice(0)) next();
         return;
       }
       const buffer = Buffer.allocUnsafe(Math.min(FILE_CHUNK, left));
@@ -150,7 +160,7 @@ export class ResponseWriter implements ResponseSink {
         left -= n;
         const more = this.writeBodyBytes(buffer.subarray(0, n));
         if (more) step();
-        else this.socket.once('drain', step);
+        else this.waitForDrain(step);
       });
     };
     if (left === 0) {
@@ -184,6 +194,8 @@ export class ResponseWriter implements ResponseSink {
     this.spool?.drop();
     this.keepAlive = false;
     this.finished = true;
+    // Files still queued are closed (file() closes once finished); queued data is dropped.
+    for (const next of this.backlog.splice(0)) next();
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 2000).unref();
     this.onDone(this);
@@ -244,6 +256,18 @@ export class ResponseWriter implements ResponseSink {
       return this.socket.write(CRLF);
     }
     return this.socket.write(bytes);
+  }
+
+  /** 'drain', or 'close' for a client gone meanwhile ('drain' never comes then). */
+  private waitForDrain(next: () => void): void {
+    const socket = this.socket;
+    const go = (): void => {
+      socket.off('drain', go);
+      socket.off('close', go);
+      next();
+    };
+    socket.on('drain', go);
+    socket.on('close', go);
   }
 
   private finish(): void {

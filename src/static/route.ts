@@ -1,0 +1,244 @@
+// The static files route (`--static PREFIX=DIR`): the driver around the pure pieces of this
+// folder. It stats and opens files, checks where a symlink leads, picks a precompressed
+// sibling, and hands the open file to send.ts, which answers through the exchange's sink — so
+// the route knows nothing of the transport the request came by.
+//
+// File system calls are synchronous: `open`/`fstat`/`readlink` on a cached dentry take a few
+// microseconds, less than one thread-pool round trip, and Route.take() must decide at once
+// whether the request is the route's (a mount at `/` passes a missing file on to the app).
+// Reading a file's body is asynchronous (the sink's file()), except for small files.
+//
+// Per mount:
+//   PREFIX other than `/`  owns every path under it: a missing file is a 404 from the front,
+//                          another method a 405, as nginx's `location /static/` does.
+//   PREFIX `/`             serves the files that exist (GET and HEAD) and passes everything
+//                          else to the app, as whitenoise's WHITENOISE_ROOT does.
+
+import { closeSync, fstatSync, openSync, realpathSync, statSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { ConfigError } from '../errors.js';
+import type { Exchange } from '../exchange.js';
+import type { Logger } from '../log.js';
+import type { Route } from '../router.js';
+import { etagOf } from './conditional.js';
+import { chooseCoding, acceptedCodings, SIBLING_SUFFIX, type Coding } from './encoding.js';
+import { cacheControl, contentTypeOf, fieldOf, type CachePolicy } from './headers.js';
+import { afterPrefix, isInside, pathOfTarget, resolvePath } from './resolve.js';
+import { realPathOf } from './real-path.js';
+import { sendFile } from './send.js';
+import { isCompressibleType } from './types.js';
+
+export interface StaticMount {
+  /** `/static` (no trailing slash), or `/` for the root. */
+  readonly prefix: string;
+  /** An absolute directory. */
+  readonly dir: string;
+}
+
+export interface StaticOptions {
+  readonly mounts: readonly StaticMount[];
+  /** Serve files whose real path leaves the mount's directory through a symlink. */
+  readonly followSymlinks: boolean;
+  /** Serve names starting with `.`. */
+  readonly dotfiles: boolean;
+  readonly cache: CachePolicy;
+}
+
+interface Mount {
+  readonly prefix: string;
+  readonly dir: string;
+  /** The directory with every symlink resolved, for the containment check. */
+  readonly real: string;
+  /** A miss goes on to the app rather than getting a 404 (the mount at `/`). */
+  readonly passMisses: boolean;
+}
+
+interface Opened {
+  fd: number;
+  stat: Stats;
+  path: string;
+}
+
+const INDEX = 'index.html';
+const EMPTY = Buffer.alloc(0);
+
+const ANSWERS: Readonly<Record<number, string>> = {
+  400: '400 Bad Request',
+  403: '403 Forbidden',
+  404: '404 Not Found',
+  405: '405 Method Not Allowed',
+  500: '500 Internal Server Error',
+};
+
+export class StaticRoute implements Route {
+  private readonly mounts: Mount[];
+
+  constructor(
+    private readonly options: StaticOptions,
+    private readonly logger?: Logger,
+  ) {
+    const seen = new Set<string>();
+    for (const { prefix } of options.mounts) {
+      if (seen.has(prefix)) {
+        throw new ConfigError(`Invalid value for --static: "${prefix}" is mounted twice`);
+      }
+      seen.add(prefix);
+    }
+    // Longest prefix first, so `/static/admin` wins over `/static` and `/` comes last.
+    this.mounts = options.mounts
+      .map((m) => ({ ...m, real: realpathSync(m.dir), passMisses: m.prefix === '/' }))
+      .sort((a, b) => b.prefix.length - a.prefix.length);
+  }
+
+  take(exchange: Exchange): boolean {
+    const target = pathOfTarget(exchange.request.target);
+    if (target === undefined) return false;
+    for (const mount of this.mounts) {
+      const rest = afterPrefix(target.path, mount.prefix);
+      if (rest === undefined) continue;
+      return this.serve(exchange, mount, target.path, rest, target.query);
+    }
+    return false;
+  }
+
+  private serve(
+    exchange: Exchange,
+    mount: Mount,
+    path: string,
+    rest: string,
+    query: string,
+  ): boolean {
+    const method = exchange.request.method;
+    if (method !== 'GET' && method !== 'HEAD') {
+      if (mount.passMisses) return false;
+      answer(exchange, 405, ['Allow', 'GET, HEAD']);
+      return true;
+    }
+    const resolved = resolvePath(rest, { dotfiles: this.options.dotfiles });
+    if (resolved.kind === 'refused') {
+      if (mount.passMisses) return false;
+      answer(exchange, resolved.status);
+      return true;
+    }
+    let full = mount.dir;
+    for (const segment of resolved.segments) full += `/${segment}`;
+    if (mount.passMisses) {
+      // Most requests under `/` are the app's: find out without an exception per miss.
+      const stat = statSync(full, { throwIfNoEntry: false });
+      if (stat === undefined || (!stat.isFile() && !stat.isDirectory())) return false;
+      if (stat.isDirectory() && resolved.trailingSlash) {
+        const index = statSync(`${full}/${INDEX}`, { throwIfNoEntry: false });
+        if (index === undefined || !index.isFile()) return false;
+      }
+    }
+    let opened = this.open(mount, full);
+    if (typeof opened === 'number') return this.miss(exchange, mount, opened);
+    if (opened.stat.isDirectory()) {
+      closeSync(opened.fd);
+      if (!resolved.trailingSlash) {
+        // The page's relative links resolve against the directory only with the slash.
+        const location = `${path}/${query}`;
+        answer(exchange, 301, ['Location', location], '301 Moved Permanently');
+        return true;
+      }
+      opened = this.open(mount, `${full}/${INDEX}`);
+      if (typeof opened === 'number') return this.miss(exchange, mount, opened);
+    } else if (resolved.trailingSlash) {
+      closeSync(opened.fd);
+      return this.miss(exchange, mount, 404);
+    }
+    if (!opened.stat.isFile()) {
+      closeSync(opened.fd);
+      return this.miss(exchange, mount, 404);
+    }
+    this.respond(exchange, mount, opened);
+    return true;
+  }
+
+  private respond(exchange: Exchange, mount: Mount, file: Opened): void {
+    const name = file.path.slice(file.path.lastIndexOf('/') + 1);
+    const type = contentTypeOf(name);
+    const headers = ['Content-Type', type, 'Cache-Control', cacheControl(name, this.options.cache)];
+    let vary = isCompressibleType(type);
+    let chosen = file;
+    const accept = fieldOf(exchange.request.headers, 'accept-encoding');
+    const wanted = acceptedCodings(accept);
+    if (wanted.length > 0) {
+      const siblings = new Map<Coding, string>();
+      for (const coding of wanted) {
+        const path = file.path + SIBLING_SUFFIX[coding];
+        if (statSync(path, { throwIfNoEntry: false })?.isFile() === true)
+          siblings.set(coding, path);
+      }
+      if (siblings.size > 0) vary = true;
+      const coding = chooseCoding(accept, [...siblings.keys()]);
+      if (coding !== 'identity') {
+        const sibling = this.open(mount, siblings.get(coding) as string);
+        if (typeof sibling !== 'number' && sibling.stat.isFile()) {
+          closeSync(file.fd);
+          chosen = sibling;
+          headers.push('Content-Encoding', coding);
+        } else if (typeof sibling !== 'number') closeSync(sibling.fd);
+      }
+    }
+    if (vary) headers.push('Vary', 'Accept-Encoding');
+    const stat = chosen.stat;
+    sendFile(
+      exchange,
+      { fd: chosen.fd, size: stat.size, close: closeSync },
+      {
+        status: '200 OK',
+        headers,
+        type,
+        validators: { etag: etagOf(stat), lastModified: Math.floor(stat.mtimeMs / 1000) },
+        conditional: true,
+      },
+    );
+  }
+
+  /** Opens `path` inside the mount; an HTTP status when it cannot be served. */
+  private open(mount: Mount, path: string): Opened | number {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG' || code === 'ELOOP') {
+        return 404;
+      }
+      if (code === 'EACCES' || code === 'EPERM') return 403;
+      this.logger?.error(`Cannot open a static file: ${(error as Error).message}`);
+      return 500;
+    }
+    try {
+      const stat = fstatSync(fd);
+      if (!this.options.followSymlinks && !isInside(mount.real, realPathOf(fd, path))) {
+        closeSync(fd);
+        return 404;
+      }
+      return { fd, stat, path };
+    } catch (error) {
+      closeSync(fd);
+      this.logger?.error(`Cannot stat a static file: ${(error as Error).message}`);
+      return 500;
+    }
+  }
+
+  private miss(exchange: Exchange, mount: Mount, status: number): boolean {
+    if (mount.passMisses && status === 404) return false;
+    answer(exchange, status);
+    return true;
+  }
+}
+
+/** A short plain-text answer of the front's own. */
+function answer(exchange: Exchange, status: number, headers: string[] = [], line?: string): void {
+  const statusLine = line ?? ANSWERS[status] ?? `${status} Error`;
+  const body = exchange.request.method === 'HEAD' ? EMPTY : Buffer.from(`${statusLine.slice(4)}\n`);
+  exchange.response.head(
+    statusLine,
+    ['Content-Type', 'text/plain; charset=utf-8', ...headers],
+    body,
+    true,
+  );
+}
