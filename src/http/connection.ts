@@ -88,6 +88,9 @@ type State = 'proxy' | 'idle' | 'reading' | 'in-app' | 'flushing' | 'closing' | 
 
 interface StreamHandle {
   writeQueueSize?: number;
+  /** Under TLS, the TCP handle the TLS layer writes into: its queue is the one that moves as
+   *  the client reads (the TLS handle's own count stays put until a whole write is done). */
+  _parent?: StreamHandle;
 }
 
 export class Connection {
@@ -213,8 +216,8 @@ export class Connection {
     if (limit <= 0) return;
     const pending = this.socket.writableLength;
     // Bytes still queued in libuv: it moves while a large write is partly taken by the kernel.
-    const queued =
-      (this.socket as unknown as { _handle?: StreamHandle })._handle?.writeQueueSize ?? 0;
+    const handle = (this.socket as unknown as { _handle?: StreamHandle })._handle;
+    const queued = handle?._parent?.writeQueueSize ?? handle?.writeQueueSize ?? 0;
     if (pending === 0 || pending !== this.lastPending || queued !== this.lastQueued) {
       this.lastPending = pending;
       this.lastQueued = queued;
