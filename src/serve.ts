@@ -56,6 +56,8 @@ export async function serve(config: Config): Promise<number> {
     maxConnections: config.maxConnections,
     proxyProtocol: config.proxyProtocol,
     allow,
+    http: config.http,
+    http2MaxStreams: config.http2MaxStreams,
   };
 
   let fatal: string | undefined;

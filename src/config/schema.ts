@@ -184,6 +184,22 @@ export const SETTINGS = table({
     doc: 'Every connection must start with a PROXY protocol header (v1 or v2, as HAProxy and cloud load balancers send), from a peer in `forwarded-allow-ips`; its client address becomes `REMOTE_ADDR`. Without this option such a header is a bad request.',
     default: false,
   }),
+  http: choice({
+    flag: '--http',
+    env: 'CASK_HTTP',
+    section: 'Server socket',
+    doc: 'HTTP versions served on every listener. `auto`: HTTP/1.1, and HTTP/2 for clients that choose it (ALPN `h2` over TLS; in cleartext, a connection that starts with the HTTP/2 preface, "prior knowledge"). `1`: HTTP/1.x only (HTTP/2 is not offered). `2`: HTTP/2 only; an HTTP/1.x request gets 505 (docs/tls-http2.md).',
+    choices: ['auto', '1', '2'],
+    default: 'auto',
+  }),
+  http2MaxStreams: int({
+    flag: '--http2-max-streams',
+    env: 'CASK_HTTP2_MAX_STREAMS',
+    section: 'Server socket',
+    doc: 'Most requests one HTTP/2 connection may have in progress at once (SETTINGS_MAX_CONCURRENT_STREAMS); the client waits before opening more. Each takes a body buffer and up to 256 KiB of response memory.',
+    default: 100,
+    min: 1,
+  }),
 
   // ── TLS ──────────────────────────────────────────────────────────────────
   certfile: path({

@@ -88,6 +88,14 @@ export function cannedResponse(status: number, options: CannedOptions = { close:
   return response;
 }
 
+/** The reason phrase cannedResponse() sends with `status` (the HTTP/2 transport's canned bodies
+ *  say the same words). Throws RangeError for a status it has none for. */
+export function reasonPhrase(status: number): string {
+  const reason: string | undefined = REASONS[status as CannedStatus];
+  if (reason === undefined) throw new RangeError(`No canned response for status: ${status}`);
+  return reason;
+}
+
 /** Every status cannedResponse() knows. */
 export const CANNED_STATUSES: readonly CannedStatus[] = Object.keys(REASONS).map(
   Number,

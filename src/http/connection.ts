@@ -70,12 +70,27 @@ export interface ConnectionOptions {
   serverHeader: string;
 }
 
+/**
+ * What the front's registry holds, whatever the protocol: an HTTP/1.1 Connection, an HTTP/2
+ * session, or a connection whose first bytes are still awaited (src/http2/). The sweep ticks
+ * each; shutdown asks each to finish what is in progress and close; `size` counts against
+ * max-connections.
+ */
+export interface FrontConnection {
+  /** The front's sweep: act on whatever deadline has passed. */
+  tick(now: number): void;
+  /** Server shutdown: close now if idle, else once the requests in progress are answered. */
+  shutdown(): void;
+  /** Nothing in progress: no request being read, run or answered. */
+  readonly idle: boolean;
+}
+
 /** What every connection of a front shares. */
 export interface ConnectionContext {
   readonly options: ConnectionOptions;
   readonly handler: RequestHandler;
   /** Live connections; a connection removes itself when its socket closes. */
-  readonly registry: Set<Connection>;
+  readonly registry: Set<FrontConnection>;
   /** Peers whose proxy headers and PROXY protocol header are believed. */
   readonly allow: AllowList;
   /** Every connection must start with a PROXY protocol header (v1 or v2). */
@@ -93,7 +108,7 @@ interface StreamHandle {
   _parent?: StreamHandle;
 }
 
-export class Connection {
+export class Connection implements FrontConnection {
   private readonly parser: RequestParser;
   private readonly opts: ConnectionOptions;
   private readonly handler: RequestHandler;
@@ -126,10 +141,15 @@ export class Connection {
   /** The TLS facts, read once: every request on the connection shares them. */
   private readonly tls: TlsInfo | undefined;
 
+  /**
+   * @param acceptedAt when the socket was accepted (the first head timeout counts from it), if
+   *   its first bytes were read before it was known to be HTTP/1.x (src/http2/sniff.ts)
+   */
   constructor(
     private readonly socket: Socket,
     private readonly context: ConnectionContext,
     private readonly listener: ListenerInfo,
+    acceptedAt = Date.now(),
   ) {
     this.opts = context.options;
     this.handler = context.handler;
@@ -144,7 +164,7 @@ export class Connection {
     socket.on('end', () => this.onEnd());
     socket.on('error', () => {});
     socket.on('close', () => this.onClose());
-    const now = Date.now();
+    const now = acceptedAt;
     const { headerTimeoutMs, keepAliveMs } = this.opts;
     this.firstDeadline = headerTimeoutMs > 0 ? now + headerTimeoutMs : 0;
     // Waiting for the first byte: the head timeout if there is one, else the idle timeout.

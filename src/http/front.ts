@@ -1,6 +1,21 @@
-// The HTTP front's door: every accepted socket comes here. It admits the socket as a
-// Connection or, past `max-connections`, refuses it cleanly; and it runs the one sweep that
-// drives every connection's timeouts, so no request arms a timer of its own.
+// The HTTP front's door: every accepted socket comes here. It admits the socket or, past
+// `max-connections`, refuses it cleanly; and it runs the one sweep that drives every
+// connection's timeouts, so no request arms a timer of its own.
+//
+// Which protocol an admitted socket speaks (`--http`):
+//
+//   socket                         | auto                     | 1          | 2
+//   -------------------------------+--------------------------+------------+-------------------
+//   TLS, ALPN chose h2             | HTTP/2                   | (not offered, src/net/tls.ts)
+//   TLS, ALPN http/1.1 or none     | HTTP/1.1                 | HTTP/1.1   | 505, closed
+//   cleartext, HTTP/2 preface      | HTTP/2 (prior knowledge) | 505 (the   | HTTP/2
+//                                  |                          | parser's)  |
+//   cleartext, anything else       | HTTP/1.1                 | HTTP/1.1   | 505, closed
+//
+// In cleartext with `auto` the first bytes are read before the protocol is known
+// (src/http2/sniff.ts); with `1` the socket goes straight to its Connection, as before HTTP/2.
+// `Upgrade: h2c` (RFC 7540 §3.2, dropped by RFC 9113) is not answered: such a request is served
+// over HTTP/1.1, which the client must accept.
 //
 // The sweep ticks four times per shortest timeout, the 2 s linger after a close included
 // (so every 25 to 500 ms), and a deadline is acted on within a quarter of its length. With
@@ -8,8 +23,10 @@
 // compare per connection: tens of microseconds for ten thousand of them.
 
 import type { Socket } from 'node:net';
-import { CaskError } from '../errors.js';
+import type { TLSSocket } from 'node:tls';
+import { CaskError, ProtocolError } from '../errors.js';
 import type { AllowList } from '../net/allow-ips.js';
+import { readTlsInfo } from '../net/tls.js';
 import { cannedResponse } from './canned.js';
 import { SpoolLedger } from './response-spool.js';
 import {
@@ -17,8 +34,19 @@ import {
   LINGER_MS,
   type ConnectionContext,
   type ConnectionOptions,
+  type FrontConnection,
 } from './connection.js';
-import type { ListenerInfo, RequestHandler } from '../exchange.js';
+import type { ClientInfo, ListenerInfo, RequestHandler } from '../exchange.js';
+import {
+  H2_ONLY_RESPONSE,
+  H2_REFUSAL,
+  Http2Transport,
+  ProtocolSniffer,
+  type Handover,
+} from '../http2/index.js';
+
+/** `--http`: both versions, HTTP/1.x only, or HTTP/2 only. */
+export type HttpVersions = 'auto' | '1' | '2';
 
 export interface FrontOptions extends ConnectionOptions {
   /** Open connections past which new ones are refused with 503; 0 for no limit. */
@@ -26,6 +54,10 @@ export interface FrontOptions extends ConnectionOptions {
   /** Every listener expects a PROXY protocol header first (`--proxy-protocol`). */
   proxyProtocol: boolean;
   allow: AllowList;
+  /** Which HTTP versions are spoken (the table above); 'auto' when absent. */
+  http?: HttpVersions;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS of each HTTP/2 connection; 100 when absent. */
+  http2MaxStreams?: number;
 }
 
 export interface FrontCounters {
@@ -44,11 +76,14 @@ const MAX_LINGERING_REFUSALS = 1024;
 const WARN_EVERY_MS = 10_000;
 
 export class Front {
-  readonly connections = new Set<Connection>();
+  readonly connections = new Set<FrontConnection>();
   readonly counters: FrontCounters = { accepted: 0, overLimit: 0 };
   /** What the response spool holds on file right now, across every connection. */
   readonly spoolLedger: SpoolLedger;
   private readonly context: ConnectionContext;
+  private readonly http: HttpVersions;
+  /** The HTTP/2 transport; undefined with `--http 1`. */
+  private readonly h2: Http2Transport | undefined;
   private readonly refusals = new Map<Socket, number>();
   private readonly timer: NodeJS.Timeout;
   private warnedAt = 0;
@@ -72,18 +107,73 @@ export class Front {
           ? { limit: options.responseSpoolLimit, ledger: this.spoolLedger }
           : undefined,
     };
+    this.http = options.http ?? 'auto';
+    const { limits } = options;
+    this.h2 =
+      this.http === '1'
+        ? undefined
+        : new Http2Transport(
+            {
+              maxStreams: options.http2MaxStreams ?? 100,
+              maxHeaderCount: limits.maxHeaderCount,
+              maxHeaderFieldSize: limits.maxHeaderFieldSize,
+            },
+            {
+              handler,
+              registry: this.connections,
+              limits: {
+                maxTarget: limits.maxRequestLine,
+                maxHeaderCount: limits.maxHeaderCount,
+                maxHeaderFieldSize: limits.maxHeaderFieldSize,
+                maxBodySize: limits.maxBodySize,
+              },
+              keepAliveMs: options.keepAliveMs,
+              headerTimeoutMs: options.headerTimeoutMs,
+              bodyMinRate: options.bodyMinRate,
+              sendTimeoutMs: options.sendTimeoutMs,
+              bodyMemoryLimit: options.bodyMemoryLimit,
+              maxBodySize: limits.maxBodySize,
+              serverHeader: options.serverHeader,
+              spool: this.context.spool,
+            },
+          );
     this.timer = setInterval(() => this.sweep(), sweepInterval(options));
     this.timer.unref();
   }
 
   accept(socket: Socket, listener: ListenerInfo): void {
     const max = this.options.maxConnections;
+    const tls = (socket as TLSSocket).encrypted === true ? (socket as TLSSocket) : undefined;
     if (max > 0 && this.connections.size >= max) {
-      this.refuse(socket);
+      this.refuse(socket, this.http === '2' || tls?.alpnProtocol === 'h2');
       return;
     }
     this.counters.accepted++;
-    new Connection(socket, this.context, listener);
+    const h2 = this.h2;
+    if (h2 === undefined) {
+      new Connection(socket, this.context, listener);
+    } else if (tls !== undefined) {
+      // ALPN decided during the handshake (RFC 9113 §3.2).
+      if (tls.alpnProtocol === 'h2') h2.accept(socket, listener, this.client(socket), Date.now());
+      else if (this.http === '2') this.refuseHttp1(socket, this.client(socket));
+      else new Connection(socket, this.context, listener);
+    } else {
+      const handover: Handover = (sniffed, protocol, client, acceptedAt) => {
+        if (protocol === 'h2') h2.accept(sniffed, listener, client, acceptedAt);
+        else if (this.http === '2') this.refuseHttp1(sniffed, client);
+        else {
+          new Connection(sniffed, this.context, listener, acceptedAt);
+          sniffed.resume(); // the sniffer paused it to put its bytes back
+        }
+      };
+      const { headerTimeoutMs, keepAliveMs, proxyProtocol, allow } = this.options;
+      new ProtocolSniffer(
+        socket,
+        this.connections,
+        { proxyProtocol, allow, waitMs: headerTimeoutMs > 0 ? headerTimeoutMs : keepAliveMs },
+        handover,
+      );
+    }
   }
 
   /** Stops the sweep; connections still open no longer time out. */
@@ -91,12 +181,40 @@ export class Front {
     clearInterval(this.timer);
   }
 
+  /** Who is on the other end of a socket that carries no PROXY header. */
+  private client(socket: Socket): ClientInfo {
+    const remoteAddr = socket.remoteAddress ?? '';
+    const tls = (socket as TLSSocket).encrypted === true;
+    return {
+      remoteAddr,
+      remotePort: socket.remotePort === undefined ? '' : String(socket.remotePort),
+      trusted: this.options.allow.trustsPeer(remoteAddr),
+      tls: tls ? readTlsInfo(socket as TLSSocket) : undefined,
+    };
+  }
+
+  /** HTTP/1.x on a server that speaks HTTP/2 only: a 505 that says so, then closed. */
+  private refuseHttp1(socket: Socket, client: ClientInfo): void {
+    this.context.handler.refused(
+      505,
+      new ProtocolError(
+        'CASK_HTTP_VERSION',
+        'HTTP/1.x request on a server that speaks HTTP/2 only (http = 2)',
+      ),
+      client.remoteAddr,
+    );
+    socket.on('error', () => {});
+    socket.end(H2_ONLY_RESPONSE);
+    this.linger(socket, Date.now());
+  }
+
   /**
-   * Over the limit: a canned 503 with `Retry-After`, our side closed, and the client's bytes
-   * drained for a moment so the answer is not destroyed by a reset. Under a flood the
-   * lingering is skipped: the point is to give back the descriptor.
+   * Over the limit: a canned 503 with `Retry-After` (for an HTTP/2 client, a GOAWAY that
+   * refuses every stream), our side closed, and the client's bytes drained for a moment so the
+   * answer is not destroyed by a reset. Under a flood the lingering is skipped: the point is to
+   * give back the descriptor.
    */
-  private refuse(socket: Socket): void {
+  private refuse(socket: Socket, h2: boolean): void {
     this.counters.overLimit++;
     socket.on('error', () => {});
     const now = Date.now();
@@ -111,7 +229,12 @@ export class Front {
       this.warnedCount = this.counters.overLimit;
     }
     socket.setNoDelay(true);
-    socket.end(cannedResponse(503, { close: true }));
+    socket.end(h2 ? H2_REFUSAL : cannedResponse(503, { close: true }));
+    this.linger(socket, now);
+  }
+
+  /** Our answer is written and our side closed: read and discard for LINGER_MS, then destroy. */
+  private linger(socket: Socket, now: number): void {
     if (this.refusals.size >= MAX_LINGERING_REFUSALS) {
       socket.destroySoon();
       return;

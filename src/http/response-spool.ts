@@ -23,7 +23,6 @@
 // proxy_max_temp_file_size: the upstream is then read at the client's pace.
 
 import { closeSync, openSync, readSync, unlink, writeSync } from 'node:fs';
-import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Flushed } from '../exchange.js';
@@ -32,7 +31,6 @@ import type { Flushed } from '../exchange.js';
 export const MEMORY_MARK = 256 * 1024;
 /** Most bytes read back from the file per socket write. */
 const FILE_READ = 256 * 1024;
-
 
 let fileCounter = 0;
 
@@ -58,6 +56,20 @@ export class SpoolLedger {
     this.onFile += bytes;
     if (this.onFile > this.peak) this.peak = this.onFile;
   }
+}
+
+/**
+ * Where the spool writes: a connection's socket (HTTP/1.1), or one HTTP/2 stream, whose
+ * `writableLength` likewise counts what the client has not taken yet (src/http2/response.ts).
+ */
+export interface SpoolTarget {
+  write(bytes: Buffer): boolean;
+  readonly writableLength: number;
+  readonly writableCorked: number;
+  uncork(): void;
+  readonly destroyed: boolean;
+  once(event: 'drain' | 'close', listener: () => void): unknown;
+  off(event: 'close', listener: () => void): unknown;
 }
 
 export interface SpoolPolicy {
@@ -88,7 +100,7 @@ export class ResponseSpool {
    * @param sent the file has been sent whole (the writer finishes or moves on)
    */
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: SpoolTarget,
     private readonly policy: SpoolPolicy,
     private readonly fail: (message: string) => void,
     private readonly sent: () => void,
