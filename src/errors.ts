@@ -38,6 +38,10 @@ export const ERROR_CODES = {
   CASK_HOOK_FAILED: { status: 500, doc: 'The `on_starting` hook raised, or the hooks module cannot be imported: the server does not start.' },
   CASK_APP_ERROR: { status: 500, doc: 'The application raised, or broke the WSGI contract.' },
   CASK_APP_LOAD: { status: 500, doc: 'The application could not be imported; the server does not start.' },
+  CASK_SENDFILE: {
+    status: 500,
+    doc: 'An app\'s X-Sendfile or X-Accel-Redirect names a file outside `sendfile-root`, or one that cannot be opened.',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,76 @@
+// The compressing sink (src/static/compress.ts) keeps the credit rule of src/exchange.ts: the
+// app is credited for its bytes only once the transport's sink has credited what they became.
+import { test, type TestContext } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import type { Flushed, ResponseSink } from '../../src/exchange.js';
+import { CompressingSink } from '../../src/static/compress.js';
+import { DEFAULT_COMPRESS_TYPES, typeMatcher } from '../../src/static/types.js';
+
+/** A transport's sink that holds credit until told to pay it. */
+class HoldingSink implements ResponseSink {
+  status = 0;
+  bytesSent = 0;
+  headSent = false;
+  finished = false;
+  readonly chunks: Buffer[] = [];
+  readonly unpaid: Array<() => void> = [];
+  head(status: string, _h: string[], body: Buffer, end: boolean, flushed?: Flushed): void {
+    this.status = Number.parseInt(status, 10);
+    this.headSent = true;
+    this.data(body, end, flushed);
+  }
+  data(chunk: Buffer, end: boolean, flushed?: Flushed): void {
+    this.chunks.push(chunk);
+    if (flushed !== undefined) this.unpaid.push(() => flushed(chunk.length));
+    if (end) this.finished = true;
+  }
+  file(): void {}
+  fail(): void {}
+  abort(): void {}
+  payAll(): void {
+    for (const pay of this.unpaid.splice(0)) pay();
+  }
+}
+
+const rules = { minSize: 10, types: typeMatcher(DEFAULT_COMPRESS_TYPES) };
+const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
+
+test('`CompressingSink` credits the app only after the transport credits the output', async (t: TestContext) => {
+  t.plan(4);
+  const inner = new HoldingSink();
+  const sink = new CompressingSink(inner, rules, { coding: 'gzip', ranged: false });
+  let credited = 0;
+  const flushed = (n: number): void => {
+    credited += n;
+  };
+  const piece = Buffer.from('hello compressed world\n'.repeat(100));
+  sink.head('200 OK', ['Content-Type', 'text/plain'], piece, false, flushed);
+  sink.data(piece, false, flushed);
+  await tick();
+  t.assert.strictEqual(credited, 0, 'credited before the transport took the bytes');
+  inner.payAll();
+  t.assert.strictEqual(credited, 2 * piece.length);
+  sink.data(piece, true, flushed);
+  await tick();
+  inner.payAll();
+  await tick();
+  t.assert.strictEqual(credited, 3 * piece.length);
+  t.assert.strictEqual(
+    gunzipSync(Buffer.concat(inner.chunks)).toString(),
+    piece.toString().repeat(3),
+  );
+});
+
+test('`CompressingSink` passes a response it does not compress straight through', (t: TestContext) => {
+  t.plan(3);
+  const inner = new HoldingSink();
+  const sink = new CompressingSink(inner, rules, { coding: 'br', ranged: false });
+  let credited = 0;
+  sink.head('200 OK', ['Content-Type', 'image/png'], Buffer.from('PNG....'), true, (n) => {
+    credited += n;
+  });
+  t.assert.strictEqual(inner.chunks[0]?.toString(), 'PNG....');
+  t.assert.strictEqual(credited, 0);
+  inner.payAll();
+  t.assert.strictEqual(credited, 7);
+});
