@@ -4,7 +4,14 @@
 
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { SECTIONS, SETTINGS, SETTING_KEYS, type AnySetting } from '../src/config/index.js';
+import {
+  SECTIONS,
+  SETTINGS,
+  SETTING_KEYS,
+  type AnySetting,
+  type SettingKey,
+} from '../src/config/index.js';
+import { DEV_DEFAULTS } from '../src/config/schema.js';
 
 export const DOC_PATH = fileURLToPath(new URL('../docs/config.md', import.meta.url));
 
@@ -49,10 +56,14 @@ function envCell(setting: AnySetting): string {
   return setting.fallbackEnv === undefined ? main : `${main}, then \`${setting.fallbackEnv}\``;
 }
 
-function defaultCell(setting: AnySetting): string {
-  const doc = setting.defaultDoc;
+function written(doc: string): string {
   // Written defaults go in a code span; prose defaults ("the current directory") stay prose.
   return /^[\w."':/\-[\]]+$/.test(doc) && !/^(none|the)\b/.test(doc) ? `\`${doc}\`` : doc;
+}
+
+function defaultCell(key: SettingKey, setting: AnySetting): string {
+  const dev = DEV_DEFAULTS.get(key);
+  return written(setting.defaultDoc) + (dev === undefined ? '' : ` (\`cask dev\`: ${written(dev.doc)})`);
 }
 
 export function renderConfigDoc(): string {
@@ -61,12 +72,12 @@ export function renderConfigDoc(): string {
     '',
     '# Configuration',
     '',
-    'Every option of `cask serve` can be given in four places. When one is given in several, the first of these wins:',
+    'Every option of `cask serve` and `cask dev` can be given in four places. When one is given in several, the first of these wins:',
     '',
     '1. a command-line flag: `cask serve -w 4 myproject.wsgi:application`;',
     '2. an environment variable: `CASK_WORKERS=4`;',
     '3. the config file: `./cask.toml`, or else the `[tool.cask]` table of `./pyproject.toml`, or the file named by `--config` / `CASK_CONFIG`;',
-    '4. the default.',
+    '4. the default (for a few options `cask dev` has its own, shown beside it: [development](development.md)).',
     '',
     'Cask stops with exit code 2 and a message naming the option, where it came from and the bad value when a value is invalid, and also for an unknown flag, an unknown `CASK_*` environment variable or an unknown key in the config file (with a suggestion when the name is close to a real one). A value is checked even when a higher source overrides it. `cask serve --print-config` prints the settings it would run with, as a `cask.toml`.',
     '',
@@ -104,7 +115,7 @@ export function renderConfigDoc(): string {
       if (setting.section !== section) continue;
       const fileKey = setting.inFile ? `\`${setting.flag.slice(2)}\`` : '—';
       out.push(
-        `| ${[optionCell(setting), envCell(setting), fileKey, defaultCell(setting), setting.doc].map(cell).join(' | ')} |`,
+        `| ${[optionCell(setting), envCell(setting), fileKey, defaultCell(key, setting), setting.doc].map(cell).join(' | ')} |`,
       );
     }
   }

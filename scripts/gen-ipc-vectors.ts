@@ -92,6 +92,15 @@ add('ready', 0, Kind.READY, 0, Buffer.from('{"pid":123,"python":"3.11.7","implem
 add('log', 0, Kind.LOG, 0, encodeLog(30, 'careful \u2014 now'), { log: { level: 30, text: 'careful \u2014 now' } });
 add('load error', 0, Kind.LOAD_ERROR, 0, Buffer.from('ModuleNotFoundError: No module named nope'));
 add('stats', 0, Kind.STATS, 0, Buffer.from('{"requests":10}'));
+const pageHeaders: [string, string][] = [['Content-Type', 'text/html; charset=utf-8']];
+const pageBody = Buffer.from('<h1>ValueError: \u00e9</h1>', 'utf8');
+add('error page', 10, Kind.ERROR_PAGE, 0, encodeHead('500 Internal Server Error', pageHeaders.flat(), pageBody), {
+  head: { status: '500 Internal Server Error', headers: pageHeaders, body_hex: pageBody.toString('hex') },
+});
+add('load error page', 0, Kind.ERROR_PAGE, 0, encodeHead('500 Internal Server Error', pageHeaders.flat(), pageBody), {
+  head: { status: '500 Internal Server Error', headers: pageHeaders, body_hex: pageBody.toString('hex') },
+});
+add('files', 0, Kind.FILES, 0, Buffer.from('["/srv/app/app.py","/srv/app/f\u00fcr.py"]', 'utf8'));
 
 writeFileSync(new URL('../test/fixtures/ipc-vectors/vectors.json', import.meta.url), JSON.stringify(vectors, null, 1) + '\n');
 console.log(`wrote ${vectors.length} vectors`);

@@ -31,13 +31,13 @@ export interface CliIo {
 
 /** The contracts of the two modules other parts of Cask provide. */
 interface ServeModule {
-  serve(config: Config): Promise<number>;
+  serve(config: Config, mode?: { dev?: boolean }): Promise<number>;
 }
 interface BenchModule {
   runBench(argv: string[]): Promise<number>;
 }
 
-const COMMANDS = ['serve', 'reload', 'bench', 'help'] as const;
+const COMMANDS = ['serve', 'dev', 'reload', 'bench', 'help'] as const;
 
 const TOP_HELP = `Usage: cask <command> [options]
 
@@ -45,6 +45,7 @@ An application server for Python WSGI apps.
 
 Commands:
   serve [APP] [options]   Serve a WSGI app (cask serve --help lists every option)
+  dev [APP] [options]     Serve it for development: reload on changes, error pages
   reload [--pid FILE]     Reload a running server's workers with fresh code (SIGHUP)
   bench [options]         Run the benchmark lab (cask bench --help)
   help [command]          Show help for a command
@@ -89,19 +90,23 @@ function exported(mod: unknown, name: string, specifier: string, command: string
   }
 }
 
-async function serveCommand(args: string[], io: CliIo): Promise<number> {
+async function serveCommand(
+  args: string[],
+  io: CliIo,
+  command: 'serve' | 'dev' = 'serve',
+): Promise<number> {
   if (wantsHelp(args)) {
-    io.stdout.write(renderServeHelp());
+    io.stdout.write(renderServeHelp(command));
     return 0;
   }
-  const config = loadConfig({ argv: args, env: io.env, cwd: io.cwd });
+  const config = loadConfig({ argv: args, env: io.env, cwd: io.cwd, profile: command });
   if (config.printConfig) {
     io.stdout.write(renderConfigToml(config));
     return 0;
   }
   const mod = await load(io, './serve.js', 'serve');
   exported(mod, 'serve', './serve.js', 'serve');
-  return (mod as ServeModule).serve(config);
+  return (mod as ServeModule).serve(config, { dev: command === 'dev' });
 }
 
 async function benchCommand(args: string[], io: CliIo): Promise<number> {
@@ -132,7 +137,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
       io.stdout.write(TOP_HELP);
       return 0;
     case 'help':
-      if (rest[0] === 'serve') io.stdout.write(renderServeHelp());
+      if (rest[0] === 'serve' || rest[0] === 'dev') io.stdout.write(renderServeHelp(rest[0]));
       else if (rest[0] === 'reload') io.stdout.write(RELOAD_HELP);
       else if (rest[0] === 'bench') return benchCommand(['--help'], io);
       else if (rest[0] === undefined) io.stdout.write(TOP_HELP);
@@ -147,6 +152,8 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
       return 0;
     case 'serve':
       return serveCommand(rest, io);
+    case 'dev':
+      return serveCommand(rest, io, 'dev');
     case 'reload':
       return reloadCommand(rest, io);
     case 'bench':

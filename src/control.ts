@@ -115,6 +115,8 @@ export class Control {
       if (failed !== undefined) return await this.abortStart(failed);
 
       pool.events = {
+        // Keep what serve() subscribed to (the file watcher's reloads).
+        ...pool.supervisor.events,
         onWorkerExit: (exit) =>
           void this.hook('child_exit', [
             {

@@ -7,7 +7,14 @@ import { closeSync, openSync } from 'node:fs';
 import { CaskError, type WorkerError } from './errors.js';
 import { removeBodyFile } from './http/body.js';
 import type { Exchange, RequestHandler } from './exchange.js';
-import { FLAG_END, Kind, MAX_PAYLOAD, encodeEnviron, type SendFile } from './ipc/protocol.js';
+import {
+  FLAG_END,
+  Kind,
+  MAX_PAYLOAD,
+  encodeEnviron,
+  type ResponseHead,
+  type SendFile,
+} from './ipc/protocol.js';
 import type { AccessLog, Logger } from './log.js';
 import type { Pool, PoolJob } from './pool/pool.js';
 import type { SendfileOffload } from './static/offload.js';
@@ -20,6 +27,8 @@ export interface GatewayOptions {
   rootPath: string;
   /** Whether an address named by a proxy header is itself a trusted proxy (forwarded-allow-ips). */
   isTrustedProxy: (address: string) => boolean;
+  /** `cask dev`: whether this exchange may see the app's error page (src/dev/hosts.ts). */
+  errorPages?: ((exchange: Exchange) => boolean) | undefined;
   /** Serves the file of an app's X-Sendfile / X-Accel-Redirect header (`--sendfile-root`). */
   offload?: SendfileOffload | undefined;
 }
@@ -104,10 +113,22 @@ class GatewayJob implements PoolJob {
     this.exchange.response.file(fd, file.offset, file.length, end, closeSync);
   }
 
+  /** The development error page the worker sent ahead of its ERROR (`cask dev` only). */
+  private page: ResponseHead | undefined;
+
+  onErrorPage(page: ResponseHead): void {
+    this.page = page;
+  }
+
   onAppError(text: string): void {
     this.gateway.counters.appErrors++;
     const { method, target } = this.exchange.request;
     this.gateway.logger.error(`Error handling request ${method} ${target}\n${text.trimEnd()}`);
+    const page = this.page;
+    if (page !== undefined && this.gateway.mayShowErrorPage(this.exchange)) {
+      this.exchange.response.head(page.status, page.headers, page.body, true);
+      return;
+    }
     this.exchange.response.fail(500);
   }
 
@@ -155,6 +176,11 @@ export class Gateway implements RequestHandler {
     const job = new GatewayJob(this, exchange, environ);
     exchange.onClientGone = () => this.pool.cancel(job);
     this.pool.submit(job);
+  }
+
+  /** Only `cask dev` sets `errorPages`; `cask serve` never shows an error page. */
+  mayShowErrorPage(exchange: Exchange): boolean {
+    return this.options.errorPages?.(exchange) === true;
   }
 
   refused(status: number, error: CaskError | undefined, remoteAddr: string): void {

@@ -110,7 +110,39 @@ function quoted(value: string): string {
   return value.replace(/[\\"\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-export function formatAccess(record: AccessRecord, format: 'combined' | 'common', now = new Date()): string {
+export type AccessFormat = 'combined' | 'common' | 'dev';
+
+const STATUS_COLORS: Readonly<Record<number, string>> = { 2: '32', 3: '36', 4: '33', 5: '31' };
+
+function size(bytes: number): string {
+  if (bytes <= 0) return '-';
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/**
+ * The `dev` format, for a terminal: `14:03:27 200 GET /path 1.2 KB`. With `color`, the status
+ * is green, cyan, yellow or red by its class and the time is dim (ANSI SGR codes).
+ */
+export function formatDevAccess(record: AccessRecord, now = new Date(), color = false): string {
+  const time = `${pad(now.getHours())}:${pad(now.getMinutes())}:${pad(now.getSeconds())}`;
+  const status = String(record.status);
+  const code = STATUS_COLORS[Math.floor(record.status / 100)];
+  const paint = (sgr: string | undefined, text: string): string =>
+    color && sgr !== undefined ? `\x1b[${sgr}m${text}\x1b[0m` : text;
+  return `${paint('2', time)} ${paint(code, status)} ${quoted(record.method)} ${quoted(record.target)} ${size(record.bytes)}`;
+}
+
+/** Colors on a terminal, unless NO_COLOR is set (no-color.org); FORCE_COLOR forces them. */
+export function wantsColor(out: NodeJS.WritableStream, env = process.env): boolean {
+  if (env['NO_COLOR'] !== undefined && env['NO_COLOR'] !== '') return false;
+  if (env['FORCE_COLOR'] !== undefined && env['FORCE_COLOR'] !== '0') return true;
+  return (out as { isTTY?: boolean }).isTTY === true;
+}
+
+export function formatAccess(record: AccessRecord, format: AccessFormat, now = new Date()): string {
+  if (format === 'dev') return formatDevAccess(record, now);
   const bytes = record.bytes > 0 ? String(record.bytes) : '-';
   const line =
     `${record.remoteAddr} - - ${clfTime(now)} "${quoted(record.method)} ${quoted(record.target)} ` +
@@ -121,12 +153,14 @@ export function formatAccess(record: AccessRecord, format: 'combined' | 'common'
 
 export class AccessLog {
   private out: NodeJS.WritableStream;
+  private readonly color: boolean;
 
   constructor(
     private readonly target: string,
-    private readonly format: 'combined' | 'common',
+    private readonly format: AccessFormat,
   ) {
     this.out = openStream(target, process.stdout);
+    this.color = format === 'dev' && wantsColor(this.out);
   }
 
   /** SIGUSR1: open the file again by name. */
@@ -137,7 +171,11 @@ export class AccessLog {
   }
 
   write(record: AccessRecord): void {
-    this.out.write(formatAccess(record, this.format) + '\n');
+    const line =
+      this.format === 'dev'
+        ? formatDevAccess(record, new Date(), this.color)
+        : formatAccess(record, this.format);
+    this.out.write(line + '\n');
   }
 
   close(): Promise<void> {

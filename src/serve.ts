@@ -15,13 +15,23 @@ import { Router, type Route } from './router.js';
 import { compressing, sendfileOffload, staticRoute } from './static/index.js';
 import { Control, Health } from './control.js';
 import { VERSION } from './version.js';
+import { errorPageAudience } from './dev/hosts.js';
+import { Reloader } from './dev/reloader.js';
 
 const LISTEN_BACKLOG = 2048;
 
 /** Node's own handshake timeout, used when `header-timeout` is 0. */
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 120_000;
 
-export async function serve(config: Config): Promise<number> {
+/** How `cask serve` differs when run as `cask dev`. */
+export interface ServeMode {
+  /** Error pages, an app that cannot be loaded waits for a fix: never for `cask serve`. */
+  readonly dev?: boolean;
+}
+
+export async function serve(config: Config, mode: ServeMode = {}): Promise<number> {
+  const dev = mode.dev === true;
+  const audience = errorPageAudience(config.devAllowedHosts);
   // TLS options that do not go together throw ConfigError (exit 2) before anything starts.
   const tlsOn = tlsEnabled(config);
   const logger = new Logger(config.logLevel, config.errorLog);
@@ -63,7 +73,7 @@ export async function serve(config: Config): Promise<number> {
   let fatal: string | undefined;
   let fatalKind: 'load' | 'start' = 'load';
   const pool = new Pool(
-    poolOptions(config),
+    { ...poolOptions(config), reportFiles: config.reload, debugPages: dev, waitForFix: dev },
     logger,
     (reason, kind) => {
       fatal = reason;
@@ -73,12 +83,17 @@ export async function serve(config: Config): Promise<number> {
   const gateway = new Gateway(pool, logger, accessLog, {
     rootPath: config.rootPath,
     isTrustedProxy: (address) => allow.has(address),
+    errorPages: dev ? audience : undefined,
     offload: sendfileOffload(config, logger),
   });
   const health = new Health(pool);
   const probes = probeRoute({ healthz: config.healthzPath, readyz: config.readyzPath }, health);
   const statics = staticRoute(config, logger);
-  const routes = [probes, statics].filter((route): route is Route => route !== undefined);
+  // Files changed: reload; `cask dev` answers every request itself while the app is broken.
+  const reloader = config.reload
+    ? new Reloader({ config, pool, logger, pages: dev, audience })
+    : undefined;
+  const routes = [probes, statics, reloader].filter((route): route is Route => route !== undefined);
   const router = new Router(routes, compressing(config, gateway));
   const front = new Front(frontOptions, router, logger);
   const connections = front.connections;
@@ -111,7 +126,10 @@ export async function serve(config: Config): Promise<number> {
     connections,
     health,
     fatal: () => (fatal === undefined ? undefined : { reason: fatal, kind: fatalKind }),
-    closeFront: () => front.close(),
+    closeFront: () => {
+      front.close();
+      void reloader?.close();
+    },
     reloadTls: tls === undefined ? undefined : () => tls.reload(),
   }).run();
 }

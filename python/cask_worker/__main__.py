@@ -12,11 +12,13 @@ import socket
 import sys
 import traceback
 
+from . import devpage
 from . import hooks as h
 from . import protocol as p
 from .app import load_app
 from .errors import EXIT_ABORTED, EXIT_LINK_ERROR, EXIT_LOAD_ERROR, AppLoadError, LinkClosed
 from .runner import Runner
+from .sources import Sources, traceback_files
 
 LINK_FD = 3
 
@@ -43,6 +45,10 @@ def parse_args(argv):
                         help="this worker's number, for hooks (worker.age)")
     parser.add_argument("--generation", type=int, default=1, metavar="N",
                         help="the reload generation this worker belongs to, for hooks")
+    parser.add_argument("--report-files", action="store_true",
+                        help="send the app's source files in FILES frames (file watching)")
+    parser.add_argument("--debug-pages", action="store_true",
+                        help="send a development error page with each app error (cask dev)")
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error("--threads must be at least 1: %d" % args.threads)
@@ -113,6 +119,23 @@ def load_hooks(args, log):
     return h.Hooks(module, log, h.WORKER_HOOKS)
 
 
+def load_error_frames(args, exc_info, sources):
+    """What a development worker says before LOAD_ERROR: the files to watch (those loaded
+    so far and those in the traceback, so that fixing any of them reloads), and the error
+    page the front shows until then, as HTML and as JSON."""
+    out = b""
+    if sources is not None:
+        files = sources.new_files(traceback_files(exc_info[1]))
+        out += p.encode_frame(0, p.FILES, 0, p.encode_files(files))
+    if args.debug_pages:
+        context = "while loading the app %s; the next change to its files reloads it" % args.app
+        for as_json in (False, True):
+            page = devpage.response(exc_info, None, as_json, context)
+            if page is not None:
+                out += p.encode_frame(0, p.ERROR_PAGE, 0, page)
+    return out
+
+
 def dump_busy_threads(runner):
     """On SIGABRT: where each thread that holds a request is, for the error log."""
     frames = sys._current_frames()
@@ -146,6 +169,12 @@ def main(argv=None):
     log = h.Log(link_log.emit)
     server = h.Server(log, os.getppid())
     worker = h.Worker(log, os.getpid(), os.getppid(), args.age, args.generation)
+    sources = Sources() if args.report_files else None
+    if args.report_files:
+        # A .pyc is reused when the source's mtime (whole seconds) and size match: a file
+        # edited twice in one second to the same length would reload as its old code. A
+        # worker that reloads on edits writes none, so it always compiles what is on disk.
+        sys.dont_write_bytecode = True
     try:
         setup_paths(args)
         hooks = load_hooks(args, log)
@@ -158,8 +187,9 @@ def main(argv=None):
         else:
             text = "Cannot load the app %r:\n%s" % (args.app, traceback.format_exc())
         sys.stderr.write(text)
+        frames = load_error_frames(args, sys.exc_info(), sources)
         try:
-            sock.sendall(p.encode_frame(0, p.LOAD_ERROR, 0, p.encode_text(text)))
+            sock.sendall(frames + p.encode_frame(0, p.LOAD_ERROR, 0, p.encode_text(text)))
         except OSError:
             pass
         exit_now(EXIT_LOAD_ERROR)
@@ -168,7 +198,8 @@ def main(argv=None):
         hooks.call("post_worker_init", worker)
     worker.booted = True
     runner = Runner(sock, app, threads=args.threads, multiprocess=args.multiprocess,
-                    root_path=args.root_path, hooks=hooks, worker=worker)
+                    root_path=args.root_path, hooks=hooks, worker=worker, sources=sources,
+                    pages=devpage.response if args.debug_pages else None)
     link_log.runner = runner
 
     def on_term(_signum, _frame):

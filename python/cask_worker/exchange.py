@@ -11,6 +11,7 @@ with END, or ERROR. `finished` records that it went out, so an error after it (i
 close(), say) is only logged.
 """
 
+import sys
 import traceback
 
 from . import protocol as p
@@ -84,11 +85,12 @@ class Exchange:
 
     # -- running --------------------------------------------------------------------
 
-    def run(self, app, environ, errors):
+    def run(self, app, environ, errors, pages=None):
         """Call the app and send its whole response. Reports app errors on the link
-        and on `errors`; raises only LinkClosed."""
+        and on `errors`; raises only LinkClosed. `pages(exc_info, environ)` builds the
+        development error page of an exception raised before the head went out."""
         self.environ = environ
-        body_input = result = failure = None
+        body_input = result = failure = page = None
         try:
             if self.cancelled:
                 raise Cancelled()
@@ -109,6 +111,8 @@ class Exchange:
             self._report(traceback.format_exc(), errors, "Request stopped after the timeout")
         except BaseException:
             failure = traceback.format_exc()
+            if pages is not None and not self.head_sent:
+                page = pages(sys.exc_info(), environ)
         if result is not None:
             failure = self._close(result, failure, errors)
         if body_input is not None:
@@ -118,7 +122,11 @@ class Exchange:
                 failure = TIMED_OUT_TEXT if self.timed_out else CANCELLED_TEXT
             # The front logs the traceback with the request it belongs to; printing it
             # here as well would put it in the error log twice.
-            self.link(p.encode_frame(self.id, p.ERROR, 0, p.encode_text(failure)))
+            frame = p.encode_frame(self.id, p.ERROR, 0, p.encode_text(failure))
+            if page is not None:
+                # The page first: the front answers with it when the ERROR arrives.
+                frame = p.encode_frame(self.id, p.ERROR_PAGE, 0, page) + frame
+            self.link(frame)
             self.finished = True
 
     def _close(self, result, failure, errors):

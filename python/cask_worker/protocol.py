@@ -14,6 +14,7 @@ exactly bytes decoded as latin-1, so decoding is one decode() and one split().
 """
 
 import collections
+import json
 import struct
 
 from .errors import ProtocolError
@@ -41,18 +42,20 @@ DATA = 0x12
 SENDFILE = 0x13
 ERROR = 0x14
 RECLAIMED = 0x15
+ERROR_PAGE = 0x16
 READY = 0x20
 LOG = 0x21
 LOAD_ERROR = 0x22
 STATS = 0x23
+FILES = 0x24
 
 KIND_NAMES = {
     REQUEST: "REQUEST", BODY: "BODY", BODY_FILE: "BODY_FILE", CANCEL: "CANCEL",
     WINDOW: "WINDOW", FILE_TAKEN: "FILE_TAKEN", STOP: "STOP", RECLAIM: "RECLAIM",
     TIMEOUT: "TIMEOUT",
     HEAD: "HEAD", DATA: "DATA", SENDFILE: "SENDFILE", ERROR: "ERROR", RECLAIMED: "RECLAIMED",
-    READY: "READY", LOG: "LOG",
-    LOAD_ERROR: "LOAD_ERROR", STATS: "STATS",
+    ERROR_PAGE: "ERROR_PAGE", READY: "READY", LOG: "LOG",
+    LOAD_ERROR: "LOAD_ERROR", STATS: "STATS", FILES: "FILES",
 }
 
 LOG_DEBUG = 10
@@ -244,6 +247,11 @@ def decode_log(payload):
     if not payload:
         raise ProtocolError("LOG payload is empty")
     return payload[0], bytes(payload[1:]).decode("utf-8")
+
+
+def encode_files(paths):
+    """FILES payload: a JSON array of absolute paths (file names may not be UTF-8)."""
+    return json.dumps(list(paths)).encode("utf-8", "surrogateescape")
 
 
 def encode_text(text):

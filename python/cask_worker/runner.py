@@ -38,7 +38,7 @@ READ_SIZE = 256 * 1024
 
 class Runner:
     def __init__(self, sock, app, threads=1, multiprocess=False, root_path="", errors=None,
-                 hooks=None, worker=None):
+                 hooks=None, worker=None, sources=None, pages=None):
         self.sock = sock
         self.app = app
         self.threads = max(1, int(threads))
@@ -65,6 +65,10 @@ class Runner:
         self.hooks = hooks if hooks is not None and (
             hooks.has("pre_request") or hooks.has("post_request")) else None
         self.worker = worker
+        # Development only (`cask dev`, `--reload`): sources.Sources reports the app's files
+        # in FILES frames; pages is devpage.response, for ERROR_PAGE frames.
+        self.sources = sources
+        self.pages = pages
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -79,7 +83,10 @@ class Runner:
             thread.start()
         self._reader = threading.Thread(target=self._read_loop, name="cask-reader", daemon=True)
         self._reader.start()
-        self.send(p.encode_frame(0, p.READY, 0, json.dumps(ready_info(self.threads)).encode()))
+        ready = p.encode_frame(0, p.READY, 0, json.dumps(ready_info(self.threads)).encode())
+        if self.sources is not None:
+            ready = p.encode_frame(0, p.FILES, 0, p.encode_files(self.sources.new_files())) + ready
+        self.send(ready)
 
     def stop(self):
         """STOP or SIGTERM: finish what is in hand (queued included), then exit 0."""
@@ -314,7 +321,7 @@ class Runner:
             hooks.call("pre_request", self.worker, req)
         try:
             exchange.thread = get_ident()
-            exchange.run(self.app, environ, self.errors)
+            exchange.run(self.app, environ, self.errors, self.pages)
             self.guard.leave(exchange)
         except RequestTimeout:
             self._leave_late(exchange)
@@ -324,6 +331,10 @@ class Runner:
             # one final frame.
             exchange.finished = True
             self.send(p.encode_frame(exchange.id, p.ERROR, 0, TIMED_OUT_TEXT.encode()))
+        if self.sources is not None:
+            files = self.sources.new_files()
+            if files:
+                self.send(p.encode_frame(0, p.FILES, 0, p.encode_files(files)))
         if req is not None:
             status = exchange.head.split(b"\0", 1)[0].decode("latin-1") if exchange.head else ""
             hooks.call("post_request", self.worker, req, environ,

@@ -3,7 +3,7 @@
 
 import { stringify } from 'smol-toml';
 import { formatBind, type BindAddress } from './parse.js';
-import { SETTINGS, SETTING_KEYS, type Config } from './schema.js';
+import { DEV_DEFAULTS, SETTINGS, SETTING_KEYS, type Config } from './schema.js';
 import { SECTIONS, type AnySetting } from './types.js';
 import { formatMount, type MountSpec } from '../static/mount.js';
 
@@ -49,12 +49,18 @@ function envOf(setting: AnySetting): string {
     : `${setting.env} (then ${setting.fallbackEnv})`;
 }
 
-export function renderServeHelp(): string {
+const DEV_INTRO =
+  'Serve a WSGI application for development: the same server as cask serve, which reloads the workers when the app\'s files change (without losing a request) and shows an error page with the source and local variables of an exception to requests from this machine. The defaults marked "cask dev" differ from cask serve\'s; everything else is the same (docs/development.md).';
+
+export function renderServeHelp(command: 'serve' | 'dev' = 'serve'): string {
+  const dev = command === 'dev';
   const out: string[] = [
-    'Usage: cask serve [APP] [options]',
+    `Usage: cask ${command} [APP] [options]`,
     '',
     ...wrap(
-      'Serve a WSGI application with Python worker processes behind a Node front. APP is package.module:callable or path/to/file.py:callable.',
+      dev
+        ? DEV_INTRO
+        : 'Serve a WSGI application with Python worker processes behind a Node front. APP is package.module:callable or path/to/file.py:callable.',
       '',
     ),
     '',
@@ -71,8 +77,13 @@ export function renderServeHelp(): string {
       out.push(`  ${usageOf(setting)}`);
       out.push(...wrap(plain(setting.doc), INDENT));
       const where = setting.inFile ? '' : ' Not read from the config file.';
+      const profiled = DEV_DEFAULTS.get(key);
+      const devDefault = profiled === undefined ? '' : ` (cask dev: ${profiled.doc})`;
       out.push(
-        ...wrap(`Default: ${plain(setting.defaultDoc)}. Env: ${envOf(setting)}.${where}`, INDENT),
+        ...wrap(
+          `Default: ${plain(setting.defaultDoc)}${devDefault}. Env: ${envOf(setting)}.${where}`,
+          INDENT,
+        ),
       );
     }
   }

@@ -10,6 +10,7 @@ import { ConfigError } from '../errors.js';
 import { readArgv } from './argv.js';
 import { fileDir, findConfigFile, type ConfigFile } from './file.js';
 import {
+  DEV_DEFAULTS,
   INTERNAL_ENV_PREFIXES,
   PACKAGE_ROOT,
   RENAMED,
@@ -30,6 +31,8 @@ export interface LoadOptions {
   readonly cwd?: string;
   /** Where the bundled example app lives. Default: this package's root. */
   readonly packageRoot?: string;
+  /** `dev` starts from DEV_DEFAULTS where the table's defaults are for production. */
+  readonly profile?: 'serve' | 'dev';
 }
 
 /** The value as the user wrote it, for the message: `"abc"`, `-1`, `["a", 1]`. */
@@ -152,6 +155,11 @@ export function loadConfig(options: LoadOptions = {}): Config {
     const values = candidates.map((parse) => parse());
     if (values.length > 0) {
       out[key] = values[0];
+      continue;
+    }
+    const profiled = options.profile === 'dev' ? DEV_DEFAULTS.get(key) : undefined;
+    if (profiled !== undefined) {
+      out[key] = profiled.value;
       continue;
     }
     // gunicorn reads WEB_CONCURRENCY as the default for workers, below the config file.

@@ -75,6 +75,20 @@ function checkCompressType(raw: string): string {
   return pattern;
 }
 
+function checkGlob(raw: string): string {
+  const glob = raw.trim();
+  if (glob === '' || glob.includes('\0')) throw new InvalidValue('is not a glob');
+  return glob;
+}
+
+function checkHostName(raw: string): string {
+  const host = raw.trim().toLowerCase();
+  if (!/^(\[[0-9a-f:.]+\]|[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?)$/.test(host)) {
+    throw new InvalidValue('is not a host name or address (write it without a port)');
+  }
+  return host;
+}
+
 function validateHeaderValue(value: string): void {
   // Anything else could split the header (CR/LF) or be mangled on the wire.
   if (/[^\x20-\x7e]/.test(value))
@@ -607,8 +621,8 @@ export const SETTINGS = table({
     flag: '--access-log-format',
     env: 'CASK_ACCESS_LOG_FORMAT',
     section: 'Logging',
-    doc: 'Access log line format: Apache `combined` (with referer and user agent) or `common`.',
-    choices: ['combined', 'common'],
+    doc: 'Access log line format: Apache `combined` (with referer and user agent) or `common`, or `dev`: a short line (time, status, method, target, size), colored when the output is a terminal and `NO_COLOR` is unset.',
+    choices: ['combined', 'common', 'dev'],
     default: 'combined',
   }),
   errorLog: path({
@@ -627,6 +641,49 @@ export const SETTINGS = table({
     doc: 'Least severe message the error log records.',
     choices: ['debug', 'info', 'warning', 'error', 'critical'],
     default: 'info',
+  }),
+
+  // ── Development ──────────────────────────────────────────────────────────
+  reload: bool({
+    flag: '--reload',
+    env: 'CASK_RELOAD',
+    section: 'Development',
+    doc: 'Watch the app\'s source files and reload the workers when one changes: a new generation imports the new code and takes over once ready, so no request fails; code that does not import leaves the old workers serving (with `cask dev`, requests get an error page naming the error instead). The files are those of every module the app loaded from outside the standard library and the installed packages, plus `reload-include`, less `reload-exclude` (docs/development.md).',
+    default: false,
+  }),
+  reloadInclude: list({
+    flag: '--reload-include',
+    env: 'CASK_RELOAD_INCLUDE',
+    metavar: 'GLOB',
+    section: 'Development',
+    doc: 'More files whose changes reload the app, as globs relative to `chdir`: `*.html` (any folder), `templates/**`, `config/*.toml`. Repeat for several.',
+    default: [],
+    item: checkGlob,
+  }),
+  reloadExclude: list({
+    flag: '--reload-exclude',
+    env: 'CASK_RELOAD_EXCLUDE',
+    metavar: 'GLOB',
+    section: 'Development',
+    doc: 'Files whose changes never reload the app, as globs relative to `chdir` (`migrations/**`, `*_test.py`); wins over `reload-include`. `.git`, `.venv`, `venv`, `node_modules`, `__pycache__`, `log` and `logs` folders are never watched.',
+    default: [],
+    item: checkGlob,
+  }),
+  reloadDelay: seconds({
+    flag: '--reload-delay',
+    env: 'CASK_RELOAD_DELAY',
+    section: 'Development',
+    doc: 'How long the files must stay unchanged before the reload starts, so that a save touching several files (a formatter, `git checkout`) reloads once.',
+    default: '100ms',
+  }),
+  devAllowedHosts: list({
+    flag: '--dev-allowed-hosts',
+    env: 'CASK_DEV_ALLOWED_HOSTS',
+    metavar: 'HOST',
+    section: 'Development',
+    doc: '`cask dev` only: more `Host` names (without port) whose requests, from any client, are shown the error page with source and local variables. Without it, only requests for `localhost`, `127.0.0.1` or `[::1]` from a loopback address see it; every other request gets a plain 500.',
+    default: [],
+    item: checkHostName,
   }),
 
   // ── Config file ──────────────────────────────────────────────────────────
@@ -689,3 +746,37 @@ export const RENAMED: Readonly<Record<string, SettingKey>> = {
  * No option's env var may start with one of these (a test checks it).
  */
 export const INTERNAL_ENV_PREFIXES: readonly string[] = ['CASK_TEST_', 'CASK_BENCH_'];
+
+/**
+ * Where `cask dev` starts from other defaults than `cask serve`: one worker with threads (a
+ * debugger-friendly single process that still serves a page and its assets at once), the
+ * short access log on stdout, reloading on changes, and a short drain so that an old worker
+ * holding a stream does not linger for the production 30 s after a reload or Ctrl-C.
+ * Written as in the table and parsed by the same code when this module loads. Anything the
+ * user sets (flag, env, file) wins over these, as over the table's defaults.
+ */
+export const DEV_DEFAULTS = profile({
+  workers: 1,
+  threads: 8,
+  accessLog: '-',
+  accessLogFormat: 'dev',
+  reload: true,
+  gracefulTimeout: '3s',
+});
+
+export interface ProfileDefault {
+  /** The default as written above, for the docs. */
+  readonly doc: string;
+  readonly value: unknown;
+}
+
+function profile(
+  written: Partial<Record<SettingKey, string | number | boolean>>,
+): ReadonlyMap<SettingKey, ProfileDefault> {
+  const out = new Map<SettingKey, ProfileDefault>();
+  for (const [key, raw] of Object.entries(written) as [SettingKey, string | number | boolean][]) {
+    const setting: AnySetting = SETTINGS[key];
+    out.set(key, { doc: String(raw), value: setting.fromToml(raw, { baseDir: '/' }) });
+  }
+  return out;
+}

@@ -29,6 +29,7 @@ export const SECTIONS = [
   'Health',
   'Static files and compression',
   'Logging',
+  'Development',
   'Config file',
 ] as const;
 export type Section = (typeof SECTIONS)[number];

@@ -7,12 +7,14 @@ import { FrameDecoder } from './framer.js';
 import {
   FLAG_END,
   Kind,
+  decodeFiles,
   decodeHead,
   decodeLog,
   decodeSendFile,
   encodeWindow,
   frameHeader,
   INITIAL_WINDOW,
+  type ResponseHead,
   type SendFile,
 } from './protocol.js';
 
@@ -25,6 +27,11 @@ export interface ExchangeSink {
   onAppError(text: string): void;
   /** The front gave up on the exchange: worker died (502), timeout (504), queue full (503). */
   onFail(error: WorkerError): void;
+  /**
+   * The development error page of the app's exception (ERROR_PAGE, sent only by a worker
+   * started for `cask dev`); the ERROR frame follows.
+   */
+  onErrorPage?(page: ResponseHead): void;
 }
 
 export interface LinkEvents {
@@ -32,6 +39,10 @@ export interface LinkEvents {
   onLog(level: number, text: string): void;
   onLoadError(text: string): void;
   onStats(stats: Record<string, unknown>): void;
+  /** Source files the app loaded (FILES, sent by a worker started to report them). */
+  onFiles?(files: string[]): void;
+  /** The development error page of an app that could not be loaded (ERROR_PAGE, id 0). */
+  onLoadErrorPage?(page: ResponseHead): void;
   /** A final frame arrived for `id`: the worker has let go of that request. */
   onExchangeDone(id: number, sink: ExchangeSink): void;
   /** The worker gave back a request it had not started (answer to RECLAIM). */
@@ -210,6 +221,9 @@ export class WorkerLink {
         this.events.onLog(log.level, log.text);
         return;
       }
+      case Kind.ERROR_PAGE:
+        sink.onErrorPage?.(decodeHead(payload));
+        return;
       default:
         throw new LinkProtocolError(`Unknown frame kind from worker: 0x${kind.toString(16)}`);
     }
@@ -242,6 +256,12 @@ export class WorkerLink {
         return;
       case Kind.STATS:
         this.events.onStats(JSON.parse(payload.toString('utf8')) as Record<string, unknown>);
+        return;
+      case Kind.FILES:
+        this.events.onFiles?.(decodeFiles(payload));
+        return;
+      case Kind.ERROR_PAGE:
+        this.events.onLoadErrorPage?.(decodeHead(payload));
         return;
       default:
         throw new LinkProtocolError(`Unknown link frame kind from worker: 0x${kind.toString(16)}`);

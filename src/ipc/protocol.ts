@@ -37,10 +37,12 @@ export const Kind = {
   SENDFILE: 0x13,
   ERROR: 0x14,
   RECLAIMED: 0x15,
+  ERROR_PAGE: 0x16,
   READY: 0x20,
   LOG: 0x21,
   LOAD_ERROR: 0x22,
   STATS: 0x23,
+  FILES: 0x24,
 } as const;
 export type KindCode = (typeof Kind)[keyof typeof Kind];
 
@@ -167,4 +169,18 @@ export function encodeLog(level: number, text: string): Buffer {
 export function decodeLog(payload: Buffer): { level: number; text: string } {
   if (payload.length < 1) throw new LinkProtocolError('LOG payload is empty');
   return { level: payload[0] as number, text: payload.toString('utf8', 1) };
+}
+
+/** FILES payload: a JSON array of absolute paths; anything else breaks the protocol. */
+export function decodeFiles(payload: Buffer): string[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload.toString('utf8'));
+  } catch {
+    throw new LinkProtocolError('FILES payload is not JSON');
+  }
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw new LinkProtocolError('FILES payload is not an array of paths');
+  }
+  return value as string[];
 }

@@ -56,6 +56,8 @@ export interface PoolOptions extends PoolSettings, WorkerSpec {
   /** Autoscaling bounds: equal to `workers` (the default) turns autoscaling off. */
   workersMin: number;
   workersMax: number;
+  /** `cask dev`: an app that cannot be loaded waits for a reload instead of stopping the server. */
+  waitForFix?: boolean;
 }
 
 /**
@@ -138,6 +140,7 @@ export class Pool {
         maxLifetime: options.maxLifetime,
         maxLifetimeJitter: options.maxLifetimeJitter,
         maxRss: options.maxRss,
+        waitForFix: options.waitForFix,
       },
       this,
       logger,

@@ -14,6 +14,7 @@ import { formatBytes, lifetimeMs, readRss, requestLimit } from './limits.js';
 import { plan, type Step, type WorkerView } from './plan.js';
 import { EXIT_LOAD_ERROR, WorkerProcess, type WorkerSpec } from './worker.js';
 import type { ExchangeSink } from '../ipc/link.js';
+import type { ResponseHead } from '../ipc/protocol.js';
 
 const MAX_BACKOFF_MS = 10_000;
 /** A worker that lived this long was not dying young: the backoff starts over. */
@@ -36,6 +37,11 @@ export interface SupervisorOptions {
   readonly maxLifetimeJitter: number;
   /** Bytes; 0 for no limit. */
   readonly maxRss: number;
+  /**
+   * `cask dev`: an app that cannot be loaded at start-up does not stop the server; no worker
+   * runs until the next reload (a change to its files), as after a failed reload.
+   */
+  readonly waitForFix?: boolean;
 }
 
 /** What the supervisor needs from the dispatcher (pool.ts). */
@@ -61,6 +67,10 @@ export interface PoolEvents {
   onWorkerExit?(exit: WorkerExit): void;
   onTargetChanged?(now: number, before: number): void;
   onReload?(outcome: { ok: boolean; generation: number; reason?: string }): void;
+  /** A worker reported the app's source files (FILES). */
+  onFiles?(files: string[], generation: number): void;
+  /** A worker that cannot load the app sent its development error page. */
+  onLoadErrorPage?(page: ResponseHead, generation: number): void;
 }
 
 export type FatalKind = 'load' | 'start';
@@ -119,7 +129,9 @@ export class Supervisor {
 
   /** SIGHUP: a new generation with freshly imported code; false before start-up is done. */
   reload(): boolean {
-    if (this.stopping || this.serving === 0) return false;
+    // Before the first generation is ready there is nothing to reload, unless it could not
+    // be loaded at all (waitForFix): then nothing runs and a reload is the way out.
+    if (this.stopping || (this.serving === 0 && this.pending !== undefined)) return false;
     if (this.pending !== undefined) this.abandon(this.pending, 'a newer reload replaced it');
     this.pending = this.nextGeneration++;
     this.counters.reloads++;
@@ -227,6 +239,8 @@ export class Supervisor {
 
   private reconcile(): void {
     if (this.stopping || this.fatal !== undefined) return;
+    // An app that never loaded (waitForFix): nothing is wanted until the next reload.
+    if (this.serving === 0 && this.pending === undefined) return;
     const views: WorkerView[] = this.workers
       .filter((w) => w.alive)
       .map((w) => ({
@@ -273,7 +287,7 @@ export class Supervisor {
   }
 
   private commit(generation: number): void {
-    const first = this.serving === 0;
+    const first = this.serving === 0 && this.readyWaiters.length > 0;
     this.serving = generation;
     this.pending = undefined;
     if (first) {
@@ -314,6 +328,8 @@ export class Supervisor {
         onExchangeDone: (w, id) => this.dispatch.onExchangeDone(w, id),
         onReclaimed: (w, id, sink) => this.dispatch.onReclaimed(w, id, sink),
         onExit: (w, code, signal) => this.onExit(w, code, signal),
+        onFiles: (w, files) => this.events.onFiles?.(files, w.generation),
+        onLoadErrorPage: (w, page) => this.events.onLoadErrorPage?.(page, w.generation),
       },
       this.workerEnv,
     );
@@ -333,12 +349,12 @@ export class Supervisor {
     worker.loadFailed = true;
     // A worker already let go (its reload was abandoned) has nothing more to report.
     if (this.fatal !== undefined || this.stopping || this.leaving.has(worker)) return;
-    if (this.serving === 0) {
+    // The worker printed the whole traceback already; its last line says what it was.
+    const last = (text.trimEnd().split('\n').at(-1) ?? '').trim();
+    if (this.serving === 0 && this.options.waitForFix !== true) {
       this.fail(text, 'load');
     } else if (worker.generation === this.pending) {
-      // The worker printed the whole traceback already; its last line says what it was.
-      const last = text.trimEnd().split('\n').at(-1) ?? '';
-      this.abandon(worker.generation, `the new code could not be loaded (${last.trim()})`);
+      this.abandon(worker.generation, `the new code could not be loaded (${last})`);
     } else {
       this.logger.error(`A new worker could not load the app:\n${text.trimEnd()}`, worker.tag);
     }
@@ -369,7 +385,8 @@ export class Supervisor {
       this.onLoadError(worker, 'The worker exited with the app-load error code');
       if (this.fatal !== undefined) return;
     }
-    if (this.serving === 0 && !worker.wasReady) {
+    const waits = this.options.waitForFix === true && worker.spawnError === undefined;
+    if (this.serving === 0 && !worker.wasReady && !waits) {
       // At start-up a worker that dies before it is ready will die again (wrong interpreter,
       // an unsupported Python): stop and say so, as gunicorn does, instead of looping.
       this.fail(
@@ -381,6 +398,7 @@ export class Supervisor {
       return;
     }
     if (worker.generation === this.pending && !worker.wasReady) {
+      if (worker.loadFailed) return; // abandoned already, by onLoadError
       this.abandon(
         worker.generation,
         `a new worker exited before it was ready (${signal ?? `code ${code}`})`,
@@ -405,7 +423,13 @@ export class Supervisor {
     this.pending = undefined;
     for (const worker of this.workers)
       if (worker.generation === generation && worker.alive) this.letGo(worker, 'kill');
-    this.logger.error(`Reload failed, generation ${this.serving} keeps serving: ${why}`);
+    if (this.serving === 0) {
+      // waitForFix: the server runs on without workers until the next reload.
+      this.logger.error(`The app could not be loaded, waiting for a change to its files: ${why}`);
+      for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
+    } else {
+      this.logger.error(`Reload failed, generation ${this.serving} keeps serving: ${why}`);
+    }
     this.events.onReload?.({ ok: false, generation, reason: why });
     this.schedule();
   }

@@ -7,7 +7,7 @@ import { delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import { LinkProtocolError } from '../errors.js';
-import { Kind } from '../ipc/protocol.js';
+import { Kind, type ResponseHead } from '../ipc/protocol.js';
 import { WorkerLink, type ExchangeSink } from '../ipc/link.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
@@ -28,6 +28,10 @@ export interface WorkerSpec extends Readonly<
   Pick<Config, 'python' | 'app' | 'threads' | 'pythonpath' | 'chdir' | 'hooks'>
 > {
   readonly multiprocess: boolean;
+  /** Send the app's source files in FILES frames, for the file watcher (`reload`). */
+  readonly reportFiles?: boolean;
+  /** Send development error pages (ERROR_PAGE): `cask dev` only, never `cask serve`. */
+  readonly debugPages?: boolean;
 }
 
 /** One request a worker holds, from dispatch until its final frame. */
@@ -50,6 +54,10 @@ export interface WorkerEvents {
   onExchangeDone(worker: WorkerProcess, id: number, sink: ExchangeSink): void;
   onReclaimed(worker: WorkerProcess, id: number, sink: ExchangeSink): void;
   onExit(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void;
+  /** The app's source files (FILES); see WorkerSpec.reportFiles. */
+  onFiles?(worker: WorkerProcess, files: string[]): void;
+  /** The development error page of an app that could not be loaded (before LOAD_ERROR). */
+  onLoadErrorPage?(worker: WorkerProcess, page: ResponseHead): void;
 }
 
 /**
@@ -76,6 +84,8 @@ export function workerArgs(spec: WorkerSpec, index = 1, generation = 1): string[
   for (const dir of spec.pythonpath) args.push('--pythonpath', dir);
   if (spec.chdir) args.push('--chdir', spec.chdir);
   if (spec.hooks !== null) args.push('--hooks', spec.hooks);
+  if (spec.reportFiles === true) args.push('--report-files');
+  if (spec.debugPages === true) args.push('--debug-pages');
   if (index !== 1 || generation !== 1)
     args.push('--age', String(index), '--generation', String(generation));
   return args;
@@ -151,6 +161,8 @@ export class WorkerProcess {
       onLog: (level, text) => this.logger.log(level, text, this.tag),
       onLoadError: (text) => events.onLoadError(this, text),
       onStats: () => {},
+      onFiles: (files) => events.onFiles?.(this, files),
+      onLoadErrorPage: (page) => events.onLoadErrorPage?.(this, page),
       onExchangeDone: (id, sink) => events.onExchangeDone(this, id, sink),
       onReclaimed: (id, sink) => events.onReclaimed(this, id, sink),
       onProtocolError: (error) => {

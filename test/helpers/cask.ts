@@ -101,7 +101,7 @@ export function runCask(args: string[], options: StartOptions = {}): RunningCask
 
 /** Start cask on 127.0.0.1 with a free port and wait until its workers are ready. */
 export async function startCask(argv: string[], options: StartOptions = {}): Promise<RunningCask> {
-  const args = argv[0] === 'serve' ? argv : ['serve', ...argv];
+  const args = argv[0] === 'serve' || argv[0] === 'dev' ? argv : ['serve', ...argv];
   const hasBind = args.some((a) => a === '-b' || a === '--bind' || a.startsWith('--bind='));
   const server = runCask(hasBind ? args : [...args, '-b', '127.0.0.1:0'], options);
   if (options.noWait) return server;
