@@ -23,6 +23,8 @@ import {
   type HealthSource,
   type Readiness,
 } from './admin/health.js';
+import type { AdminRoutes } from './admin/routes.js';
+import type { Sampler } from './admin/sampler.js';
 import type { AccessLog, Logger } from './log.js';
 import type { BoundListener } from './net/listener.js';
 import { removePidFile, writePidFile } from './pidfile.js';
@@ -45,6 +47,8 @@ export interface ControlContext {
   /** Reads the TLS certificates again (SIGHUP); logs, and keeps the old ones, on failure. */
   readonly reloadTls?: () => void;
   readonly health: Health;
+  /** /metrics, /stats and /dashboard on the admin listeners, and the sampler behind them. */
+  readonly admin?: { readonly routes: AdminRoutes; readonly sampler: Sampler };
 }
 
 /** The server's readiness as /readyz reports it; `draining` is set by the first SIGTERM. */
@@ -199,11 +203,15 @@ export class Control {
       }
     }
     try {
+      const extra = this.ctx.admin;
       for (const bind of config.adminBind) {
-        const admin = await listenAdmin(bind, this.health);
+        const admin = await listenAdmin(bind, this.health, extra?.routes);
         this.admin.push(admin);
-        logger.info(`Admin listener on ${admin.url} (/healthz, /readyz)`);
+        logger.info(
+          `Admin listener on ${admin.url} (/healthz, /readyz${extra === undefined ? '' : ', /metrics, /stats, /dashboard'})`,
+        );
       }
+      if (this.admin.length > 0) extra?.sampler.start();
     } catch (error) {
       logger.error((error as Error).message);
       return 1;
@@ -275,6 +283,7 @@ export class Control {
     this.ctx.closeFront?.();
     await this.hook('on_exit');
     this.hooks?.close();
+    this.closeAdminStreams();
     await closeServers(this.admin.map((a) => a.server));
     if (this.pidWritten && config.pid !== null) removePidFile(config.pid);
     await accessLog?.close();
@@ -290,9 +299,17 @@ export class Control {
     await pool.stop(1000);
     this.ctx.closeFront?.();
     this.hooks?.close();
+    this.closeAdminStreams();
     await closeServers(this.admin.map((a) => a.server));
     if (this.pidWritten && config.pid !== null) removePidFile(config.pid);
     return code;
+  }
+
+  /** A dashboard's event stream never ends by itself: it would hold the admin server open. */
+  private closeAdminStreams(): void {
+    this.ctx.admin?.sampler.stop();
+    this.ctx.admin?.routes.close();
+    for (const admin of this.admin) admin.server.closeAllConnections();
   }
 
   private now(message: string, signal: NodeJS.Signals): never {

@@ -115,6 +115,11 @@ export interface Exchange extends ClientInfo {
   readonly listener: ListenerInfo;
   /** Set by the handler: called when the client goes away before the response is done. */
   onClientGone: (() => void) | undefined;
+  /**
+   * The handler's own record of this exchange, read back in completed() (the gateway keeps
+   * its job there: the request's timings). A transport sets it to undefined and never reads it.
+   */
+  handlerState?: unknown;
 }
 
 export interface RequestHandler {

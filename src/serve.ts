@@ -11,6 +11,8 @@ import { listen, type BoundListener } from './net/listener.js';
 import { TlsTerminator, alpnProtocols, tlsEnabled } from './net/tls.js';
 import { Pool, poolOptions } from './pool/pool.js';
 import { probeRoute } from './admin/health.js';
+import { adminRoutes } from './admin/routes.js';
+import { Sampler } from './admin/sampler.js';
 import { Router, type Route } from './router.js';
 import { compressing, sendfileOffload, staticRoute } from './static/index.js';
 import { Control, Health } from './control.js';
@@ -97,6 +99,9 @@ export async function serve(config: Config, mode: ServeMode = {}): Promise<numbe
   const router = new Router(routes, compressing(config, gateway));
   const front = new Front(frontOptions, router, logger);
   const connections = front.connections;
+  const adminSources = { app: config.app, pool, gateway, front };
+  const sampler = new Sampler(adminSources);
+  const admin = { routes: adminRoutes(adminSources, sampler, { token: config.adminToken }), sampler };
 
   const listeners: BoundListener[] = [];
   try {
@@ -125,6 +130,7 @@ export async function serve(config: Config, mode: ServeMode = {}): Promise<numbe
     listeners,
     connections,
     health,
+    admin,
     fatal: () => (fatal === undefined ? undefined : { reason: fatal, kind: fatalKind }),
     closeFront: () => {
       front.close();

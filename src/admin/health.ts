@@ -14,6 +14,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { formatBind, type BindAddress } from '../config/index.js';
 import type { Exchange } from '../exchange.js';
 import { targetPath, type Route } from '../router.js';
+import type { AdminRoutes } from './routes.js';
 
 export type Probe = 'healthz' | 'readyz';
 
@@ -56,15 +57,23 @@ export interface AdminListener {
   readonly url: string;
 }
 
-/** Binds one admin listener (node:http: it is off the hot path). */
-export function listenAdmin(bind: BindAddress, source: HealthSource): Promise<AdminListener> {
+/**
+ * Binds one admin listener (node:http: it is off the hot path). `routes` answers what is not
+ * a probe: /metrics, /stats, /dashboard (src/admin/routes.ts).
+ */
+export function listenAdmin(
+  bind: BindAddress,
+  source: HealthSource,
+  routes?: AdminRoutes,
+): Promise<AdminListener> {
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const probe = probeOf(request.url);
+    if (probe === undefined && routes?.handle(request, response) === true) return;
     const answer: ProbeAnswer =
       probe === undefined
         ? {
             status: 404,
-            body: '{"error": "not found: the admin listener answers /healthz and /readyz"}\n',
+            body: `{"error": "not found: the admin listener answers /healthz, /readyz${routes === undefined ? '' : ', /metrics, /stats and /dashboard'}"}\n`,
           }
         : request.method !== 'GET' && request.method !== 'HEAD'
           ? { status: 405, body: '{"error": "use GET or HEAD"}\n' }

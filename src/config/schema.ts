@@ -518,6 +518,15 @@ export const SETTINGS = table({
     default: [],
     item: (raw, ctx) => parseBind(raw, ctx.baseDir),
   }),
+  adminToken: string({
+    flag: '--admin-token',
+    env: 'CASK_ADMIN_TOKEN',
+    section: 'Health',
+    doc: 'Bearer token for `/metrics`, `/stats` and `/dashboard` on the admin listener: every peer must send `Authorization: Bearer TOKEN` (or `?access_token=TOKEN`). Without one, only loopback and Unix socket peers may read them; `/healthz` and `/readyz` answer anyone either way. Prefer the env var: a flag shows in `ps`.',
+    default: '',
+    defaultDoc: 'none (loopback peers only)',
+    validate: validateHeaderValue,
+  }),
   healthzPath: string({
     flag: '--healthz-path',
     env: 'CASK_HEALTHZ_PATH',

@@ -193,6 +193,11 @@ export class Connection implements FrontConnection {
     if (this.idle) this.close();
   }
 
+  /** The state in the table above, for the open-connections gauge (src/admin). */
+  get phase(): string {
+    return this.state;
+  }
+
   get idle(): boolean {
     return (this.state === 'idle' || this.state === 'proxy') && this.parser.buffered === 0;
   }
@@ -413,6 +418,7 @@ export class Connection implements FrontConnection {
       tls: this.tls,
       listener: this.listener,
       onClientGone: undefined,
+      handlerState: undefined,
     };
     this.exchange = exchange;
     this.handler.handle(exchange);

@@ -64,6 +64,9 @@ export interface FrontCounters {
   accepted: number;
   /** Connections refused because `max-connections` were open. */
   overLimit: number;
+  /** Bytes read from and written to connections already closed (open ones: `sockets`). */
+  closedBytesIn: number;
+  closedBytesOut: number;
 }
 
 export interface FrontLogger {
@@ -77,7 +80,14 @@ const WARN_EVERY_MS = 10_000;
 
 export class Front {
   readonly connections = new Set<FrontConnection>();
-  readonly counters: FrontCounters = { accepted: 0, overLimit: 0 };
+  readonly counters: FrontCounters = {
+    accepted: 0,
+    overLimit: 0,
+    closedBytesIn: 0,
+    closedBytesOut: 0,
+  };
+  /** The sockets of the open connections, whose byte counts /metrics adds up when scraped. */
+  readonly sockets = new Set<Socket>();
   /** What the response spool holds on file right now, across every connection. */
   readonly spoolLedger: SpoolLedger;
   private readonly context: ConnectionContext;
@@ -149,6 +159,14 @@ export class Front {
       return;
     }
     this.counters.accepted++;
+    // Bytes are counted by the socket itself; they are read here once, when it closes, and
+    // for open sockets when /metrics is scraped: nothing per request.
+    this.sockets.add(socket);
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      this.counters.closedBytesIn += socket.bytesRead;
+      this.counters.closedBytesOut += socket.bytesWritten;
+    });
     const h2 = this.h2;
     if (h2 === undefined) {
       new Connection(socket, this.context, listener);

@@ -183,6 +183,11 @@ export class Pool {
     return this.queue.size;
   }
 
+  /** `max-queue`: past it, requests get 503. */
+  get maxQueue(): number {
+    return this.options.maxQueue;
+  }
+
   get busy(): number {
     return this.running.size;
   }
@@ -275,8 +280,9 @@ export class Pool {
   onExchangeDone(worker: WorkerProcess, id: number): void {
     const held = worker.held.get(id);
     worker.held.delete(id);
-    worker.inFlight--;
     const now = Date.now();
+    worker.settle(now);
+    worker.inFlight--;
     worker.lastDoneAt = now;
     if (worker.inFlight === 0) worker.idleSince = now;
     worker.stalled = false;
@@ -286,6 +292,7 @@ export class Pool {
 
   onReclaimed(worker: WorkerProcess, id: number, sink: ExchangeSink): void {
     worker.held.delete(id);
+    worker.settle(Date.now());
     worker.inFlight--;
     if (worker.inFlight === 0) worker.idleSince = Date.now();
     const job = sink as PoolJob;
@@ -320,12 +327,14 @@ export class Pool {
     }
     if (best === undefined) return false;
     this.rotate = (this.rotate + 1) % Math.max(1, count);
+    const now = Date.now();
+    best.settle(now);
     const id = best.open(job);
     const held: Held = {
       worker: best,
       job,
       id,
-      startedAt: Date.now(),
+      startedAt: now,
       reclaiming: false,
       phase: 'running',
       graceEndsAt: 0,

@@ -88,6 +88,13 @@ export class Supervisor {
   workerEnv: Readonly<Record<string, string | null>> = {};
   fatal: string | undefined;
   readonly counters = { spawned: 0, deaths: 0, recycled: 0, reloads: 0 };
+  /** Workers started and exited, by reason (WORKER_START_REASONS, WORKER_EXIT_REASONS). */
+  readonly starts = new Map<string, number>();
+  readonly exits = new Map<string, number>();
+  /** What the workers that exited added up to: busy and available thread-seconds. */
+  readonly retired = { busySeconds: 0, capacitySeconds: 0 };
+  /** Why the next replacements of the serving generation are started (oldest first). */
+  private owed: string[] = [];
   private nextGeneration = 2;
   private nextIndex = 1;
   private failures = 0;
@@ -166,6 +173,7 @@ export class Supervisor {
   retire(worker: WorkerProcess, why: string): void {
     if (worker.retiring !== undefined || worker.state !== 'ready') return;
     worker.retiring = why;
+    this.owed.push('recycled');
     this.counters.recycled++;
     this.logger.info(`Recycling the worker (${why}): starting its replacement first`, worker.tag);
     this.schedule();
@@ -175,6 +183,8 @@ export class Supervisor {
   takeOut(worker: WorkerProcess, why: string): void {
     if (this.leaving.has(worker)) return;
     this.logger.error(`Taking the worker out of service: ${why}`, worker.tag);
+    worker.exitReason = 'timeout';
+    this.owed.push('timeout');
     this.letGo(worker, 'drain');
     this.schedule();
   }
@@ -216,6 +226,7 @@ export class Supervisor {
     if (alive.length === 0) return Promise.resolve();
     for (const worker of alive) {
       this.leaving.add(worker);
+      worker.exitReason ??= 'shutdown';
       worker.stop(graceMs);
     }
     return new Promise((resolve) => this.exitWaiters.push(resolve));
@@ -282,6 +293,14 @@ export class Supervisor {
       const worker = this.workers.find((w) => w.index === step.key);
       if (worker === undefined) return;
       this.logger.info(`Stopping the worker: ${step.why}`, worker.tag);
+      // After a commit step `serving` is the new generation, so the old one's workers are
+      // let go for the reload; extras of the current generation, for scaling.
+      worker.exitReason ??=
+        worker.retiring !== undefined
+          ? 'recycled'
+          : worker.generation === this.serving || worker.generation === this.pending
+            ? 'scaling'
+            : 'reload';
       this.letGo(worker, step.do);
     }
   }
@@ -290,6 +309,8 @@ export class Supervisor {
     const first = this.serving === 0 && this.readyWaiters.length > 0;
     this.serving = generation;
     this.pending = undefined;
+    // Replacements owed to the old generation are not owed any more: the new one is whole.
+    this.owed = [];
     if (first) {
       for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
       return;
@@ -333,6 +354,13 @@ export class Supervisor {
       },
       this.workerEnv,
     );
+    worker.startReason =
+      this.serving === 0
+        ? 'start'
+        : generation === this.pending
+          ? 'reload'
+          : (this.owed.shift() ?? 'scaling');
+    count(this.starts, worker.startReason);
     worker.maxServed = requestLimit(this.options.maxRequests, this.options.maxRequestsJitter);
     worker.expiresAt =
       worker.startedAt + lifetimeMs(this.options.maxLifetime, this.options.maxLifetimeJitter);
@@ -363,6 +391,17 @@ export class Supervisor {
   private onExit(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
     this.workers.splice(this.workers.indexOf(worker), 1);
     const expected = this.leaving.delete(worker);
+    const now = Date.now();
+    worker.settle(now);
+    this.retired.busySeconds += worker.busySeconds(now);
+    if (worker.readyAt > 0)
+      this.retired.capacitySeconds += (worker.threads * (now - worker.readyAt)) / 1000;
+    if (!expected || worker.exitReason === undefined) {
+      worker.exitReason = 'crash';
+      if (!this.stopping && this.fatal === undefined && worker.generation === this.serving)
+        this.owed.push('crash');
+    }
+    count(this.exits, worker.exitReason);
     this.dispatch.workerGone(worker, `Worker exited mid-request (${signal ?? code})`);
     this.events.onWorkerExit?.({
       pid: worker.pid,
@@ -422,7 +461,10 @@ export class Supervisor {
     if (this.pending !== generation) return;
     this.pending = undefined;
     for (const worker of this.workers)
-      if (worker.generation === generation && worker.alive) this.letGo(worker, 'kill');
+      if (worker.generation === generation && worker.alive) {
+        worker.exitReason ??= 'reload';
+        this.letGo(worker, 'kill');
+      }
     if (this.serving === 0) {
       // waitForFix: the server runs on without workers until the next reload.
       this.logger.error(`The app could not be loaded, waiting for a change to its files: ${why}`);
@@ -452,6 +494,10 @@ export class Supervisor {
     const decision = this.autoscaler?.decide(load);
     if (decision !== undefined) this.setTarget(decision.target, `autoscaling: ${decision.why}`);
   }
+}
+
+function count(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
 }
 
 function generationNote(worker: WorkerProcess, text: string): string {

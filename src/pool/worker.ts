@@ -123,6 +123,19 @@ export class WorkerProcess {
   idleSince = Date.now();
   /** Every request it holds, by request id, in dispatch order. */
   readonly held = new Map<number, Held>();
+  /** When it became ready (ms since the epoch); 0 before. Its capacity counts from here. */
+  readyAt = 0;
+  /**
+   * Busy thread-milliseconds so far: min(inFlight, threads) integrated over time, settled
+   * each time `inFlight` changes (capacity utilisation, as mod_wsgi defines it).
+   */
+  busyMs = 0;
+  /** When `busyMs` was last settled. */
+  settledAt = Date.now();
+  /** Why it was started and why it was let go, for the starts and exits counters. */
+  startReason = 'start';
+  exitReason: string | undefined;
+  readonly threads: number;
   private nextId = 1;
   private killTimer: NodeJS.Timeout | undefined;
   private aborting = false;
@@ -135,6 +148,7 @@ export class WorkerProcess {
     events: WorkerEvents,
     extraEnv: Readonly<Record<string, string | null>> = {},
   ) {
+    this.threads = spec.threads;
     this.child = spawn(spec.python, workerArgs(spec, index, generation), {
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       env: pythonEnv(extraEnv),
@@ -156,6 +170,8 @@ export class WorkerProcess {
         this.wasReady = true;
         this.state = 'ready';
         this.idleSince = Date.now();
+        this.readyAt = this.idleSince;
+        this.settledAt = this.idleSince;
         events.onReady(this);
       },
       onLog: (level, text) => this.logger.log(level, text, this.tag),
@@ -193,6 +209,19 @@ export class WorkerProcess {
 
   get tag(): string {
     return `worker ${this.index} pid ${this.pid ?? '?'}`;
+  }
+
+  /** Adds the busy thread-time since the last change of `inFlight`; call before changing it. */
+  settle(now: number): void {
+    const busy = this.inFlight < this.threads ? this.inFlight : this.threads;
+    if (busy > 0) this.busyMs += busy * (now - this.settledAt);
+    this.settledAt = now;
+  }
+
+  /** Busy thread-seconds up to `now` (ms), without settling. */
+  busySeconds(now: number): number {
+    const busy = this.inFlight < this.threads ? this.inFlight : this.threads;
+    return (this.busyMs + busy * Math.max(0, now - this.settledAt)) / 1000;
   }
 
   /** Start an exchange: returns the request id to send frames under. */

@@ -37,7 +37,7 @@ test('the admin listener answers /healthz and /readyz as JSON, and 404 for anyth
     generation: 1,
     reloading: false,
   });
-  assert.equal((await get(admin, '/metrics')).status, 404);
+  assert.equal((await get(admin, '/nothing-here')).status, 404);
   const head = await exchange(
     admin,
     'HEAD /readyz HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n',

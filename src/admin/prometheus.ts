@@ -1,0 +1,382 @@
+// Private to src/admin: a Snapshot in the Prometheus text exposition format, version 0.0.4
+// (https://prometheus.io/docs/instrumenting/exposition_formats/). Every family has its HELP
+// and TYPE lines; counters end in `_total`; histograms have cumulative `_bucket` lines up to
+// `le="+Inf"`, then `_sum` and `_count`. docs/observability.md lists each metric, and a test
+// runs the output through `promtool check metrics`.
+
+import { VERSION } from '../version.js';
+import { type Histogram, METHODS, STATUS_CLASSES } from './instruments.js';
+import type { Snapshot } from './snapshot.js';
+
+export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** Label values seeded at 0, so a rate() over them works before the first event. */
+export const START_REASONS = ['start', 'reload', 'crash', 'recycled', 'timeout', 'scaling'];
+export const EXIT_REASONS = ['recycled', 'timeout', 'crash', 'reload', 'scaling', 'shutdown'];
+export const CONNECTION_STATES = ['idle', 'reading', 'in-app', 'flushing', 'closing', 'proxy'];
+
+type Labels = Readonly<Record<string, string | number>>;
+
+function escape(value: string): string {
+  return value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
+}
+
+function labelText(labels: Labels | undefined): string {
+  if (labels === undefined) return '';
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escape(String(v))}"`);
+  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+}
+
+function num(value: number): string {
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  if (Number.isNaN(value)) return 'NaN';
+  return String(value);
+}
+
+class Exposition {
+  private readonly lines: string[] = [];
+
+  family(name: string, type: 'counter' | 'gauge' | 'histogram', help: string): this {
+    this.lines.push(`# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`);
+    this.lines.push(`# TYPE ${name} ${type}`);
+    return this;
+  }
+
+  sample(name: string, value: number, labels?: Labels): this {
+    this.lines.push(`${name}${labelText(labels)} ${num(value)}`);
+    return this;
+  }
+
+  one(name: string, type: 'counter' | 'gauge', help: string, value: number): this {
+    return this.family(name, type, help).sample(name, value);
+  }
+
+  byReason(
+    name: string,
+    help: string,
+    seeds: readonly string[],
+    counts: Readonly<Record<string, number>>,
+  ): this {
+    this.family(name, 'counter', help);
+    const keys = new Set([...seeds, ...Object.keys(counts)]);
+    for (const reason of keys) this.sample(name, counts[reason] ?? 0, { reason });
+    return this;
+  }
+
+  histogram(name: string, help: string, h: Histogram): this {
+    this.family(name, 'histogram', help);
+    let cumulative = 0;
+    for (let i = 0; i < h.bounds.length; i++) {
+      cumulative += h.counts[i] as number;
+      this.sample(`${name}_bucket`, cumulative, { le: num(h.bounds[i] as number) });
+    }
+    cumulative += h.counts[h.bounds.length] as number;
+    this.sample(`${name}_bucket`, cumulative, { le: '+Inf' });
+    this.sample(`${name}_sum`, h.sum);
+    this.sample(`${name}_count`, cumulative);
+    return this;
+  }
+
+  text(): string {
+    return `${this.lines.join('\n')}\n`;
+  }
+}
+
+/**
+ * @param utilization busy over available thread-seconds over the sampler's recent window, or
+ *   undefined to use the whole life of the server
+ */
+export function renderMetrics(snap: Snapshot, utilization?: number): string {
+  const out = new Exposition();
+  const m = snap.metrics;
+
+  out
+    .family('cask_info', 'gauge', 'Always 1; the labels say which Cask serves which app.')
+    .sample('cask_info', 1, { version: VERSION, app: snap.app });
+  out.one(
+    'cask_start_time_seconds',
+    'gauge',
+    'When the server started, in seconds since the epoch.',
+    snap.startedAt / 1000,
+  );
+
+  out.family(
+    'cask_requests_total',
+    'counter',
+    'Requests answered (or abandoned by their client), by method and status class; "none" when no status went out.',
+  );
+  for (let mi = 0; mi < METHODS.length; mi++) {
+    for (let si = 0; si < STATUS_CLASSES.length; si++) {
+      const n = m.requests[mi * STATUS_CLASSES.length + si] as number;
+      if (n > 0 || (mi === 0 && si === 2)) {
+        out.sample('cask_requests_total', n, {
+          app: snap.app,
+          method: METHODS[mi] as string,
+          status_class: STATUS_CLASSES[si] as string,
+        });
+      }
+    }
+  }
+  out.histogram(
+    'cask_queue_wait_seconds',
+    "Time from the request being complete to its dispatch to a worker (waiting in the front's queue).",
+    m.queueWait,
+  );
+  out.histogram(
+    'cask_app_seconds',
+    "Time from dispatch to the worker's last frame: the app running, plus any wait for a thread inside the worker (prefetch).",
+    m.appTime,
+  );
+  out.histogram(
+    'cask_send_seconds',
+    "Time from the worker's last frame to the response being handed to the client's connection.",
+    m.sendTime,
+  );
+  out.histogram(
+    'cask_request_duration_seconds',
+    'Time from the request being complete to its response being sent: queue wait + app + send.',
+    m.duration,
+  );
+
+  out.one(
+    'cask_queue_depth',
+    'gauge',
+    "Requests waiting in the front's queue for a free worker.",
+    snap.queue.depth,
+  );
+  out.one('cask_queue_limit', 'gauge', 'max-queue: past it, requests get 503.', snap.queue.max);
+
+  const perWorker = (
+    name: string,
+    type: 'counter' | 'gauge',
+    help: string,
+    value: (w: Snapshot['workers'][number]) => number | null,
+  ): void => {
+    out.family(name, type, help);
+    for (const w of snap.workers) {
+      const v = value(w);
+      if (v !== null) out.sample(name, v, { worker: w.worker });
+    }
+  };
+  out.family(
+    'cask_worker_info',
+    'gauge',
+    'Always 1, one per worker process: its pid, generation and state.',
+  );
+  for (const w of snap.workers) {
+    out.sample('cask_worker_info', 1, {
+      worker: w.worker,
+      pid: w.pid ?? '',
+      generation: w.generation,
+      state: w.state,
+    });
+  }
+  perWorker('cask_worker_threads', 'gauge', 'Threads of the worker.', (w) => w.threads);
+  perWorker(
+    'cask_worker_busy_threads',
+    'gauge',
+    'Threads of the worker running a request now.',
+    (w) => w.busy,
+  );
+  perWorker(
+    'cask_worker_idle_threads',
+    'gauge',
+    'Threads of a ready worker with nothing to run now.',
+    (w) => w.idle,
+  );
+  perWorker(
+    'cask_worker_prefetched_requests',
+    'gauge',
+    'Requests the worker holds beyond its threads, waiting inside it (prefetch).',
+    (w) => w.queued,
+  );
+  perWorker(
+    'cask_worker_requests_total',
+    'counter',
+    'Requests dispatched to the worker over its life.',
+    (w) => w.served,
+  );
+  perWorker(
+    'cask_worker_cpu_seconds_total',
+    'counter',
+    'User and system CPU time of the worker process (/proc/PID/stat).',
+    (w) => w.cpuSeconds,
+  );
+  perWorker(
+    'cask_worker_resident_memory_bytes',
+    'gauge',
+    'Resident memory of the worker process (VmRSS in /proc/PID/status).',
+    (w) => w.rssBytes,
+  );
+  perWorker(
+    'cask_worker_busy_thread_seconds_total',
+    'counter',
+    'Busy thread-seconds of the worker: threads running a request, integrated over time.',
+    (w) => w.busySeconds,
+  );
+  perWorker(
+    'cask_worker_uptime_seconds',
+    'gauge',
+    'Seconds since the worker was started.',
+    (w) => w.uptime,
+  );
+
+  const states: Record<string, number> = {};
+  for (const w of snap.workers) states[w.state] = (states[w.state] ?? 0) + 1;
+  out.family(
+    'cask_workers',
+    'gauge',
+    'Worker processes, by state (starting, ready, retiring, draining, stopping).',
+  );
+  for (const state of new Set(['starting', 'ready', ...Object.keys(states)]))
+    out.sample('cask_workers', states[state] ?? 0, { state });
+  out.one(
+    'cask_workers_target',
+    'gauge',
+    'Worker processes wanted (workers, changed by SIGTTIN/SIGTTOU and autoscaling).',
+    snap.target,
+  );
+  out.one(
+    'cask_generation',
+    'gauge',
+    'The generation of workers serving; each reload adds one.',
+    snap.generation,
+  );
+  out.byReason(
+    'cask_worker_starts_total',
+    'Worker processes started, by reason: start, reload, crash (replacing one), recycled (max-requests, max-lifetime, max-rss), timeout (replacing one with a stuck request), scaling.',
+    START_REASONS,
+    snap.starts,
+  );
+  out.byReason(
+    'cask_worker_exits_total',
+    'Worker processes that exited, by reason: recycled, timeout (stuck request), crash (unexpected), reload (old generation, or a failed new one), scaling, shutdown.',
+    EXIT_REASONS,
+    snap.exits,
+  );
+
+  out.one(
+    'cask_busy_thread_seconds_total',
+    'counter',
+    'Busy thread-seconds of every worker, those gone included.',
+    snap.busySeconds,
+  );
+  out.one(
+    'cask_capacity_thread_seconds_total',
+    'counter',
+    'Available thread-seconds (threads of ready workers, over time), those gone included.',
+    snap.capacitySeconds,
+  );
+  out.one(
+    'cask_capacity_utilization',
+    'gauge',
+    'Capacity utilisation as mod_wsgi defines it: busy thread-seconds over available thread-seconds, over the last 10 seconds (0 to 1).',
+    utilization ?? (snap.capacitySeconds > 0 ? snap.busySeconds / snap.capacitySeconds : 0),
+  );
+
+  out.one(
+    'cask_request_timeouts_total',
+    'counter',
+    'Requests past timeout: 504 sent, RequestTimeout raised in their thread.',
+    snap.counters.timeouts,
+  );
+  out.one(
+    'cask_requests_stuck_total',
+    'counter',
+    'Timed-out requests still running timeout-grace later (their worker was taken out of service).',
+    snap.counters.stuck,
+  );
+  out.byReason(
+    'cask_shed_total',
+    'Requests and connections turned away with 503: queue_full (max-queue), queue_timeout (max-queue-wait), connection_limit (max-connections).',
+    [],
+    {
+      queue_full: snap.counters.queueFull,
+      queue_timeout: snap.counters.queueTimeouts,
+      connection_limit: snap.counters.overLimit,
+    },
+  );
+  out.byReason(
+    'cask_refused_total',
+    'Requests refused by the front before any app saw them, by error code (docs/errors.md).',
+    [],
+    snap.refused,
+  );
+  out.one(
+    'cask_app_errors_total',
+    'counter',
+    'Requests whose app raised (500, or a cut response).',
+    snap.counters.appErrors,
+  );
+  out.one(
+    'cask_reclaimed_total',
+    'counter',
+    'Prefetched requests taken back from a stalled or draining worker and sent elsewhere.',
+    snap.counters.reclaimed,
+  );
+
+  out.family(
+    'cask_connections',
+    'gauge',
+    'Open client connections, by state (idle, reading, in-app, flushing, closing, proxy).',
+  );
+  for (const state of new Set([...CONNECTION_STATES, ...Object.keys(snap.connections)]))
+    out.sample('cask_connections', snap.connections[state] ?? 0, { state });
+  out.one(
+    'cask_connections_accepted_total',
+    'counter',
+    'Client connections accepted.',
+    snap.counters.accepted,
+  );
+  out.one(
+    'cask_received_bytes_total',
+    'counter',
+    'Bytes read from client connections.',
+    snap.bytesIn,
+  );
+  out.one(
+    'cask_sent_bytes_total',
+    'counter',
+    'Bytes written to client connections.',
+    snap.bytesOut,
+  );
+  out.one(
+    'cask_response_spool_bytes',
+    'gauge',
+    'Response bytes waiting in temporary files for slow clients.',
+    snap.spool.bytes,
+  );
+  out.one(
+    'cask_response_spool_files',
+    'gauge',
+    "Temporary files open for slow clients' responses.",
+    snap.spool.files,
+  );
+  out.one(
+    'cask_response_spool_peak_bytes',
+    'gauge',
+    'The most response bytes ever waiting on file at once.',
+    snap.spool.peakBytes,
+  );
+
+  out.one(
+    'cask_front_cpu_seconds_total',
+    'counter',
+    'User and system CPU time of the front (the Node process).',
+    snap.front.cpuSeconds,
+  );
+  out.one(
+    'cask_front_resident_memory_bytes',
+    'gauge',
+    'Resident memory of the front.',
+    snap.front.rssBytes,
+  );
+  out.one(
+    'cask_front_heap_used_bytes',
+    'gauge',
+    'V8 heap in use in the front.',
+    snap.front.heapBytes,
+  );
+  return out.text();
+}
