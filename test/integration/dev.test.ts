@@ -258,3 +258,20 @@ test('--reload-include reloads on a matching file; --reload-exclude and .venv ne
   await server.waitFor(/Changed: .*templates\/page\.html; reloading/, 10_000);
   await server.waitFor('Reload complete: generation 2 serves', 15_000);
 });
+
+test('`cask dev` without APP serves the bundled example with one worker of 8 threads and a short access log', async (t) => {
+  const server = await startCask(['dev'], { env: { NO_COLOR: '1' } });
+  t.after(() => server.stop());
+  assert.match(
+    server.stderr(),
+    /serving .*hello_app\.py:application .* with 1 worker\(s\) x 8 thread\(s\)/,
+  );
+  const page = await get(server.port, '/hello?x=1');
+  assert.equal(page.status, 200);
+  await server.waitFor(/^\d\d:\d\d:\d\d 200 GET \/hello\?x=1 \d/m);
+  const escape = String.fromCharCode(0x1b);
+  assert.ok(
+    !server.stdout().includes(`${escape}[`),
+    'no colors with NO_COLOR or without a terminal',
+  );
+});
