@@ -1,0 +1,154 @@
+// `cask dev` seen through a real browser: Debian's Chromium driven by playwright-core (no
+// downloaded browser). An edit shows up on reload while a load of requests runs with none
+// failing; an exception shows its frames and locals; a syntax error shows its page until the
+// fix; a page loaded through another host name (DNS rebinding) gets a plain 500.
+// Skipped, with the reason, when /usr/bin/chromium is missing (`.ci/run` installs it).
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startCask, type RunningCask } from '../helpers/cask.js';
+import { startLoad, until } from '../helpers/load.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium)`;
+
+const APP = `import helper
+
+def application(environ, start_response):
+    if environ["PATH_INFO"] == "/boom":
+        api_token = "tok-" + "hidden"
+        items = [1, 2, 3]
+        return helper.fail(items)
+    body = ("<!doctype html><title>t</title><p id=v>%s</p>" % helper.VERSION).encode()
+    start_response("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))])
+    return [body]
+`;
+
+const helper = (version: string): string =>
+  `VERSION = ${JSON.stringify(version)}\n\ndef fail(items):\n    return items[10]\n`;
+
+async function browser(t: TestContext, extraArgs: string[] = []): Promise<Page> {
+  const profile = mkdtempSync(join(tmpdir(), 'cask-chromium-'));
+  const context: BrowserContext = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      ...extraArgs,
+    ],
+  });
+  t.after(async () => {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  });
+  return context.pages()[0] ?? (await context.newPage());
+}
+
+async function devServer(t: TestContext): Promise<{ dir: string; server: RunningCask }> {
+  const dir = mkdtempSync(join(tmpdir(), 'cask-dev-browser-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'app.py'), APP);
+  writeFileSync(join(dir, 'helper.py'), helper('one'));
+  const server = await startCask(['dev', 'app:application', '--chdir', dir]);
+  t.after(() => server.stop());
+  await server.waitFor(/Reloading on changes: watching \d+ file/);
+  return { dir, server };
+}
+
+test(
+  'an edit shows in the browser while a load runs with no failed request',
+  { skip },
+  async (t) => {
+    const { dir, server } = await devServer(t);
+    const page = await browser(t);
+    const url = `http://127.0.0.1:${server.port}/`;
+    await page.goto(url);
+    assert.equal(await page.textContent('#v'), 'one');
+
+    const load = startLoad(server.port, '/', 4);
+    await until(() => load.count() >= 20, 10_000, 'load');
+    writeFileSync(join(dir, 'helper.py'), helper('two'));
+    await until(
+      async () => {
+        await page.reload();
+        return (await page.textContent('#v')) === 'two';
+      },
+      15_000,
+      'the new version in the browser',
+    );
+    const seen = load.count();
+    await until(() => load.count() >= seen + 20, 10_000, 'load after the edit');
+    const result = await load.stop();
+    assert.deepEqual(result.failures, []);
+  },
+);
+
+test(
+  'an exception shows its frames and locals in the browser, the token masked',
+  { skip },
+  async (t) => {
+    const { server } = await devServer(t);
+    const page = await browser(t);
+    const response = await page.goto(`http://localhost:${server.port}/boom`);
+    assert.equal(response?.status(), 500);
+    assert.equal(await page.textContent('h1'), 'IndexError: list index out of range');
+    const frames = await page.locator('details.frame summary').allTextContents();
+    assert.ok(
+      frames.some((f) => /app\.py, line 7, in application/.test(f)),
+      frames.join('\n'),
+    );
+    assert.ok(
+      frames.some((f) => /helper\.py, line 4, in fail/.test(f)),
+      frames.join('\n'),
+    );
+    const locals = await page.locator('td.name').allTextContents();
+    assert.ok(locals.includes('items') && locals.includes('api_token'), locals.join(','));
+    const body = (await page.textContent('body')) ?? '';
+    assert.ok(body.includes('[1, 2, 3]'));
+    assert.ok(!body.includes('tok-hidden'), 'the token is masked');
+    assert.ok((await page.inputValue('textarea')).startsWith('Traceback (most recent call last)'));
+  },
+);
+
+test(
+  'a syntax error shows its page in the browser until the next good edit',
+  { skip },
+  async (t) => {
+    const { dir, server } = await devServer(t);
+    const page = await browser(t);
+    writeFileSync(join(dir, 'helper.py'), 'VERSION = (\n');
+    await server.waitFor('Until the next change, requests get the error page', 15_000);
+    const broken = await page.goto(`http://127.0.0.1:${server.port}/`);
+    assert.equal(broken?.status(), 500);
+    assert.match((await page.textContent('h1')) ?? '', /^SyntaxError: .*helper\.py, line/);
+    writeFileSync(join(dir, 'helper.py'), helper('fixed'));
+    await server.waitFor('The app loads again', 15_000);
+    await page.reload();
+    assert.equal(await page.textContent('#v'), 'fixed');
+  },
+);
+
+test(
+  'a page reached through another host name gets a plain 500 (DNS rebinding)',
+  { skip },
+  async (t) => {
+    const { server } = await devServer(t);
+    // The browser resolves rebind.test to 127.0.0.1, as a rebinding attacker's DNS would.
+    const page = await browser(t, ['--host-resolver-rules=MAP rebind.test 127.0.0.1']);
+    const response = await page.goto(`http://rebind.test:${server.port}/boom`);
+    assert.equal(response?.status(), 500);
+    const body = (await page.textContent('body')) ?? '';
+    assert.ok(!body.includes('IndexError'), body);
+    assert.ok(!body.includes('api_token'), body);
+  },
+);
