@@ -17,6 +17,7 @@ import {
 } from './config/index.js';
 import { ConfigError } from './errors.js';
 import { RELOAD_HELP, reloadCommand } from './reload.js';
+import { STATUS_HELP, statusCommand, topCommand } from './admin/top.js';
 import { VERSION } from './version.js';
 
 /** What main() talks to; tests pass their own so they never print or start a server. */
@@ -37,7 +38,7 @@ interface BenchModule {
   runBench(argv: string[]): Promise<number>;
 }
 
-const COMMANDS = ['serve', 'dev', 'reload', 'bench', 'help'] as const;
+const COMMANDS = ['serve', 'dev', 'reload', 'status', 'top', 'bench', 'help'] as const;
 
 const TOP_HELP = `Usage: cask <command> [options]
 
@@ -47,6 +48,8 @@ Commands:
   serve [APP] [options]   Serve a WSGI app (cask serve --help lists every option)
   dev [APP] [options]     Serve it for development: reload on changes, error pages
   reload [--pid FILE]     Reload a running server's workers with fresh code (SIGHUP)
+  status [--url URL]      Show a running server's workers, threads and queue (its /stats)
+  top [--url URL]         The same, refreshed every second (like uwsgitop)
   bench [options]         Run the benchmark lab (cask bench --help)
   help [command]          Show help for a command
 
@@ -139,6 +142,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
     case 'help':
       if (rest[0] === 'serve' || rest[0] === 'dev') io.stdout.write(renderServeHelp(rest[0]));
       else if (rest[0] === 'reload') io.stdout.write(RELOAD_HELP);
+      else if (rest[0] === 'status' || rest[0] === 'top') io.stdout.write(STATUS_HELP);
       else if (rest[0] === 'bench') return benchCommand(['--help'], io);
       else if (rest[0] === undefined) io.stdout.write(TOP_HELP);
       else {
@@ -156,6 +160,10 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
       return serveCommand(rest, io, 'dev');
     case 'reload':
       return reloadCommand(rest, io);
+    case 'status':
+      return statusCommand(rest, io);
+    case 'top':
+      return topCommand(rest, io);
     case 'bench':
       return benchCommand(rest, io);
     default:
