@@ -87,6 +87,11 @@ class GatewayJob implements PoolJob, RequestTimes {
     }
   }
 
+  describe(): string {
+    const { method, target } = this.exchange.request;
+    return `${method} ${target} from ${this.exchange.remoteAddr || 'a local socket'}`;
+  }
+
   private readonly flushed = (bytes: number): void => {
     if (bytes > 0) this.gateway.pool.grant(this, bytes);
   };

@@ -206,6 +206,8 @@ class Runner:
             self._reclaim(rid)
         elif kind == p.TIMEOUT:
             self._time_out(rid)
+        elif kind == p.STACK_DUMP:
+            self._dump_stack(rid)
         elif kind == p.STOP:
             self.stop()
         else:
@@ -243,6 +245,25 @@ class Runner:
         else:
             with self.flow:  # running: wake it if it waits for a window or FILE_TAKEN
                 self.flow.notify_all()
+
+    def _dump_stack(self, rid):
+        """STACK_DUMP: the front saw this request run past `slow-request`. Answer STACK with
+        the Python stack of the thread running it, taken here in the reader thread while the
+        app goes on (sys._current_frames: CPython, and PyPy 3). Nothing is stopped."""
+        exchange = self.exchanges.get(rid)
+        if exchange is None:
+            return  # it finished meanwhile
+        ident = exchange.thread
+        if ident is None:
+            text = "(not started: waiting in the worker for a free thread)\n"
+        else:
+            frames = getattr(sys, "_current_frames", None)
+            frame = frames().get(ident) if frames is not None else None
+            if frame is None:
+                text = "(no stack: this interpreter does not give other threads' frames)\n"
+            else:
+                text = "".join(traceback.format_stack(frame))
+        self.send(p.encode_frame(rid, p.STACK, 0, text.encode("utf-8", "replace")))
 
     def _time_out(self, rid):
         """TIMEOUT: the front gave up on this request (504). Unstarted: answer ERROR.

@@ -287,6 +287,12 @@ export function renderMetrics(snap: Snapshot, utilization?: number): string {
     'Timed-out requests still running timeout-grace later (their worker was taken out of service).',
     snap.counters.stuck,
   );
+  out.one(
+    'cask_slow_requests_total',
+    'counter',
+    'Requests that ran past slow-request (each logged once with its thread\'s Python stack).',
+    snap.counters.slow,
+  );
   out.byReason(
     'cask_shed_total',
     'Requests and connections turned away with 503: queue_full (max-queue), queue_timeout (max-queue-wait), connection_limit (max-connections).',

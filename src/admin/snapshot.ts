@@ -86,6 +86,7 @@ export interface Snapshot {
     readonly timeouts: number;
     readonly stuck: number;
     readonly reclaimed: number;
+    readonly slow: number;
     readonly appErrors: number;
     readonly failed: number;
   };
@@ -205,6 +206,7 @@ export function takeSnapshot(sources: AdminSources, now = Date.now()): Snapshot 
       timeouts: p.timeouts,
       stuck: p.stuck,
       reclaimed: p.reclaimed,
+      slow: p.slow,
       appErrors: gateway.counters.appErrors,
       failed: gateway.counters.failed,
     },

@@ -695,6 +695,14 @@ export const SETTINGS = table({
     item: checkHostName,
   }),
 
+  slowRequest: seconds({
+    flag: '--slow-request',
+    env: 'CASK_SLOW_REQUEST',
+    section: 'Logging',
+    doc: 'A request still running after this long is logged once, as a warning, with the Python stack of the thread running it (taken inside the worker); it is not stopped. 0 means never.',
+    default: '0s',
+  }),
+
   // ── Config file ──────────────────────────────────────────────────────────
   config: path({
     flag: '--config',

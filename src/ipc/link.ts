@@ -47,6 +47,8 @@ export interface LinkEvents {
   onExchangeDone(id: number, sink: ExchangeSink): void;
   /** The worker gave back a request it had not started (answer to RECLAIM). */
   onReclaimed(id: number, sink: ExchangeSink): void;
+  /** The Python stack of the thread running `id` (answer to STACK_DUMP; not final). */
+  onStack?(id: number, text: string): void;
   /** The peer broke the protocol; the link is unusable. */
   onProtocolError(error: Error): void;
 }
@@ -221,6 +223,9 @@ export class WorkerLink {
         this.events.onLog(log.level, log.text);
         return;
       }
+      case Kind.STACK:
+        this.events.onStack?.(id, payload.toString('utf8'));
+        return;
       case Kind.ERROR_PAGE:
         sink.onErrorPage?.(decodeHead(payload));
         return;

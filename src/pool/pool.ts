@@ -47,6 +47,7 @@ export type PoolSettings = Readonly<
     | 'maxLifetime'
     | 'maxLifetimeJitter'
     | 'maxRss'
+    | 'slowRequest'
   >
 >;
 
@@ -87,6 +88,8 @@ export function poolOptions(config: Config): PoolOptions {
 export interface PoolJob extends ExchangeSink {
   /** Send the request's frames to `worker` under `id`. */
   dispatch(worker: WorkerProcess, id: number): void;
+  /** The request in a few words for the log (`GET /path from 10.0.0.1`). */
+  describe?(): string;
 }
 
 /**
@@ -119,7 +122,9 @@ export class Pool {
     timeouts: 0,
     stuck: 0,
     reclaimed: 0,
+    slow: 0,
   };
+  private readonly logger: Logger;
 
   constructor(
     private readonly options: PoolOptions,
@@ -146,6 +151,7 @@ export class Pool {
       logger,
       onFatal,
     );
+    this.logger = logger;
     this.workers = this.supervisor.workers;
     this.watched = {
       workers: this.workers,
@@ -170,7 +176,12 @@ export class Pool {
 
   /** Spawn the workers; resolves when they are ready, rejects if the app cannot run. */
   start(): Promise<void> {
-    const watched = [this.options.timeout, this.options.timeoutGrace, this.options.maxQueueWait]
+    const watched = [
+      this.options.timeout,
+      this.options.timeoutGrace,
+      this.options.maxQueueWait,
+      this.options.slowRequest,
+    ]
       .filter((s) => s > 0)
       .map((s) => (s * 1000) / 4);
     const every = Math.min(TICK_MAX_MS, Math.max(TICK_MIN_MS, Math.min(TICK_MAX_MS, ...watched)));
@@ -387,8 +398,39 @@ export class Pool {
   private tick(): void {
     const now = Date.now();
     if (this.options.timeout > 0) watchRequests(this.watched, now);
+    if (this.options.slowRequest > 0) this.watchSlow(now);
     if (this.options.maxQueueWait > 0 && this.queued > 0) this.watchQueue(now);
     this.supervisor.tick(now);
+  }
+
+  /**
+   * `slow-request`: once per request, ask the worker for the Python stack of the thread
+   * running it (STACK_DUMP); the answer is logged by onStack(). The request is not stopped.
+   */
+  private watchSlow(now: number): void {
+    const limit = this.options.slowRequest * 1000;
+    for (const worker of this.workers) {
+      if (worker.state === 'dead') continue;
+      for (const held of worker.held.values()) {
+        if (held.slowReported === true || held.phase !== 'running' || now - held.startedAt < limit)
+          continue;
+        held.slowReported = true;
+        this.counters.slow++;
+        worker.link.send(held.id, Kind.STACK_DUMP, 0);
+      }
+    }
+  }
+
+  onStack(worker: WorkerProcess, id: number, text: string): void {
+    const held = worker.held.get(id);
+    const job = held?.job as PoolJob | undefined;
+    const what = job?.describe?.() ?? `request ${id} (its client is gone)`;
+    const age = held === undefined ? '' : ` for ${((Date.now() - held.startedAt) / 1000).toFixed(1)} s`;
+    this.logger.warn(
+      `Slow request: ${what} has run${age} (slow-request is ${this.options.slowRequest} s); ` +
+        `its thread, where it is now:\n${text.trimEnd()}`,
+      worker.tag,
+    );
   }
 
   private watchQueue(now: number): void {

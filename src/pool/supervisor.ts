@@ -52,6 +52,8 @@ export interface Dispatch {
   workerGone(worker: WorkerProcess, why: string): void;
   onExchangeDone(worker: WorkerProcess, id: number): void;
   onReclaimed(worker: WorkerProcess, id: number, sink: ExchangeSink): void;
+  /** The stack of a slow request's thread arrived. */
+  onStack?(worker: WorkerProcess, id: number, text: string): void;
 }
 
 export interface WorkerExit {
@@ -348,6 +350,7 @@ export class Supervisor {
         onLoadError: (w, text) => this.onLoadError(w, text),
         onExchangeDone: (w, id) => this.dispatch.onExchangeDone(w, id),
         onReclaimed: (w, id, sink) => this.dispatch.onReclaimed(w, id, sink),
+        onStack: (w, id, text) => this.dispatch.onStack?.(w, id, text),
         onExit: (w, code, signal) => this.onExit(w, code, signal),
         onFiles: (w, files) => this.events.onFiles?.(files, w.generation),
         onLoadErrorPage: (w, page) => this.events.onLoadErrorPage?.(page, w.generation),

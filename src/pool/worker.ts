@@ -46,6 +46,8 @@ export interface Held {
   phase: 'running' | 'overdue' | 'stuck';
   /** When an overdue request becomes stuck. */
   graceEndsAt: number;
+  /** Its stack was asked for once it ran past `slow-request`. */
+  slowReported?: boolean;
 }
 
 export interface WorkerEvents {
@@ -53,6 +55,8 @@ export interface WorkerEvents {
   onLoadError(worker: WorkerProcess, text: string): void;
   onExchangeDone(worker: WorkerProcess, id: number, sink: ExchangeSink): void;
   onReclaimed(worker: WorkerProcess, id: number, sink: ExchangeSink): void;
+  /** The stack of the thread running request `id`, asked for by the slow-request watch. */
+  onStack?(worker: WorkerProcess, id: number, text: string): void;
   onExit(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void;
   /** The app's source files (FILES); see WorkerSpec.reportFiles. */
   onFiles?(worker: WorkerProcess, files: string[]): void;
@@ -181,6 +185,7 @@ export class WorkerProcess {
       onLoadErrorPage: (page) => events.onLoadErrorPage?.(this, page),
       onExchangeDone: (id, sink) => events.onExchangeDone(this, id, sink),
       onReclaimed: (id, sink) => events.onReclaimed(this, id, sink),
+      onStack: (id, text) => events.onStack?.(this, id, text),
       onProtocolError: (error) => {
         this.brokenLink =
           error instanceof LinkProtocolError ? error : new LinkProtocolError(error.message);

@@ -111,6 +111,7 @@ function fakeSnapshot(metrics: RequestMetrics): Snapshot {
       timeouts: 1,
       stuck: 0,
       reclaimed: 0,
+      slow: 0,
       appErrors: 0,
       failed: 0,
     },

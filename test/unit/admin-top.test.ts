@@ -82,6 +82,7 @@ function stats(over: { uptime: number; cpu: number; served: number }): Stats {
       timeouts: 0,
       stuck: 0,
       reclaimed: 0,
+      slow: 0,
       appErrors: 0,
       failed: 0,
     },
