@@ -97,6 +97,17 @@ export interface ConnectionContext {
   readonly proxyProtocol: boolean;
   /** The response spool's limits, shared ledger included; undefined when it is off. */
   readonly spool: SpoolPolicy | undefined;
+  /**
+   * Offered a new connection's first bytes (when no PROXY header comes first); returns true
+   * when it takes the socket and those bytes over (a client starting with the HTTP/2 preface,
+   * src/http2/), and the Connection lets go of it. Costs a byte compare or two per connection.
+   */
+  readonly takeover?: (
+    socket: Socket,
+    first: Buffer,
+    acceptedAt: number,
+    listener: ListenerInfo,
+  ) => boolean;
 }
 
 type State = 'proxy' | 'idle' | 'reading' | 'in-app' | 'flushing' | 'closing' | 'closed';
@@ -140,6 +151,7 @@ export class Connection implements FrontConnection {
   private trusted: boolean;
   /** The TLS facts, read once: every request on the connection shares them. */
   private readonly tls: TlsInfo | undefined;
+  private readonly acceptedAt: number;
 
   /**
    * @param acceptedAt when the socket was accepted (the first head timeout counts from it), if
@@ -151,6 +163,7 @@ export class Connection implements FrontConnection {
     private readonly listener: ListenerInfo,
     acceptedAt = Date.now(),
   ) {
+    this.acceptedAt = acceptedAt;
     this.opts = context.options;
     this.handler = context.handler;
     this.parser = new RequestParser(this.opts.limits);
@@ -271,6 +284,16 @@ export class Connection implements FrontConnection {
       case 'closed':
         return;
       case 'idle':
+        if (
+          this.received === 0 &&
+          this.context.takeover?.(this.socket, chunk, this.acceptedAt, this.listener) === true
+        ) {
+          // Another protocol owns the socket now. This Connection's listeners stay on it,
+          // inert: every event finds the state closed.
+          this.state = 'closed';
+          this.context.registry.delete(this);
+          return;
+        }
         this.received += chunk.length;
         this.parser.push(chunk);
         this.startReading();

@@ -11,7 +11,7 @@
 //   request.ts   a stream's header block as RequestInfo, with HTTP/1.1's refusals (pure)
 //   response.ts  the ResponseSink of a stream: framing, length checks, spool, files
 
-export { H2_ONLY_RESPONSE, H2_REFUSAL } from './preface.js';
+export { H2_ONLY_RESPONSE, H2_REFUSAL, sniffPreface } from './preface.js';
 export { Http2Transport, type Http2Settings } from './server.js';
 export type { SessionContext } from './session.js';
 export { ProtocolSniffer, type Handover, type SniffOptions } from './sniff.js';

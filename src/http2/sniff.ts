@@ -2,6 +2,10 @@
 // the first bytes tell HTTP/2 prior knowledge from HTTP/1.x (preface.ts), puts every byte back
 // into the socket, and hands the socket on. Over TLS, ALPN has already decided (front.ts).
 //
+// Under `--http auto` an HTTP/1.1 Connection is made at once and only a connection whose first
+// bytes could start the preface comes here, with them (Connection's takeover); under
+// `--http 2`, or with a PROXY header to read first, every cleartext connection starts here.
+//
 // On a `--proxy-protocol` listener the PROXY header comes first: it is read here to find where
 // the HTTP bytes start. An HTTP/1.x connection gets the header back too and its Connection
 // reads it again as usual (a hundred bytes, once per connection); an HTTP/2 one takes the
@@ -45,17 +49,22 @@ export class ProtocolSniffer implements FrontConnection {
   private http: Buffer[] = [];
   private httpLength = 0;
   private proxyReader: ProxyHeaderReader | undefined;
-  private readonly acceptedAt = Date.now();
   private readonly deadline: number;
   private readonly allow: AllowList;
   private client: ClientInfo;
   private done = false;
 
+  /**
+   * @param acceptedAt when the socket was accepted
+   * @param first bytes already read from it (an HTTP/1.1 Connection's takeover), if any
+   */
   constructor(
     private readonly socket: Socket,
     private readonly registry: Set<FrontConnection>,
     options: SniffOptions,
     private readonly handover: Handover,
+    private readonly acceptedAt = Date.now(),
+    first?: Buffer,
   ) {
     const remoteAddr = socket.remoteAddress ?? '';
     this.client = {
@@ -78,6 +87,7 @@ export class ProtocolSniffer implements FrontConnection {
       }
       this.proxyReader = new ProxyHeaderReader();
     }
+    if (first !== undefined) this.onData(first);
   }
 
   get idle(): boolean {

@@ -182,6 +182,35 @@ describe('HTTP/2 with the echo app', () => {
     t.assert.match(on(3).join(), /RST_STREAM 1|:status 400/);
     t.assert.match(on(5).join(), /:status 200/);
   });
+
+  test('a preface that arrives a few bytes at a time is waited for, and no byte is lost', async (t: TestContext) => {
+    const raw = await rawH2(server.port, [headersFrame(1, [])], { pieces: 4 });
+    t.after(() => raw.socket.destroy());
+    const seen = await raw.until((s) => s.some((f) => f.describe === 'END_STREAM'));
+    t.plan(2);
+    t.assert.match(seen.map((f) => f.describe).join(), /:status 200/);
+    t.assert.equal((JSON.parse(raw.data(1)) as Echoed).environ.SERVER_PROTOCOL, 'HTTP/2');
+  });
+});
+
+describe('HTTP/2 behind a PROXY protocol balancer', () => {
+  test('the PROXY header comes first, then the preface; REMOTE_ADDR is the client it names', async (t: TestContext) => {
+    const server = await startCask([
+      'echo:application', '--chdir', APPS, '--proxy-protocol',
+    ]); // prettier-ignore
+    t.after(() => server.stop());
+    const raw = await rawH2(server.port, [headersFrame(1, [])], {
+      prefix: 'PROXY TCP4 203.0.113.7 127.0.0.1 40000 80\r\n',
+      pieces: 2,
+    });
+    t.after(() => raw.socket.destroy());
+    await raw.until((s) => s.some((f) => f.describe === 'END_STREAM'));
+    const environ = (JSON.parse(raw.data(1)) as Echoed).environ;
+    t.plan(3);
+    t.assert.equal(environ.SERVER_PROTOCOL, 'HTTP/2');
+    t.assert.equal(environ.REMOTE_ADDR, '203.0.113.7');
+    t.assert.equal(environ.REMOTE_PORT, '40000');
+  });
 });
 
 describe('HTTP/2 streams and the app threads (big_responses app, 1 worker × 2 threads)', () => {
@@ -518,9 +547,12 @@ interface SeenFrame {
 async function rawH2(
   port: number,
   frames: Buffer[],
+  opts: { prefix?: string; pieces?: number } = {},
 ): Promise<{
   socket: Socket;
   until: (done: (seen: SeenFrame[]) => boolean) => Promise<SeenFrame[]>;
+  /** DATA received on a stream, as latin1. */
+  data: (stream: number) => string;
 }> {
   const STATIC_STATUS: Record<number, string> = {
     8: '200',
@@ -535,6 +567,9 @@ async function rawH2(
   socket.on('error', () => {});
   await new Promise((resolve) => socket.once('connect', resolve));
   const seen: SeenFrame[] = [];
+  const data = new Map<number, string>();
+  let wrote = (): void => {};
+  const written = new Promise<void>((resolve) => (wrote = resolve));
   let buffer = Buffer.alloc(0);
   const waiters: Array<() => void> = [];
   socket.on('data', (chunk: Buffer) => {
@@ -550,26 +585,40 @@ async function rawH2(
       if (type === 0x1) {
         const first = (payload[0] as number) & 0x7f;
         seen.push({ stream, describe: `:status ${STATIC_STATUS[first] ?? 'other'}` });
+      } else if (type === 0x0) {
+        data.set(stream, (data.get(stream) ?? '') + payload.toString('latin1'));
+        if ((flags & 0x1) !== 0) seen.push({ stream, describe: 'END_STREAM' });
       } else if (type === 0x3) {
         seen.push({ stream, describe: `RST_STREAM ${payload.readUInt32BE(0)}` });
       } else if (type === 0x7) {
         seen.push({ stream, describe: `GOAWAY ${payload.readUInt32BE(4)}` });
       } else if (type === 0x4 && (flags & 0x1) === 0) {
-        // Acknowledge the server's SETTINGS, as a client must (RFC 9113 §6.5.3).
-        socket.write(frame(0x4, 0x1, 0, Buffer.alloc(0)));
+        // Acknowledge the server's SETTINGS, as a client must (RFC 9113 §6.5.3), once our own
+        // preface (which must begin with our SETTINGS, §3.4) is out.
+        void written.then(() => socket.write(frame(0x4, 0x1, 0, Buffer.alloc(0))));
       }
     }
     for (const wake of waiters.splice(0)) wake();
   });
-  socket.write(
-    Buffer.concat([
-      Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1'),
-      frame(0x4, 0, 0, Buffer.alloc(0)),
-      ...frames,
-    ]),
-  );
+  const bytes = Buffer.concat([
+    Buffer.from(opts.prefix ?? '', 'latin1'),
+    Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1'),
+    frame(0x4, 0, 0, Buffer.alloc(0)),
+    ...frames,
+  ]);
+  // In `pieces` writes 50 ms apart, the first ones inside the preface: the server must wait
+  // for the bytes that decide and lose none of them.
+  const pieces = opts.pieces ?? 1;
+  const size = Math.ceil(Math.min(bytes.length, 30) / pieces);
+  for (let i = 0; i < pieces - 1; i++) {
+    socket.write(bytes.subarray(i * size, (i + 1) * size));
+    await sleep(50);
+  }
+  socket.write(bytes.subarray((pieces - 1) * size));
+  wrote();
   return {
     socket,
+    data: (stream) => data.get(stream) ?? '',
     async until(done) {
       const deadline = Date.now() + 5000;
       while (!done(seen) && Date.now() < deadline) {
