@@ -14,11 +14,12 @@ import {
   type RunningServer,
 } from './launch.js';
 import type { Generator } from './load/generator.js';
+import { runH2load, throwawayCertificate, type H2Leg } from './load/h2load.js';
 import type { LoadResult, LoadSpec } from './load/spec.js';
 import { runWrk, wrkCanRun } from './load/wrk.js';
 import type { BenchOptions } from './options.js';
 import type { Progress } from './progress.js';
-import type { Cell, RunResult, SweepStep } from './results.js';
+import type { Cell, LegInfo, RunResult, SweepStep } from './results.js';
 import { ProcSampler, type Sample } from './sample.js';
 import { sweepStep, type LoadContext, type Scenario } from './scenarios.js';
 import type { Launch, ServerContext, ServerDef } from './servers.js';
@@ -29,6 +30,8 @@ export interface CellEnv {
   cpus: CpuPlan;
   generator: Generator;
   wrk: string | null;
+  /** h2load, for the `h2` scenario; null when it is not installed. */
+  h2load?: string | null;
   repoRoot: string;
   tmpRoot: string;
   progress: Progress;
@@ -69,7 +72,8 @@ export function estimateCellS(s: Scenario, opts: BenchOptions): number {
     return 1 + est;
   }
   const drain = s.kind === 'open' ? OPEN_DRAIN_S / 2 : 0;
-  return 1 + t.repeat * (t.warmupS + t.durationS + drain + (s.observeAfterS ?? 0));
+  const legs = s.legs?.length ?? 1;
+  return 1 + legs * t.repeat * (t.warmupS + t.durationS + drain + (s.observeAfterS ?? 0));
 }
 
 const HIDE_ENV = ['CASKBENCH_INSIDE_DIR'];
@@ -86,6 +90,8 @@ class ServerUnderTest {
     private readonly ctx: Omit<ServerContext, 'port'>,
     readonly pin: string[],
     private readonly readyPath: string,
+    /** It serves TLS: readiness is probed over TLS. */
+    private readonly secure = false,
   ) {}
 
   async start(): Promise<number> {
@@ -98,7 +104,14 @@ class ServerUnderTest {
       join(this.ctx.tmpDir, `server-${this.starts}.log`),
     );
     return (
-      await waitReady(this.running, this.port, this.readyPath, this.def.startTimeoutMs ?? 15_000)
+      await waitReady(
+        this.running,
+        this.port,
+        this.readyPath,
+        this.def.startTimeoutMs ?? 15_000,
+        2000,
+        this.secure,
+      )
     ).ms;
   }
 
@@ -109,7 +122,7 @@ class ServerUnderTest {
   async settle(): Promise<void> {
     if (this.running === null) return;
     try {
-      await waitReady(this.running, this.port, this.readyPath, 500, 500);
+      await waitReady(this.running, this.port, this.readyPath, 500, 500, this.secure);
     } catch {
       await this.stop();
       await this.start();
@@ -141,6 +154,20 @@ export async function runCell(
   if (opts.inside) benchEnv.CASKBENCH_INSIDE_DIR = insideDir;
   const pin = env.cpus.taskset !== null ? [env.cpus.taskset, '-c', env.cpus.server.join(',')] : [];
   const readyPath = opts.path ?? '/';
+  const serverContext = {
+    workers: opts.workers,
+    threads: opts.threads,
+    python: opts.python,
+    repoRoot: env.repoRoot,
+    appsDir: join(env.repoRoot, 'bench', 'apps'),
+    launchersDir: join(env.repoRoot, 'bench', 'launchers'),
+    tmpDir: dir,
+    env: benchEnv,
+    caskArgs: scenario.caskArgs ?? [],
+  };
+  if (scenario.kind === 'h2') {
+    return runH2Cell(def, scenario, env, label, { context: serverContext, pin, readyPath });
+  }
   const server = new ServerUnderTest(
     def,
     {
@@ -267,6 +294,165 @@ export async function runCell(
     cell.wallS = (performance.now() - t0) / 1000;
   }
   return cell;
+}
+
+/** How an h2 cell starts its servers: the cell's context, pinning and readiness path. */
+interface H2Start {
+  context: Omit<ServerContext, 'port'>;
+  pin: string[];
+  readyPath: string;
+}
+
+/**
+ * The `h2` scenario for one server: each leg (protocol) runs h2load for the scenario's
+ * warm-up and repeats; the cleartext legs share one server, the TLS legs another started with
+ * a throwaway certificate. A server without HTTP/2, or a machine without h2load, is skipped
+ * with the reason; without openssl only the TLS legs are. The cell's summary is its first
+ * leg's (h2c), so the headline compares servers on HTTP/2.
+ */
+async function runH2Cell(
+  def: ServerDef,
+  scenario: Scenario,
+  env: CellEnv,
+  label: string,
+  start: H2Start,
+): Promise<Cell> {
+  const { opts } = env;
+  const cell: Cell = {
+    server: def.name,
+    scenario: scenario.name,
+    status: 'ok',
+    error: null,
+    command: '',
+    loadCommand: null,
+    startupMs: 0,
+    wallS: 0,
+    runs: [],
+    sweep: null,
+    summary: null,
+    legs: [],
+  };
+  const legs = scenario.legs ?? [];
+  const t = timings(scenario, opts);
+  const skipAll = (why: string): Cell => {
+    cell.status = 'skipped';
+    cell.error = why;
+    cell.legs = legs.map((l) => ({ name: l.name, protocol: '', skipped: why }));
+    env.progress.step(`${label} skipped`, estimateCellS(scenario, opts));
+    return cell;
+  };
+  if (def.http2 === undefined) return skipAll(`${def.title} does not speak HTTP/2`);
+  const h2load = env.h2load ?? null;
+  if (h2load === null) return skipAll('h2load is not installed (Debian: nghttp2-client)');
+  const t0 = performance.now();
+  const infos = new Map<string, LegInfo>();
+  try {
+    for (const secure of [false, true]) {
+      const group = legs.filter((l) => l.tls === secure);
+      if (group.length === 0) continue;
+      let extra: string[] = [];
+      if (secure) {
+        const made = throwawayCertificate(start.context.tmpDir);
+        if (typeof made === 'string') {
+          for (const l of group) infos.set(l.name, { name: l.name, protocol: '', skipped: made });
+          env.progress.step(`${label} TLS legs skipped`, 0);
+          continue;
+        }
+        extra = def.http2.tlsArgs(made.cert, made.key);
+      }
+      const context = { ...start.context, caskArgs: [...(start.context.caskArgs ?? []), ...extra] };
+      const server = new ServerUnderTest(def, context, start.pin, start.readyPath, secure);
+      env.progress.step(`${label} starting${secure ? ' (TLS)' : ''}`, 1);
+      try {
+        try {
+          const ms = await server.start();
+          if (!secure) cell.startupMs = ms;
+        } finally {
+          if (server.launch !== null && !secure)
+            cell.command = `cd ${server.launch.cwd} && ${commandLine(server.launch, start.pin, HIDE_ENV)}`;
+        }
+        for (const leg of group) {
+          const slots = def.slots(opts.workers, opts.threads);
+          const runs = await runLeg(leg, server, slots, env, label, h2load, t, start, cell);
+          infos.set(leg.name, { name: leg.name, protocol: runs.protocol, skipped: null });
+          cell.runs.push(...runs.results);
+        }
+      } finally {
+        env.progress.step(`${label} stopping`, 0.3);
+        await server.stop();
+      }
+    }
+    const first = legs[0]?.name;
+    const headline = cell.runs.filter((r) => r.leg === first);
+    cell.summary = headline.length > 0 ? summarizeCell(headline) : null;
+  } catch (err) {
+    cell.status = 'failed';
+    cell.error = err instanceof Error ? err.message : String(err);
+  } finally {
+    cell.legs = legs.map(
+      (l) => infos.get(l.name) ?? { name: l.name, protocol: '', skipped: cell.error ?? 'not run' },
+    );
+    cell.wallS = (performance.now() - t0) / 1000;
+  }
+  return cell;
+}
+
+/** The warm-up and repeats of one leg, each sampled as any other run. */
+async function runLeg(
+  leg: H2Leg,
+  server: ServerUnderTest,
+  slots: number | null,
+  env: CellEnv,
+  label: string,
+  h2load: string,
+  t: { durationS: number; warmupS: number; repeat: number },
+  start: H2Start,
+  cell: Cell,
+): Promise<{ protocol: string; results: RunResult[] }> {
+  const { opts } = env;
+  const results: RunResult[] = [];
+  let protocol = '';
+  const tools = { h2load, taskset: env.cpus.taskset, cpus: env.cpus.load, tmpDir: env.tmpRoot };
+  for (let r = 0; r < t.repeat; r++) {
+    env.progress.step(`${label} ${leg.name} ${r + 1}/${t.repeat}`, t.warmupS + t.durationS);
+    if (r > 0) await server.settle();
+    const sampler = new ProcSampler(server.running?.pid ?? -1, env.generator.pids);
+    sampler.start();
+    let run;
+    try {
+      run = await runH2load(
+        {
+          host: '127.0.0.1',
+          port: server.port,
+          path: start.readyPath,
+          leg,
+          warmupMs: t.warmupS * 1000,
+          durationMs: t.durationS * 1000,
+          timeoutMs: opts.timeoutS * 1000,
+        },
+        tools,
+        (pid) => sampler.addLoadPid(pid),
+      );
+    } catch (err) {
+      sampler.stop();
+      throw err;
+    }
+    const samples = sampler.stop();
+    protocol = run.protocol;
+    if (cell.loadCommand === null) cell.loadCommand = run.command;
+    results.push({
+      ...summarizeRun({
+        repeat: r + 1,
+        result: run.result,
+        samples,
+        records: null,
+        slots,
+        loadCpus: Math.max(1, env.cpus.load.length),
+      }),
+      leg: leg.name,
+    });
+  }
+  return { protocol, results };
 }
 
 async function runSweep(

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Launch } from './servers.js';
 
 export interface RunningServer {
@@ -82,15 +83,23 @@ export function startServer(launch: Launch, pin: string[], logPath: string): Run
 }
 
 /** Send one request and resolve with the status line, or reject. */
-function probe(port: number, path: string, timeoutMs: number): Promise<string> {
+/** One GET; over TLS (`secure`) the bench's throwaway certificate is not checked. */
+function probe(port: number, path: string, timeoutMs: number, secure = false): Promise<string> {
   return new Promise((resolve, reject) => {
-    const s = net.connect({ host: '127.0.0.1', port });
+    const s = secure
+      ? tls.connect({
+          host: '127.0.0.1',
+          port,
+          rejectUnauthorized: false,
+          ALPNProtocols: ['http/1.1'],
+        })
+      : net.connect({ host: '127.0.0.1', port });
     let got = '';
     const timer = setTimeout(() => {
       s.destroy();
       reject(new Error('timeout'));
     }, timeoutMs);
-    s.on('connect', () =>
+    s.on(secure ? 'secureConnect' : 'connect', () =>
       s.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`),
     );
     s.on('data', (d: Buffer) => {
@@ -129,6 +138,7 @@ export async function waitReady(
   path: string,
   timeoutMs: number,
   probeTimeoutMs = 2000,
+  secure = false,
 ): Promise<{ ms: number; status: string }> {
   const t0 = performance.now();
   let delay = 25;
@@ -138,7 +148,7 @@ export async function waitReady(
       throw new Error(`Server exited before answering: code ${s.exitCode}\n${logTail(s.logPath)}`);
     }
     try {
-      const status = await probe(port, path, Math.min(probeTimeoutMs, timeoutMs));
+      const status = await probe(port, path, Math.min(probeTimeoutMs, timeoutMs), secure);
       return { ms: performance.now() - t0, status };
     } catch (err) {
       last = err instanceof Error ? err.message : String(err);

@@ -72,6 +72,8 @@ export interface TimePoint {
 
 export interface RunResult {
   repeat: number;
+  /** `h2` scenarios: the leg (protocol) this run measured, e.g. 'h2c' or 'http/1.1'. */
+  leg?: string;
   windowS: number;
   /** Successful responses in the window. */
   requests: number;
@@ -188,6 +190,15 @@ export interface Cell {
   runs: RunResult[];
   sweep: SweepStep[] | null;
   summary: CellSummary | null;
+  /** `h2` scenarios: each leg, the protocol h2load negotiated, and why it did not run. */
+  legs?: LegInfo[];
+}
+
+export interface LegInfo {
+  name: string;
+  /** What h2load reported: 'h2c', 'h2', 'http/1.1' ('' when the leg did not run). */
+  protocol: string;
+  skipped: string | null;
 }
 
 export interface BenchReport {

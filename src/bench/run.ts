@@ -139,7 +139,8 @@ export async function runMatrix(
   process.once('exit', killStartedGroups);
   const total = plan.scenarios.reduce((s, sc) => s + estimateCellS(sc, opts) * runnable.length, 0);
   const progress = new Progress(total, opts.quiet ? null : log);
-  const env: CellEnv = { opts, cpus, generator, wrk, repoRoot, tmpRoot, progress };
+  const h2load = plan.scenarios.some((s) => s.kind === 'h2') ? which('h2load') : null;
+  const env: CellEnv = { opts, cpus, generator, wrk, h2load, repoRoot, tmpRoot, progress };
   const cells: Cell[] = [];
   const startFailures = new Map<string, number>();
   const n = plan.scenarios.length * runnable.length;

@@ -1,8 +1,10 @@
 // The scenarios: a bundled app (bench/apps) plus a load shape. Each answers one question
 // a user choosing a server has; docs/bench.md explains them to users.
+import type { H2Leg } from './load/h2load.js';
 import type { ClosedSpec, LoadSpec, OpenSpec, RequestTemplate, SlowSpec } from './load/spec.js';
 
-export type ScenarioKind = 'closed' | 'open' | 'slow' | 'sweep';
+/** `h2`: the load is h2load, once per leg (protocol), on servers that speak HTTP/2. */
+export type ScenarioKind = 'closed' | 'open' | 'slow' | 'sweep' | 'h2';
 
 /** Everything a scenario needs to build its load for one server. */
 export interface LoadContext {
@@ -46,6 +48,8 @@ export interface Scenario {
   /** Seconds the server's processes are still sampled after the load stops (without
    * load), so a report can show what the server does once idle, e.g. retire workers. */
   observeAfterS?: number;
+  /** `h2` scenarios: the protocols compared, each an h2load run of the same app. */
+  legs?: readonly H2Leg[];
   build(ctx: LoadContext): LoadSpec;
 }
 
@@ -185,6 +189,19 @@ const SLOW_READERS = {
   warmupS: 1,
   repeat: 2,
 } as const;
+
+/** Concurrency of every leg of the h2 scenario: 100 requests in flight, as 4 HTTP/2
+ * connections × 25 streams or 100 HTTP/1.1 keep-alive connections. */
+const H2_CONNECTIONS = 4;
+const H2_STREAMS = 25;
+
+/** The legs of the h2 scenario: the same hello app over each protocol Cask speaks. */
+export const H2_LEGS: readonly H2Leg[] = [
+  { name: 'h2c', h1: false, tls: false, connections: H2_CONNECTIONS, streams: H2_STREAMS },
+  { name: 'http/1.1', h1: true, tls: false, connections: H2_CONNECTIONS * H2_STREAMS, streams: 1 },
+  { name: 'h2 (TLS)', h1: false, tls: true, connections: H2_CONNECTIONS, streams: H2_STREAMS },
+  { name: 'http/1.1 (TLS)', h1: true, tls: true, connections: H2_CONNECTIONS * H2_STREAMS, streams: 1 },
+]; // prettier-ignore
 
 export const SCENARIOS: readonly Scenario[] = [
   {
@@ -388,6 +405,21 @@ export const SCENARIOS: readonly Scenario[] = [
     caskArgs: ['--workers-min', '1', '--workers-max', '4', '--idle-timeout', '2'],
     observeAfterS: 6,
     build: (ctx) => closed(ctx, 40, true, [get('all', '/')]),
+  },
+  {
+    name: 'h2',
+    title: 'HTTP/2 against HTTP/1.1',
+    question: 'What does HTTP/2 cost or save against HTTP/1.1 on the same server?',
+    app: 'hello:application',
+    kind: 'h2',
+    ownApp: true,
+    durationS: 2,
+    warmupS: 1,
+    repeat: 2,
+    shape: `h2load, 100 requests in flight on GET /: ${H2_CONNECTIONS} HTTP/2 connections × ${H2_STREAMS} streams (h2c with prior knowledge; h2 by ALPN over TLS) against ${H2_CONNECTIONS * H2_STREAMS} HTTP/1.1 keep-alive connections (h2load --h1), in cleartext and over TLS with a throwaway certificate; servers that do not speak HTTP/2 are skipped`,
+    optIn: true,
+    legs: H2_LEGS,
+    build: (ctx) => closed(ctx, H2_CONNECTIONS * H2_STREAMS, true, [helloRequest(ctx)]),
   },
 ];
 

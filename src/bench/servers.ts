@@ -48,6 +48,9 @@ export interface ServerDef {
   notes?: string;
   /** Readiness timeout: Cask and Apache start more than one process. */
   startTimeoutMs?: number;
+  /** Speaks HTTP/2 (h2c with prior knowledge, h2 by ALPN): the `h2` scenario runs it, with
+   * these extra arguments to serve TLS with a certificate and key (PEM files). */
+  http2?: { tlsArgs(cert: string, key: string): string[] };
 }
 
 const ENTRY = '_entry:application';
@@ -129,6 +132,7 @@ export const SERVERS: readonly ServerDef[] = [
     slots: (w, t) => w * t,
     budget: (w, t) => `${procs(w)} × ${threads(t)} + Node front`,
     startTimeoutMs: 20_000,
+    http2: { tlsArgs: (cert, key) => ['--certfile', cert, '--keyfile', key] },
     launch: (ctx) => ({
       argv: [
         process.execPath,

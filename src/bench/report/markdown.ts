@@ -6,6 +6,7 @@ import { duration, errorsText, fixed, int, mb, pct } from './format.js';
 import {
   cellOf,
   headlineTable,
+  legsTable,
   processesChanged,
   ranServers,
   ratioTable,
@@ -114,6 +115,13 @@ export function renderMarkdown(report: BenchReport): string {
       );
       for (const c of report.cells.filter((x) => x.scenario === sc.name && x.status === 'ok'))
         out.push(`- ${c.server}: ${c.runs.map((r) => procsText(r)).join('; ')}`);
+    }
+    if (sc.kind === 'h2') {
+      for (const c of report.cells.filter((x) => x.scenario === sc.name && x.legs !== undefined)) {
+        if (c.status === 'skipped') continue;
+        out.push('', `${c.server}, by protocol (the headline row above is h2c):`, '');
+        out.push(markdownTable(legsTable(c)));
+      }
     }
     const slowInfo = report.cells.filter(
       (c) => c.scenario === sc.name && c.runs.some((r) => r.slow !== undefined),

@@ -295,3 +295,69 @@ export function scenariosTable(report: BenchReport): Table {
   ]);
   return { columns, align: columns.map(() => 'l'), rows };
 }
+
+/** Median of a list of numbers (NaN when empty). */
+function medianOf(values: number[]): number {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/**
+ * `h2` scenarios: one row per leg (protocol), medians of its repeats, with each HTTP/2 leg's
+ * throughput and p99 as a ratio of the HTTP/1.1 leg over the same transport (cleartext or TLS).
+ */
+export function legsTable(cell: Cell): Table {
+  const rows: string[][] = [];
+  const stats = new Map<string, { rps: number; p99: number }>();
+  for (const leg of cell.legs ?? []) {
+    const runs = cell.runs.filter((r) => r.leg === leg.name);
+    stats.set(leg.name, {
+      rps: medianOf(runs.map((r) => r.throughput)),
+      p99: medianOf(runs.map((r) => r.latency.p99)),
+    });
+  }
+  for (const leg of cell.legs ?? []) {
+    const runs = cell.runs.filter((r) => r.leg === leg.name);
+    if (leg.skipped !== null || runs.length === 0) {
+      rows.push([leg.name, '—', '—', '—', '—', '—', '—', `skipped: ${leg.skipped ?? 'not run'}`]);
+      continue;
+    }
+    const own = stats.get(leg.name) as { rps: number; p99: number };
+    const tls = leg.name.endsWith('(TLS)');
+    const base = stats.get(tls ? 'http/1.1 (TLS)' : 'http/1.1');
+    const isBase = leg.name.startsWith('http/1.1');
+    const ratio =
+      isBase || base === undefined || !isNum(base.rps)
+        ? '1×'
+        : `${fixed(own.rps / base.rps, 2)}× req/s, ${fixed(own.p99 / base.p99, 2)}× p99`;
+    const errors = runs.reduce((n, r) => n + r.errorCount, 0);
+    rows.push([
+      leg.name,
+      leg.protocol || '?',
+      int(own.rps),
+      ms(medianOf(runs.map((r) => r.latency.p50))),
+      ms(own.p99),
+      int(medianOf(runs.map((r) => r.cpu.perRequestUs))),
+      isBase ? '—' : ratio,
+      errors > 0 ? `errors ${int(errors)}` : '',
+    ]);
+  }
+  return {
+    columns: [
+      'leg',
+      'negotiated',
+      'req/s',
+      'p50 ms',
+      'p99 ms',
+      'CPU µs/req',
+      'vs HTTP/1.1',
+      'notes',
+    ],
+    align: ['l', 'l', 'r', 'r', 'r', 'r', 'l', 'l'],
+    rows,
+  };
+}
