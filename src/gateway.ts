@@ -21,6 +21,7 @@ import type { Pool, PoolJob } from './pool/pool.js';
 import type { SendfileOffload } from './static/offload.js';
 import type { WorkerProcess } from './pool/worker.js';
 import { buildEnviron } from './wsgi/environ.js';
+import { addRequestIds, RequestIds } from './request-id.js';
 
 const BODY_FRAME = 1024 * 1024;
 
@@ -55,6 +56,8 @@ class GatewayJob implements PoolJob, RequestTimes {
     private readonly environ: Buffer,
     /** performance.now() when the gateway took the request. */
     readonly startedAt: number,
+    /** X-Request-Id as the app sees it. */
+    readonly requestId: string,
   ) {}
 
   /** The app's head named a file that the front sends instead of the app's body. */
@@ -168,6 +171,7 @@ export class Gateway implements RequestHandler {
   readonly metrics: RequestMetrics;
   /** The job being submitted to the pool right now (its dispatch() then needs no clock read). */
   submitting: GatewayJob | undefined;
+  private readonly ids = new RequestIds();
 
   constructor(
     readonly pool: Pool,
@@ -182,6 +186,7 @@ export class Gateway implements RequestHandler {
     const startedAt = performance.now();
     this.counters.requests++;
     let environ: Buffer;
+    let requestId: string;
     try {
       const bodyLength = exchange.body.kind === 'none' ? -1 : exchange.body.length;
       const pairs = buildEnviron(exchange.request, bodyLength, {
@@ -195,6 +200,13 @@ export class Gateway implements RequestHandler {
         isTrustedProxy: this.options.isTrustedProxy,
         tls: exchange.tls,
       });
+      requestId = addRequestIds(
+        pairs,
+        exchange.request.headers,
+        exchange.trusted,
+        this.ids,
+        performance.timeOrigin + startedAt,
+      );
       environ = encodeEnviron(pairs);
     } catch (error) {
       const status = error instanceof CaskError ? error.status : 400;
@@ -202,7 +214,7 @@ export class Gateway implements RequestHandler {
       exchange.response.fail(status, true);
       return;
     }
-    const job = new GatewayJob(this, exchange, environ, startedAt);
+    const job = new GatewayJob(this, exchange, environ, startedAt, requestId);
     exchange.handlerState = job;
     exchange.onClientGone = () => this.pool.cancel(job);
     this.submitting = job;
@@ -228,12 +240,9 @@ export class Gateway implements RequestHandler {
   }
 
   completed(exchange: Exchange): void {
-    this.metrics.completed(
-      exchange.request.method,
-      exchange.response.status,
-      exchange.handlerState as GatewayJob | undefined,
-      performance.now(),
-    );
+    const job = exchange.handlerState as GatewayJob | undefined;
+    const now = performance.now();
+    this.metrics.completed(exchange.request.method, exchange.response.status, job, now);
     if (exchange.body.kind === 'file') removeBodyFile(exchange.body.path);
     if (this.accessLog === undefined) return;
     const head = exchange.request;
@@ -253,6 +262,9 @@ export class Gateway implements RequestHandler {
       bytes: exchange.response.bytesSent,
       referer,
       userAgent,
+      headers: head.headers,
+      requestId: job?.requestId ?? '',
+      durationUs: job === undefined ? -1 : (now - job.startedAt) * 1000,
     });
   }
 }

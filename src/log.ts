@@ -3,6 +3,9 @@
 // with plain concatenation and written without waiting.
 
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { compileAccessFormat, jsonErrorLine, type AccessFormatter, type AccessRecord } from './log-format.js';
+
+export type { AccessRecord } from './log-format.js';
 
 export const LEVELS = { debug: 10, info: 20, warning: 30, error: 40, critical: 50 } as const;
 export type LevelName = keyof typeof LEVELS;
@@ -33,6 +36,8 @@ export class Logger {
   constructor(
     level: LevelName = 'info',
     private readonly target = '-',
+    /** `--log-json`: one JSON object per line instead of the bracketed text. */
+    private readonly json = false,
   ) {
     this.threshold = LEVELS[level];
     this.out = openStream(target, process.stderr);
@@ -52,12 +57,15 @@ export class Logger {
   log(level: number, message: string, tag = 'cask'): void {
     if (level < this.threshold) return;
     const stamp = new Date().toISOString();
-    this.out.write(`[${stamp}] [${tag}] [${levelName(level)}] ${message}\n`);
+    if (this.json) this.out.write(`${jsonErrorLine(stamp, tag, levelName(level), message)}\n`);
+    else this.out.write(`[${stamp}] [${tag}] [${levelName(level)}] ${message}\n`);
   }
 
   /** What an app printed: shown whatever the level, as gunicorn shows a worker's output. */
   raw(tag: string, line: string): void {
-    this.out.write(`[${new Date().toISOString()}] [${tag}] ${line}\n`);
+    const stamp = new Date().toISOString();
+    if (this.json) this.out.write(`${jsonErrorLine(stamp, tag, 'OUTPUT', line)}\n`);
+    else this.out.write(`[${stamp}] [${tag}] ${line}\n`);
   }
 
   debug(message: string, tag?: string): void {
@@ -78,17 +86,6 @@ export class Logger {
   }
 }
 
-export interface AccessRecord {
-  remoteAddr: string;
-  method: string;
-  target: string;
-  /** 'HTTP/1.1', 'HTTP/2', …: the request line's version, as the combined format shows it. */
-  protocol: string;
-  status: number;
-  bytes: number;
-  referer: string;
-  userAgent: string;
-}
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -110,7 +107,8 @@ function quoted(value: string): string {
   return value.replace(/[\\"\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-export type AccessFormat = 'combined' | 'common' | 'dev';
+/** A named format, or a gunicorn `%(atom)s` format (src/log-format.ts), or `json`. */
+export type AccessFormat = 'combined' | 'common' | 'dev' | (string & {});
 
 const STATUS_COLORS: Readonly<Record<number, string>> = { 2: '32', 3: '36', 4: '33', 5: '31' };
 
@@ -161,7 +159,11 @@ export class AccessLog {
   ) {
     this.out = openStream(target, process.stdout);
     this.color = format === 'dev' && wantsColor(this.out);
+    // Compiled once: a bad atom fails at start-up, and a line is a loop of concatenations.
+    this.formatter = format === 'dev' ? undefined : compileAccessFormat(format);
   }
+
+  private readonly formatter: AccessFormatter | undefined;
 
   /** SIGUSR1: open the file again by name. */
   reopen(): Promise<void> {
@@ -174,7 +176,7 @@ export class AccessLog {
     const line =
       this.format === 'dev'
         ? formatDevAccess(record, new Date(), this.color)
-        : formatAccess(record, this.format);
+        : (this.formatter as AccessFormatter)(record, new Date());
     this.out.write(line + '\n');
   }
 

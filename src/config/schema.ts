@@ -17,6 +17,7 @@ import { bool, bytes, choice, int, list, path, seconds, string } from './define.
 import { parseBind, parsePath } from './parse.js';
 import { InvalidValue, type AnySetting, type CheckedTable, type ValueOf } from './types.js';
 import { parseAllowEntry } from '../net/allow-ips.js';
+import { compileAccessFormat } from '../log-format.js';
 import { checkDirectory, parseMount, type MountSpec } from '../static/mount.js';
 import { DEFAULT_COMPRESS_TYPES, checkTypePattern } from '../static/types.js';
 
@@ -87,6 +88,15 @@ function checkHostName(raw: string): string {
     throw new InvalidValue('is not a host name or address (write it without a port)');
   }
   return host;
+}
+
+function validateAccessFormat(value: string): void {
+  if (value === 'dev') return;
+  try {
+    compileAccessFormat(value);
+  } catch (error) {
+    throw new InvalidValue(`is not an access log format: ${(error as Error).message}`);
+  }
 }
 
 function validateHeaderValue(value: string): void {
@@ -626,13 +636,20 @@ export const SETTINGS = table({
     default: null,
     defaultDoc: 'none (no access log)',
   }),
-  accessLogFormat: choice({
+  accessLogFormat: string({
     flag: '--access-log-format',
     env: 'CASK_ACCESS_LOG_FORMAT',
     section: 'Logging',
-    doc: 'Access log line format: Apache `combined` (with referer and user agent) or `common`, or `dev`: a short line (time, status, method, target, size), colored when the output is a terminal and `NO_COLOR` is unset.',
-    choices: ['combined', 'common', 'dev'],
+    doc: 'Access log line format: Apache `combined` (with referer and user agent) or `common`; `dev`: a short line (time, status, method, target, size), colored when the output is a terminal and `NO_COLOR` is unset; `json`: one object per line; or a gunicorn format of `%(atom)s` atoms, e.g. `\'%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(D)s\'` (docs/observability.md lists them; `%({x-request-id}i)s` is the request\'s id).',
     default: 'combined',
+    validate: validateAccessFormat,
+  }),
+  logJson: bool({
+    flag: '--log-json',
+    env: 'CASK_LOG_JSON',
+    section: 'Logging',
+    doc: 'Write both logs as one JSON object per line: the error log as `{time, level, tag, message}`, the access log as with `--access-log-format json` (unless another format is given).',
+    default: false,
   }),
   errorLog: path({
     flag: '--error-log',
