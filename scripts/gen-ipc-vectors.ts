@@ -68,6 +68,7 @@ add('stop', 0, Kind.STOP, 0, Buffer.alloc(0));
 add('reclaim', 11, Kind.RECLAIM, 0, Buffer.alloc(0));
 add('reclaimed', 11, Kind.RECLAIMED, FLAG_END, Buffer.alloc(0));
 add('timeout', 12, Kind.TIMEOUT, 0, Buffer.alloc(0));
+add('console', 13, Kind.CONSOLE, FLAG_END, Buffer.from('{"traceback":"4242-9f3a","frame":1,"code":"n * 2"}'));
 add('stack dump', 13, Kind.STACK_DUMP, 0, Buffer.alloc(0));
 add('stack', 13, Kind.STACK, 0, Buffer.from('  File "app.py", line 3, in application\n    time.sleep(9)\n', 'utf8'));
 const headers: [string, string][] = [

@@ -19,6 +19,7 @@ import { Control, Health } from './control.js';
 import { VERSION } from './version.js';
 import { errorPageAudience } from './dev/hosts.js';
 import { Reloader } from './dev/reloader.js';
+import { ConsoleGate, consoleRoute } from './dev/console.js';
 
 const LISTEN_BACKLOG = 2048;
 
@@ -36,7 +37,7 @@ export async function serve(config: Config, mode: ServeMode = {}): Promise<numbe
   const audience = errorPageAudience(config.devAllowedHosts);
   // TLS options that do not go together throw ConfigError (exit 2) before anything starts.
   const tlsOn = tlsEnabled(config);
-  const logger = new Logger(config.logLevel, config.errorLog, config.logJson);
+  const logger = new Logger(config.logLevel, config.errorLog);
   // Certificates are read and checked before any socket is bound or worker started: a bad one
   // throws ConfigError naming the file (exit 2). The handshake counts against `header-timeout`
   // as the request head does: a client that stalls in it is the same slowloris.
@@ -48,10 +49,7 @@ export async function serve(config: Config, mode: ServeMode = {}): Promise<numbe
         config.headerTimeout > 0 ? config.headerTimeout * 1000 : DEFAULT_HANDSHAKE_TIMEOUT_MS,
       )
     : undefined;
-  const accessLog = config.accessLog ? new AccessLog(
-        config.accessLog,
-        config.logJson && config.accessLogFormat === 'combined' ? 'json' : config.accessLogFormat,
-      ) : undefined;
+  const accessLog = config.accessLog ? new AccessLog(config.accessLog, config.accessLogFormat) : undefined;
   const allow = new AllowList(config.forwardedAllowIps);
   const frontOptions: FrontOptions = {
     limits: {
@@ -98,7 +96,16 @@ export async function serve(config: Config, mode: ServeMode = {}): Promise<numbe
   const reloader = config.reload
     ? new Reloader({ config, pool, logger, pages: dev, audience })
     : undefined;
-  const routes = [probes, statics, reloader].filter((route): route is Route => route !== undefined);
+  // The error page's console (`cask dev` only; PIN on the terminal, loopback checks inside).
+  const gate = dev ? new ConsoleGate() : undefined;
+  if (gate !== undefined) logger.info(`Error page console PIN: ${gate.pin}`);
+  const devConsole =
+    gate === undefined
+      ? undefined
+      : consoleRoute({ workers: () => pool.supervisor.workers, logger, gate });
+  const routes = [probes, statics, devConsole, reloader].filter(
+    (route): route is Route => route !== undefined,
+  );
   const router = new Router(routes, compressing(config, gateway));
   const front = new Front(frontOptions, router, logger);
   const connections = front.connections;

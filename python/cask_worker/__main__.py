@@ -6,6 +6,7 @@ Exit codes (docs/protocol.md): 0 stopped on request, 3 link error, 4 app not loa
 """
 
 import argparse
+import functools
 import os
 import signal
 import socket
@@ -16,6 +17,7 @@ from . import devpage
 from . import hooks as h
 from . import protocol as p
 from .app import load_app
+from .console import Consoles
 from .errors import EXIT_ABORTED, EXIT_LINK_ERROR, EXIT_LOAD_ERROR, AppLoadError, LinkClosed
 from .runner import Runner
 from .sources import Sources, traceback_files
@@ -170,6 +172,7 @@ def main(argv=None):
     server = h.Server(log, os.getppid())
     worker = h.Worker(log, os.getpid(), os.getppid(), args.age, args.generation)
     sources = Sources() if args.report_files else None
+    consoles = Consoles() if args.debug_pages else None
     if args.report_files:
         # A .pyc is reused when the source's mtime (whole seconds) and size match: a file
         # edited twice in one second to the same length would reload as its old code. A
@@ -199,7 +202,9 @@ def main(argv=None):
     worker.booted = True
     runner = Runner(sock, app, threads=args.threads, multiprocess=args.multiprocess,
                     root_path=args.root_path, hooks=hooks, worker=worker, sources=sources,
-                    pages=devpage.response if args.debug_pages else None)
+                    pages=functools.partial(devpage.response, consoles=consoles)
+                    if args.debug_pages else None,
+                    consoles=consoles)
     link_log.runner = runner
 
     def on_term(_signum, _frame):

@@ -24,6 +24,7 @@ import linecache
 import os
 import re
 import reprlib
+import secrets
 import sys
 import traceback
 
@@ -46,9 +47,9 @@ PAGE_HEADERS = [
     ("Cache-Control", "no-store"),
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "no-referrer"),
-    # The page has no script at all; inline style is its only resource.
-    ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"),
 ]
+# Inline style is the page's only resource, and the console's script (its nonce added).
+CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
 
 def is_secret(name):
@@ -142,18 +143,26 @@ def _frame(frame, lineno):
     }
 
 
-def _frames(tb):
+def _frames(tb, offset):
+    """The frames of one traceback, numbered from `offset` across the whole chain in the
+    order console.Consoles.keep() numbers them (before any are left out)."""
     frames = []
     while tb is not None:
         frame = tb.tb_frame
         # The worker's own frames (the call into the app) say nothing about the error.
         if not frame.f_code.co_filename.startswith(WORKER_DIR + os.sep):
-            frames.append((frame, tb.tb_lineno))
+            frames.append((frame, tb.tb_lineno, offset + len(frames)))
         tb = tb.tb_next
-    if len(frames) > MAX_FRAMES:
+    count = len(frames)
+    if count > MAX_FRAMES:
         half = MAX_FRAMES // 2
         frames = frames[:half] + frames[-half:]
-    return [_frame(frame, lineno) for frame, lineno in frames]
+    out = []
+    for frame, lineno, index in frames:
+        info = _frame(frame, lineno)
+        info["index"] = index
+        out.append(info)
+    return out, count
 
 
 def _chain(exc):
@@ -176,20 +185,20 @@ def _chain(exc):
     return chain
 
 
-def _exception(exc, link):
+def _exception(exc, link, offset):
     name, message = describe(type(exc), exc)
-    frames = _frames(exc.__traceback__)
+    frames, count = _frames(exc.__traceback__, offset)
     if isinstance(exc, SyntaxError) and exc.filename:
         # The code that would not compile has no frame of its own: show it as the last one.
         frames.append({
             "file": exc.filename, "line": exc.lineno or 0, "function": "<module>",
             "library": False, "source": _source(exc.filename, exc.lineno or 0, None),
-            "locals": [],
+            "locals": [], "index": None,
         })
-    return {"type": name, "message": message, "frames": frames, "link": link}
+    return {"type": name, "message": message, "frames": frames, "link": link, "count": count}
 
 
-def build(exc_info, environ=None, context=None):
+def build(exc_info, environ=None, context=None, consoles=None):
     """Everything the page shows, as a dict (the JSON body is this dict, less `library`)."""
     exc_type, exc, tb = exc_info
     if exc is None:
@@ -202,12 +211,18 @@ def build(exc_info, environ=None, context=None):
         context = "while handling %s %s" % (
             environ.get("REQUEST_METHOD", "?"),
             environ.get("RAW_URI") or environ.get("PATH_INFO", "/"))
+    exceptions = []
+    offset = 0
+    for one, link in _chain(exc):
+        exceptions.append(_exception(one, link, offset))
+        offset += exceptions[-1].pop("count")
     return {
+        "console": consoles.keep(exc) if consoles is not None else None,
         "title": "%s: %s" % (name, message) if message else name,
         "type": name,
         "message": message,
         "context": context,
-        "exceptions": [_exception(e, link) for e, link in _chain(exc)],
+        "exceptions": exceptions,
         "traceback": text,
         "python": "%s %s" % (sys.implementation.name, ".".join(map(str, sys.version_info[:3]))),
     }
@@ -220,6 +235,7 @@ def wants_json(environ):
 
 def render_json(page):
     out = dict(page)
+    out.pop("console", None)
     out["exceptions"] = [dict(e, frames=[
         {"file": f["file"], "line": f["line"], "function": f["function"],
          "code": next((t for n, t in f["source"] if n == f["line"]), None),
@@ -248,6 +264,10 @@ td{border-top:1px solid #eee;padding:2px 12px 2px 0;vertical-align:top;word-brea
 td.name{color:#555;white-space:nowrap}
 textarea{width:100%;height:18em;font:12px ui-monospace,monospace}
 footer{color:#888;font-size:12px;margin-top:24px}
+form.console{margin:0 10px 4px}
+form.console input{width:100%;box-sizing:border-box;font:12.5px ui-monospace,monospace;padding:4px}
+pre.out:empty{display:none}
+pre.out{background:#1e1e1e;color:#eee;margin:0 10px 10px;border-radius:3px}
 """
 
 
@@ -255,7 +275,40 @@ def _e(text):
     return html.escape(str(text), quote=True)
 
 
-def _render_frame(frame, innermost):
+CONSOLE_FORM = (
+    '<form class="console" data-frame="%d"><input name="code" autocomplete="off" '
+    'spellcheck="false" placeholder="&gt;&gt;&gt; Python in this frame (PIN required)">'
+    '</form><pre class="out"></pre>')
+
+# The console's client: a PIN asked once (the front sets a cookie), then each line POSTed
+# with the traceback and frame it belongs to. Same origin only (CSP connect-src 'self').
+SCRIPT = """
+const tb = document.body.dataset.console;
+const post = (path, body) => fetch(path, {method: 'POST', credentials: 'same-origin',
+  headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)});
+async function unlock() {
+  const pin = prompt('Console PIN (printed where cask dev runs):');
+  if (pin === null) return false;
+  const answer = await post('/__cask__/pin', {pin});
+  if (!answer.ok) { alert((await answer.json()).error); return false; }
+  return true;
+}
+for (const form of document.querySelectorAll('form.console')) {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const input = form.elements.code, out = form.nextElementSibling, code = input.value;
+    const send = () => post('/__cask__/console', {traceback: tb, frame: Number(form.dataset.frame), code});
+    let answer = await send();
+    if (answer.status === 401 && await unlock()) answer = await send();
+    const result = await answer.json();
+    out.textContent += '>>> ' + code + '\\n' + (result.output ?? (result.error + '\\n'));
+    input.value = '';
+  });
+}
+"""
+
+
+def _render_frame(frame, innermost, console):
     classes = "frame library" if frame["library"] else "frame"
     opened = " open" if innermost or not frame["library"] else ""
     out = ['<details class="%s"%s><summary>%s, line %d, in <span class="fn">%s</span></summary>'
@@ -272,15 +325,18 @@ def _render_frame(frame, innermost):
         for name, value in frame["locals"]:
             out.append('<tr><td class="name">%s</td><td>%s</td></tr>' % (_e(name), _e(value)))
         out.append("</table>")
+    if console and frame["index"] is not None:
+        out.append(CONSOLE_FORM % frame["index"])
     out.append("</details>")
     return "".join(out)
 
 
-def render_html(page):
+def render_html(page, nonce=None):
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
         "<meta name=viewport content='width=device-width,initial-scale=1'>",
-        "<title>%s</title><style>%s</style></head><body>" % (_e(page["title"]), STYLE),
+        "<title>%s</title><style>%s</style></head>" % (_e(page["title"]), STYLE),
+        '<body data-console="%s">' % _e(page["console"]) if page["console"] else "<body>",
         "<header><h1>%s</h1>" % _e(page["title"]),
     ]
     if page["context"]:
@@ -293,26 +349,33 @@ def render_html(page):
         parts.append("<h2>%s</h2>" % _e(heading))
         frames = exc["frames"]
         for index, frame in enumerate(frames):
-            parts.append(_render_frame(frame, index == len(frames) - 1))
+            parts.append(_render_frame(frame, index == len(frames) - 1, page["console"]))
     parts.append("<h2>Traceback</h2><textarea readonly>%s</textarea>" % _e(page["traceback"]))
     parts.append("<footer>Cask development server, %s. Shown only to local requests; "
                  "cask serve never shows this page.</footer></main></body></html>"
                  % _e(page["python"]))
+    if page["console"] and nonce:
+        parts.append('<script nonce="%s">%s</script>' % (nonce, SCRIPT))
     return "".join(parts).encode("utf-8", "backslashreplace")
 
 
-def response(exc_info, environ=None, as_json=None, context=None):
+def response(exc_info, environ=None, as_json=None, context=None, consoles=None):
     """The page as an ERROR_PAGE payload (status, headers, body), or None if it could not
     be built. `as_json` None: chosen from the request's Accept."""
     try:
-        page = build(exc_info, environ, context)
         if as_json is None:
             as_json = wants_json(environ)
+        page = build(exc_info, environ, context, None if as_json else consoles)
+        policy = CSP
         if as_json:
             body, kind = render_json(page), "application/json"
         else:
-            body, kind = render_html(page), "text/html; charset=utf-8"
-        headers = [("Content-Type", kind), ("Content-Length", str(len(body)))] + PAGE_HEADERS
+            nonce = secrets.token_urlsafe(16) if page["console"] else None
+            body, kind = render_html(page, nonce), "text/html; charset=utf-8"
+            if nonce:
+                policy += "; script-src 'nonce-%s'; connect-src 'self'" % nonce
+        headers = [("Content-Type", kind), ("Content-Length", str(len(body))),
+                   ("Content-Security-Policy", policy)] + PAGE_HEADERS
         return p.encode_head("500 Internal Server Error", headers, body)
     except BaseException:
         try:

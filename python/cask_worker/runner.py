@@ -38,7 +38,7 @@ READ_SIZE = 256 * 1024
 
 class Runner:
     def __init__(self, sock, app, threads=1, multiprocess=False, root_path="", errors=None,
-                 hooks=None, worker=None, sources=None, pages=None):
+                 hooks=None, worker=None, sources=None, pages=None, consoles=None):
         self.sock = sock
         self.app = app
         self.threads = max(1, int(threads))
@@ -69,6 +69,8 @@ class Runner:
         # in FILES frames; pages is devpage.response, for ERROR_PAGE frames.
         self.sources = sources
         self.pages = pages
+        # console.Consoles: answers CONSOLE frames (the error page's console, `cask dev`).
+        self.consoles = consoles
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -210,6 +212,9 @@ class Runner:
             self._dump_stack(rid)
         elif kind == p.STOP:
             self.stop()
+        elif kind == p.CONSOLE and self.consoles is not None:
+            threading.Thread(target=self._console, args=(rid, payload),
+                             name="cask-console", daemon=True).start()
         else:
             raise ProtocolError("Unexpected frame kind from the front: 0x%02x (id %d)" % (kind, rid))
 
@@ -360,6 +365,23 @@ class Runner:
             status = exchange.head.split(b"\0", 1)[0].decode("latin-1") if exchange.head else ""
             hooks.call("post_request", self.worker, req, environ,
                        Response(status, exchange.headers, exchange.sent))
+
+    def _console(self, rid, payload):
+        """CONSOLE: one line of the error page's console, answered as a JSON response (its
+        own thread: the line may take a while, and the reader must go on reading)."""
+        try:
+            line = json.loads(payload.decode("utf-8"))
+            result = self.consoles.run(line.get("traceback"), line.get("frame"),
+                                       str(line.get("code", "")))
+        except Exception as error:
+            result = {"error": "Bad console request: %s" % error}
+        body = json.dumps(result).encode("utf-8", "backslashreplace")
+        head = p.join_head("200 OK", [("Content-Type", "application/json"),
+                                      ("Content-Length", str(len(body)))])
+        try:
+            self.send(p.head_frame(rid, p.FLAG_END, head, body))
+        except LinkClosed:
+            pass
 
     def _leave_late(self, exchange):
         while True:

@@ -162,3 +162,50 @@ class SourcesTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ConsoleTests(unittest.TestCase):
+    def setUp(self):
+        from cask_worker.console import Consoles
+        self.consoles = Consoles()
+        exc_info = capture(raise_in_view)
+        self.payload = devpage.response(exc_info, {}, False, None, self.consoles)
+        self.key = next(iter(self.consoles._tracebacks))
+        self.frame = len(self.consoles._tracebacks[self.key]) - 1  # raise_in_view
+
+    def test_the_page_carries_the_traceback_id_a_form_per_frame_and_a_nonced_script(self):
+        _, headers, body = p.decode_head(self.payload)
+        html = body.decode()
+        policy = dict(headers)["Content-Security-Policy"]
+        nonce = policy.split("'nonce-", 1)[1].split("'", 1)[0]
+        self.assertIn('<body data-console="%s">' % self.key, html)
+        self.assertIn('<form class="console" data-frame="%d">' % self.frame, html)
+        self.assertIn('<script nonce="%s">' % nonce, html)
+        self.assertIn("connect-src 'self'", policy)
+        self.assertTrue(self.key.startswith("%d-" % os.getpid()))
+
+    def test_a_line_runs_in_the_frame_and_its_names_stay_for_the_next_one(self):
+        run = self.consoles.run
+        self.assertEqual(run(self.key, self.frame, "n * 2"), {"output": "6\n"})
+        self.assertEqual(run(self.key, self.frame, "m = n + 1"), {"output": ""})
+        self.assertEqual(run(self.key, self.frame, "print(m, password)"),
+                         {"output": "4 hunter2\n"})
+        self.assertEqual(run(self.key, self.frame, "import os as o\no.sep"),
+                         {"output": repr(os.sep) + "\n"})
+
+    def test_an_error_in_a_line_comes_back_as_its_traceback(self):
+        output = self.consoles.run(self.key, self.frame, "n / 0")["output"]
+        self.assertIn("ZeroDivisionError", output)
+        self.assertIn('File "<console>", line 1', output)
+
+    def test_an_unknown_traceback_or_frame_is_an_error(self):
+        self.assertIn("gone", self.consoles.run("1-nope", 0, "1")["error"])
+        self.assertIn("No frame", self.consoles.run(self.key, 99, "1")["error"])
+        self.assertIn("No frame", self.consoles.run(self.key, "0", "1")["error"])
+
+    def test_only_the_last_tracebacks_are_kept(self):
+        from cask_worker import console
+        for _ in range(console.MAX_TRACEBACKS):
+            self.consoles.keep(capture(raise_in_view)[1])
+        self.assertNotIn(self.key, self.consoles._tracebacks)
+        self.assertEqual(len(self.consoles._tracebacks), console.MAX_TRACEBACKS)

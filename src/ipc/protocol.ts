@@ -31,6 +31,7 @@ export const Kind = {
   STOP: 0x07,
   RECLAIM: 0x08,
   TIMEOUT: 0x09,
+  CONSOLE: 0x0b,
   STACK_DUMP: 0x0a,
   // worker -> front
   HEAD: 0x11,

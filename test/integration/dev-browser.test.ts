@@ -152,3 +152,28 @@ test(
     assert.ok(!body.includes('api_token'), body);
   },
 );
+
+test(
+  'the PIN entered in the page unlocks the console, and a line runs in the frame',
+  { skip },
+  async (t) => {
+    const { server } = await devServer(t);
+    const pin = /Error page console PIN: (\d{3}-\d{3}-\d{3})/.exec(server.stderr())?.[1] ?? '';
+    const page = await browser(t);
+    const prompts: string[] = [];
+    page.on('dialog', (dialog) => {
+      prompts.push(dialog.message());
+      void dialog.accept(pin);
+    });
+    await page.goto(`http://localhost:${server.port}/boom`);
+    const frame = page.locator('details.frame', { hasText: 'in application' });
+    await frame.locator('form.console input').fill('items + [api_token]');
+    await frame.locator('form.console input').press('Enter');
+    await frame.locator('pre.out', { hasText: 'tok-' }).waitFor();
+    assert.equal(
+      await frame.locator('pre.out').textContent(),
+      ">>> items + [api_token]\n[1, 2, 3, 'tok-hidden']\n",
+    );
+    assert.deepEqual(prompts, ['Console PIN (printed where cask dev runs):']);
+  },
+);
