@@ -24,6 +24,14 @@ export const ERROR_CODES = {
     status: 400,
     doc: 'A `--proxy-protocol` listener got no valid PROXY header, or got one from a peer not in `forwarded-allow-ips`.',
   },
+  CASK_CGI_PROTOCOL: {
+    status: 400,
+    doc: 'A web server in front sent bytes that are not a valid uwsgi, SCGI or FastCGI request, or variables that make no request.',
+  },
+  CASK_CGI_PEER: {
+    status: 403,
+    doc: 'A peer not in `forwarded-allow-ips` connected to a uwsgi, SCGI or FastCGI listener: closed without an answer.',
+  },
   CASK_HTTP_BODY_TOO_LARGE: { status: 413, doc: 'The request body is larger than `max-body-size`.' },
   CASK_HTTP_NOT_IMPLEMENTED: { status: 501, doc: 'A transfer coding or method the server does not implement.' },
   CASK_HTTP_VERSION: { status: 505, doc: 'The request uses an HTTP version other than 1.0 or 1.1.' },

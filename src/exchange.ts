@@ -43,6 +43,14 @@ export interface RequestInfo {
   contentLength: number;
   /** The body came without a declared length (chunked, or HTTP/2 DATA frames). */
   chunked: boolean;
+  /**
+   * The CGI variables a web server in front computed for this request (uwsgi, SCGI, FastCGI:
+   * src/cgi/), flat [NAME, VALUE, …], other than those the fields above carry: SCRIPT_NAME,
+   * PATH_INFO, QUERY_STRING, SERVER_NAME, SERVER_PORT, HTTPS, DOCUMENT_ROOT and whatever else
+   * it was told to pass. The environ builder uses them as they are, over what it would derive
+   * from the target and the listener; undefined for a request that came over HTTP.
+   */
+  cgi?: readonly string[];
 }
 
 /** Called with the credit the app earned: its body bytes the transport has taken in hand. */

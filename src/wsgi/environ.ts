@@ -104,7 +104,8 @@ function splitTarget(method: string, target: string): SplitTarget {
     if (target === '*' && method === 'OPTIONS') return { path: '', query: '', host };
     // absolute-form (RFC 9112 §3.2.2): the authority in the target replaces Host.
     const match = /^(https?):\/\/([^/?#]*)(.*)$/i.exec(target);
-    if (match === null) throw new ProtocolError('CASK_HTTP_BAD_REQUEST', `Invalid request target: ${target}`);
+    if (match === null)
+      throw new ProtocolError('CASK_HTTP_BAD_REQUEST', `Invalid request target: ${target}`);
     host = match[2];
     rest = match[3] || '/';
     if (rest.charCodeAt(0) !== 47) rest = `/${rest}`;
@@ -132,23 +133,32 @@ function splitHost(host: string, fallbackPort: string): [string, string] {
  */
 export function buildEnviron(head: RequestInfo, bodyLength: number, ctx: EnvironContext): string[] {
   const { path, query, host: targetHost } = splitTarget(head.method, head.target);
-  let pathInfo = percentDecode(path);
+  const given = head.cgi === undefined ? undefined : byName(head.cgi);
+  // A web server's PATH_INFO is its own view of the path (nginx's, after its rewrites): as is.
+  let pathInfo = given?.get('PATH_INFO') ?? percentDecode(path);
   if (pathInfo.includes('\0')) {
-    throw new ProtocolError('CASK_HTTP_BAD_REQUEST', 'Invalid request target: the path decodes to a NUL byte');
+    throw new ProtocolError(
+      'CASK_HTTP_BAD_REQUEST',
+      'Invalid request target: the path decodes to a NUL byte',
+    );
   }
+  // The web server's SCRIPT_NAME takes the place of --root-path. nginx passes the whole path as
+  // PATH_INFO whatever SCRIPT_NAME it is given, so the prefix is taken off PATH_INFO here, as
+  // uWSGI does with `manage-script-name`; a PATH_INFO already split from it stays as it is.
+  const rootPath = given?.get('SCRIPT_NAME')?.replace(/\/+$/, '') || ctx.rootPath;
   let scriptName = '';
-  if (ctx.rootPath !== '' && (pathInfo === ctx.rootPath || pathInfo.startsWith(`${ctx.rootPath}/`))) {
-    scriptName = ctx.rootPath;
-    pathInfo = pathInfo.slice(ctx.rootPath.length);
-  } else if (ctx.rootPath !== '') {
-    scriptName = ctx.rootPath;
+  if (rootPath !== '' && (pathInfo === rootPath || pathInfo.startsWith(`${rootPath}/`))) {
+    scriptName = rootPath;
+    pathInfo = pathInfo.slice(rootPath.length);
+  } else if (rootPath !== '') {
+    scriptName = rootPath;
   }
 
   const env: string[] = [
     'REQUEST_METHOD', head.method,
     'SCRIPT_NAME', scriptName,
     'PATH_INFO', pathInfo,
-    'QUERY_STRING', query,
+    'QUERY_STRING', given?.get('QUERY_STRING') ?? query,
     'RAW_URI', head.target,
     'REQUEST_URI', head.target,
     'SERVER_NAME', '', // SERVER_NAME_AT, set below
@@ -156,7 +166,7 @@ export function buildEnviron(head: RequestInfo, bodyLength: number, ctx: Environ
     'SERVER_PROTOCOL', head.protocol,
     'REMOTE_ADDR', ctx.remoteAddr, // REMOTE_ADDR_AT
     'REMOTE_PORT', ctx.remotePort, // REMOTE_PORT_AT
-    'wsgi.url_scheme', ctx.scheme, // SCHEME_AT
+    'wsgi.url_scheme', given !== undefined && isOn(given.get('HTTPS')) ? 'https' : ctx.scheme, // SCHEME_AT
   ]; // prettier-ignore
   // CONTENT_LENGTH is there whenever the client framed a body, even an empty one: with a
   // Content-Length (0 included) or chunked. It is absent only for a request with neither, so
@@ -199,6 +209,7 @@ export function buildEnviron(head: RequestInfo, bodyLength: number, ctx: Environ
   }
 
   let host = targetHost ?? head.host;
+  let forwardedHost = false;
   let forwardedPort: string | undefined;
   let forgetPort = false;
   if (proxied) {
@@ -224,6 +235,7 @@ export function buildEnviron(head: RequestInfo, bodyLength: number, ctx: Environ
       else forgetPort = true;
     }
     if (view.host !== undefined) {
+      forwardedHost = true;
       host = view.host;
       const at = seen.get('HTTP_HOST');
       if (at === undefined) env.push('HTTP_HOST', host);
@@ -232,9 +244,37 @@ export function buildEnviron(head: RequestInfo, bodyLength: number, ctx: Environ
     forwardedPort = view.port;
   }
   const defaultPort = env[SCHEME_AT] === 'https' ? '443' : '80';
-  const [serverName, serverPort] = host ? splitHost(host, defaultPort) : [ctx.serverName, ctx.serverPort];
+  let [serverName, serverPort] = host
+    ? splitHost(host, defaultPort)
+    : [ctx.serverName, ctx.serverPort];
+  // The web server's own name and port, unless a trusted proxy behind it named the host.
+  const givenName = given?.get('SERVER_NAME');
+  if (givenName !== undefined && !forwardedHost) {
+    serverName = givenName;
+    serverPort = given?.get('SERVER_PORT') ?? serverPort;
+  }
   env[SERVER_NAME_AT] = serverName;
   env[SERVER_PORT_AT] = forwardedPort ?? serverPort;
   if (forgetPort) env.splice(REMOTE_PORT_AT - 1, 2);
+  if (given !== undefined) addGiven(env, given);
   return env;
+}
+
+/** A web server's variables by name (the last of a repeated name wins). */
+function byName(cgi: readonly string[]): Map<string, string> {
+  const map = new Map<string, string>();
+  for (let i = 0; i + 1 < cgi.length; i += 2) map.set(cgi[i] as string, cgi[i + 1] as string);
+  return map;
+}
+
+/** CGI's HTTPS variable: `on` (what nginx and Apache send), `1` or `yes`, in any case. */
+function isOn(value: string | undefined): boolean {
+  return value !== undefined && /^(on|1|yes)$/i.test(value);
+}
+
+/** The web server's other variables (DOCUMENT_ROOT, HTTPS, …), as they are, after ours. */
+function addGiven(env: string[], given: Map<string, string>): void {
+  const present = new Set<string>();
+  for (let i = 0; i < env.length; i += 2) present.add(env[i] as string);
+  for (const [name, value] of given) if (!present.has(name)) env.push(name, value);
 }
