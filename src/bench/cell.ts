@@ -13,6 +13,7 @@ import {
   waitReady,
   type RunningServer,
 } from './launch.js';
+import { staticSite } from './static-site.js';
 import type { Generator } from './load/generator.js';
 import { runH2load, throwawayCertificate, type H2Leg } from './load/h2load.js';
 import type { LoadResult, LoadSpec } from './load/spec.js';
@@ -154,6 +155,7 @@ export async function runCell(
   if (opts.inside) benchEnv.CASKBENCH_INSIDE_DIR = insideDir;
   const pin = env.cpus.taskset !== null ? [env.cpus.taskset, '-c', env.cpus.server.join(',')] : [];
   const readyPath = opts.path ?? '/';
+  const site = staticSite(scenario, env.tmpRoot);
   const serverContext = {
     workers: opts.workers,
     threads: opts.threads,
@@ -179,7 +181,8 @@ export async function runCell(
       launchersDir: join(env.repoRoot, 'bench', 'launchers'),
       tmpDir: dir,
       env: benchEnv,
-      caskArgs: scenario.caskArgs ?? [],
+      caskArgs: [...(scenario.caskArgs ?? []), ...(site === undefined ? [] : (def.staticArgs?.(site) ?? []))],
+      staticDir: site,
     },
     pin,
     readyPath,

@@ -20,7 +20,7 @@ import {
 } from './results.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
 import { probeServers, pythonVersion } from './probe.js';
-import { SERVERS, type ServerDef } from './servers.js';
+import { SERVERS, runsScenario, type ServerDef } from './servers.js';
 
 function which(cmd: string): string | null {
   for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
@@ -137,17 +137,19 @@ export async function runMatrix(
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   process.once('exit', killStartedGroups);
-  const total = plan.scenarios.reduce((s, sc) => s + estimateCellS(sc, opts) * runnable.length, 0);
+  const runs = (sc: Scenario): number => runnable.filter((s) => runsScenario(s.def, sc)).length;
+  const total = plan.scenarios.reduce((s, sc) => s + estimateCellS(sc, opts) * runs(sc), 0);
   const progress = new Progress(total, opts.quiet ? null : log);
   const h2load = plan.scenarios.some((s) => s.kind === 'h2') ? which('h2load') : null;
   const env: CellEnv = { opts, cpus, generator, wrk, h2load, repoRoot, tmpRoot, progress };
   const cells: Cell[] = [];
   const startFailures = new Map<string, number>();
-  const n = plan.scenarios.length * runnable.length;
+  const n = plan.scenarios.reduce((sum, sc) => sum + runs(sc), 0);
   let i = 0;
   try {
     for (const scenario of plan.scenarios) {
       for (const { def, info } of runnable) {
+        if (!runsScenario(def, scenario)) continue;
         i += 1;
         const label = `[${i}/${n}] ${def.name} × ${scenario.name}`;
         if ((startFailures.get(def.name) ?? 0) >= 2) {

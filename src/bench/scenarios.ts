@@ -2,6 +2,7 @@
 // a user choosing a server has; docs/bench.md explains them to users.
 import type { H2Leg } from './load/h2load.js';
 import type { ClosedSpec, LoadSpec, OpenSpec, RequestTemplate, SlowSpec } from './load/spec.js';
+import { STATIC_FILES } from './static-site.js';
 
 /** `h2`: the load is h2load, once per leg (protocol), on servers that speak HTTP/2. */
 export type ScenarioKind = 'closed' | 'open' | 'slow' | 'sweep' | 'h2';
@@ -45,6 +46,9 @@ export interface Scenario {
   optIn?: boolean;
   /** Extra `cask serve` arguments for this scenario (peers keep their fixed budget). */
   caskArgs?: string[];
+  /** Serves static-site.ts's files instead of running an app: Cask with `--static`
+   *  against the servers that serve files only (nginx). */
+  staticSite?: boolean;
   /** Seconds the server's processes are still sampled after the load stops (without
    * load), so a report can show what the server does once idle, e.g. retire workers. */
   observeAfterS?: number;
@@ -202,6 +206,30 @@ export const H2_LEGS: readonly H2Leg[] = [
   { name: 'h2 (TLS)', h1: false, tls: true, connections: H2_CONNECTIONS, streams: H2_STREAMS },
   { name: 'http/1.1 (TLS)', h1: true, tls: true, connections: H2_CONNECTIONS * H2_STREAMS, streams: 1 },
 ]; // prettier-ignore
+
+/** The static scenarios: one file, keep-alive, Cask's `--static` against nginx. */
+function staticScenario(
+  name: string,
+  file: { name: string; size: number },
+  connections: number,
+  label: string,
+): Scenario {
+  return {
+    name,
+    title: `Static file, ${label}`,
+    question: `How does Cask's --static compare with nginx serving the same ${label} file?`,
+    app: 'hello:application',
+    kind: 'closed',
+    ownApp: false,
+    durationS: 5,
+    warmupS: 1,
+    repeat: 3,
+    shape: `closed loop, ${connections} keep-alive connections, GET /static/${file.name} (${label}, random bytes) from the same directory for every server`,
+    optIn: true,
+    staticSite: true,
+    build: (ctx) => closed(ctx, connections, true, [get('all', `/static/${file.name}`)]),
+  };
+}
 
 export const SCENARIOS: readonly Scenario[] = [
   {
@@ -421,6 +449,8 @@ export const SCENARIOS: readonly Scenario[] = [
     legs: H2_LEGS,
     build: (ctx) => closed(ctx, H2_CONNECTIONS * H2_STREAMS, true, [helloRequest(ctx)]),
   },
+  staticScenario('static', STATIC_FILES.small, 50, '4 KB'),
+  staticScenario('static-large', STATIC_FILES.large, 4, '10 MB'),
 ];
 
 /** The scenarios run when --scenarios is not given. */

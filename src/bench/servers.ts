@@ -3,6 +3,7 @@
 // (launch.ts): its own process group, pinned to the server CPUs, polled until it answers,
 // killed as a group. Adding a server means adding a row here.
 import { join } from 'node:path';
+import { nginxConfig } from './static-site.js';
 
 export interface ServerContext {
   port: number;
@@ -20,6 +21,8 @@ export interface ServerContext {
   env: Record<string, string>;
   /** Extra `cask serve` arguments of the scenario (autoscaling); other servers ignore it. */
   caskArgs?: string[];
+  /** The static scenarios' site (static-site.ts), served at `/static/`; else undefined. */
+  staticDir?: string | undefined;
 }
 
 export interface Launch {
@@ -48,6 +51,12 @@ export interface ServerDef {
   notes?: string;
   /** Readiness timeout: Cask and Apache start more than one process. */
   startTimeoutMs?: number;
+  /** What it serves: a WSGI app (the default), or static files only (run by the static
+   *  scenarios alone). */
+  serves?: 'app' | 'files';
+  /** Arguments that serve the static scenarios' site at `/static/`; a server without them
+   *  (and not serving files only) skips those scenarios. */
+  staticArgs?(dir: string): string[];
   /** Speaks HTTP/2 (h2c with prior knowledge, h2 by ALPN): the `h2` scenario runs it, with
    * these extra arguments to serve TLS with a certificate and key (PEM files). */
   http2?: { tlsArgs(cert: string, key: string): string[] };
@@ -125,12 +134,44 @@ function apacheConfig(ctx: ServerContext): { conf: string; wsgi: string } {
 
 export const SERVERS: readonly ServerDef[] = [
   {
+    name: 'nginx',
+    title: 'nginx (static files)',
+    model: 'event-driven C server, sendfile(2); serves the static scenarios\' files, no app',
+    needs: [{ file: '/usr/sbin/nginx', what: 'nginx-light' }],
+    serves: 'files',
+    slots: () => null,
+    budget: (w) => `${procs(w)} (nginx workers)`,
+    notes: 'runs only the static scenarios; generated config in a temp dir, own port, pid file and logs',
+    launch: (ctx) => {
+      const confPath = join(ctx.tmpDir, 'nginx.conf');
+      const staticDir = ctx.staticDir ?? ctx.tmpDir;
+      return {
+        argv: ['/usr/sbin/nginx', '-c', confPath, '-e', join(ctx.tmpDir, 'nginx-error.log')],
+        env: {},
+        cwd: ctx.tmpDir,
+        stopSignal: 'SIGTERM',
+        files: [
+          {
+            path: confPath,
+            content: nginxConfig({
+              port: ctx.port,
+              workers: ctx.workers,
+              tmpDir: ctx.tmpDir,
+              staticDir,
+            }),
+          },
+        ],
+      };
+    },
+  },
+  {
     name: 'cask',
     title: 'Cask',
     model: 'Node front (event loop) + pre-forked Python workers × threads',
     needs: [{ file: 'dist/cli.js', what: 'Cask build (run `npm run build`)' }],
     slots: (w, t) => w * t,
     budget: (w, t) => `${procs(w)} × ${threads(t)} + Node front`,
+    staticArgs: (dir) => ['--static', `/static=${dir}`],
     startTimeoutMs: 20_000,
     http2: { tlsArgs: (cert, key) => ['--certfile', cert, '--keyfile', key] },
     launch: (ctx) => ({
@@ -404,6 +445,13 @@ export const SERVERS: readonly ServerDef[] = [
     },
   },
 ];
+
+/** Whether `def` takes part in `scenario`: static scenarios run the servers that can serve
+ *  the site, every other scenario the servers that run an app. */
+export function runsScenario(def: ServerDef, scenario: { staticSite?: boolean }): boolean {
+  if (scenario.staticSite === true) return def.serves === 'files' || def.staticArgs !== undefined;
+  return def.serves !== 'files';
+}
 
 export function findServer(name: string): ServerDef | undefined {
   return SERVERS.find((s) => s.name === name);

@@ -14,8 +14,7 @@
 //   PREFIX `/`             serves the files that exist (GET and HEAD) and passes everything
 //                          else to the app, as whitenoise's WHITENOISE_ROOT does.
 
-import { closeSync, fstatSync, openSync, realpathSync, statSync } from 'node:fs';
-import type { Stats } from 'node:fs';
+import { closeSync, fstatSync, openSync, realpathSync, statSync, type BigIntStats } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import type { Exchange } from '../exchange.js';
 import type { Logger } from '../log.js';
@@ -24,6 +23,7 @@ import { etagOf } from './conditional.js';
 import { chooseCoding, acceptedCodings, SIBLING_SUFFIX, type Coding } from './encoding.js';
 import { cacheControl, contentTypeOf, fieldOf, type CachePolicy } from './headers.js';
 import { afterPrefix, isInside, pathOfTarget, resolvePath } from './resolve.js';
+import { FileTable, type HeldFile } from './file-table.js';
 import { realPathOf } from './real-path.js';
 import { sendFile } from './send.js';
 import { isCompressibleType } from './types.js';
@@ -55,9 +55,15 @@ interface Mount {
 
 interface Opened {
   fd: number;
-  stat: Stats;
+  stat: BigIntStats;
   path: string;
+  /** Held by the file table (a regular file); else the descriptor is this response's own. */
+  held: HeldFile | undefined;
 }
+
+/** Files held open at once, and how long an unused one stays (file-table.ts). */
+const TABLE_FILES = 256;
+const TABLE_IDLE_MS = 2000;
 
 const INDEX = 'index.html';
 const EMPTY = Buffer.alloc(0);
@@ -72,6 +78,7 @@ const ANSWERS: Readonly<Record<number, string>> = {
 
 export class StaticRoute implements Route {
   private readonly mounts: Mount[];
+  private readonly table = new FileTable(TABLE_FILES, TABLE_IDLE_MS);
 
   constructor(
     private readonly options: StaticOptions,
@@ -134,7 +141,7 @@ export class StaticRoute implements Route {
     let opened = this.open(mount, full);
     if (typeof opened === 'number') return this.miss(exchange, mount, opened);
     if (opened.stat.isDirectory()) {
-      closeSync(opened.fd);
+      this.close(opened);
       if (!resolved.trailingSlash) {
         // The page's relative links resolve against the directory only with the slash.
         const location = `${path}/${query}`;
@@ -144,11 +151,11 @@ export class StaticRoute implements Route {
       opened = this.open(mount, `${full}/${INDEX}`);
       if (typeof opened === 'number') return this.miss(exchange, mount, opened);
     } else if (resolved.trailingSlash) {
-      closeSync(opened.fd);
+      this.close(opened);
       return this.miss(exchange, mount, 404);
     }
     if (!opened.stat.isFile()) {
-      closeSync(opened.fd);
+      this.close(opened);
       return this.miss(exchange, mount, 404);
     }
     this.respond(exchange, mount, opened);
@@ -175,29 +182,51 @@ export class StaticRoute implements Route {
       if (coding !== 'identity') {
         const sibling = this.open(mount, siblings.get(coding) as string);
         if (typeof sibling !== 'number' && sibling.stat.isFile()) {
-          closeSync(file.fd);
+          this.close(file);
           chosen = sibling;
           headers.push('Content-Encoding', coding);
-        } else if (typeof sibling !== 'number') closeSync(sibling.fd);
+        } else if (typeof sibling !== 'number') this.close(sibling);
       }
     }
     if (vary) headers.push('Vary', 'Accept-Encoding');
     const stat = chosen.stat;
+    const held = chosen.held;
+    if (held !== undefined) this.table.acquire(held);
     sendFile(
       exchange,
-      { fd: chosen.fd, size: stat.size, close: closeSync },
+      {
+        fd: chosen.fd,
+        size: Number(stat.size),
+        close: held === undefined ? closeSync : () => this.table.release(held),
+        body: held?.body,
+        keep: held === undefined ? undefined : (body) => (held.body = body),
+      },
       {
         status: '200 OK',
         headers,
         type,
-        validators: { etag: etagOf(stat), lastModified: Math.floor(stat.mtimeMs / 1000) },
+        validators: {
+          etag: etagOf({
+            size: Number(stat.size),
+            mtimeMs: Number(stat.mtimeNs / 1000n) / 1000,
+            ino: Number(stat.ino),
+          }),
+          lastModified: Number(stat.mtimeNs / 1_000_000_000n),
+        },
         conditional: true,
       },
     );
   }
 
-  /** Opens `path` inside the mount; an HTTP status when it cannot be served. */
+  /**
+   * Opens `path` inside the mount, or finds it held open and unchanged; an HTTP status when it
+   * cannot be served. Regular files are held by the table (keyed by mount as well, since the
+   * symlink check depends on the mount's directory).
+   */
   private open(mount: Mount, path: string): Opened | number {
+    const key = `${mount.prefix}\0${path}`;
+    const found = this.table.lookup(key, path);
+    if (found !== undefined) return { fd: found.fd, stat: found.stat, path, held: found };
     let fd: number;
     try {
       fd = openSync(path, 'r');
@@ -211,17 +240,22 @@ export class StaticRoute implements Route {
       return 500;
     }
     try {
-      const stat = fstatSync(fd);
+      const stat = fstatSync(fd, { bigint: true });
       if (!this.options.followSymlinks && !isInside(mount.real, realPathOf(fd, path))) {
         closeSync(fd);
         return 404;
       }
-      return { fd, stat, path };
+      const held = stat.isFile() ? this.table.keep(key, path, fd, stat) : undefined;
+      return { fd, stat, path, held };
     } catch (error) {
       closeSync(fd);
       this.logger?.error(`Cannot stat a static file: ${(error as Error).message}`);
       return 500;
     }
+  }
+
+  private close(opened: Opened): void {
+    if (opened.held === undefined) closeSync(opened.fd);
   }
 
   private miss(exchange: Exchange, mount: Mount, status: number): boolean {

@@ -29,6 +29,10 @@ export interface FileToSend {
   readonly size: number;
   /** Called once the file is no longer needed (sent, refused or the response cut). */
   readonly close: (fd: number) => void;
+  /** The whole content, already read (a small file the file table holds). */
+  readonly body?: Buffer | undefined;
+  /** Told the whole content of a small file once read, to keep it for the next response. */
+  readonly keep?: ((body: Buffer) => void) | undefined;
 }
 
 export interface SendOptions {
@@ -151,6 +155,11 @@ function sendBody(
     response.head(status, headers, Buffer.alloc(0), true);
     return;
   }
+  if (file.body !== undefined && file.body.length === file.size) {
+    file.close(file.fd);
+    response.head(status, headers, file.body.subarray(offset, offset + length), true);
+    return;
+  }
   if (length <= SMALL_FILE) {
     const body = Buffer.allocUnsafe(length);
     let got = 0;
@@ -169,6 +178,7 @@ function sendBody(
       response.fail(500);
       return;
     }
+    if (offset === 0 && length === file.size) file.keep?.(body);
     response.head(status, headers, body, true);
     return;
   }

@@ -1,0 +1,121 @@
+// Private to src/static: open files kept for a little while, so a hot file costs one `stat`
+// per request instead of open, fstat, readlink, read and close (nginx's open_file_cache).
+//
+// Correct when files change: every use first stats the path and compares device, inode, size,
+// and the modification and change times (to the nanosecond) with what was opened; a file
+// replaced (a new inode, as deploy tools and collectstatic write) or written in place (new
+// times) is dropped and opened again. The stat follows symlinks, so a path that now leads
+// elsewhere is another inode too.
+//
+// Bounded: at most `max` files are held (least recently used goes first) and a file unused
+// for `idleMs` is closed by a sweep. A held descriptor is closed only once no response still
+// streams from it (`refs`). Small files keep their bytes too (at most SMALL_FILE each).
+
+import { closeSync, statSync, type BigIntStats } from 'node:fs';
+
+export interface HeldFile {
+  readonly key: string;
+  readonly fd: number;
+  readonly path: string;
+  readonly stat: BigIntStats;
+  /** The whole content, for a small file, once read. */
+  body: Buffer | undefined;
+  /** Responses still sending from `fd`. */
+  refs: number;
+  /** Out of the table: closed when `refs` drops to 0. */
+  dropped: boolean;
+  lastUse: number;
+}
+
+function same(a: BigIntStats, b: BigIntStats): boolean {
+  return (
+    a.ino === b.ino &&
+    a.dev === b.dev &&
+    a.size === b.size &&
+    a.mtimeNs === b.mtimeNs &&
+    a.ctimeNs === b.ctimeNs
+  );
+}
+
+export class FileTable {
+  private readonly files = new Map<string, HeldFile>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly max: number,
+    private readonly idleMs: number,
+  ) {
+    this.timer = setInterval(() => this.sweep(), idleMs);
+    this.timer.unref();
+  }
+
+  get size(): number {
+    return this.files.size;
+  }
+
+  /** The file held under `key` if it is still the file at `path`; one stat either way. */
+  lookup(key: string, path: string): HeldFile | undefined {
+    const held = this.files.get(key);
+    if (held === undefined) return undefined;
+    const now = statSync(path, { bigint: true, throwIfNoEntry: false });
+    if (now === undefined || !same(now, held.stat)) {
+      this.drop(held);
+      return undefined;
+    }
+    // Map order is the LRU order: re-inserting makes it the most recent.
+    this.files.delete(key);
+    this.files.set(key, held);
+    held.lastUse = Date.now();
+    return held;
+  }
+
+  /** Holds a file just opened (and checked) at `path` under `key`; the table owns `fd` now. */
+  keep(key: string, path: string, fd: number, stat: BigIntStats): HeldFile {
+    const old = this.files.get(key);
+    if (old !== undefined) this.drop(old);
+    const held: HeldFile = {
+      key,
+      fd,
+      path,
+      stat,
+      body: undefined,
+      refs: 0,
+      dropped: false,
+      lastUse: Date.now(),
+    };
+    this.files.set(key, held);
+    if (this.files.size > this.max) {
+      const oldest = this.files.values().next().value as HeldFile;
+      this.drop(oldest);
+    }
+    return held;
+  }
+
+  /** A response starts sending from `held`; pair with release(). */
+  acquire(held: HeldFile): void {
+    held.refs++;
+  }
+
+  release(held: HeldFile): void {
+    held.refs--;
+    if (held.dropped && held.refs === 0) closeSync(held.fd);
+  }
+
+  /** Closes every file no response uses (server shutdown, tests). */
+  clear(): void {
+    for (const held of [...this.files.values()]) this.drop(held);
+    clearInterval(this.timer);
+  }
+
+  private drop(held: HeldFile): void {
+    if (held.dropped) return;
+    held.dropped = true;
+    if (this.files.get(held.key) === held) this.files.delete(held.key);
+    if (held.refs === 0) closeSync(held.fd);
+  }
+
+  private sweep(): void {
+    const cutoff = Date.now() - this.idleMs;
+    for (const held of [...this.files.values()]) if (held.lastUse < cutoff) this.drop(held);
+  }
+}
