@@ -30,6 +30,7 @@ import type { BoundListener } from './net/listener.js';
 import { removePidFile, writePidFile } from './pidfile.js';
 import { HookHost, type HookServer, type MasterHook } from './pool/hooks.js';
 import type { Pool } from './pool/pool.js';
+import type { PoolGroup } from './pool/group.js';
 import { SIGNAL_NUMBERS, SignalQueue, type ControlEvent } from './pool/signals.js';
 import { EXIT_LOAD_ERROR } from './pool/worker.js';
 
@@ -37,7 +38,8 @@ export interface ControlContext {
   readonly config: Config;
   readonly logger: Logger;
   readonly accessLog: AccessLog | undefined;
-  readonly pool: Pool;
+  /** Every app's pool (one unless --mount or --vhost serve several apps). */
+  readonly pool: PoolGroup;
   readonly listeners: readonly BoundListener[];
   readonly connections: ReadonlySet<{ shutdown(): void }>;
   /** Why the pool could not start, once it failed. */
@@ -51,14 +53,33 @@ export interface ControlContext {
   readonly admin?: { readonly routes: AdminRoutes; readonly sampler: Sampler };
 }
 
-/** The server's readiness as /readyz reports it; `draining` is set by the first SIGTERM. */
+/**
+ * The server's readiness as /readyz reports it; `draining` is set by the first SIGTERM. With
+ * several apps the server is ready when every app is (a load balancer cannot send one app's
+ * requests elsewhere and keep the other's), and `apps` reports each.
+ */
 export class Health implements HealthSource {
   draining = false;
 
-  constructor(private readonly pool: Pool) {}
+  constructor(private readonly pools: PoolGroup) {}
 
   readiness(): Readiness {
-    const supervisor = this.pool.supervisor;
+    const each = this.pools.apps.map(({ pool }) => this.one(pool));
+    if (each.length === 1) return each[0] as Readiness;
+    const order = ['shutting down', 'starting', 'no worker ready', 'ready'];
+    const worst = Math.min(...each.map((r) => order.indexOf(r.status)));
+    return {
+      ready: each.every((r) => r.ready),
+      status: order[worst] as string,
+      workers: each.reduce((sum, r) => sum + r.workers, 0),
+      generation: Math.min(...each.map((r) => r.generation)),
+      reloading: each.some((r) => r.reloading),
+      apps: Object.fromEntries(this.pools.apps.map(({ name }, i) => [name, each[i] as Readiness])),
+    };
+  }
+
+  private one(pool: Pool): Readiness {
+    const supervisor = pool.supervisor;
     const workers = supervisor.acceptingWorkers;
     const status = this.draining
       ? 'shutting down'
@@ -68,7 +89,7 @@ export class Health implements HealthSource {
           ? 'no worker ready'
           : 'ready';
     return {
-      ready: status === 'ready' && this.pool.ready,
+      ready: status === 'ready' && pool.ready,
       status,
       workers,
       generation: supervisor.serving,
@@ -119,8 +140,7 @@ export class Control {
       if (failed !== undefined) return await this.abortStart(failed);
 
       pool.events = {
-        // Keep what serve() subscribed to (the file watcher's reloads).
-        ...pool.supervisor.events,
+        // The group keeps what serve() subscribed to (the file watcher's reloads).
         onWorkerExit: (exit) =>
           void this.hook('child_exit', [
             {
@@ -191,7 +211,7 @@ export class Control {
         logger.error('The on_starting hook failed, not starting (CASK_HOOK_FAILED)');
         return 1;
       }
-      if (starting.env !== undefined) this.ctx.pool.supervisor.workerEnv = starting.env;
+      if (starting.env !== undefined) this.ctx.pool.workerEnv = starting.env;
     }
     if (config.pid !== null) {
       try {
@@ -327,7 +347,7 @@ export class Control {
     const server: HookServer = {
       pid: process.pid,
       address: listeners.map((l) => l.url),
-      num_workers: pool.supervisor.target,
+      num_workers: pool.target,
       cfg: hookConfig(config),
     };
     return this.hooks.call(name, server, args);

@@ -10,6 +10,9 @@ import { AllowList } from './net/allow-ips.js';
 import { listen, type BoundListener } from './net/listener.js';
 import { TlsTerminator, alpnProtocols, tlsEnabled } from './net/tls.js';
 import { Pool, poolOptions } from './pool/pool.js';
+import { PoolGroup } from './pool/group.js';
+import { AppSwitch, describeApp, resolveApps } from './apps/index.js';
+import { RequestMetrics } from './admin/instruments.js';
 import { probeRoute } from './admin/health.js';
 import { adminRoutes } from './admin/routes.js';
 import { Sampler } from './admin/sampler.js';
@@ -73,43 +76,80 @@ export async function serve(config: Config, mode: ServeMode = {}): Promise<numbe
     http2MaxStreams: config.http2MaxStreams,
   };
 
+  // Several apps (`--mount`, `--vhost`) or the one APP; contradicting settings throw
+  // ConfigError (exit 2) before anything starts.
+  const served = resolveApps(config);
+  const several = served.length > 1;
   let fatal: string | undefined;
   let fatalKind: 'load' | 'start' = 'load';
-  const pool = new Pool(
-    { ...poolOptions(config), reportFiles: config.reload, debugPages: dev, waitForFix: dev },
-    logger,
-    (reason, kind) => {
-      fatal = reason;
-      fatalKind = kind;
-    },
-  );
-  const gateway = new Gateway(pool, logger, accessLog, {
-    rootPath: config.rootPath,
-    isTrustedProxy: (address) => allow.has(address),
-    errorPages: dev ? audience : undefined,
-    offload: sendfileOffload(config, logger),
+  // Every app's requests count in the same histograms: /metrics describes the server.
+  const metrics = new RequestMetrics();
+  const apps = served.map((app) => {
+    const own = app.config;
+    const pool = new Pool(
+      {
+        ...poolOptions(own),
+        reportFiles: own.reload,
+        debugPages: dev,
+        waitForFix: dev,
+        label: several ? app.name : undefined,
+      },
+      logger,
+      (reason, kind) => {
+        fatal ??= several ? `${app.name} (${own.app}): ${reason}` : reason;
+        fatalKind = kind;
+      },
+    );
+    const gateway = new Gateway(pool, logger, accessLog, {
+      rootPath: own.rootPath,
+      isTrustedProxy: (address) => allow.has(address),
+      errorPages: dev ? audience : undefined,
+      offload: sendfileOffload(config, logger),
+      metrics,
+    });
+    // Files changed: reload; `cask dev` answers every request itself while the app is broken.
+    const reloader = own.reload
+      ? new Reloader({ config: own, pool, logger, pages: dev, audience })
+      : undefined;
+    return { ...app, pool, gateway, reloader, handler: compressing(config, gateway) };
   });
-  const health = new Health(pool);
+  const first = apps[0] as (typeof apps)[number];
+  const pools = new PoolGroup(apps.map(({ name, pool }) => ({ name, pool })));
+  const health = new Health(pools);
   const probes = probeRoute({ healthz: config.healthzPath, readyz: config.readyzPath }, health);
   const statics = staticRoute(config, logger);
-  // Files changed: reload; `cask dev` answers every request itself while the app is broken.
-  const reloader = config.reload
-    ? new Reloader({ config, pool, logger, pages: dev, audience })
-    : undefined;
   // The error page's console (`cask dev` only; PIN on the terminal, loopback checks inside).
   const gate = dev ? new ConsoleGate() : undefined;
   if (gate !== undefined) logger.info(`Error page console PIN: ${gate.pin}`);
   const devConsole =
     gate === undefined
       ? undefined
-      : consoleRoute({ workers: () => pool.supervisor.workers, logger, gate });
-  const routes = [probes, statics, devConsole, reloader].filter(
+      : consoleRoute({
+          workers: () => apps.flatMap((app) => app.pool.supervisor.workers),
+          logger,
+          gate,
+        });
+  // One app: the router hands it every exchange the routes leave. Several: the switch picks
+  // the app, and an app's broken-code page (`cask dev`) answers only that app's requests.
+  const routes = [probes, statics, devConsole, several ? undefined : first.reloader].filter(
     (route): route is Route => route !== undefined,
   );
-  const router = new Router(routes, compressing(config, gateway));
+  const router = new Router(
+    routes,
+    several
+      ? new AppSwitch(
+          apps.map(({ route, handler, reloader }) => ({
+            route,
+            handler: reloader === undefined ? handler : new Router([reloader], handler),
+          })),
+          first.handler,
+        )
+      : first.handler,
+  );
   const front = new Front(frontOptions, router, logger);
   const connections = front.connections;
-  const adminSources = { app: config.app, pool, gateway, front };
+  // The admin pages describe the first app's pool (the only one, unless there are several).
+  const adminSources = { app: first.config.app, pool: first.pool, gateway: first.gateway, front };
   const sampler = new Sampler(adminSources);
   const admin = { routes: adminRoutes(adminSources, sampler, { token: config.adminToken }), sampler };
 
@@ -126,17 +166,23 @@ export async function serve(config: Config, mode: ServeMode = {}): Promise<numbe
     return 1;
   }
 
-  logger.info(
-    `Cask ${VERSION} serving ${config.app} on ${listeners.map((l) => l.url).join(', ')} ` +
-      `with ${config.workers} worker(s) x ${config.threads} thread(s) (${config.python})`,
-  );
+  const urls = listeners.map((l) => l.url).join(', ');
+  if (several) {
+    logger.info(`Cask ${VERSION} serving ${apps.length} apps on ${urls} (${config.python})`);
+    for (const app of apps) logger.info(`  ${describeApp(app)}`);
+  } else {
+    logger.info(
+      `Cask ${VERSION} serving ${config.app} on ${urls} ` +
+        `with ${config.workers} worker(s) x ${config.threads} thread(s) (${config.python})`,
+    );
+  }
   if (tls !== undefined) logger.info(`TLS certificate: ${tls.certificate}`);
 
   return new Control({
     config,
     logger,
     accessLog,
-    pool,
+    pool: pools,
     listeners,
     connections,
     health,
@@ -144,7 +190,7 @@ export async function serve(config: Config, mode: ServeMode = {}): Promise<numbe
     fatal: () => (fatal === undefined ? undefined : { reason: fatal, kind: fatalKind }),
     closeFront: () => {
       front.close();
-      void reloader?.close();
+      for (const app of apps) void app.reloader?.close();
     },
     reloadTls: tls === undefined ? undefined : () => tls.reload(),
   }).run();

@@ -25,6 +25,8 @@ export interface Readiness {
   readonly workers: number;
   readonly generation: number;
   readonly reloading: boolean;
+  /** With several apps (`--mount`, `--vhost`): each one's readiness, by its name. */
+  readonly apps?: Readonly<Record<string, Readiness>>;
 }
 
 export interface HealthSource {

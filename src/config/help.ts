@@ -3,9 +3,10 @@
 
 import { stringify } from 'smol-toml';
 import { formatBind, type BindAddress } from './parse.js';
-import { DEV_DEFAULTS, SETTINGS, SETTING_KEYS, type Config } from './schema.js';
+import { DEV_DEFAULTS, SETTINGS, SETTING_KEYS, type Config, type SettingKey } from './schema.js';
 import { SECTIONS, type AnySetting } from './types.js';
 import { formatMount, type MountSpec } from '../static/mount.js';
+import { formatAppEntry, isAppEntry, type AppEntry } from './apps.js';
 
 const WIDTH = 80;
 const INDENT = '      ';
@@ -117,6 +118,9 @@ export function renderConfigToml(config: Config): string {
   lines.push(
     config.config === null ? '# No config file was read' : `# Config file: ${config.config}`,
   );
+  // An app's own settings need a table of their own, and a TOML table runs to the next header:
+  // so these come last.
+  const tables: string[] = [];
   for (const key of SETTING_KEYS) {
     const setting: AnySetting = SETTINGS[key];
     if (!setting.inFile) continue;
@@ -126,12 +130,42 @@ export function renderConfigToml(config: Config): string {
       lines.push(`# ${name} is not set`);
       continue;
     }
+    if (
+      Array.isArray(value) &&
+      value.some((v) => isAppEntry(v) && Object.keys(v.settings).length > 0)
+    ) {
+      tables.push(appTables(name, value as AppEntry[]));
+      continue;
+    }
     const toml = Array.isArray(value)
-      ? value.map((v) => (isBind(v) ? formatBind(v) : isMount(v) ? formatMount(v) : v))
+      ? value.map((v) =>
+          isBind(v)
+            ? formatBind(v)
+            : isMount(v)
+              ? formatMount(v)
+              : isAppEntry(v)
+                ? formatAppEntry(v)
+                : v,
+        )
       : setting.type === 'bytes' && typeof value === 'number'
         ? formatBytes(value)
         : value;
     lines.push(stringify({ [name]: toml }).trim());
   }
-  return `${lines.join('\n')}\n`;
+  return `${[...lines, ...tables].join('\n')}\n`;
+}
+
+/** `[mount."/api"]` tables, each with `app` and the settings of that app in their own units. */
+function appTables(name: string, entries: readonly AppEntry[]): string {
+  const table: Record<string, Record<string, unknown>> = {};
+  for (const entry of entries) {
+    const own: Record<string, unknown> = { app: entry.app };
+    for (const [key, value] of Object.entries(entry.settings)) {
+      const setting = SETTINGS[key as SettingKey] as AnySetting;
+      own[setting.flag.slice(2)] =
+        setting.type === 'bytes' && typeof value === 'number' ? formatBytes(value) : value;
+    }
+    table[entry.key] = own;
+  }
+  return stringify({ [name]: table }).trim();
 }

@@ -14,6 +14,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bool, bytes, choice, int, list, path, seconds, string } from './define.js';
+import { apps } from './apps.js';
 import { parseBind, parsePath } from './parse.js';
 import { InvalidValue, type AnySetting, type CheckedTable, type ValueOf } from './types.js';
 import { parseAllowEntry } from '../net/allow-ips.js';
@@ -160,6 +161,20 @@ export const SETTINGS = table({
     doc: 'Path prefix the app is mounted at, passed to it as `SCRIPT_NAME`. Empty, or starts with `/` and does not end with one.',
     default: '',
     validate: validateRootPath,
+  }),
+  mount: apps({
+    kind: 'mount',
+    flag: '--mount',
+    env: 'CASK_MOUNT',
+    doc: 'Serve several apps in one server, each at a path prefix: `--mount /api=api.wsgi:app --mount /=site.wsgi:application`. The longest prefix that a request\'s path is under (on a `/` boundary) takes it; the prefix becomes the app\'s `SCRIPT_NAME` and the rest its `PATH_INFO`; a path under no prefix gets 404. Each app has its own workers; in the config file, a table per app sets them (`[mount."/api"]` with `app`, `workers`, `threads`, `timeout`, …: docs/apps.md). Replaces APP.',
+    rows: (): Readonly<Record<string, AnySetting>> => SETTINGS,
+  }),
+  vhost: apps({
+    kind: 'vhost',
+    flag: '--vhost',
+    env: 'CASK_VHOST',
+    doc: 'Serve several apps in one server by the request\'s `Host`: `--vhost example.org=site.wsgi:app --vhost \'*.example.org=tenants:app\'`. An exact name wins over a `*.` wildcard (any depth of subdomain, not the name itself), the longest wildcard over a shorter one; `*` alone is the default. A Host no vhost matches goes to the `--mount` apps if there are any, else gets 421. Each app has its own workers, set per app in the config file as for `--mount` (docs/apps.md). Replaces APP.',
+    rows: (): Readonly<Record<string, AnySetting>> => SETTINGS,
   }),
 
   // ── Server socket ────────────────────────────────────────────────────────

@@ -32,6 +32,8 @@ export interface WorkerSpec extends Readonly<
   readonly reportFiles?: boolean;
   /** Send development error pages (ERROR_PAGE): `cask dev` only, never `cask serve`. */
   readonly debugPages?: boolean;
+  /** Which app it runs, in its log lines, when the server runs several (`/api worker 1 …`). */
+  readonly label?: string | undefined;
 }
 
 /** One request a worker holds, from dispatch until its final frame. */
@@ -143,6 +145,7 @@ export class WorkerProcess {
   private nextId = 1;
   private killTimer: NodeJS.Timeout | undefined;
   private aborting = false;
+  private readonly label: string;
 
   constructor(
     readonly index: number,
@@ -153,6 +156,7 @@ export class WorkerProcess {
     extraEnv: Readonly<Record<string, string | null>> = {},
   ) {
     this.threads = spec.threads;
+    this.label = spec.label === undefined ? '' : `${spec.label} `;
     this.child = spawn(spec.python, workerArgs(spec, index, generation), {
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       env: pythonEnv(extraEnv),
@@ -213,7 +217,7 @@ export class WorkerProcess {
   }
 
   get tag(): string {
-    return `worker ${this.index} pid ${this.pid ?? '?'}`;
+    return `${this.label}worker ${this.index} pid ${this.pid ?? '?'}`;
   }
 
   /** Adds the busy thread-time since the last change of `inFlight`; call before changing it. */
