@@ -513,3 +513,49 @@ test('a --static directory that does not exist stops cask with exit 2 naming it'
     /--static: "\/s=\/nowhere\/at\/all" names a directory that does not exist/,
   );
 });
+
+/** curl speaking cleartext HTTP/2 (prior knowledge), or why the test cannot run. */
+function curlHttp2(): string | false {
+  if (onPath('curl') === undefined) return 'curl is not installed';
+  const version = spawnSync('curl', ['-V'], { encoding: 'utf8' }).stdout;
+  return /\bHTTP2\b/.test(version) ? false : 'this curl has no HTTP/2';
+}
+
+test(
+  'static files, ranges, X-Sendfile and compression work the same over HTTP/2',
+  { skip: curlHttp2() },
+  async (t: TestContext) => {
+    t.plan(7);
+    const paths = makeSite();
+    t.after(() => rmSync(paths.root, { recursive: true, force: true }));
+    const server = await startCask([
+    'assets_app:application', '--chdir', APPS, '--static', `/static=${paths.site}`,
+    '--sendfile-root', paths.site, '--compress',
+  ]); // prettier-ignore
+    t.after(() => server.stop());
+    const url = `http://127.0.0.1:${server.port}`;
+    const curl = (...args: string[]) =>
+      spawnSync('curl', ['-s', '--http2-prior-knowledge', ...args], { maxBuffer: 4 * MiB });
+    const file = curl('-w', '%{http_version}', `${url}/static/css/app.css`).stdout.toString();
+    t.assert.strictEqual(file, `${CSS}2`);
+    const part = curl('-r', '5-9', '-w', ' %{http_code}', `${url}/static/css/app.css`);
+    t.assert.strictEqual(part.stdout.toString(), `${CSS.slice(5, 10)} 206`);
+    const head = curl('-I', `${url}/static/css/app.css`).stdout.toString();
+    t.assert.match(head, /^HTTP\/2 200/);
+    t.assert.match(head, new RegExp(`content-length: ${CSS.length}`, 'i'));
+    const sent = curl(`${url}/sendfile?path=${encodeURIComponent(join(paths.site, 'index.html'))}`);
+    t.assert.strictEqual(sent.stdout.toString(), '<h1>home</h1>\n');
+    const compressed = curl(
+      '-H',
+      'Accept-Encoding: br',
+      '-D',
+      '-',
+      '-o',
+      '/dev/null',
+      `${url}/text?size=5000`,
+    );
+    t.assert.match(compressed.stdout.toString(), /content-encoding: br/i);
+    const plain = curl('--compressed', `${url}/text?size=5000`).stdout.toString();
+    t.assert.strictEqual(plain.length, 5000);
+  },
+);
