@@ -23,6 +23,7 @@ import { VERSION } from './version.js';
 import { errorPageAudience } from './dev/hosts.js';
 import { Reloader } from './dev/reloader.js';
 import { ConsoleGate, consoleRoute } from './dev/console.js';
+import { openBrowser } from './dev/open.js';
 
 const LISTEN_BACKLOG = 2048;
 
@@ -111,7 +112,7 @@ export async function serve(config: Config, mode: ServeMode = {}): Promise<numbe
     const reloader = own.reload
       ? new Reloader({ config: own, pool, logger, pages: dev, audience })
       : undefined;
-    return { ...app, pool, gateway, reloader, handler: compressing(config, gateway) };
+    return { ...app, pool, gateway, reloader, handler: compressing(config, reloader?.inject(gateway) ?? gateway) };
   });
   const first = apps[0] as (typeof apps)[number];
   const pools = new PoolGroup(apps.map(({ name, pool }) => ({ name, pool })));
@@ -177,6 +178,7 @@ export async function serve(config: Config, mode: ServeMode = {}): Promise<numbe
     );
   }
   if (tls !== undefined) logger.info(`TLS certificate: ${tls.certificate}`);
+  if (config.open) openBrowser(listeners, logger);
 
   return new Control({
     config,

@@ -48,8 +48,9 @@ PAGE_HEADERS = [
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "no-referrer"),
 ]
-# Inline style is the page's only resource, and the console's script (its nonce added).
-CSP = "default-src 'none'; style-src 'unsafe-inline'"
+# Inline style, the console's script (its nonce added), and same-origin scripts and
+# connections: `--reload-browser` adds /__cask__/reload.js, which listens to the server.
+CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'"
 
 
 def is_secret(name):
@@ -373,7 +374,7 @@ def response(exc_info, environ=None, as_json=None, context=None, consoles=None):
             nonce = secrets.token_urlsafe(16) if page["console"] else None
             body, kind = render_html(page, nonce), "text/html; charset=utf-8"
             if nonce:
-                policy += "; script-src 'nonce-%s'; connect-src 'self'" % nonce
+                policy = policy.replace("script-src 'self'", "script-src 'self' 'nonce-%s'" % nonce)
         headers = [("Content-Type", kind), ("Content-Length", str(len(body))),
                    ("Content-Security-Policy", policy)] + PAGE_HEADERS
         return p.encode_head("500 Internal Server Error", headers, body)

@@ -717,6 +717,20 @@ export const SETTINGS = table({
     doc: 'How long the files must stay unchanged before the reload starts, so that a save touching several files (a formatter, `git checkout`) reloads once.',
     default: '100ms',
   }),
+  reloadBrowser: bool({
+    flag: '--reload-browser',
+    env: 'CASK_RELOAD_BROWSER',
+    section: 'Development',
+    doc: 'With `reload`: HTML pages get a small script that reloads the browser tab once the app has reloaded (Server-Sent Events from the front, at `/__cask__/events`), and again when broken code loads again. Not for pages whose Content-Security-Policy forbids same-origin scripts.',
+    default: false,
+  }),
+  open: bool({
+    flag: '--open',
+    env: 'CASK_OPEN',
+    section: 'Development',
+    doc: 'Open the server\'s first address in a browser once it listens: `$BROWSER` when set, else `xdg-open` (Linux), `open` (macOS) or `start` (Windows).',
+    default: false,
+  }),
   devAllowedHosts: list({
     flag: '--dev-allowed-hosts',
     env: 'CASK_DEV_ALLOWED_HOSTS',

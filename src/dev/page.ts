@@ -16,7 +16,7 @@ const HEADERS = [
   'X-Content-Type-Options',
   'nosniff',
   'Content-Security-Policy',
-  "default-src 'none'; style-src 'unsafe-inline'",
+  "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'",
 ];
 
 function escapeHtml(text: string): string {

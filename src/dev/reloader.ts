@@ -17,6 +17,8 @@ import type { ResponseHead } from '../ipc/protocol.js';
 import type { Logger } from '../log.js';
 import type { Pool } from '../pool/pool.js';
 import type { Route } from '../router.js';
+import type { RequestHandler } from '../exchange.js';
+import { InjectingHandler, ReloadEvents, withScript } from './browser.js';
 import { brokenAppPage, type ErrorPages } from './page.js';
 import { SourceWatcher } from './watch.js';
 
@@ -43,6 +45,10 @@ export class Reloader implements Route {
   private broken: ErrorPages | undefined;
   private retry: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** `--reload-browser`: the tabs to tell after a reload. */
+  private readonly events: ReloadEvents | undefined;
+  /** Ends the event streams as soon as a stop is asked for, so they do not hold the drain. */
+  private readonly onStop = (): void => this.events?.close();
 
   constructor(private readonly options: ReloaderOptions) {
     const { config, logger } = options;
@@ -58,6 +64,10 @@ export class Reloader implements Route {
         ),
       onError: (error) => logger.warn(`File watcher: ${error.message}`),
     });
+    if (config.reloadBrowser) {
+      this.events = new ReloadEvents();
+      process.on('SIGINT', this.onStop).on('SIGTERM', this.onStop);
+    }
     const pool = options.pool;
     const before = pool.supervisor.events;
     pool.events = {
@@ -76,20 +86,29 @@ export class Reloader implements Route {
 
   /** A Route: answers every request while the app cannot be loaded (`cask dev`). */
   take(exchange: Exchange): boolean {
+    if (this.events?.take(exchange) === true) return true;
     const pages = this.broken;
     if (pages === undefined) return false;
     if (!this.options.audience(exchange)) {
       exchange.response.fail(500);
       return true;
     }
-    const page = wantsJson(exchange) ? pages.json : pages.html;
+    let page = wantsJson(exchange) ? pages.json : pages.html;
+    if (this.events !== undefined) page = withScript(page);
     exchange.response.head(page.status, page.headers, page.body, true);
     return true;
+  }
+
+  /** The app's handler, with the reload script added to its HTML pages (`--reload-browser`). */
+  inject(app: RequestHandler): RequestHandler {
+    return this.events === undefined ? app : new InjectingHandler(app);
   }
 
   async close(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retry);
+    this.events?.close();
+    process.off('SIGINT', this.onStop).off('SIGTERM', this.onStop);
     await this.watcher.close();
   }
 
@@ -126,6 +145,10 @@ export class Reloader implements Route {
       if (this.broken !== undefined)
         this.options.logger.info(`The app loads again: generation ${outcome.generation} serves`);
       this.broken = undefined;
+      if (this.events !== undefined && this.events.listeners > 0) {
+        this.options.logger.info(`Reloading ${this.events.listeners} browser tab(s)`);
+        this.events.reload();
+      }
       return;
     }
     if (!this.options.pages || outcome.reason?.startsWith(SUPERSEDED) === true) return;

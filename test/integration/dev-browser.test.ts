@@ -177,3 +177,36 @@ test(
     assert.deepEqual(prompts, ['Console PIN (printed where cask dev runs):']);
   },
 );
+
+test(
+  '--reload-browser: the tab reloads by itself after an edit, and after a fix',
+  { skip },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'cask-dev-browser-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'app.py'), APP);
+    writeFileSync(join(dir, 'helper.py'), helper('one'));
+    const server = await startCask(['dev', 'app:application', '--chdir', dir, '--reload-browser']);
+    t.after(() => server.stop());
+    await server.waitFor(/Reloading on changes: watching \d+ file/);
+    const page = await browser(t);
+    // The stream's head arriving means the tab listens.
+    const listening = (): Promise<unknown> =>
+      page.waitForResponse((r) => r.url().endsWith('/__cask__/events'));
+    let events = listening();
+    await page.goto(`http://127.0.0.1:${server.port}/`);
+    await events;
+
+    writeFileSync(join(dir, 'helper.py'), helper('two'));
+    await page.locator('#v', { hasText: 'two' }).waitFor({ timeout: 15_000 });
+
+    writeFileSync(join(dir, 'helper.py'), 'VERSION = (\n');
+    await server.waitFor('Until the next change, requests get the error page', 15_000);
+    events = listening();
+    await page.reload();
+    assert.match((await page.textContent('h1')) ?? '', /^SyntaxError/);
+    await events;
+    writeFileSync(join(dir, 'helper.py'), helper('three'));
+    await page.locator('#v', { hasText: 'three' }).waitFor({ timeout: 15_000 });
+  },
+);

@@ -7,6 +7,8 @@ import { test, type TestContext } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
 import { errorPageAudience, hostName, isLoopbackAddress } from '../../src/dev/hosts.js';
 import { globMatcher } from '../../src/dev/watch.js';
+import { wantsScript } from '../../src/dev/browser.js';
+import { browserUrl, openerCommand } from '../../src/dev/open.js';
 import { formatDevAccess, wantsColor, type AccessRecord } from '../../src/log.js';
 
 function tempDir(t: TestContext): string {
@@ -139,4 +141,51 @@ test('`globMatcher()` matches names in any folder without a slash, paths with on
   t.plan(cases.length + 1);
   for (const [path, expected] of cases) t.assert.strictEqual(match(path), expected, path);
   t.assert.strictEqual(globMatcher([])('anything'), false);
+});
+
+test('`wantsScript()` takes HTML responses only, never compressed or bodiless ones', (t: TestContext) => {
+  const html = ['Content-Type', 'text/html; charset=utf-8'];
+  const cases: Array<[string, string[], boolean]> = [
+    ['200 OK', html, true],
+    ['404 Not Found', ['content-type', 'TEXT/HTML'], true],
+    ['200 OK', ['Content-Type', 'text/plain'], false],
+    ['200 OK', ['Content-Type', 'application/xhtml+xml'], false],
+    ['200 OK', [...html, 'Content-Encoding', 'gzip'], false],
+    ['204 No Content', html, false],
+    ['304 Not Modified', html, false],
+    ['200 OK', [], false],
+  ];
+  t.plan(cases.length);
+  for (const [status, headers, expected] of cases)
+    t.assert.strictEqual(wantsScript(status, headers), expected, `${status} ${headers.join(' ')}`);
+});
+
+test('`openerCommand()` uses $BROWSER, else the platform opener', (t: TestContext) => {
+  t.plan(5);
+  const url = 'http://localhost:8000/';
+  t.assert.deepStrictEqual(openerCommand(url, {}, 'linux'), ['xdg-open', [url]]);
+  t.assert.deepStrictEqual(openerCommand(url, {}, 'darwin'), ['open', [url]]);
+  t.assert.deepStrictEqual(openerCommand(url, { BROWSER: 'firefox -new-tab' }, 'linux'), [
+    'firefox',
+    ['-new-tab', url],
+  ]);
+  t.assert.deepStrictEqual(openerCommand(url, { BROWSER: 'w3m %s -dump' }, 'linux'), [
+    'w3m',
+    [url, '-dump'],
+  ]);
+  t.assert.deepStrictEqual(openerCommand(url, { BROWSER: '' }, 'win32')[0], 'cmd');
+});
+
+test('`browserUrl()` opens the first TCP listener, localhost for an any-address bind', (t: TestContext) => {
+  t.plan(3);
+  const tcp = (url: string, port = '8000') => ({
+    url,
+    info: { scheme: 'http' as const, serverName: '', serverPort: port },
+  });
+  t.assert.strictEqual(
+    browserUrl([tcp('unix:/tmp/s', ''), tcp('http://127.0.0.1:8000')]),
+    'http://127.0.0.1:8000/',
+  );
+  t.assert.strictEqual(browserUrl([tcp('http://0.0.0.0:9000')]), 'http://localhost:9000/');
+  t.assert.strictEqual(browserUrl([tcp('unix:/tmp/s', '')]), undefined);
 });

@@ -1,0 +1,87 @@
+// `--reload-browser` and `--open` over real sockets: the script tag in HTML pages (and only
+// there), the event stream that tells the tabs after a reload, and the opener command.
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { startCask } from '../helpers/cask.js';
+import { get } from '../helpers/http.js';
+import { until } from '../helpers/load.js';
+
+const APP = `import helper
+
+def application(environ, start_response):
+    if environ["PATH_INFO"] == "/text":
+        body = b"plain"
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
+        return [body]
+    body = ("<!doctype html><p id=v>%s</p>" % helper.VERSION).encode()
+    start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+`;
+
+function project(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cask-dev-extras-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'app.py'), APP);
+  writeFileSync(join(dir, 'helper.py'), 'VERSION = "one"\n');
+  return dir;
+}
+
+const TAG = '\n<script src="/__cask__/reload.js"></script>\n';
+
+test('--reload-browser: HTML pages get the script, the stream says "reload" after an edit', async (t) => {
+  const dir = project(t);
+  const server = await startCask(['dev', 'app:application', '--chdir', dir, '--reload-browser']);
+  t.after(() => server.stop());
+  await server.waitFor(/Reloading on changes: watching \d+ file/);
+
+  const page = await get(server.port, '/');
+  assert.equal(page.body.toString(), `<!doctype html><p id=v>one</p>${TAG}`);
+  assert.equal(Number(page.headers['content-length']), page.body.length);
+  const text = await get(server.port, '/text');
+  assert.equal(text.body.toString(), 'plain', 'only text/html gets the tag');
+  const script = await get(server.port, '/__cask__/reload.js');
+  assert.match(script.headers['content-type'] ?? '', /^text\/javascript/);
+  assert.match(script.body.toString(), /new EventSource\("\/__cask__\/events"\)/);
+
+  const stream = connect(server.port, '127.0.0.1');
+  t.after(() => stream.destroy());
+  let received = '';
+  stream.setEncoding('latin1').on('data', (s: string) => (received += s));
+  stream.write('GET /__cask__/events HTTP/1.1\r\nHost: localhost\r\n\r\n');
+  await until(() => received.includes(': reloads of the app'), 10_000, 'the stream');
+  assert.match(received, /content-type: text\/event-stream/i);
+
+  writeFileSync(join(dir, 'helper.py'), 'VERSION = "two"\n');
+  await until(() => received.includes('event: reload\ndata: 1\n\n'), 15_000, 'the reload event');
+  assert.match(server.stderr(), /Reloading 1 browser tab\(s\)/);
+  assert.match((await get(server.port, '/')).body.toString(), /<p id=v>two<\/p>/);
+});
+
+test('without --reload-browser nothing is added', async (t) => {
+  const server = await startCask(['dev', 'app:application', '--chdir', project(t)]);
+  t.after(() => server.stop());
+  assert.equal((await get(server.port, '/')).body.toString(), '<!doctype html><p id=v>one</p>');
+});
+
+test('--open runs $BROWSER with the server address', async (t) => {
+  const dir = project(t);
+  const seen = join(dir, 'opened.txt');
+  const opener = join(dir, 'opener.sh');
+  writeFileSync(opener, `#!/bin/sh\necho "$@" > ${JSON.stringify(seen)}\n`);
+  chmodSync(opener, 0o755);
+  const server = await startCask(['dev', 'app:application', '--chdir', dir, '--open'], {
+    env: { BROWSER: opener },
+  });
+  t.after(() => server.stop());
+  await until(
+    () => existsSync(seen) && readFileSync(seen, 'utf8').length > 0,
+    10_000,
+    'the opener',
+  );
+  assert.equal(readFileSync(seen, 'utf8').trim(), `http://127.0.0.1:${server.port}/`);
+});
