@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 export const HAPROXY = '/usr/sbin/haproxy';
 export const NGINX = '/usr/sbin/nginx';
+export const APACHE = '/usr/sbin/apache2';
 export const DEPLOY_MD = fileURLToPath(new URL('../../docs/deploy.md', import.meta.url));
 
 /** Why a test needing `binary` cannot run here, or undefined when it is installed. */
@@ -115,6 +116,42 @@ ${server}
 `,
   );
   return daemon([NGINX, '-p', dir, '-c', path, '-e', join(dir, 'error.log')]);
+}
+
+/**
+ * Apache in the foreground with `site` (a VirtualHost from docs/deploy.md) in a standalone
+ * apache2.conf: the modules `a2enmod` would enable, logs and run-time files in `dir`.
+ */
+export function startApache(dir: string, port: number, site: string): Daemon {
+  const path = join(dir, 'apache2.conf');
+  const modules = [
+    'mpm_event',
+    'authz_core',
+    'headers',
+    'proxy',
+    'proxy_http',
+    'proxy_balancer',
+    'proxy_hcheck',
+    'slotmem_shm',
+    'lbmethod_byrequests',
+  ];
+  writeFileSync(
+    path,
+    `ServerRoot /etc/apache2
+ServerName localhost
+DefaultRuntimeDir ${dir}
+PidFile ${join(dir, 'apache2.pid')}
+ErrorLog ${join(dir, 'error.log')}
+LogLevel warn
+Mutex file:${dir} default
+User nobody
+Group nogroup
+Listen 127.0.0.1:${port}
+${modules.map((m) => `LoadModule ${m}_module /usr/lib/apache2/modules/mod_${m}.so`).join('\n')}
+${site.replace(/<VirtualHost \*:80>/, `<VirtualHost 127.0.0.1:${port}>`)}
+`,
+  );
+  return daemon([APACHE, '-f', path, '-DFOREGROUND']);
 }
 
 export interface RateResult {

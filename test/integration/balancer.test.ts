@@ -9,12 +9,14 @@ import { test, type TestContext } from 'node:test';
 import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
 import { until } from '../helpers/load.js';
 import {
+  APACHE,
   HAPROXY,
   NGINX,
   deployBlock,
   freePort,
   missing,
   rateLoad,
+  startApache,
   startHaproxy,
   startNginx,
   waitForPort,
@@ -115,5 +117,21 @@ test(
     t.after(() => nginx.stop());
     await waitForPort(front);
     await restartUnderLoad(t, front, { port: pa, server: a }, nginx);
+  },
+);
+
+test(
+  'Apache with mod_proxy_hcheck on /readyz: an instance stopped and started again under load fails no request',
+  { skip: missing(APACHE, 'apache2') },
+  async (t) => {
+    const [front, pa, pb] = [await freePort(), await freePort(), await freePort()];
+    const a = await instance(pa, 'api');
+    t.after(() => a.stop());
+    const b = await instance(pb, 'site');
+    t.after(() => b.stop());
+    const apache = startApache(tempDir(t), front, localise(deployBlock('apache'), front, pa, pb));
+    t.after(() => apache.stop());
+    await waitForPort(front);
+    await restartUnderLoad(t, front, { port: pa, server: a }, apache);
   },
 );
