@@ -24,6 +24,7 @@ import { errorPageAudience } from './dev/hosts.js';
 import { Reloader } from './dev/reloader.js';
 import { ConsoleGate, consoleRoute } from './dev/console.js';
 import { openBrowser } from './dev/open.js';
+import { selfSignedTls } from './dev/selfsigned.js';
 
 const LISTEN_BACKLOG = 2048;
 
@@ -36,8 +37,10 @@ export interface ServeMode {
   readonly dev?: boolean;
 }
 
-export async function serve(config: Config, mode: ServeMode = {}): Promise<number> {
+export async function serve(given: Config, mode: ServeMode = {}): Promise<number> {
   const dev = mode.dev === true;
+  // `--tls self-signed`: certfile and keyfile of a localhost certificate kept in the cache.
+  const { config, made: selfSigned } = selfSignedTls(given);
   const audience = errorPageAudience(config.devAllowedHosts);
   // TLS options that do not go together throw ConfigError (exit 2) before anything starts.
   const tlsOn = tlsEnabled(config);
@@ -178,6 +181,10 @@ export async function serve(config: Config, mode: ServeMode = {}): Promise<numbe
     );
   }
   if (tls !== undefined) logger.info(`TLS certificate: ${tls.certificate}`);
+  if (selfSigned !== undefined)
+    logger.info(
+      `Self-signed certificate for localhost ${selfSigned.made ? 'made' : 'reused'}: ${selfSigned.certfile}; to trust it, see docs/development.md`,
+    );
   if (config.open) openBrowser(listeners, logger);
 
   return new Control({

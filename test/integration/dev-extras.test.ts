@@ -1,12 +1,23 @@
-// `--reload-browser` and `--open` over real sockets: the script tag in HTML pages (and only
+// `--reload-browser`, `--open` and `--tls self-signed` over real sockets: the script tag in HTML pages (and only
 // there), the event stream that tells the tabs after a reload, and the opener command.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { startCask } from '../helpers/cask.js';
+import { runCask, startCask } from '../helpers/cask.js';
 import { get } from '../helpers/http.js';
 import { until } from '../helpers/load.js';
 
@@ -84,4 +95,73 @@ test('--open runs $BROWSER with the server address', async (t) => {
     'the opener',
   );
   assert.equal(readFileSync(seen, 'utf8').trim(), `http://127.0.0.1:${server.port}/`);
+});
+
+test('--tls self-signed serves HTTPS with a localhost certificate made once and reused', async (t) => {
+  const cache = mkdtempSync(join(tmpdir(), 'cask-dev-cache-'));
+  t.after(() => rmSync(cache, { recursive: true, force: true }));
+  const dir = project(t);
+  const fetchOnce = async (): Promise<{ body: string; fingerprint: string }> => {
+    const server = await startCask(
+      ['dev', 'app:application', '--chdir', dir, '--tls', 'self-signed'],
+      {
+        env: { XDG_CACHE_HOME: cache },
+      },
+    );
+    try {
+      const certfile = join(cache, 'cask', 'tls-localhost', 'cert.pem');
+      const ca = readFileSync(certfile);
+      assert.match(server.stderr(), /on https:\/\/127\.0\.0\.1:\d+/);
+      return await new Promise((resolve, reject) => {
+        const request = httpsRequest(
+          { host: '127.0.0.1', port: server.port, path: '/', ca, servername: 'localhost' },
+          (response) => {
+            let body = '';
+            const fingerprint = (response.socket as TLSSocket).getPeerCertificate().fingerprint256;
+            response.setEncoding('utf8').on('data', (s: string) => (body += s));
+            response.on('end', () =>
+              resolve({
+                body,
+                fingerprint,
+              }),
+            );
+          },
+        );
+        request.on('error', reject);
+        request.end();
+      });
+    } finally {
+      await server.stop();
+    }
+  };
+  const first = await fetchOnce();
+  assert.equal(first.body, '<!doctype html><p id=v>one</p>');
+  const cert = new X509Certificate(readFileSync(join(cache, 'cask', 'tls-localhost', 'cert.pem')));
+  assert.match(
+    cert.subjectAltName ?? '',
+    /DNS:localhost, IP Address:127\.0\.0\.1, IP Address:0:0:0:0:0:0:0:1/,
+  );
+  assert.equal(statSync(join(cache, 'cask', 'tls-localhost', 'key.pem')).mode & 0o777, 0o600);
+  const second = await fetchOnce();
+  assert.equal(second.fingerprint, first.fingerprint, 'the same certificate the second time');
+});
+
+test('--tls self-signed with --certfile is refused (exit 2)', async (t) => {
+  const server = runCask([
+    'dev',
+    'app:application',
+    '--chdir',
+    project(t),
+    '--tls',
+    'self-signed',
+    '--certfile',
+    '/x.pem',
+    '--keyfile',
+    '/x.key',
+    '-b',
+    '127.0.0.1:0',
+  ]);
+  t.after(() => server.stop());
+  assert.equal(await server.exited, 2);
+  assert.match(server.stderr(), /Conflicting options: --tls self-signed makes its own certificate/);
 });
