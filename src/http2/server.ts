@@ -13,6 +13,7 @@
 import { createServer, type Http2Server, type ServerHttp2Session, type Settings } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { ClientInfo, ListenerInfo } from '../exchange.js';
+import { MEMORY_MARK } from '../http/response-spool.js';
 import { Http2Connection, type SessionContext } from './session.js';
 
 /** Largest SETTINGS_MAX_HEADER_LIST_SIZE node:http2 accepts (2^32 - 1). */
@@ -21,6 +22,8 @@ const MAX_HEADER_LIST = 2 ** 32 - 1;
 const FIELD_OVERHEAD = 32;
 /** The four request pseudo-headers (:method, :scheme, :authority, :path). */
 const PSEUDO_HEADERS = 4;
+/** node:http2's own default session memory (MB): frames, HPACK tables, header blocks. */
+const SESSION_MEMORY_MB = 10;
 
 export interface Http2Settings {
   /** SETTINGS_MAX_CONCURRENT_STREAMS (`http2-max-streams`). */
@@ -36,10 +39,17 @@ export interface Http2Settings {
  * largest, and nghttp2 resets a stream past it (ENHANCE_YOUR_CALM) before its fields take memory;
  * the field count nghttp2 allows is twice ours, so a request with a few fields too many gets the
  * same 431 as over HTTP/1.1 (request.ts) and only a flood is cut short.
+ *
+ * node:http2 counts the bytes queued on a session's streams against `maxSessionMemory` and
+ * refuses new streams past it (ENHANCE_YOUR_CALM). Each stream may queue up to MEMORY_MARK
+ * (256 KiB) for a slow client before the spool takes the rest to a file, so the cap makes room
+ * for that on every stream: measured, 60 streams nobody read on one connection (15 MiB queued)
+ * got the 61st refused under node's default of 10 MB.
  */
 export function sessionOptions(settings: Http2Settings): {
   settings: Settings;
   maxHeaderListPairs: number;
+  maxSessionMemory: number;
 } {
   const fields = settings.maxHeaderCount + PSEUDO_HEADERS;
   const maxHeaderListSize =
@@ -49,6 +59,8 @@ export function sessionOptions(settings: Http2Settings): {
   return {
     settings: { maxConcurrentStreams: settings.maxStreams, maxHeaderListSize },
     maxHeaderListPairs: 2 * fields,
+    maxSessionMemory:
+      SESSION_MEMORY_MB + Math.ceil((settings.maxStreams * MEMORY_MARK) / (1024 * 1024)),
   };
 }
 

@@ -328,6 +328,37 @@ describe('HTTP/2 streams and the app threads (big_responses app, 1 worker × 2 t
     t.assert.equal(sha256(body), digest);
   });
 
+  test('60 streams nobody reads on one connection: a 61st is still served, and all 60 arrive whole', async (t: TestContext) => {
+    // 2 MiB each: every stream queues its 256 KiB in memory and spools the rest, 15 MiB in
+    // all on one session, past node:http2's default session memory (10 MB).
+    const server = await startCask(
+      ['big_responses:application', '--chdir', APPS, '-w', '1', '--threads', String(THREADS)],
+      { env: { BIG_RESPONSE_SIZE: String(2 * MiB) } },
+    );
+    t.after(() => server.stop());
+    const digest = (await get(server.port, '/digest')).body.toString();
+    const client = await session(t, server.port);
+    const bodies = Array.from({ length: 60 }, () => {
+      const stream = client.request({ ':path': '/list' });
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.pause();
+      return {
+        stream,
+        whole: new Promise<Buffer>((resolve) =>
+          stream.on('close', () => resolve(Buffer.concat(chunks))),
+        ),
+      };
+    });
+    await sleep(1500);
+    const fast = await request(client, { ':path': '/ok' });
+    for (const { stream } of bodies) stream.resume();
+    const got = await Promise.all(bodies.map((b) => b.whole));
+    t.plan(2);
+    t.assert.equal(fast.body.toString(), 'ok');
+    t.assert.equal(got.filter((body) => sha256(body) === digest).length, 60);
+  });
+
   test('a stream whose client takes nothing for send-timeout is reset and its thread freed', async (t: TestContext) => {
     const server = await startCask([
       'big_responses:application', '--chdir', APPS, '-w', '1', '--threads', String(THREADS),

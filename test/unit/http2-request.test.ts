@@ -159,6 +159,7 @@ test('`sessionOptions()` maps limit-request-fields and -field-size to the header
     {
       settings: { maxConcurrentStreams: 100, maxHeaderListSize: 104 * (8190 + 32) },
       maxHeaderListPairs: 208,
+      maxSessionMemory: 10 + 25,
     },
   );
   t.assert.equal(
