@@ -156,6 +156,7 @@ export class StreamExchange {
       tls: this.client.tls,
       listener: this.listener,
       onClientGone: undefined,
+      handlerState: undefined,
     };
     this.response = response;
     this.exchange = exchange;
