@@ -4,6 +4,7 @@
 import type { Server } from 'node:net';
 import type { Config } from './config/index.js';
 import { Gateway } from './gateway.js';
+import { webServerTransports } from './cgi/index.js';
 import { Front, type FrontOptions } from './http/front.js';
 import { AccessLog, Logger } from './log.js';
 import { AllowList } from './net/allow-ips.js';
@@ -24,7 +25,6 @@ import { errorPageAudience } from './dev/hosts.js';
 import { Reloader } from './dev/reloader.js';
 import { ConsoleGate, consoleRoute } from './dev/console.js';
 import { openBrowser } from './dev/open.js';
-import { selfSignedTls } from './dev/selfsigned.js';
 
 const LISTEN_BACKLOG = 2048;
 
@@ -37,10 +37,8 @@ export interface ServeMode {
   readonly dev?: boolean;
 }
 
-export async function serve(given: Config, mode: ServeMode = {}): Promise<number> {
+export async function serve(config: Config, mode: ServeMode = {}): Promise<number> {
   const dev = mode.dev === true;
-  // `--tls self-signed`: certfile and keyfile of a localhost certificate kept in the cache.
-  const { config, made: selfSigned } = selfSignedTls(given);
   const audience = errorPageAudience(config.devAllowedHosts);
   // TLS options that do not go together throw ConfigError (exit 2) before anything starts.
   const tlsOn = tlsEnabled(config);
@@ -152,6 +150,8 @@ export async function serve(given: Config, mode: ServeMode = {}): Promise<number
   );
   const front = new Front(frontOptions, router, logger);
   const connections = front.connections;
+  // Listeners for a web server in front (`-b uwsgi://…`, scgi, fastcgi) speak its protocol.
+  const webServer = webServerTransports(front, frontOptions, router, logger);
   // The admin pages describe the first app's pool (the only one, unless there are several).
   const adminSources = { app: first.config.app, pool: first.pool, gateway: first.gateway, front };
   const sampler = new Sampler(adminSources);
@@ -160,8 +160,9 @@ export async function serve(given: Config, mode: ServeMode = {}): Promise<number
   const listeners: BoundListener[] = [];
   try {
     for (const bind of config.bind) {
+      const transport = webServer(bind.protocol);
       listeners.push(
-        await listen(bind, LISTEN_BACKLOG, (socket, info) => front.accept(socket, info), tls),
+        await listen(bind, LISTEN_BACKLOG, (socket, info) => front.accept(socket, info, transport), tls),
       );
     }
   } catch (error) {
@@ -181,10 +182,6 @@ export async function serve(given: Config, mode: ServeMode = {}): Promise<number
     );
   }
   if (tls !== undefined) logger.info(`TLS certificate: ${tls.certificate}`);
-  if (selfSigned !== undefined)
-    logger.info(
-      `Self-signed certificate for localhost ${selfSigned.made ? 'made' : 'reused'}: ${selfSigned.certfile}; to trust it, see docs/development.md`,
-    );
   if (config.open) openBrowser(listeners, logger);
 
   return new Control({

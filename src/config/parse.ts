@@ -3,7 +3,7 @@
 
 import { isIPv4, isIPv6 } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
-import type { BindAddress } from '../net/bind.js';
+import { WEB_SERVER_PROTOCOLS, type BindAddress, type WebServerProtocol } from '../net/bind.js';
 import { InvalidValue } from './types.js';
 
 /** Node clamps longer timers to 1 ms with a warning, so a longer timeout would fire at once. */
@@ -118,39 +118,92 @@ export function parsePath(raw: string, baseDir: string): string {
 }
 
 // A listening address is parsed once here, so listeners never see a string.
-export { formatBind, type BindAddress } from '../net/bind.js';
+export { formatBind, type BindAddress, type WebServerProtocol } from '../net/bind.js';
 
 const BIND_FORMS = 'write HOST:PORT, [IPv6]:PORT or unix:PATH';
 const HOSTNAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/i;
+/** `uwsgi:`, `scgi:` or `fastcgi:` at the start of a `--bind` value, in any case. */
+const PROTOCOL_PREFIX = new RegExp(`^(${WEB_SERVER_PROTOCOLS.join('|')}):`, 'i');
 
 /**
- * Parses one `--bind` value: `127.0.0.1:8000`, `localhost:8000`, `[::1]:8000`, `unix:/run/cask.sock`.
+ * Parses one `--bind` value: `127.0.0.1:8000`, `localhost:8000`, `[::1]:8000`,
+ * `unix:/run/cask.sock`, and for a web server in front `uwsgi://127.0.0.1:8001`,
+ * `scgi://[::1]:4000`, `fastcgi:unix:/run/cask.sock` (src/cgi/).
  * A bare `:8000` is refused: gunicorn reads it as every interface, other tools as localhost, so
  * the user writes `0.0.0.0:8000` or `127.0.0.1:8000` and means it. A relative socket path is
  * resolved against `baseDir` when one is given.
  */
 export function parseBind(text: string, baseDir?: string): BindAddress {
   const raw = text.trim();
-  if (raw.startsWith('unix:')) {
-    const path = raw.slice('unix:'.length);
-    if (path === '') throw new InvalidValue(`has no socket path (${BIND_FORMS})`);
-    if (path.includes('\0')) throw new InvalidValue('contains a NUL byte');
-    return { kind: 'unix', path: baseDir === undefined ? path : resolve(baseDir, path) };
+  const prefix = PROTOCOL_PREFIX.exec(raw);
+  if (prefix !== null) {
+    const protocol = (prefix[1] as string).toLowerCase() as WebServerProtocol;
+    return { ...parseProtocolAddress(protocol, raw.slice(prefix[0].length), baseDir), protocol };
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
-    throw new InvalidValue(`is a URL, not an address (${BIND_FORMS})`);
+  if (raw.startsWith('unix:')) return parseUnix(raw.slice('unix:'.length), BIND_FORMS, baseDir);
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(raw);
+  if (scheme !== null) {
+    const name = (scheme[1] as string).toLowerCase();
+    if (name === 'http' || name === 'https') {
+      throw new InvalidValue(`is a URL, not an address (${BIND_FORMS})`);
+    }
+    throw new InvalidValue(
+      `names an unknown protocol "${scheme[1]}" (write uwsgi://, scgi:// or fastcgi://, or HOST:PORT for HTTP)`,
+    );
   }
+  return parseHostPort(raw, BIND_FORMS);
+}
 
+/**
+ * The same forms as parseBind(), for a listener that speaks HTTP and nothing else (the admin
+ * listener): a web server's protocol is refused rather than answered in HTTP.
+ */
+export function parseHttpBind(text: string, baseDir?: string): BindAddress {
+  const address = parseBind(text, baseDir);
+  if (address.protocol !== undefined) {
+    throw new InvalidValue(
+      `is a ${address.protocol} address, and this listener speaks HTTP (${BIND_FORMS})`,
+    );
+  }
+  return address;
+}
+
+/** What follows `uwsgi:` (or `scgi:`, `fastcgi:`): `//HOST:PORT` or `unix:PATH`. */
+function parseProtocolAddress(
+  protocol: WebServerProtocol,
+  rest: string,
+  baseDir: string | undefined,
+): BindAddress {
+  const forms = `write ${protocol}://HOST:PORT or ${protocol}:unix:PATH`;
+  if (rest.startsWith('unix:')) return parseUnix(rest.slice('unix:'.length), forms, baseDir);
+  if (!rest.startsWith('//')) throw new InvalidValue(`is not an address (${forms})`);
+  const address = rest.slice(2);
+  if (address.startsWith('unix:')) {
+    throw new InvalidValue(`writes a Unix socket as a URL (write ${protocol}:unix:PATH)`);
+  }
+  if (address.includes('/')) {
+    throw new InvalidValue(`has a path after the address (write ${protocol}://HOST:PORT)`);
+  }
+  return parseHostPort(address, forms);
+}
+
+function parseUnix(path: string, forms: string, baseDir: string | undefined): BindAddress {
+  if (path === '') throw new InvalidValue(`has no socket path (${forms})`);
+  if (path.includes('\0')) throw new InvalidValue('contains a NUL byte');
+  return { kind: 'unix', path: baseDir === undefined ? path : resolve(baseDir, path) };
+}
+
+function parseHostPort(raw: string, forms: string): BindAddress {
   let host: string;
   let portText: string | undefined;
   if (raw.startsWith('[')) {
     const end = raw.indexOf(']');
-    if (end === -1) throw new InvalidValue(`has no closing bracket (${BIND_FORMS})`);
+    if (end === -1) throw new InvalidValue(`has no closing bracket (${forms})`);
     host = raw.slice(1, end);
     if (!isIPv6(host)) throw new InvalidValue('is not a valid IPv6 address');
     const rest = raw.slice(end + 1);
     if (rest !== '' && !rest.startsWith(':'))
-      throw new InvalidValue(`is not an address (${BIND_FORMS})`);
+      throw new InvalidValue(`is not an address (${forms})`);
     portText = rest === '' ? undefined : rest.slice(1);
   } else {
     const colon = raw.lastIndexOf(':');
@@ -166,12 +219,12 @@ export function parseBind(text: string, baseDir?: string): BindAddress {
     }
     const looksNumeric = /^[\d.]+$/.test(host);
     if (looksNumeric ? !isIPv4(host) : !HOSTNAME.test(host)) {
-      throw new InvalidValue(`has an invalid host (${BIND_FORMS})`);
+      throw new InvalidValue(`has an invalid host (${forms})`);
     }
   }
 
   if (portText === undefined || portText === '') {
-    throw new InvalidValue(`has no port (${BIND_FORMS})`);
+    throw new InvalidValue(`has no port (${forms})`);
   }
   if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
     throw new InvalidValue('has an invalid port (use 0 to 65535)');

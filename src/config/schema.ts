@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bool, bytes, choice, int, list, path, seconds, string } from './define.js';
 import { apps } from './apps.js';
-import { parseBind, parsePath } from './parse.js';
+import { parseBind, parseHttpBind, parsePath } from './parse.js';
 import { InvalidValue, type AnySetting, type CheckedTable, type ValueOf } from './types.js';
 import { parseAllowEntry } from '../net/allow-ips.js';
 import { compileAccessFormat } from '../log-format.js';
@@ -184,7 +184,7 @@ export const SETTINGS = table({
     env: 'CASK_BIND',
     metavar: 'ADDRESS',
     section: 'Server socket',
-    doc: 'Address to listen on: `HOST:PORT`, `[IPv6]:PORT` or `unix:PATH`. Repeat to listen on several. Port 0 picks a free port.',
+    doc: 'Address to listen on: `HOST:PORT`, `[IPv6]:PORT` or `unix:PATH` for HTTP. Behind a web server, `uwsgi://HOST:PORT`, `scgi://HOST:PORT` or `fastcgi://HOST:PORT` (or `uwsgi:unix:PATH`, …) speaks its `uwsgi_pass`, `scgi_pass` or `fastcgi_pass` protocol instead, takes connections only from `forwarded-allow-ips` (and Unix sockets), and uses the variables it sends (`REMOTE_ADDR`, `HTTPS`, `SCRIPT_NAME`, …) as they are (docs/deploy.md). Repeat to listen on several. Port 0 picks a free port.',
     default: ['127.0.0.1:8000'],
     item: (raw, ctx) => parseBind(raw, ctx.baseDir),
     minItems: 1,
@@ -539,9 +539,9 @@ export const SETTINGS = table({
     env: 'CASK_ADMIN_BIND',
     metavar: 'ADDRESS',
     section: 'Health',
-    doc: 'Address of the admin listener, which answers `/healthz` (the front is alive) and `/readyz` (workers ready, not shutting down) itself, without touching Python. Same forms as `--bind`; repeat for several.',
+    doc: 'Address of the admin listener, which answers `/healthz` (the front is alive) and `/readyz` (workers ready, not shutting down) itself, without touching Python. Same HTTP forms as `--bind`; repeat for several.',
     default: [],
-    item: (raw, ctx) => parseBind(raw, ctx.baseDir),
+    item: (raw, ctx) => parseHttpBind(raw, ctx.baseDir),
   }),
   adminToken: string({
     flag: '--admin-token',
@@ -723,14 +723,6 @@ export const SETTINGS = table({
     section: 'Development',
     doc: 'With `reload`: HTML pages get a small script that reloads the browser tab once the app has reloaded (Server-Sent Events from the front, at `/__cask__/events`), and again when broken code loads again. Not for pages whose Content-Security-Policy forbids same-origin scripts.',
     default: false,
-  }),
-  tls: choice({
-    flag: '--tls',
-    env: 'CASK_TLS',
-    section: 'Development',
-    doc: '`self-signed`: serve HTTPS on every TCP listener with a certificate for `localhost`, `127.0.0.1` and `::1`, made once with `openssl` and kept in `$XDG_CACHE_HOME/cask/tls-localhost/` (`~/.cache` by default) so that a browser told to trust it keeps trusting it (docs/development.md says how). Not with `--certfile`.',
-    choices: ['off', 'self-signed'],
-    default: 'off',
   }),
   open: bool({
     flag: '--open',

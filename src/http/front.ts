@@ -74,6 +74,16 @@ export interface FrontLogger {
   warn(message: string): void;
 }
 
+/**
+ * A listener's own protocol in place of HTTP (src/cgi/: uwsgi, SCGI, FastCGI from a web server
+ * in front). The front admits and counts its sockets as any other, then hands them over.
+ */
+export interface SocketTransport {
+  accept(socket: Socket, listener: ListenerInfo): void;
+  /** What a socket over max-connections is told, in this protocol, before it is closed. */
+  overloaded(): Buffer;
+}
+
 /** Refused sockets lingering for their 503 to be read; past this many, they are cut at once. */
 const MAX_LINGERING_REFUSALS = 1024;
 /** The over-limit warning is logged at most this often. */
@@ -163,11 +173,17 @@ export class Front {
     this.timer.unref();
   }
 
-  accept(socket: Socket, listener: ListenerInfo): void {
+  accept(socket: Socket, listener: ListenerInfo, transport?: SocketTransport): void {
     const max = this.options.maxConnections;
     const tls = (socket as TLSSocket).encrypted === true ? (socket as TLSSocket) : undefined;
     if (max > 0 && this.connections.size >= max) {
-      this.refuse(socket, this.http === '2' || tls?.alpnProtocol === 'h2');
+      this.refuse(
+        socket,
+        transport?.overloaded() ??
+          (this.http === '2' || tls?.alpnProtocol === 'h2'
+            ? H2_REFUSAL
+            : cannedResponse(503, { close: true })),
+      );
       return;
     }
     this.counters.accepted++;
@@ -179,6 +195,10 @@ export class Front {
       this.counters.closedBytesIn += socket.bytesRead;
       this.counters.closedBytesOut += socket.bytesWritten;
     });
+    if (transport !== undefined) {
+      transport.accept(socket, listener);
+      return;
+    }
     const h2 = this.h2;
     if (h2 === undefined) {
       new Connection(socket, this.context, listener);
@@ -259,11 +279,11 @@ export class Front {
 
   /**
    * Over the limit: a canned 503 with `Retry-After` (for an HTTP/2 client, a GOAWAY that
-   * refuses every stream), our side closed, and the client's bytes drained for a moment so the
-   * answer is not destroyed by a reset. Under a flood the lingering is skipped: the point is to
-   * give back the descriptor.
+   * refuses every stream; for a web server's protocol, its own 503), our side closed, and the
+   * client's bytes drained for a moment so the answer is not destroyed by a reset. Under a flood
+   * the lingering is skipped: the point is to give back the descriptor.
    */
-  private refuse(socket: Socket, h2: boolean): void {
+  private refuse(socket: Socket, answer: Buffer): void {
     this.counters.overLimit++;
     socket.on('error', () => {});
     const now = Date.now();
@@ -278,7 +298,7 @@ export class Front {
       this.warnedCount = this.counters.overLimit;
     }
     socket.setNoDelay(true);
-    socket.end(h2 ? H2_REFUSAL : cannedResponse(503, { close: true }));
+    socket.end(answer);
     this.linger(socket, now);
   }
 

@@ -1,6 +1,8 @@
 // Binds the listening sockets (TCP on IPv4/IPv6, Unix) and hands each accepted socket on.
 // With TLS on, a TCP listener is a tls.Server and hands on each socket once its handshake is
-// done; a Unix socket listener stays plain (it is reached from the same host only).
+// done; a Unix socket listener stays plain (it is reached from the same host only), and so does
+// a listener for a web server's protocol (`uwsgi://…`): the web server in front ends TLS and
+// says so in its HTTPS variable.
 
 import { lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -12,7 +14,10 @@ import type { TlsTerminator } from './tls.js';
 export interface BoundListener {
   server: Server;
   info: ListenerInfo;
-  /** How to reach it, for the startup log: `http://127.0.0.1:8000`, `unix:/run/app.sock`. */
+  /**
+   * How to reach it, for the startup log: `http://127.0.0.1:8000`, `unix:/run/app.sock`, or as
+   * `--bind` writes it for a web server's protocol: `uwsgi://127.0.0.1:8001`.
+   */
   url: string;
 }
 
@@ -31,7 +36,7 @@ export function listen(
   onSocket: (socket: Socket, info: ListenerInfo) => void,
   tls?: TlsTerminator,
 ): Promise<BoundListener> {
-  const secure = tls !== undefined && bind.kind === 'tcp';
+  const secure = tls !== undefined && bind.kind === 'tcp' && bind.protocol === undefined;
   const scheme = secure ? 'https' : 'http';
   // Half-open: a client may send its requests and then shut its side; it still gets the answers.
   // A TLS socket takes both from the TCP socket under it.
@@ -58,12 +63,15 @@ export function listen(
       let url: string;
       if (bind.kind === 'unix') {
         info = { scheme: 'http', serverName: 'localhost', serverPort: '' };
-        url = `unix:${bind.path}`;
+        url = formatBind(bind);
       } else {
         const address = server.address();
         const port = typeof address === 'object' && address !== null ? address.port : bind.port;
         info = { scheme, serverName: bind.host, serverPort: String(port) };
-        url = `${scheme}://${formatBind({ ...bind, port })}`;
+        url =
+          bind.protocol === undefined
+            ? `${scheme}://${formatBind({ ...bind, port })}`
+            : formatBind({ ...bind, port });
       }
       if (secure) {
         tls.attach(server as ReturnType<typeof createTlsServer>);

@@ -60,8 +60,66 @@ test('`parseBind()` refuses malformed addresses with the reason', (t: TestContex
   }
 });
 
+test('`parseBind()` reads the uwsgi, SCGI and FastCGI forms, TCP and Unix', (t: TestContext) => {
+  const cases: [string, BindAddress][] = [
+    ['uwsgi://127.0.0.1:8001', { kind: 'tcp', host: '127.0.0.1', port: 8001, protocol: 'uwsgi' }],
+    ['scgi://[::1]:4000', { kind: 'tcp', host: '::1', port: 4000, protocol: 'scgi' }],
+    ['fastcgi://localhost:9000', { kind: 'tcp', host: 'localhost', port: 9000, protocol: 'fastcgi' }],
+    ['UWSGI://127.0.0.1:0', { kind: 'tcp', host: '127.0.0.1', port: 0, protocol: 'uwsgi' }],
+    ['uwsgi:unix:/run/cask.sock', { kind: 'unix', path: '/run/cask.sock', protocol: 'uwsgi' }],
+    ['fastcgi:unix:cask.sock', { kind: 'unix', path: 'cask.sock', protocol: 'fastcgi' }],
+  ];
+  t.plan(cases.length + 1);
+  for (const [text, expected] of cases) t.assert.deepStrictEqual(parseBind(text), expected, text);
+  t.assert.deepStrictEqual(parseBind('scgi:unix:run/s.sock', '/srv/app'), {
+    kind: 'unix',
+    path: '/srv/app/run/s.sock',
+    protocol: 'scgi',
+  });
+});
+
+test('`parseBind()` refuses malformed web-server addresses with the reason', (t: TestContext) => {
+  const cases: [string, RegExp][] = [
+    ['uwsgi://', /^has no host \(/],
+    ['uwsgi://127.0.0.1', /^has no port \(write uwsgi:\/\/HOST:PORT or uwsgi:unix:PATH\)/],
+    ['scgi://127.0.0.1:99999', /^has an invalid port/],
+    ['fastcgi://127.0.0.1:9000/app', /^has a path after the address \(write fastcgi:\/\/HOST:PORT\)/],
+    ['uwsgi://unix:/run/s.sock', /^writes a Unix socket as a URL \(write uwsgi:unix:PATH\)/],
+    ['uwsgi:unix:', /^has no socket path \(write uwsgi:\/\/HOST:PORT or uwsgi:unix:PATH\)/],
+    ['uwsgi:8000', /^is not an address \(write uwsgi:\/\/HOST:PORT or uwsgi:unix:PATH\)/],
+    ['scgi://::1:4000', /^is an IPv6 address without brackets/],
+    ['fcgi://127.0.0.1:9000', /^names an unknown protocol "fcgi" \(write uwsgi:\/\/, scgi:\/\/ or fastcgi:\/\//],
+  ];
+  t.plan(cases.length);
+  for (const [text, reason] of cases) {
+    t.assert.throws(() => parseBind(text), { name: 'InvalidValue', reason }, text);
+  }
+});
+
+test('`loadConfig()` refuses a web-server protocol for --admin-bind, which speaks HTTP', (t: TestContext) => {
+  t.plan(1);
+  t.assert.throws(
+    () => loadConfig({ argv: ['--admin-bind', 'uwsgi://127.0.0.1:9'], env: {}, cwd: '/srv' }),
+    {
+      name: 'ConfigError',
+      message:
+        'Invalid value for --admin-bind: "uwsgi://127.0.0.1:9" is a uwsgi address, and this listener speaks HTTP (write HOST:PORT, [IPv6]:PORT or unix:PATH)',
+    },
+  );
+});
+
 test('`formatBind()` writes back what `parseBind()` reads', (t: TestContext) => {
-  const forms = ['127.0.0.1:8000', '[::1]:0', 'unix:/run/cask.sock', 'localhost:9000'];
+  const forms = [
+    '127.0.0.1:8000',
+    '[::1]:0',
+    'unix:/run/cask.sock',
+    'localhost:9000',
+    'uwsgi://127.0.0.1:8001',
+    'scgi://[::1]:4000',
+    'fastcgi://localhost:9000',
+    'uwsgi:unix:/run/cask.sock',
+    'fastcgi:unix:/run/f.sock',
+  ];
   t.plan(forms.length);
   for (const text of forms) t.assert.strictEqual(formatBind(parseBind(text)), text);
 });
