@@ -3,7 +3,7 @@
 // the configurations themselves come from docs/deploy.md, so the tests run what the docs say.
 // Also a fixed-rate client: a bounded, constant load that counts every failure.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
@@ -94,9 +94,15 @@ export function startHaproxy(dir: string, config: string): Daemon {
   return daemon([HAPROXY, '-f', path, '-db']);
 }
 
-/** nginx in the foreground with `server` (an http-context snippet) in a minimal nginx.conf. */
+/**
+ * nginx in the foreground with `server` (an http-context snippet) in a minimal nginx.conf,
+ * beside Debian's `uwsgi_params`, `scgi_params` and `fastcgi_params` for its `include` lines.
+ */
 export function startNginx(dir: string, server: string): Daemon {
   const path = join(dir, 'nginx.conf');
+  for (const params of ['uwsgi_params', 'scgi_params', 'fastcgi_params']) {
+    if (existsSync(`/etc/nginx/${params}`)) copyFileSync(`/etc/nginx/${params}`, join(dir, params));
+  }
   writeFileSync(
     path,
     `worker_processes 1;

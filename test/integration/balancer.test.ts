@@ -31,7 +31,7 @@ const RATE = 40;
  * with their name, so that a response says which instance it came from whatever the
  * balancer does to the headers.
  */
-function instance(port: number, app: string): Promise<RunningCask> {
+function instance(port: number, app: string, scheme = ''): Promise<RunningCask> {
   return startCask([
     `several:${app}`,
     '--chdir',
@@ -39,7 +39,7 @@ function instance(port: number, app: string): Promise<RunningCask> {
     '-w',
     '2',
     '-b',
-    `127.0.0.1:${port}`,
+    `${scheme}127.0.0.1:${port}`,
     '--readyz-path',
     '/readyz',
     '--shutdown-delay',
@@ -56,8 +56,8 @@ function tempDir(t: TestContext): string {
 /** The docs' addresses (two machines, port 80 in front) made into this machine's ports. */
 function localise(config: string, front: number, a: number, b: number): string {
   return config
-    .replaceAll('10.0.0.11:8000', `127.0.0.1:${a}`)
-    .replaceAll('10.0.0.12:8000', `127.0.0.1:${b}`)
+    .replace(/10\.0\.0\.11:800[01]/g, `127.0.0.1:${a}`)
+    .replace(/10\.0\.0\.12:800[01]/g, `127.0.0.1:${b}`)
     .replace(/bind :80\b/, `bind 127.0.0.1:${front}`)
     .replace(/listen 80;/, `listen 127.0.0.1:${front};`);
 }
@@ -70,7 +70,7 @@ function localise(config: string, front: number, a: number, b: number): string {
 async function restartUnderLoad(
   t: TestContext,
   front: number,
-  a: { port: number; server: RunningCask },
+  a: { port: number; server: RunningCask; scheme?: string },
   balancer: Daemon,
 ): Promise<void> {
   const load = rateLoad(front, '/x', RATE, (body) => (JSON.parse(body) as { app: string }).app);
@@ -78,7 +78,7 @@ async function restartUnderLoad(
   await until(() => load.served('api') && load.served('site'), 15_000, 'both instances to serve');
   a.server.proc.kill('SIGTERM');
   assert.equal(await a.server.exited, 0);
-  const again = await instance(a.port, 'admin');
+  const again = await instance(a.port, 'admin', a.scheme);
   t.after(() => again.stop());
   await until(() => load.served('admin'), 20_000, 'the restarted instance to serve');
   await new Promise((r) => setTimeout(r, 500));
@@ -133,5 +133,24 @@ test(
     t.after(() => apache.stop());
     await waitForPort(front);
     await restartUnderLoad(t, front, { port: pa, server: a }, apache);
+  },
+);
+
+test(
+  'nginx uwsgi_pass with uwsgi_next_upstream: an instance stopped and started again under load fails no request',
+  { skip: missing(NGINX, 'nginx-light') },
+  async (t) => {
+    const [front, pa, pb] = [await freePort(), await freePort(), await freePort()];
+    const a = await instance(pa, 'api', 'uwsgi://');
+    t.after(() => a.stop());
+    const b = await instance(pb, 'site', 'uwsgi://');
+    t.after(() => b.stop());
+    const nginx = startNginx(
+      tempDir(t),
+      localise(deployBlock('nginx uwsgi_pass upstream'), front, pa, pb),
+    );
+    t.after(() => nginx.stop());
+    await waitForPort(front);
+    await restartUnderLoad(t, front, { port: pa, server: a, scheme: 'uwsgi://' }, nginx);
   },
 );
