@@ -42,7 +42,7 @@ export async function serve(config: Config, mode: ServeMode = {}): Promise<numbe
   const audience = errorPageAudience(config.devAllowedHosts);
   // TLS options that do not go together throw ConfigError (exit 2) before anything starts.
   const tlsOn = tlsEnabled(config);
-  const logger = new Logger(config.logLevel, config.errorLog);
+  const logger = new Logger(config.logLevel, config.errorLog, config.logJson);
   // Certificates are read and checked before any socket is bound or worker started: a bad one
   // throws ConfigError naming the file (exit 2). The handshake counts against `header-timeout`
   // as the request head does: a client that stalls in it is the same slowloris.
@@ -54,7 +54,12 @@ export async function serve(config: Config, mode: ServeMode = {}): Promise<numbe
         config.headerTimeout > 0 ? config.headerTimeout * 1000 : DEFAULT_HANDSHAKE_TIMEOUT_MS,
       )
     : undefined;
-  const accessLog = config.accessLog ? new AccessLog(config.accessLog, config.accessLogFormat) : undefined;
+  const accessLog = config.accessLog
+    ? new AccessLog(
+        config.accessLog,
+        config.logJson && config.accessLogFormat === 'combined' ? 'json' : config.accessLogFormat,
+      )
+    : undefined;
   const allow = new AllowList(config.forwardedAllowIps);
   const frontOptions: FrontOptions = {
     limits: {
