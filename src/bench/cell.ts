@@ -14,6 +14,7 @@ import {
   type RunningServer,
 } from './launch.js';
 import { staticSite } from './static-site.js';
+import { behindNginx, frontReady, nginxFrontMissing } from './behind-nginx.js';
 import type { Generator } from './load/generator.js';
 import { runH2load, throwawayCertificate, type H2Leg } from './load/h2load.js';
 import type { LoadResult, LoadSpec } from './load/spec.js';
@@ -93,11 +94,20 @@ class ServerUnderTest {
     private readonly readyPath: string,
     /** It serves TLS: readiness is probed over TLS. */
     private readonly secure = false,
+    /** nginx in front (behind-nginx.ts): the server listens on a uwsgi socket of its own and
+     *  `port` is nginx's, which answers 502 until the server is up. */
+    private readonly front = false,
   ) {}
 
   async start(): Promise<number> {
     this.port = await freePort();
-    this.launch = this.def.launch({ ...this.ctx, port: this.port });
+    if (this.front) {
+      const backendPort = await freePort();
+      const backend = this.def.launch({ ...this.ctx, port: backendPort, protocol: 'uwsgi' });
+      this.launch = behindNginx(backend, { port: this.port, backendPort, tmpDir: this.ctx.tmpDir });
+    } else {
+      this.launch = this.def.launch({ ...this.ctx, port: this.port });
+    }
     this.starts += 1;
     this.running = startServer(
       this.launch,
@@ -112,6 +122,7 @@ class ServerUnderTest {
         this.def.startTimeoutMs ?? 15_000,
         2000,
         this.secure,
+        this.front ? frontReady : undefined,
       )
     ).ms;
   }
@@ -123,7 +134,15 @@ class ServerUnderTest {
   async settle(): Promise<void> {
     if (this.running === null) return;
     try {
-      await waitReady(this.running, this.port, this.readyPath, 500, 500, this.secure);
+      await waitReady(
+        this.running,
+        this.port,
+        this.readyPath,
+        500,
+        500,
+        this.secure,
+        this.front ? frontReady : undefined,
+      );
     } catch {
       await this.stop();
       await this.start();
@@ -170,6 +189,23 @@ export async function runCell(
   if (scenario.kind === 'h2') {
     return runH2Cell(def, scenario, env, label, { context: serverContext, pin, readyPath });
   }
+  const frontMissing = scenario.front === 'nginx' ? nginxFrontMissing() : undefined;
+  if (frontMissing !== undefined) {
+    env.progress.step(`${label} skipped`, estimateCellS(scenario, opts));
+    return {
+      server: def.name,
+      scenario: scenario.name,
+      status: 'skipped',
+      error: frontMissing,
+      command: '',
+      loadCommand: null,
+      startupMs: 0,
+      wallS: 0,
+      runs: [],
+      sweep: null,
+      summary: null,
+    };
+  }
   const server = new ServerUnderTest(
     def,
     {
@@ -186,6 +222,8 @@ export async function runCell(
     },
     pin,
     readyPath,
+    false,
+    scenario.front === 'nginx',
   );
   const cell: Cell = {
     server: def.name,

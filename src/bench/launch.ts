@@ -139,6 +139,9 @@ export async function waitReady(
   timeoutMs: number,
   probeTimeoutMs = 2000,
   secure = false,
+  /** Whether a status line means ready: any does, unless a front answers for a server behind
+   *  it that is not up yet (behind-nginx.ts). */
+  ready: (status: string) => boolean = () => true,
 ): Promise<{ ms: number; status: string }> {
   const t0 = performance.now();
   let delay = 25;
@@ -149,7 +152,8 @@ export async function waitReady(
     }
     try {
       const status = await probe(port, path, Math.min(probeTimeoutMs, timeoutMs), secure);
-      return { ms: performance.now() - t0, status };
+      if (ready(status)) return { ms: performance.now() - t0, status };
+      last = status;
     } catch (err) {
       last = err instanceof Error ? err.message : String(err);
     }

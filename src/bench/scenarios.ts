@@ -49,6 +49,9 @@ export interface Scenario {
   /** Serves static-site.ts's files instead of running an app: Cask with `--static`
    *  against the servers that serve files only (nginx). */
   staticSite?: boolean;
+  /** `nginx`: nginx in front, passing requests to the server's uwsgi socket with `uwsgi_pass`
+   *  (behind-nginx.ts); run by the servers that have one. */
+  front?: 'nginx';
   /** Seconds the server's processes are still sampled after the load stops (without
    * load), so a report can show what the server does once idle, e.g. retire workers. */
   observeAfterS?: number;
@@ -448,6 +451,22 @@ export const SCENARIOS: readonly Scenario[] = [
     optIn: true,
     legs: H2_LEGS,
     build: (ctx) => closed(ctx, H2_CONNECTIONS * H2_STREAMS, true, [helloRequest(ctx)]),
+  },
+  {
+    name: 'behind-nginx',
+    title: 'Behind nginx (uwsgi_pass)',
+    question:
+      'How does the server do in the classic production setup: nginx in front, passing requests over the uwsgi protocol?',
+    app: 'hello:application',
+    kind: 'closed',
+    ownApp: true,
+    durationS: 1,
+    warmupS: 0.4,
+    repeat: 3,
+    shape:
+      "closed loop, 50 keep-alive connections to nginx (one worker, on the server CPUs with the server), which passes each GET / on a new connection to the server's uwsgi socket with uwsgi_pass; only the servers that speak the uwsgi protocol (Cask with -b uwsgi://, uWSGI with --socket)",
+    front: 'nginx',
+    build: (ctx) => closed(ctx, 50, true, [helloRequest(ctx)]),
   },
   staticScenario('static', STATIC_FILES.small, 50, '4 KB'),
   staticScenario('static-large', STATIC_FILES.large, 4, '10 MB'),

@@ -23,6 +23,9 @@ export interface ServerContext {
   caskArgs?: string[];
   /** The static scenarios' site (static-site.ts), served at `/static/`; else undefined. */
   staticDir?: string | undefined;
+  /** `uwsgi`: listen on a uwsgi socket, not HTTP (the behind-nginx scenario puts nginx in
+   *  front, behind-nginx.ts); only servers with `uwsgiSocket` are asked to. */
+  protocol?: 'uwsgi';
 }
 
 export interface Launch {
@@ -60,6 +63,9 @@ export interface ServerDef {
   /** Speaks HTTP/2 (h2c with prior knowledge, h2 by ALPN): the `h2` scenario runs it, with
    * these extra arguments to serve TLS with a certificate and key (PEM files). */
   http2?: { tlsArgs(cert: string, key: string): string[] };
+  /** Listens on a uwsgi socket when the context asks (ServerContext.protocol): the
+   *  behind-nginx scenario runs it behind nginx's `uwsgi_pass`. */
+  uwsgiSocket?: boolean;
 }
 
 const ENTRY = '_entry:application';
@@ -174,6 +180,7 @@ export const SERVERS: readonly ServerDef[] = [
     staticArgs: (dir) => ['--static', `/static=${dir}`],
     startTimeoutMs: 20_000,
     http2: { tlsArgs: (cert, key) => ['--certfile', cert, '--keyfile', key] },
+    uwsgiSocket: true,
     launch: (ctx) => ({
       argv: [
         process.execPath,
@@ -183,7 +190,7 @@ export const SERVERS: readonly ServerDef[] = [
         '--chdir',
         ctx.appsDir,
         '-b',
-        `${HOST}:${ctx.port}`,
+        ctx.protocol === 'uwsgi' ? `uwsgi://${HOST}:${ctx.port}` : `${HOST}:${ctx.port}`,
         '-w',
         String(ctx.workers),
         '--threads',
@@ -289,7 +296,8 @@ export const SERVERS: readonly ServerDef[] = [
     ],
     slots: (w, t) => w * t,
     budget: (w, t) => `${procs(w)} × ${threads(t)}`,
-    notes: 'embedded Debian python3, whatever --python says',
+    notes: 'embedded Debian python3, whatever --python says; behind nginx, --socket instead',
+    uwsgiSocket: true,
     launch: (ctx) => ({
       argv: [
         '/usr/bin/uwsgi',
@@ -306,7 +314,7 @@ export const SERVERS: readonly ServerDef[] = [
         ...(ctx.threads > 1 ? ['--threads', String(ctx.threads)] : []),
         '--disable-logging',
         '--die-on-term',
-        '--http-socket',
+        ctx.protocol === 'uwsgi' ? '--socket' : '--http-socket',
         `${HOST}:${ctx.port}`,
       ],
       env: pyEnv(ctx),
@@ -447,8 +455,13 @@ export const SERVERS: readonly ServerDef[] = [
 ];
 
 /** Whether `def` takes part in `scenario`: static scenarios run the servers that can serve
- *  the site, every other scenario the servers that run an app. */
-export function runsScenario(def: ServerDef, scenario: { staticSite?: boolean }): boolean {
+ *  the site, behind-nginx those with a uwsgi socket, every other scenario the servers that
+ *  run an app. */
+export function runsScenario(
+  def: ServerDef,
+  scenario: { staticSite?: boolean; front?: 'nginx' },
+): boolean {
+  if (scenario.front === 'nginx') return def.uwsgiSocket === true;
   if (scenario.staticSite === true) return def.serves === 'files' || def.staticArgs !== undefined;
   return def.serves !== 'files';
 }
