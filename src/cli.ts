@@ -9,11 +9,12 @@ import { fileURLToPath } from 'node:url';
 import {
   PACKAGE_ROOT,
   closest,
-  loadConfig,
+  loadConfigWithNotes,
   renderConfigToml,
   renderServeHelp,
   wantsHelp,
   type Config,
+  type Note,
 } from './config/index.js';
 import { ConfigError } from './errors.js';
 import { RELOAD_HELP, reloadCommand } from './reload.js';
@@ -32,7 +33,7 @@ export interface CliIo {
 
 /** The contracts of the two modules other parts of Cask provide. */
 interface ServeModule {
-  serve(config: Config, mode?: { dev?: boolean }): Promise<number>;
+  serve(config: Config, mode?: { dev?: boolean; notes?: readonly Note[] }): Promise<number>;
 }
 interface BenchModule {
   runBench(argv: string[]): Promise<number>;
@@ -102,14 +103,21 @@ async function serveCommand(
     io.stdout.write(renderServeHelp(command));
     return 0;
   }
-  const config = loadConfig({ argv: args, env: io.env, cwd: io.cwd, profile: command });
+  const { config, notes } = loadConfigWithNotes({
+    argv: args,
+    env: io.env,
+    cwd: io.cwd,
+    profile: command,
+  });
   if (config.printConfig) {
+    // The settings go to stdout as TOML; what was ignored, and why, to stderr.
+    for (const note of notes) if (note.level === 'warn') io.stderr.write(`cask: ${note.text}\n`);
     io.stdout.write(renderConfigToml(config));
     return 0;
   }
   const mod = await load(io, './serve.js', 'serve');
   exported(mod, 'serve', './serve.js', 'serve');
-  return (mod as ServeModule).serve(config, { dev: command === 'dev' });
+  return (mod as ServeModule).serve(config, { dev: command === 'dev', notes });
 }
 
 async function benchCommand(args: string[], io: CliIo): Promise<number> {

@@ -4,6 +4,10 @@
 export const ERROR_CODES = {
   CASK_CONFIG_INVALID: { status: 500, doc: 'An option has a bad value, or an unknown option was given.' },
   CASK_CONFIG_FILE: { status: 500, doc: 'The config file cannot be read or is not valid TOML.' },
+  CASK_CONFIG_UNSUPPORTED: {
+    status: 500,
+    doc: 'A gunicorn, uWSGI or waitress setting asks for something Cask cannot do; the message says what Cask does instead.',
+  },
   CASK_HTTP_BAD_REQUEST: { status: 400, doc: 'The request is malformed or ambiguous (RFC 9112).' },
   CASK_HTTP_URI_TOO_LONG: { status: 414, doc: 'The request line is longer than `limit-request-line`.' },
   CASK_HTTP_HEADERS_TOO_LARGE: {
@@ -68,7 +72,10 @@ export class CaskError extends Error {
 
 /** Bad settings: the CLI prints the message and exits 2. */
 export class ConfigError extends CaskError {
-  constructor(message: string, code: 'CASK_CONFIG_INVALID' | 'CASK_CONFIG_FILE' = 'CASK_CONFIG_INVALID') {
+  constructor(
+    message: string,
+    code: 'CASK_CONFIG_INVALID' | 'CASK_CONFIG_FILE' | 'CASK_CONFIG_UNSUPPORTED' = 'CASK_CONFIG_INVALID',
+  ) {
     super(code, message);
   }
 }

@@ -5,6 +5,8 @@
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../errors.js';
+import { apply, type ForeignSetting, type Note, type Translated } from './foreign.js';
+import { GUNICORN_SETTINGS } from './gunicorn.js';
 import { RENAMED, SETTINGS, SETTING_KEYS, type SettingKey } from './schema.js';
 import { closest } from './suggest.js';
 
@@ -31,6 +33,43 @@ for (const key of SETTING_KEYS) {
 
 const POSITIONAL = SETTING_KEYS.find((key) => SETTINGS[key].positional !== undefined);
 
+/**
+ * Flags of the servers people move from that Cask takes too (`-k`, `--access-logfile`,
+ * `--preload`), by long name, each with its row (foreign.ts) and whose it is. A flag Cask
+ * has under the same name is Cask's own (`--threads`, `--bind`); a short letter Cask uses is
+ * not taken over.
+ */
+const FOREIGN = new Map<string, { setting: ForeignSetting; server: string }>();
+/** Any flag's long name (Cask's or another server's) -> that server's setting name, for `other`. */
+const FOREIGN_NAME = new Map<string, string>();
+
+function addForeign(server: string, rows: ReadonlyMap<string, ForeignSetting>): void {
+  const shorts = new Set(Object.values(OPTIONS).map((o) => o.short));
+  for (const setting of rows.values()) {
+    const longs = setting.flags.filter((f) => f.startsWith('--')).map((f) => f.slice(2));
+    const short = setting.flags.find((f) => /^-[A-Za-z]$/.test(f))?.slice(1);
+    for (const [i, name] of longs.entries()) {
+      if (!FOREIGN_NAME.has(name)) FOREIGN_NAME.set(name, setting.name);
+      if (BY_NAME.has(name) || FOREIGN.has(name)) continue;
+      const letter = i === 0 && short !== undefined && !shorts.has(short) ? short : undefined;
+      if (letter !== undefined) shorts.add(letter);
+      OPTIONS[name] = {
+        type: setting.takesValue ? 'string' : 'boolean',
+        multiple: true,
+        ...(letter === undefined ? {} : { short: letter }),
+      };
+      FOREIGN.set(name, { setting, server });
+    }
+  }
+}
+addForeign('gunicorn', GUNICORN_SETTINGS);
+
+/** A value a foreign row gave a setting, as the text a flag would have carried. */
+function asFlagValues(raw: unknown): string[] {
+  if (Array.isArray(raw)) return raw.map((item) => String(item));
+  return [String(raw)];
+}
+
 function tokensOf(argv: readonly string[], options: ArgOptions) {
   return parseArgs({
     args: [...argv],
@@ -47,10 +86,27 @@ export type ArgvValues = ReadonlyMap<
   { readonly label: string; readonly values: string[] }
 >;
 
-export function readArgv(argv: readonly string[]): ArgvValues {
+/**
+ * Reads the command line. Another server's flag (`-k gthread`, `--access-logfile -`) gives the
+ * values its row says; one Cask ignores adds a warning to `notes`, one it refuses throws.
+ * `baseDir` is where relative paths in those values are relative to.
+ */
+export function readArgv(
+  argv: readonly string[],
+  notes: Note[] = [],
+  baseDir: string = process.cwd(),
+): ArgvValues {
   const out = new Map<SettingKey, { label: string; values: string[] }>();
   const positionals: string[] = [];
-  for (const token of tokensOf(argv, OPTIONS)) {
+  const tokens = tokensOf(argv, OPTIONS);
+  // What the other server's rows may look at: every value given, by that server's name.
+  const given = new Map<string, unknown>();
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    const name = FOREIGN_NAME.get(token.name);
+    if (name !== undefined) given.set(name, token.value ?? true);
+  }
+  for (const token of tokens) {
     if (token.kind === 'positional') {
       positionals.push(token.value);
       continue;
@@ -58,6 +114,23 @@ export function readArgv(argv: readonly string[]): ArgvValues {
     if (token.kind !== 'option') continue;
 
     const entry = BY_NAME.get(token.name);
+    const foreign = entry === undefined ? FOREIGN.get(token.name) : undefined;
+    if (foreign !== undefined) {
+      const { setting, server } = foreign;
+      if (setting.takesValue && token.value === undefined) {
+        throw new ConfigError(`Missing value for ${token.rawName}`);
+      }
+      const value = setting.takesValue ? token.value : (setting.switchValue ?? true);
+      const translated: Translated = new Map();
+      const outcome = setting.translate(value, { other: (n) => given.get(n), baseDir });
+      apply(outcome, `${server} option ${token.rawName}`, value, token.rawName, translated, notes);
+      for (const [key, { raw, label }] of translated) {
+        const slot = out.get(key) ?? { label, values: [] };
+        slot.values.push(...asFlagValues(raw));
+        out.set(key, slot);
+      }
+      continue;
+    }
     if (entry === undefined) {
       const names = [...BY_NAME.keys()];
       const renamed = Object.fromEntries(

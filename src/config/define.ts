@@ -292,6 +292,19 @@ interface ListSpec<T, F extends string, E extends string> extends Common<F, E> {
    * (`[static]` with `"/static" = "dir"` becomes `/static=dir`).
    */
   readonly tableItem?: (key: string, value: unknown) => string;
+  /**
+   * A flag's value may hold several items, comma-separated, as in the env var: for items that
+   * never contain a comma, where gunicorn takes a comma-separated list (`--forwarded-allow-ips
+   * 10.0.0.1,10.0.0.2`).
+   */
+  readonly commas?: boolean;
+}
+
+function splitCommas(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 /** A repeatable flag, a comma-separated env var, a TOML array (or one TOML string). */
@@ -314,14 +327,7 @@ export function list<T, const F extends string, const E extends string>(
     }
     return out;
   };
-  const fromEnv = (raw: string, ctx: ValueContext): readonly T[] =>
-    items(
-      raw
-        .split(',')
-        .map((s) => s.trim())
-        .filter((s) => s !== ''),
-      ctx,
-    );
+  const fromEnv = (raw: string, ctx: ValueContext): readonly T[] => items(splitCommas(raw), ctx);
   return build(spec, {
     type: 'list',
     metavar: spec.metavar,
@@ -333,7 +339,8 @@ export function list<T, const F extends string, const E extends string>(
       : '',
     multiple: true,
     fromString: fromEnv,
-    fromArgv: items,
+    fromArgv:
+      spec.commas === true ? (values, ctx) => items(values.flatMap(splitCommas), ctx) : items,
     fromEnv,
     fromToml: (raw, ctx) => {
       const table = spec.tableItem;
@@ -351,6 +358,8 @@ export function list<T, const F extends string, const E extends string>(
 interface ChoiceSpec<C extends string, F extends string, E extends string> extends Common<F, E> {
   readonly choices: readonly C[];
   readonly default: NoInfer<C>;
+  /** Other spellings of a choice, such as gunicorn's numbers (`2` for `required`). */
+  readonly aliases?: Readonly<Record<string, NoInfer<C>>>;
 }
 
 /**
@@ -360,7 +369,8 @@ interface ChoiceSpec<C extends string, F extends string, E extends string> exten
 export function choice<const C extends string, const F extends string, const E extends string>(
   spec: ChoiceSpec<C, F, E>,
 ): Setting<C, F, E> {
-  const fromString = (raw: string): C => parseChoice(raw, spec.choices);
+  const fromString = (raw: string): C =>
+    spec.aliases?.[raw.trim()] ?? parseChoice(raw, spec.choices);
   return build(spec, {
     type: 'enum',
     metavar: spec.choices.join('|'),

@@ -86,8 +86,8 @@ test('`loadConfig()` rejects an unknown flag and suggests the closest one', (t: 
     configError('Unknown option: --keepalive (did you mean --keep-alive?)'),
   );
   t.assert.throws(
-    () => loadConfig({ argv: ['--access-logfile', '-'], env: {}, cwd: '/' }),
-    configError('Unknown option: --access-logfile (did you mean --access-log?)'),
+    () => loadConfig({ argv: ['--pidfile', 'cask.pid'], env: {}, cwd: '/' }),
+    configError('Unknown option: --pidfile (did you mean --pid?)'),
   );
   t.assert.throws(
     () => loadConfig({ argv: ['--frobnicate'], env: {}, cwd: '/' }),

@@ -71,8 +71,15 @@ test('`loadConfig()` reads tls-min-version from TOML as a string or a bare numbe
 
 test('`loadConfig()` refuses a cert-reqs other than none, optional and required', (t: TestContext) => {
   t.plan(1);
-  t.assert.throws(() => loadConfig({ env: { CASK_CERT_REQS: '2' }, cwd: '/' }), {
+  t.assert.throws(() => loadConfig({ env: { CASK_CERT_REQS: '3' }, cwd: '/' }), {
     name: 'ConfigError',
-    message: 'Invalid value for CASK_CERT_REQS: "2" is not one of none, optional, required',
+    message: 'Invalid value for CASK_CERT_REQS: "3" is not one of none, optional, required',
   });
+});
+
+test("`loadConfig()` takes gunicorn's 0, 1 and 2 for cert-reqs", (t: TestContext) => {
+  t.plan(3);
+  for (const [number, word] of [['0', 'none'], ['1', 'optional'], ['2', 'required']] as const) {
+    t.assert.strictEqual(loadConfig({ env: { CASK_CERT_REQS: number }, cwd: '/' }).certReqs, word);
+  }
 });
