@@ -2,13 +2,15 @@
 // hand over to the control loop (src/control.ts): hooks, workers, signals, graceful shutdown.
 
 import type { Server } from 'node:net';
-import type { Config, Note } from './config/index.js';
+import type { Config } from './config/index.js';
 import { Gateway } from './gateway.js';
 import { webServerTransports } from './cgi/index.js';
 import { Front, type FrontOptions } from './http/front.js';
 import { AccessLog, Logger } from './log.js';
 import { AllowList } from './net/allow-ips.js';
-import { listen, type BoundListener } from './net/listener.js';
+import { adopt, listen, type BoundListener } from './net/listener.js';
+import { activatedSockets, forgetActivation } from './net/activation.js';
+import { ownSocket, socketOwner, umaskValue } from './net/owner.js';
 import { TlsTerminator, alpnProtocols, tlsEnabled } from './net/tls.js';
 import { Pool, poolOptions } from './pool/pool.js';
 import { PoolGroup } from './pool/group.js';
@@ -26,6 +28,8 @@ import { Reloader } from './dev/reloader.js';
 import { ConsoleGate, consoleRoute } from './dev/console.js';
 import { openBrowser } from './dev/open.js';
 
+const LISTEN_BACKLOG = 2048;
+
 /** Node's own handshake timeout, used when `header-timeout` is 0. */
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 120_000;
 
@@ -33,26 +37,21 @@ const DEFAULT_HANDSHAKE_TIMEOUT_MS = 120_000;
 export interface ServeMode {
   /** Error pages, an app that cannot be loaded waits for a fix: never for `cask serve`. */
   readonly dev?: boolean;
-  /** What loading the settings found to say (ignored gunicorn settings, files read). */
-  readonly notes?: readonly Note[];
 }
 
 export async function serve(config: Config, mode: ServeMode = {}): Promise<number> {
   const dev = mode.dev === true;
+  // Sockets systemd bound (socket activation) replace --bind. Read once and removed from the
+  // environment the workers inherit; malformed variables throw ConfigError (exit 2).
+  const activated = activatedSockets(process.env, process.pid);
+  if (activated !== undefined) forgetActivation(process.env);
   const audience = errorPageAudience(config.devAllowedHosts);
+  // Before any file or socket is made: the log files, Unix sockets and the workers' files.
+  const umask = umaskValue(config.umask);
+  if (umask !== undefined) process.umask(umask);
   // TLS options that do not go together throw ConfigError (exit 2) before anything starts.
   const tlsOn = tlsEnabled(config);
   const logger = new Logger(config.logLevel, config.errorLog, config.logJson);
-  for (const note of mode.notes ?? []) {
-    if (note.level === 'warn') logger.warn(note.text);
-    else logger.info(note.text);
-  }
-  // `--env` (gunicorn's raw_env) is set in the front's own environment, as gunicorn's master
-  // sets it in its own: the workers and the hook process inherit it from there.
-  for (const assignment of config.env) {
-    const eq = assignment.indexOf('=');
-    process.env[assignment.slice(0, eq)] = assignment.slice(eq + 1);
-  }
   // Certificates are read and checked before any socket is bound or worker started: a bad one
   // throws ConfigError naming the file (exit 2). The handshake counts against `header-timeout`
   // as the request head does: a client that stalls in it is the same slowloris.
@@ -71,6 +70,8 @@ export async function serve(config: Config, mode: ServeMode = {}): Promise<numbe
       )
     : undefined;
   const allow = new AllowList(config.forwardedAllowIps);
+  // Unknown users and groups throw ConfigError (exit 2) before anything is bound.
+  const owner = socketOwner(config.user, config.group);
   const frontOptions: FrontOptions = {
     limits: {
       maxRequestLine: config.limitRequestLine,
@@ -174,11 +175,16 @@ export async function serve(config: Config, mode: ServeMode = {}): Promise<numbe
 
   const listeners: BoundListener[] = [];
   try {
-    for (const bind of config.bind) {
+    for (const bind of activated === undefined ? config.bind : []) {
       const transport = webServer(bind.protocol);
       listeners.push(
-        await listen(bind, config.backlog, (socket, info) => front.accept(socket, info, transport), tls),
+        await listen(bind, LISTEN_BACKLOG, (socket, info) => front.accept(socket, info, transport), tls),
       );
+      if (bind.kind === 'unix') ownSocket(bind.path, owner);
+    }
+    for (const socket of activated ?? []) {
+      const transport = webServer(socket.protocol);
+      listeners.push(await adopt(socket, (s, info) => front.accept(s, info, transport), tls));
     }
   } catch (error) {
     logger.error((error as Error).message);
@@ -194,6 +200,11 @@ export async function serve(config: Config, mode: ServeMode = {}): Promise<numbe
     logger.info(
       `Cask ${VERSION} serving ${config.app} on ${urls} ` +
         `with ${config.workers} worker(s) x ${config.threads} thread(s) (${config.python})`,
+    );
+  }
+  if (activated !== undefined) {
+    logger.info(
+      `Listening on the ${activated.length} socket(s) systemd passed (--bind is not used)`,
     );
   }
   if (tls !== undefined) logger.info(`TLS certificate: ${tls.certificate}`);

@@ -8,6 +8,7 @@ import { lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { ListenerInfo } from '../exchange.js';
+import { describeActivated, type ActivatedSocket } from './activation.js';
 import { formatBind, type BindAddress } from './bind.js';
 import type { TlsTerminator } from './tls.js';
 
@@ -73,17 +74,7 @@ export function listen(
             ? `${scheme}://${formatBind({ ...bind, port })}`
             : formatBind({ ...bind, port });
       }
-      if (secure) {
-        tls.attach(server as ReturnType<typeof createTlsServer>);
-        server.on('secureConnection', (socket: TLSSocket) => {
-          if (tls.admit(socket)) onSocket(socket, info);
-        });
-        server.on('tlsClientError', (error: Error, socket: TLSSocket) =>
-          tls.handshakeFailed(error, socket),
-        );
-      } else {
-        server.on('connection', (socket) => onSocket(socket, info));
-      }
+      accept(server, info, onSocket, secure ? tls : undefined);
       resolve({ server, info, url });
     };
     if (bind.kind === 'unix') {
@@ -92,5 +83,69 @@ export function listen(
     } else {
       server.listen({ host: bind.host, port: bind.port, backlog, ipv6Only: bind.host.includes(':') }, ready);
     }
+  });
+}
+
+/** Hands on each accepted socket: at once, or once its TLS handshake is done. */
+function accept(
+  server: Server,
+  info: ListenerInfo,
+  onSocket: (socket: Socket, info: ListenerInfo) => void,
+  tls: TlsTerminator | undefined,
+): void {
+  if (tls === undefined) {
+    server.on('connection', (socket) => onSocket(socket, info));
+    return;
+  }
+  tls.attach(server as ReturnType<typeof createTlsServer>);
+  server.on('secureConnection', (socket: TLSSocket) => {
+    if (tls.admit(socket)) onSocket(socket, info);
+  });
+  server.on('tlsClientError', (error: Error, socket: TLSSocket) =>
+    tls.handshakeFailed(error, socket),
+  );
+}
+
+/**
+ * Serves a socket bound by the service manager (systemd socket activation,
+ * src/net/activation.ts): already listening, with its own backlog. TLS applies to a TCP one
+ * that speaks HTTP, as for `--bind`.
+ */
+export function adopt(
+  socket: ActivatedSocket,
+  onSocket: (socket: Socket, info: ListenerInfo) => void,
+  tls?: TlsTerminator,
+): Promise<BoundListener> {
+  const secure = tls !== undefined && socket.family !== 'unix' && socket.protocol === undefined;
+  const scheme = secure ? 'https' : 'http';
+  const server = secure
+    ? createTlsServer({ ...tls.serverOptions(), noDelay: true, allowHalfOpen: true })
+    : createServer({ noDelay: true, allowHalfOpen: true });
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void =>
+      reject(new Error(`Cannot listen on ${describeActivated(socket)}: ${error.message}`));
+    server.once('error', onError);
+    server.listen({ fd: socket.fd }, () => {
+      server.off('error', onError);
+      const address = server.address();
+      let info: ListenerInfo;
+      let url: string;
+      if (typeof address === 'object' && address !== null) {
+        info = { scheme, serverName: address.address, serverPort: String(address.port) };
+        const bind: BindAddress = { kind: 'tcp', host: address.address, port: address.port };
+        url =
+          socket.protocol === undefined
+            ? `${scheme}://${formatBind(bind)}`
+            : formatBind({ ...bind, protocol: socket.protocol });
+      } else {
+        info = { scheme: 'http', serverName: 'localhost', serverPort: '' };
+        url =
+          socket.path === undefined
+            ? `${socket.protocol ?? 'unix'}:fd${socket.fd}`
+            : formatBind({ kind: 'unix', path: socket.path, protocol: socket.protocol });
+      }
+      accept(server, info, onSocket, secure ? tls : undefined);
+      resolve({ server, info, url: `${url} (${describeActivated(socket)})` });
+    });
   });
 }

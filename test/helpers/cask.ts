@@ -27,10 +27,13 @@ export interface StartOptions {
   /** Don't wait for "Ready" (for servers expected to fail at start). */
   noWait?: boolean;
   timeoutMs?: number;
+  /** A command that starts cask in its place (exec), e.g. the socket-activation launcher. */
+  launcher?: string[];
 }
 
 export function runCask(args: string[], options: StartOptions = {}): RunningCask {
-  const proc = spawn(process.execPath, [BIN, ...args], {
+  const [command, ...prefix] = [...(options.launcher ?? []), process.execPath, BIN];
+  const proc = spawn(command as string, [...prefix, ...args], {
     cwd: options.cwd ?? ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
