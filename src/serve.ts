@@ -2,7 +2,7 @@
 // hand over to the control loop (src/control.ts): hooks, workers, signals, graceful shutdown.
 
 import type { Server } from 'node:net';
-import type { Config } from './config/index.js';
+import type { Config, Note } from './config/index.js';
 import { Gateway } from './gateway.js';
 import { webServerTransports } from './cgi/index.js';
 import { Front, type FrontOptions } from './http/front.js';
@@ -28,8 +28,6 @@ import { Reloader } from './dev/reloader.js';
 import { ConsoleGate, consoleRoute } from './dev/console.js';
 import { openBrowser } from './dev/open.js';
 
-const LISTEN_BACKLOG = 2048;
-
 /** Node's own handshake timeout, used when `header-timeout` is 0. */
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 120_000;
 
@@ -37,6 +35,8 @@ const DEFAULT_HANDSHAKE_TIMEOUT_MS = 120_000;
 export interface ServeMode {
   /** Error pages, an app that cannot be loaded waits for a fix: never for `cask serve`. */
   readonly dev?: boolean;
+  /** What loading the settings found to say (ignored gunicorn settings, files read). */
+  readonly notes?: readonly Note[];
 }
 
 export async function serve(config: Config, mode: ServeMode = {}): Promise<number> {
@@ -52,6 +52,16 @@ export async function serve(config: Config, mode: ServeMode = {}): Promise<numbe
   // TLS options that do not go together throw ConfigError (exit 2) before anything starts.
   const tlsOn = tlsEnabled(config);
   const logger = new Logger(config.logLevel, config.errorLog, config.logJson);
+  for (const note of mode.notes ?? []) {
+    if (note.level === 'warn') logger.warn(note.text);
+    else logger.info(note.text);
+  }
+  // `--env` (gunicorn's raw_env) is set in the front's own environment, as gunicorn's master
+  // sets it in its own: the workers and the hook process inherit it from there.
+  for (const assignment of config.env) {
+    const eq = assignment.indexOf('=');
+    process.env[assignment.slice(0, eq)] = assignment.slice(eq + 1);
+  }
   // Certificates are read and checked before any socket is bound or worker started: a bad one
   // throws ConfigError naming the file (exit 2). The handshake counts against `header-timeout`
   // as the request head does: a client that stalls in it is the same slowloris.
@@ -178,7 +188,7 @@ export async function serve(config: Config, mode: ServeMode = {}): Promise<numbe
     for (const bind of activated === undefined ? config.bind : []) {
       const transport = webServer(bind.protocol);
       listeners.push(
-        await listen(bind, LISTEN_BACKLOG, (socket, info) => front.accept(socket, info, transport), tls),
+        await listen(bind, config.backlog, (socket, info) => front.accept(socket, info, transport), tls),
       );
       if (bind.kind === 'unix') ownSocket(bind.path, owner);
     }

@@ -91,6 +91,15 @@ function checkHostName(raw: string): string {
   return host;
 }
 
+function checkEnvAssignment(raw: string): string {
+  const eq = raw.indexOf('=');
+  if (eq <= 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(raw.slice(0, eq))) {
+    throw new InvalidValue('is not NAME=VALUE');
+  }
+  if (raw.includes('\0')) throw new InvalidValue('contains a NUL byte');
+  return raw;
+}
+
 function validateAccessFormat(value: string): void {
   if (value === 'dev') return;
   try {
@@ -144,9 +153,10 @@ export const SETTINGS = table({
     env: 'CASK_PYTHONPATH',
     metavar: 'PATH',
     section: 'Application',
-    doc: 'Directory put at the front of `sys.path` in the workers. Repeat the flag for several; comma-separated in the env var.',
+    doc: 'Directory put at the front of `sys.path` in the workers. Repeat the flag for several, or separate them with commas (as gunicorn does).',
     default: [],
     item: (raw, ctx) => parsePath(raw, ctx.baseDir),
+    commas: true,
   }),
   python: path({
     flag: '--python',
@@ -164,6 +174,16 @@ export const SETTINGS = table({
           : join(venv, 'bin', 'python');
       },
     },
+  }),
+  env: list({
+    flag: '--env',
+    short: 'e',
+    env: 'CASK_ENV',
+    metavar: 'NAME=VALUE',
+    section: 'Application',
+    doc: 'An environment variable set for the app, its workers and the hooks, as gunicorn\'s `raw_env` and uWSGI\'s `env`: `-e DJANGO_SETTINGS_MODULE=site.settings`. Repeat for several (comma-separated in the env var, so a value with a comma needs the flag or the config file).',
+    default: [],
+    item: checkEnvAssignment,
   }),
   rootPath: string({
     flag: '--root-path',
@@ -217,15 +237,24 @@ export const SETTINGS = table({
     default: 10000,
     min: 0,
   }),
+  backlog: int({
+    flag: '--backlog',
+    env: 'CASK_BACKLOG',
+    section: 'Server socket',
+    doc: 'How many connections the kernel may hold for each listener before Cask accepts them (the `listen()` backlog; Linux caps it at `net.core.somaxconn`). Cask accepts as fast as connections come, so this only matters in a burst.',
+    default: 2048,
+    min: 1,
+  }),
   forwardedAllowIps: list({
     flag: '--forwarded-allow-ips',
     env: 'CASK_FORWARDED_ALLOW_IPS',
     fallbackEnv: 'FORWARDED_ALLOW_IPS',
     metavar: 'ADDRESS',
     section: 'Server socket',
-    doc: 'Proxies trusted to say who the client is: IP addresses and CIDR ranges (`10.0.0.0/8`), or `*` for any peer. Only from these are `X-Forwarded-For`/`-Proto`/`-Host`/`-Port` and `Forwarded` honoured (as `REMOTE_ADDR`, `wsgi.url_scheme`, `HTTP_HOST`, `SERVER_NAME`, `SERVER_PORT`) and a PROXY protocol header accepted; from any other peer those headers are removed. Unix socket peers are always trusted. Repeat the flag, or comma-separate in the env var (`FORWARDED_ALLOW_IPS` is read too, as in gunicorn).',
+    doc: 'Proxies trusted to say who the client is: IP addresses and CIDR ranges (`10.0.0.0/8`), or `*` for any peer. Only from these are `X-Forwarded-For`/`-Proto`/`-Host`/`-Port` and `Forwarded` honoured (as `REMOTE_ADDR`, `wsgi.url_scheme`, `HTTP_HOST`, `SERVER_NAME`, `SERVER_PORT`) and a PROXY protocol header accepted; from any other peer those headers are removed. Unix socket peers are always trusted. Repeat the flag or separate them with commas (`FORWARDED_ALLOW_IPS` is read too, as in gunicorn).',
     default: ['127.0.0.1', '::1'],
     item: checkAllowEntry,
+    commas: true,
   }),
   proxyProtocol: bool({
     flag: '--proxy-protocol',
@@ -317,6 +346,7 @@ export const SETTINGS = table({
     section: 'TLS',
     doc: 'Client certificates: `none` asks for none; `optional` asks, admits a client without one and refuses one whose certificate does not verify against `--ca-certs`; `required` refuses every client without a valid one. gunicorn\'s 0, 1, 2. The app sees `SSL_CLIENT_VERIFY` and `SSL_CLIENT_S_DN`.',
     choices: ['none', 'optional', 'required'],
+    aliases: { '0': 'none', '1': 'optional', '2': 'required' },
     default: 'none',
     defaultDoc: '`none` (no client certificates)',
   }),
@@ -355,6 +385,13 @@ export const SETTINGS = table({
     doc: 'Threads per worker: how many requests one worker runs at once.',
     default: 1,
     min: 1,
+  }),
+  preload: bool({
+    flag: '--preload',
+    env: 'CASK_PRELOAD',
+    section: 'Workers',
+    doc: 'Accepted for gunicorn\'s `--preload` and `preload_app`. Each worker imports the app itself, so a reload always loads fresh code; the memory of the import is not shared between workers.',
+    default: false,
   }),
   prefetch: int({
     flag: '--prefetch',
@@ -798,9 +835,9 @@ export const SETTINGS = table({
     env: 'CASK_CONFIG',
     inFile: false,
     section: 'Config file',
-    doc: 'The config file to read instead of looking for one. A file named `pyproject.toml` is read from its `[tool.cask]` table.',
+    doc: 'The one config file to read instead of looking for them: a `cask.toml`, a `pyproject.toml` (read from its `[tool.cask]` table), or a gunicorn config file (`gunicorn.conf.py`, any `.py` file, `python:MODULE` or `file:PATH`), which is run with `python` as gunicorn runs it and whose settings and hooks are taken as docs/compat.md says.',
     default: null,
-    defaultDoc: '`./cask.toml` if present, else `./pyproject.toml` if it has `[tool.cask]`',
+    defaultDoc: '`./gunicorn.conf.py` if present, and `./cask.toml` if present, else `./pyproject.toml` if it has `[tool.cask]`',
   }),
   printConfig: bool({
     flag: '--print-config',
