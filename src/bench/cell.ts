@@ -310,7 +310,8 @@ export async function runCell(
         }
         measured.push(await measure(spec));
       }
-      const records = opts.inside ? readRecords(insideDir, 0n) : null;
+      // The ceiling runs no app, so it has no inside view (rather than an empty one).
+      const records = opts.inside && def.serves !== 'fixed' ? readRecords(insideDir, 0n) : null;
       const slots = def.slots(opts.workers, opts.threads);
       const loadCpus = Math.max(1, env.generator.pids.length);
       cell.runs = measured.map((m, i): RunResult =>

@@ -59,12 +59,14 @@ export function probeServers(
       }
     }
     if (d.name === 'cask') versions.push(`cask ${caskVersion(repoRoot)}`);
+    if (d.serves === 'fixed') versions.push(`node ${process.version}`);
     if (d.name === 'uwsgi' && missing.length === 0)
       versions.push(`uwsgi ${commandVersion(['/usr/bin/uwsgi', '--version'])}`);
     if (d.name === 'mod_wsgi' && missing.length === 0)
       versions.push(commandVersion(['/usr/sbin/apache2', '-v']).replace(/^Server version:\s*/, ''));
     if (
       d.needs.every((n) => !('module' in n)) &&
+      d.serves !== 'fixed' &&
       d.name !== 'uwsgi' &&
       d.name !== 'mod_wsgi' &&
       pyError === ''

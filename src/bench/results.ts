@@ -59,6 +59,8 @@ export interface ScenarioInfo {
   durationS: number;
   warmupS: number;
   repeat: number;
+  /** The raw-net ceiling runs it, and the report gives each server's ratio to it. */
+  ceiling?: boolean;
 }
 
 export interface TimePoint {

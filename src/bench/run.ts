@@ -232,6 +232,7 @@ export async function runMatrix(
       app: opts.app ?? s.app,
       kind: s.kind,
       ...timings(s, opts),
+      ...(s.ceiling === true ? { ceiling: true } : {}),
     })),
     cells,
     notes,

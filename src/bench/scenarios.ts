@@ -52,6 +52,9 @@ export interface Scenario {
   /** `nginx`: nginx in front, passing requests to the server's uwsgi socket with `uwsgi_pass`
    *  (behind-nginx.ts); run by the servers that have one. */
   front?: 'nginx';
+  /** Measures connections and nothing of an app: the raw-net ceiling runs it too, and the
+   *  report gives every server's ratio to that ceiling. */
+  ceiling?: boolean;
   /** Seconds the server's processes are still sampled after the load stops (without
    * load), so a report can show what the server does once idle, e.g. retire workers. */
   observeAfterS?: number;
@@ -237,6 +240,7 @@ function staticScenario(
 export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'hello',
+    ceiling: true,
     title: 'Hello, keep-alive',
     question: 'What is the raw per-request overhead of the server?',
     app: 'hello:application',
@@ -250,6 +254,7 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'hello-close',
+    ceiling: true,
     title: 'Hello, new connection per request',
     question: 'What does accepting a connection cost?',
     app: 'hello:application',
@@ -263,6 +268,7 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'browser',
+    ceiling: true,
     title: 'Browser-like requests',
     question: 'What do real browser headers (cookies, Accept-*, Sec-*) cost to parse?',
     app: 'hello:application',
@@ -277,6 +283,7 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'rate-sweep',
+    ceiling: true,
     title: 'Rate sweep (open loop)',
     question: 'At what request rate does the server stop keeping up, and how does it fail?',
     app: 'hello:application',

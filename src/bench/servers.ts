@@ -54,9 +54,13 @@ export interface ServerDef {
   notes?: string;
   /** Readiness timeout: Cask and Apache start more than one process. */
   startTimeoutMs?: number;
-  /** What it serves: a WSGI app (the default), or static files only (run by the static
-   *  scenarios alone). */
-  serves?: 'app' | 'files';
+  /** What it serves: a WSGI app (the default), static files only (run by the static
+   *  scenarios alone), or one fixed response to any request (the raw-net ceiling, run by the
+   *  scenarios that measure connections and nothing of an app). */
+  serves?: 'app' | 'files' | 'fixed';
+  /** Why it cannot hold the idle-10k scenario's 10,000 idle keep-alive connections (a limit
+   *  of its own, or it closes each connection after one response); unset when it can try. */
+  holdsIdle?: string;
   /** Arguments that serve the static scenarios' site at `/static/`; a server without them
    *  (and not serving files only) skips those scenarios. */
   staticArgs?(dir: string): string[];
@@ -201,6 +205,25 @@ export const SERVERS: readonly ServerDef[] = [
       ],
       env: { ...ctx.env },
       cwd: ctx.appsDir,
+      stopSignal: 'SIGTERM',
+      files: [],
+    }),
+  },
+  {
+    name: 'raw-net',
+    title: 'raw node:net (ceiling)',
+    model:
+      'one Node process, node:net without an HTTP parser or Python: a fixed 13-byte response to every request head',
+    needs: [{ file: 'bench/launchers/raw-net.mjs', what: 'bench/launchers/raw-net.mjs' }],
+    serves: 'fixed',
+    slots: () => null,
+    budget: () => '1 Node process (no workers, no app)',
+    notes:
+      'the ceiling: what Node itself costs for accept, read, write and close; runs only the connection scenarios',
+    launch: (ctx) => ({
+      argv: [process.execPath, join(ctx.launchersDir, 'raw-net.mjs'), String(ctx.port)],
+      env: {},
+      cwd: ctx.launchersDir,
       stopSignal: 'SIGTERM',
       files: [],
     }),
@@ -455,14 +478,15 @@ export const SERVERS: readonly ServerDef[] = [
 ];
 
 /** Whether `def` takes part in `scenario`: static scenarios run the servers that can serve
- *  the site, behind-nginx those with a uwsgi socket, every other scenario the servers that
- *  run an app. */
+ *  the site, behind-nginx those with a uwsgi socket, the raw-net ceiling only the scenarios
+ *  that measure connections (`ceiling`), every other scenario the servers that run an app. */
 export function runsScenario(
   def: ServerDef,
-  scenario: { staticSite?: boolean; front?: 'nginx' },
+  scenario: { staticSite?: boolean; front?: 'nginx'; ceiling?: boolean },
 ): boolean {
   if (scenario.front === 'nginx') return def.uwsgiSocket === true;
   if (scenario.staticSite === true) return def.serves === 'files' || def.staticArgs !== undefined;
+  if (def.serves === 'fixed') return scenario.ceiling === true;
   return def.serves !== 'files';
 }
 

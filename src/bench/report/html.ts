@@ -8,6 +8,8 @@ import type { BenchReport, Cell, RunResult } from '../results.js';
 import { explainScenario } from './explain.js';
 import { method } from './markdown.js';
 import {
+  CEILING,
+  ceilingTable,
   cellOf,
   headlineTable,
   headlineUnit,
@@ -159,6 +161,12 @@ export function renderHtml(report: BenchReport, chartJs = chartJsSource()): stri
   const ratios = ratioTable(report);
   if (ratios !== null)
     body.push('<p>Relative to Cask (&gt; 1× is better than Cask):</p>', htmlTable(ratios));
+  const ceiling = ceilingTable(report);
+  if (ceiling !== null)
+    body.push(
+      `<p>Against the ceiling, ${CEILING} (node:net with a fixed response, no HTTP parser, no Python; 1× would cost no more than Node's own accept, read, write and close):</p>`,
+      htmlTable(ceiling),
+    );
   body.push('<h2>Scenarios</h2>', htmlTable(scenariosTable(report)));
   for (const sc of report.scenarios) {
     body.push(

@@ -4,6 +4,8 @@ import { SERVED_SHARE } from '../summarize.js';
 import { explainScenario } from './explain.js';
 import { duration, errorsText, fixed, int, mb, pct } from './format.js';
 import {
+  CEILING,
+  ceilingTable,
   cellOf,
   headlineTable,
   legsTable,
@@ -86,6 +88,14 @@ export function renderMarkdown(report: BenchReport): string {
       '',
     );
     out.push(markdownTable(ratios), '');
+  }
+  const ceiling = ceilingTable(report);
+  if (ceiling !== null) {
+    out.push(
+      `Against the ceiling, ${CEILING} (a node:net server answering every request head with a fixed response, no HTTP parser, no Python): each server's number divided by its number in the same run, so 1× would cost no more than Node's own accept, read, write and close:`,
+      '',
+    );
+    out.push(markdownTable(ceiling), '');
   }
   out.push('## Scenarios', '', markdownTable(scenariosTable(report)), '');
   for (const sc of report.scenarios) {

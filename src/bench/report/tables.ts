@@ -119,6 +119,38 @@ export function ratioTable(report: BenchReport, base = 'cask'): Table | null {
   };
 }
 
+/** The server that stands for the ceiling: node:net with a fixed response (servers.ts). */
+export const CEILING = 'raw-net';
+
+/** Each server's headline number in the connection scenarios divided by the raw-net
+ * ceiling's in the same run (1× would be a server that costs no more than Node's own
+ * accept, read, write and close); null when the ceiling did not run. Only scenarios whose
+ * headline is higher-is-better take part. */
+export function ceilingTable(report: BenchReport, ceiling = CEILING): Table | null {
+  const servers = ranServers(report);
+  if (!servers.includes(ceiling)) return null;
+  const scenarios = report.scenarios.filter((sc) => {
+    if (sc.ceiling !== true) return false;
+    const top = headlineMetric(sc, cellOf(report, ceiling, sc.name));
+    return top.higherBetter && isNum(top.value) && top.value > 0;
+  });
+  if (scenarios.length === 0) return null;
+  return {
+    columns: ['server', ...scenarios.map((s) => s.name)],
+    align: ['l', ...scenarios.map(() => 'r' as const)],
+    rows: servers
+      .filter((srv) => srv !== ceiling)
+      .map((srv) => [
+        srv,
+        ...scenarios.map((sc) => {
+          const a = headlineMetric(sc, cellOf(report, srv, sc.name));
+          const b = headlineMetric(sc, cellOf(report, ceiling, sc.name));
+          return isNum(a.value) && a.higherBetter ? `${(a.value / b.value).toFixed(2)}×` : '—';
+        }),
+      ]),
+  };
+}
+
 /** Slow scenarios: the measured fast clients, whether they were served (summarize.ts
  * fastVerdict), and what the server spent meanwhile. */
 const SLOW_COLUMNS = [

@@ -1,0 +1,11 @@
+// Types of raw-net.mjs, for the unit tests that import its pure parts.
+import type net from 'node:net';
+
+export declare const BODY: string;
+export declare const RESPONSE: Buffer;
+export declare const MAX_HEAD: number;
+export declare function scanHeads(
+  pending: string,
+  chunk: Buffer,
+): { heads: number; close: boolean; rest: string };
+export declare function createServer(): net.Server;

@@ -1,0 +1,80 @@
+// The ceiling of `cask bench`: a node:net server with no HTTP parser and no Python. It answers
+// every request head (everything up to a blank line, `\r\n\r\n`) with one fixed 13-byte
+// response, and closes the connection after answering a head that says `Connection: close`.
+// Started, pinned and loaded like every other server, it shows what Node itself costs for
+// accept, read, write and close on this machine; whatever a server spends above it is its own.
+//
+// usage: node raw-net.mjs PORT
+// Plain JavaScript without dependencies, so it runs with the `node` that runs the bench, from
+// a source checkout or an installed package alike.
+import net from 'node:net';
+import { pathToFileURL } from 'node:url';
+
+export const BODY = 'Hello, World!';
+export const RESPONSE = Buffer.from(
+  `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`,
+  'latin1',
+);
+
+const END = '\r\n\r\n';
+/** A head larger than this without its blank line is not a request this server answers. */
+export const MAX_HEAD = 64 * 1024;
+
+/**
+ * Find the complete request heads in what arrived so far. `pending` is the unfinished head
+ * carried over from the previous read (a latin1 string), `chunk` the new bytes. Returns how
+ * many heads are complete, whether one of them asks to close, and what to carry over.
+ * Bodies are not read: the bench sends only GETs to this server.
+ */
+export function scanHeads(pending, chunk) {
+  const text = pending + chunk.toString('latin1');
+  let heads = 0;
+  let close = false;
+  let from = 0;
+  for (;;) {
+    const end = text.indexOf(END, from);
+    if (end < 0) break;
+    heads += 1;
+    if (/\r\nconnection:[ \t]*close[ \t]*\r\n/i.test(`${text.slice(from, end)}\r\n`)) {
+      close = true;
+      from = end + END.length;
+      break; // nothing after a closing request is answered
+    }
+    from = end + END.length;
+  }
+  return { heads, close, rest: close ? '' : text.slice(from) };
+}
+
+export function createServer() {
+  return net.createServer({ noDelay: true }, (socket) => {
+    let pending = '';
+    socket.on('data', (chunk) => {
+      const { heads, close, rest } = scanHeads(pending, chunk);
+      pending = rest;
+      if (pending.length > MAX_HEAD) {
+        socket.destroy();
+        return;
+      }
+      if (heads === 0) return;
+      const out = heads === 1 ? RESPONSE : Buffer.concat(Array(heads).fill(RESPONSE));
+      if (close) socket.end(out);
+      else socket.write(out);
+    });
+    socket.on('error', () => socket.destroy());
+  });
+}
+
+function main() {
+  const port = Number(process.argv[2]);
+  if (!Number.isInteger(port) || port <= 0) {
+    process.stderr.write(`usage: node raw-net.mjs PORT (got ${process.argv[2] ?? 'nothing'})\n`);
+    process.exit(2);
+  }
+  // The same backlog Cask asks for, so neither drops connections the other would queue.
+  createServer().listen({ host: '127.0.0.1', port, backlog: 2048 });
+  for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main();
+}

@@ -1,0 +1,120 @@
+// The raw-net ceiling: its request-head scanner, which scenarios it runs, and the report's
+// ratio of every server to it.
+import { test, type TestContext } from 'node:test';
+import { RESPONSE, scanHeads } from '../../bench/launchers/raw-net.mjs';
+import { ceilingTable } from '../../src/bench/report/tables.js';
+import { renderMarkdown } from '../../src/bench/report/markdown.js';
+import { DEFAULT_SCENARIOS, SCENARIOS } from '../../src/bench/scenarios.js';
+import { findServer, runsScenario } from '../../src/bench/servers.js';
+import { fixtureCell, fixtureReport, fixtureScenario } from '../helpers/bench-fixture.js';
+
+const GET = 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+const CLOSE = 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n';
+
+test('raw-net answers with a fixed 13-byte body', (t: TestContext) => {
+  t.plan(2);
+  const text = RESPONSE.toString('latin1');
+  t.assert.match(text, /^HTTP\/1\.1 200 OK\r\n[^]*Content-Length: 13\r\n\r\nHello, World!$/);
+  t.assert.strictEqual(text.split('\r\n\r\n')[1]?.length, 13);
+});
+
+test('`scanHeads()` counts complete heads and carries an unfinished one over', (t: TestContext) => {
+  t.plan(4);
+  t.assert.deepStrictEqual(scanHeads('', Buffer.from(GET)), { heads: 1, close: false, rest: '' });
+  const first = scanHeads('', Buffer.from(GET.slice(0, 20)));
+  t.assert.deepStrictEqual(first, { heads: 0, close: false, rest: GET.slice(0, 20) });
+  t.assert.deepStrictEqual(scanHeads(first.rest, Buffer.from(GET.slice(20))), {
+    heads: 1,
+    close: false,
+    rest: '',
+  });
+  // Pipelined: two heads and the start of a third in one read.
+  t.assert.deepStrictEqual(scanHeads('', Buffer.from(GET + GET + 'GET /')), {
+    heads: 2,
+    close: false,
+    rest: 'GET /',
+  });
+});
+
+test('`scanHeads()` honours Connection: close, in any case, and answers nothing after it', (t: TestContext) => {
+  t.plan(3);
+  t.assert.deepStrictEqual(scanHeads('', Buffer.from(CLOSE)), { heads: 1, close: true, rest: '' });
+  const shouted = CLOSE.replace('Connection: close', 'CONNECTION:CLOSE');
+  t.assert.strictEqual(scanHeads('', Buffer.from(shouted)).close, true);
+  t.assert.deepStrictEqual(scanHeads('', Buffer.from(GET + CLOSE + GET)), {
+    heads: 2,
+    close: true,
+    rest: '',
+  });
+});
+
+test('`scanHeads()` does not take a header value mentioning close for the header', (t: TestContext) => {
+  t.plan(1);
+  const head = 'GET / HTTP/1.1\r\nX-Connection: close\r\nReferer: /connection:close\r\n\r\n';
+  t.assert.strictEqual(scanHeads('', Buffer.from(head)).close, false);
+});
+
+test('the raw-net row runs the connection scenarios and nothing that needs an app', (t: TestContext) => {
+  const def = findServer('raw-net');
+  t.assert.ok(def !== undefined);
+  if (def === undefined) return;
+  const runs = SCENARIOS.filter((s) => runsScenario(def, s)).map((s) => s.name);
+  for (const name of ['hello', 'hello-close', 'browser', 'rate-sweep'])
+    t.assert.ok(runs.includes(name), `${name} in ${runs.join(',')}`);
+  for (const name of ['cpu', 'io-wait', 'upload', 'download', 'slow-readers', 'static', 'h2'])
+    t.assert.ok(!runs.includes(name), `${name} not in ${runs.join(',')}`);
+  const cask = findServer('cask');
+  t.assert.ok(cask !== undefined && SCENARIOS.every((s) => !s.ceiling || runsScenario(cask, s)));
+  t.assert.ok(DEFAULT_SCENARIOS.includes('hello-close'));
+});
+
+test('the raw-net row is started like the others, by the node running the bench', (t: TestContext) => {
+  t.plan(2);
+  const launch = findServer('raw-net')?.launch({
+    port: 9001, workers: 1, threads: 4, python: '/usr/bin/python3', repoRoot: '/repo',
+    appsDir: '/repo/bench/apps', launchersDir: '/repo/bench/launchers', tmpDir: '/tmp/x', env: {},
+  }); // prettier-ignore
+  t.assert.deepStrictEqual(launch?.argv, [
+    process.execPath,
+    '/repo/bench/launchers/raw-net.mjs',
+    '9001',
+  ]);
+  t.assert.strictEqual(launch?.stopSignal, 'SIGTERM');
+});
+
+test('`ceilingTable()` divides each server by raw-net in the connection scenarios', (t: TestContext) => {
+  t.plan(3);
+  const report = fixtureReport(
+    ['cask', 'raw-net', 'uwsgi'],
+    [
+      fixtureScenario('hello', 'closed', { ceiling: true }),
+      fixtureScenario('hello-close', 'closed', { ceiling: true }),
+      fixtureScenario('cpu'),
+    ],
+    [
+      fixtureCell('cask', 'hello', [20000]),
+      fixtureCell('raw-net', 'hello', [80000]),
+      fixtureCell('uwsgi', 'hello', [16000]),
+      fixtureCell('cask', 'hello-close', [7000]),
+      fixtureCell('raw-net', 'hello-close', [14000]),
+      fixtureCell('cask', 'cpu', [180]),
+    ],
+  );
+  const table = ceilingTable(report);
+  t.assert.deepStrictEqual(table?.columns, ['server', 'hello', 'hello-close']);
+  t.assert.deepStrictEqual(table?.rows, [
+    ['cask', '0.25×', '0.50×'],
+    ['uwsgi', '0.20×', '—'],
+  ]);
+  t.assert.match(renderMarkdown(report), /Against the ceiling, raw-net/);
+});
+
+test('`ceilingTable()` is absent when the ceiling did not run', (t: TestContext) => {
+  t.plan(1);
+  const report = fixtureReport(
+    ['cask'],
+    [fixtureScenario('hello', 'closed', { ceiling: true })],
+    [fixtureCell('cask', 'hello', [20000])],
+  );
+  t.assert.strictEqual(ceilingTable(report), null);
+});
