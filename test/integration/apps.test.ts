@@ -2,9 +2,10 @@
 // request, how the path is split, each app's own workers and timeout, and the single-app
 // lifecycle (reload, crash recovery, worker signals, drain, /readyz) kept per app.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import { APPS, runCask, startCask, type RunningCask } from '../helpers/cask.js';
 import { exchange, get, type ParsedResponse } from '../helpers/http.js';
@@ -268,4 +269,73 @@ test('several apps: one that cannot be imported stops the start with exit 4, nam
     server.stderr(),
     /CASK_APP_LOAD\):\n\/ \(broken_import:application\): Cannot load the app/,
   );
+});
+
+test('several apps: hooks run for the server once and in every app’s workers; recycling is per app', async (t) => {
+  const dir = configFile(t, '');
+  const record = join(dir, 'record.jsonl');
+  const hooks = fileURLToPath(new URL('../fixtures/hooks/gunicorn.conf.py', import.meta.url));
+  writeFileSync(
+    join(dir, 'cask.toml'),
+    `chdir = ${JSON.stringify(APPS)}\nhooks = ${JSON.stringify(hooks)}\n${TWO_APPS.replace(
+      'timeout = "1s"',
+      'timeout = "1s"\nmax-requests = 3',
+    )}`,
+  );
+  const server = await startCask([], { cwd: dir, env: { HOOKS_RECORD: record } });
+  t.after(() => server.stop());
+  const sitePid = report(await get(server.port, '/x')).pid;
+  for (let i = 0; i < 6; i++) report(await get(server.port, '/api/x'));
+  await server.waitFor(/\[\/api worker \d pid \d+\] \[INFO\] Recycling the worker \(max-requests/);
+  await until(
+    () => /\/api worker 3 pid \d+\] \[INFO\] Worker ready/.test(server.stderr()),
+    10_000,
+    'the replacement',
+  );
+  assert.equal(report(await get(server.port, '/x')).pid, sitePid);
+  assert.doesNotMatch(server.stderr(), /\[\/ worker \d pid \d+\] \[INFO\] Recycling/);
+
+  const records = readFileSync(record, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { hook: string; num_workers?: number; env?: string });
+  const count = (hook: string): number => records.filter((r) => r.hook === hook).length;
+  assert.equal(count('on_starting'), 1);
+  assert.equal(count('when_ready'), 1);
+  assert.equal(records.find((r) => r.hook === 'when_ready')?.num_workers, 3);
+  assert.ok(count('post_fork') >= 4, `${count('post_fork')} post_fork`);
+  assert.ok(
+    records
+      .filter((r) => r.hook === 'post_worker_init')
+      .every((r) => r.env === 'set by on_starting'),
+  );
+});
+
+test('several apps: one app autoscales by its own bounds while the other keeps its workers', async (t) => {
+  const server = await startCask([], {
+    cwd: configFile(
+      t,
+      `readyz-path = "/readyz"
+[mount."/api"]
+app = "several:api"
+workers-min = 1
+workers-max = 2
+idle-timeout = "1s"
+prefetch = 0
+
+[mount."/"]
+app = "several:site"
+`,
+    ),
+  });
+  t.after(() => server.stop());
+  const apiWorkers = async (): Promise<number | undefined> =>
+    (await readiness(server)).apps?.['/api']?.workers;
+  assert.equal(await apiWorkers(), 1);
+  const load = startLoad(server.port, '/api/sleep?s=0.3', 3);
+  await until(async () => (await apiWorkers()) === 2, 15_000, 'a second api worker');
+  assert.equal((await readiness(server)).apps?.['/']?.workers, 1);
+  const result = await load.stop();
+  assert.deepEqual(result.failures, []);
+  await until(async () => (await apiWorkers()) === 1, 15_000, 'the idle api worker retired');
 });
