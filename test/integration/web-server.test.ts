@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   encodeBeginRequest,
+  encodeFastCgiRequest,
   encodePairs,
   recordHeader,
   RecordType,
@@ -246,6 +247,52 @@ describe('Cask behind nginx over uwsgi, SCGI and FastCGI', { skip }, () => {
         `${protocol}: first bytes after ${first - started} ms, end after ${ended - started} ms`,
       );
     }
+  });
+
+  test('a 10 MB streamed response arrives whole', async () => {
+    for (const protocol of protocols) {
+      const { response } = await send(port[protocol], get('/stream?pieces=160'), 60_000);
+      assert.equal(response?.status, 200, protocol);
+      const body = response.body;
+      assert.equal(body.length, 160 * 64 * 1024, protocol);
+      for (let i = 0; i < 160; i++) {
+        assert.equal(body[i * 64 * 1024 + 7], i % 256, `${protocol} piece ${i}`);
+      }
+    }
+  });
+
+  test('a FastCGI response to a peer that does not read waits in the spool, in order', async () => {
+    const request = encodeFastCgiRequest(1, [
+      'REQUEST_METHOD', 'GET',
+      'REQUEST_URI', '/stream?pieces=160',
+      'QUERY_STRING', 'pieces=160',
+      'SERVER_PROTOCOL', 'HTTP/1.1',
+    ]); // prettier-ignore
+    const bytes = await new Promise<Buffer>((resolve, reject) => {
+      const socket = connect({ port: cport.fastcgi, host: '127.0.0.1' }, () => {
+        socket.write(request);
+        socket.pause(); // the app's 10 MB outrun the socket: the rest waits on file
+        setTimeout(() => socket.resume(), 1500);
+      });
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('end', () => resolve(Buffer.concat(chunks)));
+      socket.on('error', reject);
+    });
+    const out: Buffer[] = [];
+    let ended = false;
+    for (let at = 0; at + 8 <= bytes.length;) {
+      const length = bytes.readUInt16BE(at + 4);
+      if (bytes[at + 1] === RecordType.STDOUT) out.push(bytes.subarray(at + 8, at + 8 + length));
+      if (bytes[at + 1] === RecordType.END_REQUEST) ended = at + 16 === bytes.length;
+      at += 8 + length + (bytes[at + 6] as number);
+    }
+    const stdout = Buffer.concat(out);
+    const body = stdout.subarray(stdout.indexOf('\r\n\r\n') + 4);
+    assert.ok(stdout.toString('latin1', 0, 20).startsWith('Status: 200 OK'));
+    assert.equal(body.length, 160 * 64 * 1024);
+    for (let i = 0; i < 160; i++) assert.equal(body[i * 64 * 1024 + 9], i % 256, `piece ${i}`);
+    assert.ok(ended, 'END_REQUEST comes last');
   });
 
   test('FastCGI keeps its connection to Cask from one request to the next (fastcgi_keep_conn)', async () => {

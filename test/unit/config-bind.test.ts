@@ -64,7 +64,10 @@ test('`parseBind()` reads the uwsgi, SCGI and FastCGI forms, TCP and Unix', (t: 
   const cases: [string, BindAddress][] = [
     ['uwsgi://127.0.0.1:8001', { kind: 'tcp', host: '127.0.0.1', port: 8001, protocol: 'uwsgi' }],
     ['scgi://[::1]:4000', { kind: 'tcp', host: '::1', port: 4000, protocol: 'scgi' }],
-    ['fastcgi://localhost:9000', { kind: 'tcp', host: 'localhost', port: 9000, protocol: 'fastcgi' }],
+    [
+      'fastcgi://localhost:9000',
+      { kind: 'tcp', host: 'localhost', port: 9000, protocol: 'fastcgi' },
+    ],
     ['UWSGI://127.0.0.1:0', { kind: 'tcp', host: '127.0.0.1', port: 0, protocol: 'uwsgi' }],
     ['uwsgi:unix:/run/cask.sock', { kind: 'unix', path: '/run/cask.sock', protocol: 'uwsgi' }],
     ['fastcgi:unix:cask.sock', { kind: 'unix', path: 'cask.sock', protocol: 'fastcgi' }],
@@ -83,12 +86,18 @@ test('`parseBind()` refuses malformed web-server addresses with the reason', (t:
     ['uwsgi://', /^has no host \(/],
     ['uwsgi://127.0.0.1', /^has no port \(write uwsgi:\/\/HOST:PORT or uwsgi:unix:PATH\)/],
     ['scgi://127.0.0.1:99999', /^has an invalid port/],
-    ['fastcgi://127.0.0.1:9000/app', /^has a path after the address \(write fastcgi:\/\/HOST:PORT\)/],
+    [
+      'fastcgi://127.0.0.1:9000/app',
+      /^has a path after the address \(write fastcgi:\/\/HOST:PORT\)/,
+    ],
     ['uwsgi://unix:/run/s.sock', /^writes a Unix socket as a URL \(write uwsgi:unix:PATH\)/],
     ['uwsgi:unix:', /^has no socket path \(write uwsgi:\/\/HOST:PORT or uwsgi:unix:PATH\)/],
     ['uwsgi:8000', /^is not an address \(write uwsgi:\/\/HOST:PORT or uwsgi:unix:PATH\)/],
     ['scgi://::1:4000', /^is an IPv6 address without brackets/],
-    ['fcgi://127.0.0.1:9000', /^names an unknown protocol "fcgi" \(write uwsgi:\/\/, scgi:\/\/ or fastcgi:\/\//],
+    [
+      'fcgi://127.0.0.1:9000',
+      /^names an unknown protocol "fcgi" \(write uwsgi:\/\/, scgi:\/\/ or fastcgi:\/\//,
+    ],
   ];
   t.plan(cases.length);
   for (const [text, reason] of cases) {
