@@ -1,5 +1,5 @@
 """Scenario upload: the app reads the whole request body (10 MB in the default load) in
-64 KiB reads, as a form or file upload handler would, and answers with the byte count."""
+256 KiB reads, as a form or file upload handler would, and answers with the byte count."""
 
 
 def application(environ, start_response):
@@ -7,7 +7,7 @@ def application(environ, start_response):
     remaining = int(environ.get("CONTENT_LENGTH") or 0)
     total = 0
     while remaining > 0:
-        chunk = stream.read(min(65536, remaining))
+        chunk = stream.read(min(262144, remaining))
         if not chunk:
             break
         total += len(chunk)

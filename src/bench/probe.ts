@@ -105,6 +105,38 @@ function commandVersion(argv: string[]): string {
   }
 }
 
+/** The modules of `needs` that `pythonPath` cannot import, each with why and the Debian
+ * package that provides it (one Python call for all of them). */
+export function missingModules(
+  pythonPath: string,
+  needs: ReadonlyArray<{ module: string; debian: string }>,
+): Map<string, string> {
+  const out = new Map<string, string>();
+  if (needs.length === 0) return out;
+  const script = [
+    'import importlib.util, sys',
+    'print(" ".join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))',
+  ].join('\n');
+  let absent: string[];
+  try {
+    absent = execFileSync(pythonPath, ['-c', script, ...needs.map((n) => n.module)], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    })
+      .trim()
+      .split(' ')
+      .filter((m) => m !== '');
+  } catch (err) {
+    const why = `${pythonPath} did not run: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
+    for (const n of needs) out.set(n.module, why);
+    return out;
+  }
+  for (const n of needs)
+    if (absent.includes(n.module))
+      out.set(n.module, `${n.module} is not importable by ${pythonPath} (Debian: ${n.debian})`);
+  return out;
+}
+
 /** Version of the interpreter the Python servers run under, or "?". */
 export function pythonVersion(pythonPath: string): string {
   try {

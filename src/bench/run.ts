@@ -19,7 +19,7 @@ import {
   type ServerInfo,
 } from './results.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
-import { probeServers, pythonVersion } from './probe.js';
+import { missingModules, probeServers, pythonVersion } from './probe.js';
 import { SERVERS, runsScenario, type ServerDef } from './servers.js';
 
 function which(cmd: string): string | null {
@@ -62,6 +62,39 @@ function pinSelf(taskset: string | null, cpus: readonly number[]): () => void {
     } catch {
       /* best effort */
     }
+  };
+}
+
+/** Why each scenario whose app needs Python modules cannot run under `python` (Flask for
+ * the flask-* scenarios), by scenario name. */
+export function scenariosMissing(
+  scenarios: readonly Scenario[],
+  python: string,
+): Map<string, string> {
+  const needs = scenarios.flatMap((s) => s.needs ?? []);
+  const missing = missingModules(python, [...new Map(needs.map((n) => [n.module, n])).values()]);
+  const out = new Map<string, string>();
+  for (const s of scenarios) {
+    const why = (s.needs ?? []).flatMap((n) => missing.get(n.module) ?? []);
+    if (why.length > 0) out.set(s.name, why.join('; '));
+  }
+  return out;
+}
+
+/** A cell that did not run, with the reason. */
+function skippedCell(server: string, scenario: string, error: string): Cell {
+  return {
+    server,
+    scenario,
+    status: 'skipped',
+    error,
+    command: '',
+    loadCommand: null,
+    startupMs: 0,
+    wallS: 0,
+    runs: [],
+    sweep: null,
+    summary: null,
   };
 }
 
@@ -111,6 +144,11 @@ export async function runMatrix(
     );
 
   const runnable = plan.servers.filter((s) => s.info.available);
+  const scenarioMissing = scenariosMissing(plan.scenarios, opts.python);
+  for (const [name, why] of scenarioMissing) {
+    notes.push(`${name} skipped: ${why}`);
+    log?.write(`skipping ${name}: ${why}\n`);
+  }
   for (const s of plan.servers)
     if (!s.info.available) log?.write(`skipping ${s.def.name}: ${s.info.skipped}\n`);
   log?.write(
@@ -152,6 +190,12 @@ export async function runMatrix(
         if (!runsScenario(def, scenario)) continue;
         i += 1;
         const label = `[${i}/${n}] ${def.name} × ${scenario.name}`;
+        const missing = scenarioMissing.get(scenario.name);
+        if (missing !== undefined) {
+          cells.push(skippedCell(def.name, scenario.name, missing));
+          progress.step(`${label} skipped`, 0);
+          continue;
+        }
         if ((startFailures.get(def.name) ?? 0) >= 2) {
           cells.push({
             server: def.name,

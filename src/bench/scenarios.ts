@@ -52,6 +52,9 @@ export interface Scenario {
   /** `nginx`: nginx in front, passing requests to the server's uwsgi socket with `uwsgi_pass`
    *  (behind-nginx.ts); run by the servers that have one. */
   front?: 'nginx';
+  /** Python modules the bundled app imports beyond the standard library: without them
+   *  (under --python) the scenario is skipped with a note naming the Debian package. */
+  needs?: Array<{ module: string; debian: string }>;
   /** Measures connections and nothing of an app: the raw-net ceiling runs it too, and the
    *  report gives every server's ratio to that ceiling. */
   ceiling?: boolean;
@@ -63,12 +66,18 @@ export interface Scenario {
   build(ctx: LoadContext): LoadSpec;
 }
 
-/** Headers of a desktop Chrome page load, cookie included (~200 bytes), so a server's
- * header parsing cost shows as it would for real browser traffic. */
+/** What a browser asks for in the browser scenarios: a search page with a query string,
+ * the request line of the well-known PyPy WSGI server survey. */
+export const BROWSER_PATH = '/search?q=wsgi+server+benchmark&lang=en-US&page=2&sort=relevance';
+
+/** Headers of a desktop Chrome page load (with Host, the 14 Chrome sends: sec-ch-ua*,
+ * Upgrade-Insecure-Requests, a 111-byte User-Agent, Accept, Sec-Fetch-*, Referer,
+ * Accept-Encoding, Accept-Language) and a ~200-byte cookie, so a server's header parsing
+ * cost shows as it would for real browser traffic. */
 export const BROWSER_HEADERS: Array<[string, string]> = [
   [
     'User-Agent',
-    'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36',
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36',
   ],
   [
     'Accept',
@@ -76,7 +85,7 @@ export const BROWSER_HEADERS: Array<[string, string]> = [
   ],
   ['Accept-Language', 'en-GB,en;q=0.9,de;q=0.8,fr;q=0.7'],
   ['Accept-Encoding', 'gzip, deflate, br, zstd'],
-  ['Cache-Control', 'max-age=0'],
+  ['Referer', 'https://www.example.com/search?q=python+wsgi'],
   ['Upgrade-Insecure-Requests', '1'],
   ['Sec-Fetch-Dest', 'document'],
   ['Sec-Fetch-Mode', 'navigate'],
@@ -127,9 +136,21 @@ function closed(
 }
 
 /** The request of the hello-family scenarios: the bundled hello app, or the user's path. */
-function helloRequest(ctx: LoadContext, extra: Array<[string, string]> = []): RequestTemplate {
-  return get('all', ctx.path ?? '/', [...extra, ...ctx.headers]);
+function helloRequest(
+  ctx: LoadContext,
+  extra: Array<[string, string]> = [],
+  path = '/',
+): RequestTemplate {
+  return get('all', ctx.path ?? path, [...extra, ...ctx.headers]);
 }
+
+/** A browser's page load: the search path, Chrome's headers, no keep-alive. */
+function browserLoad(ctx: LoadContext): ClosedSpec {
+  return closed(ctx, 40, false, [helloRequest(ctx, BROWSER_HEADERS, BROWSER_PATH)]);
+}
+
+/** Flask, for the flask-* scenarios: Debian's python3-flask. */
+const FLASK = [{ module: 'flask', debian: 'python3-flask' }];
 
 /** One step of the rate sweep: `count` requests at `rate`, one connection each. */
 export function sweepStep(ctx: LoadContext, rate: number, count: number): OpenSpec {
@@ -277,9 +298,37 @@ export const SCENARIOS: readonly Scenario[] = [
     durationS: 1,
     warmupS: 0.4,
     repeat: 3,
+    shape: `closed loop, 4 browsers × 10 connections, GET ${BROWSER_PATH} with desktop Chrome headers and a 200-byte cookie, no keep-alive`,
+    build: browserLoad,
+  },
+  {
+    name: 'flask-hello',
+    title: 'Flask hello, keep-alive',
+    question: 'What does the server add to a Flask app, request by request?',
+    app: 'flask_hello:application',
+    kind: 'closed',
+    ownApp: false,
+    durationS: 1,
+    warmupS: 0.4,
+    repeat: 3,
     shape:
-      'closed loop, 4 browsers × 10 connections, desktop Chrome headers with a 200-byte cookie, no keep-alive',
-    build: (ctx) => closed(ctx, 40, false, [helloRequest(ctx, BROWSER_HEADERS)]),
+      'closed loop, 50 keep-alive connections, GET / of the hello app written in Flask (Response("Hello, World!", mimetype="text/plain"))',
+    needs: FLASK,
+    build: (ctx) => closed(ctx, 50, true, [get('all', '/')]),
+  },
+  {
+    name: 'flask-browser',
+    title: 'Flask hello, browser-like requests',
+    question: 'What do browser headers without keep-alive cost in front of a Flask app?',
+    app: 'flask_hello:application',
+    kind: 'closed',
+    ownApp: false,
+    durationS: 1,
+    warmupS: 0.4,
+    repeat: 3,
+    shape: `as browser, against the hello app written in Flask: 4 browsers × 10 connections, GET ${BROWSER_PATH} with desktop Chrome headers and a 200-byte cookie, no keep-alive`,
+    needs: FLASK,
+    build: browserLoad,
   },
   {
     name: 'rate-sweep',
