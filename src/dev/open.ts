@@ -10,7 +10,9 @@ import type { BoundListener } from '../net/listener.js';
 export function browserUrl(
   listeners: readonly Pick<BoundListener, 'url' | 'info'>[],
 ): string | undefined {
-  const tcp = listeners.find((l) => l.info.serverPort !== '');
+  // A browser speaks HTTP: a listener for a web server in front (uwsgi://, scgi://,
+  // fastcgi://) is no address to open.
+  const tcp = listeners.find((l) => l.info.serverPort !== '' && /^https?:/.test(l.url));
   if (tcp === undefined) return undefined;
   const url = new URL(tcp.url);
   if (url.hostname === '0.0.0.0' || url.hostname === '[::]') url.hostname = 'localhost';
@@ -38,7 +40,7 @@ export function openerCommand(
 export function openBrowser(listeners: readonly BoundListener[], logger: Logger): void {
   const url = browserUrl(listeners);
   if (url === undefined) {
-    logger.warn('--open: no TCP listener to open');
+    logger.warn('--open: no HTTP listener on TCP to open');
     return;
   }
   const [command, args] = openerCommand(url);

@@ -176,8 +176,8 @@ test('`openerCommand()` uses $BROWSER, else the platform opener', (t: TestContex
   t.assert.deepStrictEqual(openerCommand(url, { BROWSER: '' }, 'win32')[0], 'cmd');
 });
 
-test('`browserUrl()` opens the first TCP listener, localhost for an any-address bind', (t: TestContext) => {
-  t.plan(3);
+test('`browserUrl()` opens the first HTTP listener on TCP, localhost for an any-address bind', (t: TestContext) => {
+  t.plan(4);
   const tcp = (url: string, port = '8000') => ({
     url,
     info: { scheme: 'http' as const, serverName: '', serverPort: port },
@@ -188,4 +188,8 @@ test('`browserUrl()` opens the first TCP listener, localhost for an any-address 
   );
   t.assert.strictEqual(browserUrl([tcp('http://0.0.0.0:9000')]), 'http://localhost:9000/');
   t.assert.strictEqual(browserUrl([tcp('unix:/tmp/s', '')]), undefined);
+  t.assert.strictEqual(
+    browserUrl([tcp('uwsgi://127.0.0.1:3031', '3031'), tcp('https://127.0.0.1:8443', '8443')]),
+    'https://127.0.0.1:8443/',
+  );
 });
