@@ -27,6 +27,7 @@ import { errorPageAudience } from './dev/hosts.js';
 import { Reloader } from './dev/reloader.js';
 import { ConsoleGate, consoleRoute } from './dev/console.js';
 import { openBrowser } from './dev/open.js';
+import { selfSignedTls } from './dev/selfsigned.js';
 
 /** Node's own handshake timeout, used when `header-timeout` is 0. */
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 120_000;
@@ -39,12 +40,14 @@ export interface ServeMode {
   readonly notes?: readonly Note[];
 }
 
-export async function serve(config: Config, mode: ServeMode = {}): Promise<number> {
+export async function serve(given: Config, mode: ServeMode = {}): Promise<number> {
   const dev = mode.dev === true;
   // Sockets systemd bound (socket activation) replace --bind. Read once and removed from the
   // environment the workers inherit; malformed variables throw ConfigError (exit 2).
   const activated = activatedSockets(process.env, process.pid);
   if (activated !== undefined) forgetActivation(process.env);
+  // `--tls self-signed`: certfile and keyfile of a localhost certificate kept in the cache.
+  const { config, made: selfSigned } = selfSignedTls(given);
   const audience = errorPageAudience(config.devAllowedHosts);
   // Before any file or socket is made: the log files, Unix sockets and the workers' files.
   const umask = umaskValue(config.umask);
@@ -218,6 +221,10 @@ export async function serve(config: Config, mode: ServeMode = {}): Promise<numbe
     );
   }
   if (tls !== undefined) logger.info(`TLS certificate: ${tls.certificate}`);
+  if (selfSigned !== undefined)
+    logger.info(
+      `Self-signed certificate for localhost ${selfSigned.made ? 'made' : 'reused'}: ${selfSigned.certfile}; to trust it, see docs/development.md`,
+    );
   if (config.open) openBrowser(listeners, logger);
 
   return new Control({

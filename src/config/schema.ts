@@ -803,6 +803,14 @@ export const SETTINGS = table({
     doc: 'With `reload`: HTML pages get a small script that reloads the browser tab once the app has reloaded (Server-Sent Events from the front, at `/__cask__/events`), and again when broken code loads again. Not for pages whose Content-Security-Policy forbids same-origin scripts.',
     default: false,
   }),
+  tls: choice({
+    flag: '--tls',
+    env: 'CASK_TLS',
+    section: 'Development',
+    doc: '`self-signed`: serve HTTPS on every TCP listener with a certificate for `localhost`, `127.0.0.1` and `::1`, made once with `openssl` and kept in `$XDG_CACHE_HOME/cask/tls-localhost/` (`~/.cache` by default) so that a browser told to trust it keeps trusting it (docs/development.md says how). Not with `--certfile`.',
+    choices: ['off', 'self-signed'],
+    default: 'off',
+  }),
   open: bool({
     flag: '--open',
     env: 'CASK_OPEN',
