@@ -17,6 +17,7 @@ import { staticSite } from './static-site.js';
 import { behindNginx, frontReady, nginxFrontMissing } from './behind-nginx.js';
 import type { Generator } from './load/generator.js';
 import { runH2load, throwawayCertificate, type H2Leg } from './load/h2load.js';
+import { estimateHttperfS, runHttperfSweep } from './httperf-sweep.js';
 import type { LoadResult, LoadSpec } from './load/spec.js';
 import { runWrk, wrkCanRun } from './load/wrk.js';
 import type { BenchOptions } from './options.js';
@@ -25,7 +26,13 @@ import type { Cell, LegInfo, RunResult, SweepStep } from './results.js';
 import { ProcSampler, type Sample } from './sample.js';
 import { sweepStep, type LoadContext, type Scenario } from './scenarios.js';
 import type { Launch, ServerContext, ServerDef } from './servers.js';
-import { summarizeCell, summarizeRun, summarizeSweep, summarizeSweepStep } from './summarize.js';
+import {
+  summarizeCell,
+  summarizeHttperf,
+  summarizeRun,
+  summarizeSweep,
+  summarizeSweepStep,
+} from './summarize.js';
 
 export interface CellEnv {
   opts: BenchOptions;
@@ -34,6 +41,8 @@ export interface CellEnv {
   wrk: string | null;
   /** h2load, for the `h2` scenario; null when it is not installed. */
   h2load?: string | null;
+  /** httperf, for the `httperf` scenario; null when it is not installed. */
+  httperf?: string | null;
   repoRoot: string;
   tmpRoot: string;
   progress: Progress;
@@ -66,6 +75,7 @@ export function sweepCount(sweep: BenchOptions['sweep'], rate: number): number {
 /** Rough duration of a cell, for the progress estimate. */
 export function estimateCellS(s: Scenario, opts: BenchOptions): number {
   const t = timings(s, opts);
+  if (s.kind === 'httperf') return 1 + t.warmupS + estimateHttperfS(opts.httperf);
   if (s.kind === 'sweep') {
     // Typically three or four rates before a Python server breaks.
     let est = t.warmupS;
@@ -189,7 +199,12 @@ export async function runCell(
   if (scenario.kind === 'h2') {
     return runH2Cell(def, scenario, env, label, { context: serverContext, pin, readyPath });
   }
-  const frontMissing = scenario.front === 'nginx' ? nginxFrontMissing() : undefined;
+  const frontMissing =
+    scenario.front === 'nginx'
+      ? nginxFrontMissing()
+      : scenario.kind === 'httperf' && (env.httperf ?? null) === null
+        ? 'httperf is not installed (Debian: httperf)'
+        : undefined;
   if (frontMissing !== undefined) {
     env.progress.step(`${label} skipped`, estimateCellS(scenario, opts));
     return {
@@ -292,6 +307,23 @@ export async function runCell(
     if (scenario.kind === 'sweep') {
       cell.sweep = await runSweep(loadContext(), t.warmupS, measure, env, label);
       cell.summary = summarizeSweep(cell.sweep);
+    } else if (scenario.kind === 'httperf') {
+      const swept = await runHttperfSweep({
+        tools: { httperf: env.httperf as string, taskset: env.cpus.taskset, cpus: env.cpus.load },
+        plan: opts.httperf,
+        host: '127.0.0.1',
+        port: server.port,
+        path: opts.path ?? '/',
+        headers: opts.headers,
+        warmupS: t.warmupS,
+        serverPid: () => server.running?.pid ?? -1,
+        settle: () => server.settle(),
+        progress: env.progress,
+        label,
+      });
+      cell.httperf = swept.steps;
+      cell.loadCommand = swept.command;
+      cell.summary = summarizeHttperf(swept.steps);
     } else {
       const measured: Array<{ result: LoadResult; samples: Sample[] }> = [];
       for (let r = 0; r < t.repeat; r++) {

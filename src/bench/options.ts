@@ -31,6 +31,7 @@ export interface BenchOptions {
   load: 'builtin' | 'wrk';
   inside: boolean;
   sweep: { requests: number; seconds: number; start: number; step: number; max: number };
+  httperf: { start: number; step: number; max: number; conns: number; seconds: number };
   quiet: boolean;
   keepTmp: boolean;
   argv: string[];
@@ -73,6 +74,12 @@ Timing (defaults per scenario keep the whole matrix under 15 minutes on 2 cores)
   --sweep-start N       first rate (default 1000)
   --sweep-step N        rate increment (default 1000)
   --sweep-max N         last rate tried (default 20000)
+  --httperf-start N     httperf scenario: first rate (default 1000)
+  --httperf-step N      rate increment (default 1000)
+  --httperf-max N       last rate tried (default 15000)
+  --httperf-conns N     connections per rate, at most (default 10000)
+  --httperf-seconds S   seconds of traffic per rate when fewer connections than
+                        --httperf-conns give it (default 2)
 Output
   --out DIR             output directory (default ./cask-bench/<timestamp>)
   --load builtin|wrk    load generator for the closed-loop GET scenarios (default builtin)
@@ -145,6 +152,11 @@ export const OPTION_SPEC = {
   'sweep-start': { type: 'string' },
   'sweep-step': { type: 'string' },
   'sweep-max': { type: 'string' },
+  'httperf-start': { type: 'string' },
+  'httperf-step': { type: 'string' },
+  'httperf-max': { type: 'string' },
+  'httperf-conns': { type: 'string' },
+  'httperf-seconds': { type: 'string' },
   out: { type: 'string', short: 'o' },
   load: { type: 'string' },
   'no-inside': { type: 'boolean' },
@@ -206,6 +218,15 @@ export function resolveOptions(values: ParsedValues, argv: string[]): BenchOptio
   };
   if (sweep.max < sweep.start)
     throw new UsageError(`Option --sweep-max must not be below --sweep-start: ${sweep.max}`);
+  const httperf = {
+    start: positiveInt('httperf-start', values['httperf-start']) ?? 1000,
+    step: positiveInt('httperf-step', values['httperf-step']) ?? 1000,
+    max: positiveInt('httperf-max', values['httperf-max']) ?? 15_000,
+    conns: positiveInt('httperf-conns', values['httperf-conns']) ?? 10_000,
+    seconds: seconds('httperf-seconds', values['httperf-seconds'], false) ?? 2,
+  };
+  if (httperf.max < httperf.start)
+    throw new UsageError(`Option --httperf-max must not be below --httperf-start: ${httperf.max}`);
   return Object.freeze({
     servers: list('server', values.servers, serverNames) ?? serverNames,
     scenarios: scenarios ?? [...DEFAULT_SCENARIOS],
@@ -229,6 +250,7 @@ export function resolveOptions(values: ParsedValues, argv: string[]): BenchOptio
     load,
     inside: values['no-inside'] !== true,
     sweep,
+    httperf,
     quiet: values.quiet === true,
     keepTmp: values['keep-tmp'] === true,
     argv,

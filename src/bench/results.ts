@@ -33,6 +33,9 @@ export interface Settings {
   app: string | null;
   path: string | null;
   sweep: { requests: number; seconds: number; start: number; step: number; max: number };
+  /** The httperf sweep: rates start…max by step, min(conns, seconds × rate) connections each
+   *  (absent from results written before it). */
+  httperf?: { start: number; step: number; max: number; conns: number; seconds: number };
   argv: string[];
 }
 
@@ -145,6 +148,38 @@ export interface SweepStep {
   why: string;
 }
 
+/** One rate of the httperf sweep, from httperf's own summary and the server's /proc. */
+export interface HttperfStep {
+  rate: number;
+  /** Connections opened, one request each. */
+  conns: number;
+  replies: number;
+  /** Replies over httperf's test duration, and the rate httperf sent requests at. */
+  replyRate: number;
+  requestRate: number;
+  durationS: number;
+  /** Connection time (connect to close), ms, as httperf prints it. */
+  connectionTime: { min: number; avg: number; max: number; median: number };
+  connectMs: number;
+  /** Most connections open at once. */
+  concurrent: number;
+  errorCount: number;
+  errors: Record<string, number>;
+  status: Record<string, number>;
+  held: boolean;
+  why: string;
+  /** httperf sent requests more than 3% slower than asked: the generator, not the server,
+   *  set the pace. */
+  behind: boolean;
+  /** Server CPU over the step (% of one core) and per reply (µs). */
+  cpu: number;
+  cpuPerReplyUs: number;
+  /** httperf's CPU over the step, % of one core. */
+  loadCpu: number;
+  otherCpu: number;
+  rssPeak: number;
+}
+
 export interface CellSummary {
   throughput: Spread;
   latency: { mean: number; p50: number; p90: number; p99: number; p999: number; max: number };
@@ -191,6 +226,8 @@ export interface Cell {
   wallS: number;
   runs: RunResult[];
   sweep: SweepStep[] | null;
+  /** `httperf`: each rate tried, up to the first one the server did not hold. */
+  httperf?: HttperfStep[];
   summary: CellSummary | null;
   /** `h2` scenarios: each leg, the protocol h2load negotiated, and why it did not run. */
   legs?: LegInfo[];

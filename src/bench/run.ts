@@ -179,7 +179,20 @@ export async function runMatrix(
   const total = plan.scenarios.reduce((s, sc) => s + estimateCellS(sc, opts) * runs(sc), 0);
   const progress = new Progress(total, opts.quiet ? null : log);
   const h2load = plan.scenarios.some((s) => s.kind === 'h2') ? which('h2load') : null;
-  const env: CellEnv = { opts, cpus, generator, wrk, h2load, repoRoot, tmpRoot, progress };
+  const httperf = plan.scenarios.some((s) => s.kind === 'httperf') ? which('httperf') : null;
+  if (plan.scenarios.some((s) => s.kind === 'httperf') && httperf === null)
+    notes.push('httperf skipped: httperf is not installed (Debian: httperf)');
+  const env: CellEnv = {
+    opts,
+    cpus,
+    generator,
+    wrk,
+    h2load,
+    httperf,
+    repoRoot,
+    tmpRoot,
+    progress,
+  };
   const cells: Cell[] = [];
   const startFailures = new Map<string, number>();
   const n = plan.scenarios.reduce((sum, sc) => sum + runs(sc), 0);
@@ -265,6 +278,7 @@ export async function runMatrix(
       app: opts.app,
       path: opts.path,
       sweep: opts.sweep,
+      httperf: opts.httperf,
       argv: opts.argv,
     },
     servers: plan.servers.map((s) => s.info),

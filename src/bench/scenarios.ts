@@ -4,8 +4,9 @@ import type { H2Leg } from './load/h2load.js';
 import type { ClosedSpec, LoadSpec, OpenSpec, RequestTemplate, SlowSpec } from './load/spec.js';
 import { STATIC_FILES } from './static-site.js';
 
-/** `h2`: the load is h2load, once per leg (protocol), on servers that speak HTTP/2. */
-export type ScenarioKind = 'closed' | 'open' | 'slow' | 'sweep' | 'h2';
+/** `h2`: the load is h2load, once per leg (protocol), on servers that speak HTTP/2.
+ *  `httperf`: httperf at a constant rate, rate after rate (httperf-sweep.ts). */
+export type ScenarioKind = 'closed' | 'open' | 'slow' | 'sweep' | 'h2' | 'httperf';
 
 /** Everything a scenario needs to build its load for one server. */
 export interface LoadContext {
@@ -343,6 +344,24 @@ export const SCENARIOS: readonly Scenario[] = [
     repeat: 1,
     shape:
       'open loop at 1000, 2000, 3000 … req/s, a fixed number of requests per rate, one connection per request (httperf style), until it breaks',
+    build: (ctx) => sweepStep(ctx, 1000, 1000),
+  },
+  {
+    name: 'httperf',
+    ceiling: true,
+    title: 'httperf at a constant rate',
+    question:
+      'Which rates does the server hold with a new connection per request, measured by httperf, and with what connection time?',
+    app: 'hello:application',
+    kind: 'httperf',
+    ownApp: true,
+    durationS: 0,
+    warmupS: 0.5,
+    repeat: 1,
+    shape:
+      'httperf --rate R --num-conns N at each rate R of the sweep (by default 1,000, 2,000 … 15,000 req/s), one request per connection, N = min(10,000, 2 s × R) by default; a rate is held when every reply arrives, none errs and the reply rate is within 3% of R; the sweep stops at the first rate not held',
+    // httperf makes its own requests; the built-in generator's spec is what --app users see
+    // of it (one GET of the path).
     build: (ctx) => sweepStep(ctx, 1000, 1000),
   },
   {

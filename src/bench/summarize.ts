@@ -2,8 +2,9 @@
 // in results.json: one RunResult per repeat, then medians and spreads per cell.
 import { LatencyHistogram, type LatencySummary } from './histogram.js';
 import { summarizeInside, type Interval } from './inside.js';
+import { httperfBehind, httperfVerdict, replyRate, type HttperfOutput } from './load/httperf.js';
 import type { LoadResult } from './load/spec.js';
-import type { CellSummary, RunResult, SweepStep, TimePoint } from './results.js';
+import type { CellSummary, HttperfStep, RunResult, SweepStep, TimePoint } from './results.js';
 import type { Sample } from './sample.js';
 import { mean, median, medianCounts, spread } from './stats.js';
 
@@ -289,5 +290,80 @@ export function summarizeSweep(steps: readonly SweepStep[]): CellSummary {
     generatorBound: steps.some((s) => s.maxLagMs > 100),
     otherCpu: maxFinite(steps.map((s) => s.otherCpu)),
     sustainedRate: good.length > 0 ? (good.at(-1) as SweepStep).rate : 0,
+  };
+}
+
+/** One rate of the httperf sweep: httperf's figures, whether the rate was held, and what the
+ * server spent meanwhile (its samples cover httperf's whole run). */
+export function summarizeHttperfStep(
+  rate: number,
+  conns: number,
+  out: HttperfOutput,
+  samples: readonly Sample[],
+): HttperfStep {
+  const verdict = httperfVerdict(rate, conns, out);
+  const cpu = samples.length > 0 ? mean(samples.map((s) => s.cpu)) : Number.NaN;
+  const cpuSeconds = (cpu / 100) * out.durationS;
+  return {
+    rate,
+    conns,
+    replies: out.replies,
+    replyRate: replyRate(out),
+    requestRate: out.requestRate,
+    durationS: out.durationS,
+    connectionTime: {
+      min: out.connectionTime.min,
+      avg: out.connectionTime.avg,
+      max: out.connectionTime.max,
+      median: out.connectionTime.median,
+    },
+    connectMs: out.connectMs,
+    concurrent: out.concurrent,
+    errorCount: out.errorTotal,
+    errors: out.errors,
+    status: out.status,
+    held: verdict.held,
+    why: verdict.why,
+    behind: httperfBehind(rate, out),
+    cpu,
+    cpuPerReplyUs: out.replies > 0 ? (cpuSeconds / out.replies) * 1e6 : Number.NaN,
+    loadCpu: samples.length > 0 ? mean(samples.map((s) => s.loadCpu)) : Number.NaN,
+    otherCpu: samples.length > 0 ? median(samples.map((s) => s.otherCpu)) : Number.NaN,
+    rssPeak: maxFinite(samples.map((s) => s.rss)),
+  };
+}
+
+/** The httperf sweep of one server: the highest rate held (0 when none was), with that
+ * step's reply rate, connection times and CPU standing for the cell. */
+export function summarizeHttperf(steps: readonly HttperfStep[]): CellSummary {
+  const held = steps.filter((s) => s.held);
+  const best = held.at(-1);
+  const nan = Number.NaN;
+  const ct = best?.connectionTime;
+  const errors = best?.errors ?? steps[0]?.errors ?? {};
+  return {
+    throughput: spread(best === undefined ? [] : [best.replyRate]),
+    latency: {
+      mean: ct?.avg ?? nan,
+      p50: ct?.median ?? nan,
+      p90: nan,
+      p99: nan,
+      p999: nan,
+      max: ct?.max ?? nan,
+    },
+    latencyByTag: {},
+    p99Spread: spread([]),
+    errors,
+    errorRate: best === undefined || best.conns === 0 ? 0 : best.errorCount / best.conns,
+    retries: 0,
+    closesWithoutNotice: false,
+    cpu: best?.cpu ?? nan,
+    perRequestUs: best?.cpuPerReplyUs ?? nan,
+    rssPeak: maxFinite(steps.map((s) => s.rssPeak)),
+    inside: null,
+    inFlight: nan,
+    generatorBound: steps.some((s) => s.behind),
+    otherCpu: maxFinite(steps.map((s) => s.otherCpu)),
+    sustainedRate: best?.rate ?? 0,
   };
 }

@@ -66,7 +66,7 @@ function readersWhy(report: BenchReport, c: Cell, s: CellSummary): string | null
 
 export function explainCell(report: BenchReport, sc: ScenarioInfo, c: Cell): string | null {
   const s = c.summary;
-  if (c.status !== 'ok' || s === null || sc.kind === 'sweep') return null;
+  if (c.status !== 'ok' || s === null || sc.kind === 'sweep' || sc.kind === 'httperf') return null;
   const serverCores = Math.max(1, report.settings.serverCpus.length);
   const why: string[] = [];
   const i = s.inside;

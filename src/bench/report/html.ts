@@ -13,6 +13,8 @@ import {
   cellOf,
   headlineTable,
   headlineUnit,
+  httperfMatrix,
+  httperfTable,
   processesChanged,
   ranServers,
   ratioTable,
@@ -173,6 +175,23 @@ export function renderHtml(report: BenchReport, chartJs = chartJsSource()): stri
       `<h2 id="${esc(sc.name)}">${esc(sc.name)} — ${esc(sc.title)}</h2>`,
       `<p><em>${esc(sc.question)}</em> ${esc(sc.shape)}.</p>`,
     );
+    if (sc.kind === 'httperf') {
+      const matrix = httperfMatrix(report, sc);
+      if (matrix !== null)
+        body.push(
+          '<p>Connection time average / maximum (ms) at each offered rate where the server held it; ✗ and the reply rate where it did not (the sweep stops there).</p>',
+          htmlTable(matrix),
+        );
+      for (const c of report.cells.filter((x) => x.scenario === sc.name)) {
+        body.push(
+          `<h3>${esc(c.server)}</h3>`,
+          c.status === 'ok'
+            ? htmlTable(httperfTable(c))
+            : `<p>${esc(c.status)}: ${esc(c.error ?? '')}</p>`,
+        );
+      }
+      continue;
+    }
     if (sc.kind === 'sweep') {
       body.push(
         `<div class="grid">${canvas(`sweep-rate-${sc.name}`, 'Replies per second against the offered rate')}${canvas(`sweep-p99-${sc.name}`, 'p99 latency against the offered rate')}</div>`,

@@ -8,6 +8,8 @@ import {
   ceilingTable,
   cellOf,
   headlineTable,
+  httperfMatrix,
+  httperfTable,
   legsTable,
   processesChanged,
   ranServers,
@@ -100,6 +102,29 @@ export function renderMarkdown(report: BenchReport): string {
   out.push('## Scenarios', '', markdownTable(scenariosTable(report)), '');
   for (const sc of report.scenarios) {
     out.push(`## ${sc.name} — ${sc.title}`, '', `*${sc.question}* ${sc.shape}.`, '');
+    if (sc.kind === 'httperf') {
+      const matrix = httperfMatrix(report, sc);
+      if (matrix !== null)
+        out.push(
+          'Connection time average / maximum (ms) at each offered rate where the server held it; ✗ and the reply rate where it did not (the sweep stops there). ⚠: httperf sent more than 3% slower than asked; †: other processes used more than a quarter of a CPU.',
+          '',
+          markdownTable(matrix),
+          '',
+        );
+      for (const c of report.cells.filter((x) => x.scenario === sc.name)) {
+        if (c.status !== 'ok') {
+          out.push(`- ${c.server} ${c.status}: ${(c.error ?? '').split('\n')[0]}`, '');
+          continue;
+        }
+        out.push(
+          `### ${c.server} — holds ${int(c.summary?.sustainedRate)} req/s`,
+          '',
+          markdownTable(httperfTable(c)),
+          '',
+        );
+      }
+      continue;
+    }
     if (sc.kind === 'sweep') {
       for (const srv of ranServers(report)) {
         const cell = cellOf(report, srv, sc.name);

@@ -41,7 +41,7 @@ export function headlineMetric(
   };
   if (cell === undefined || cell.status !== 'ok' || cell.summary === null) return nan;
   const s = cell.summary;
-  if (sc.kind === 'sweep')
+  if (sc.kind === 'sweep' || sc.kind === 'httperf')
     return {
       value: s.sustainedRate ?? Number.NaN,
       text: `${int(s.sustainedRate)}`,
@@ -70,6 +70,7 @@ export function headlineMetric(
 
 export function headlineUnit(sc: ScenarioInfo): string {
   if (sc.kind === 'sweep') return 'sustained req/s';
+  if (sc.kind === 'httperf') return 'held req/s';
   if (sc.kind === 'open') return 'short p99 ms';
   if (sc.name === 'upload' || sc.name === 'download') return 'MB/s';
   if (sc.kind === 'slow') return 'fast req/s';
@@ -315,6 +316,82 @@ function sweepText(sw: BenchReport['settings']['sweep']): string {
   return `1 sweep: ${int(sw.start)}, ${int(sw.start + sw.step)} … req/s (up to ${int(sw.max)}), ${int(sw.requests)} requests per rate${cap}`;
 }
 
+function httperfText(h: BenchReport['settings']['httperf']): string {
+  if (h === undefined) return '1 sweep';
+  return `1 sweep: ${int(h.start)}, ${int(h.start + h.step)} … req/s (up to ${int(h.max)}), min(${int(h.conns)}, ${h.seconds} s × rate) connections per rate`;
+}
+
+/** One server's httperf sweep, a row per rate as httperf prints it, with the verdict. */
+export function httperfTable(cell: Cell): Table {
+  const columns = [
+    'offered req/s',
+    'conns',
+    'replies',
+    'replies/s',
+    'sent/s',
+    'conn ms min',
+    'avg',
+    'max',
+    'median',
+    'connect ms',
+    'open at once',
+    'errors',
+    'CPU %',
+    'CPU µs/reply',
+    'result',
+  ];
+  const rows = (cell.httperf ?? []).map((st) => [
+    int(st.rate),
+    int(st.conns),
+    int(st.replies),
+    int(st.replyRate),
+    int(st.requestRate),
+    // httperf prints milliseconds with one decimal; more digits would be invented.
+    fixed(st.connectionTime.min),
+    fixed(st.connectionTime.avg),
+    fixed(st.connectionTime.max),
+    fixed(st.connectionTime.median),
+    fixed(st.connectMs),
+    int(st.concurrent),
+    errorsText(st.errorCount, st.errors),
+    fixed(st.cpu, 0),
+    int(st.cpuPerReplyUs),
+    `${st.held ? 'held' : `not held: ${st.why}`}${st.behind ? ' ⚠' : ''}${isNum(st.otherCpu) && st.otherCpu > NOISE_CPU ? ' †' : ''}`,
+  ]);
+  return { columns, align: columns.map((_, i) => (i === columns.length - 1 ? 'l' : 'r')), rows };
+}
+
+/** Every server's httperf sweep side by side: at each offered rate the average and maximum
+ * connection time (ms) where the rate was held, the reply rate (✗) where it was not, and
+ * the highest rate each server held. */
+export function httperfMatrix(report: BenchReport, sc: ScenarioInfo): Table | null {
+  const cells = ranServers(report)
+    .map((srv) => cellOf(report, srv, sc.name))
+    .filter((c): c is Cell => c !== undefined && c.status === 'ok' && c.httperf !== undefined);
+  if (cells.length === 0) return null;
+  const rates = [...new Set(cells.flatMap((c) => (c.httperf ?? []).map((s) => s.rate)))].sort(
+    (a, b) => a - b,
+  );
+  const rows = rates.map((rate) => [
+    int(rate),
+    ...cells.map((c) => {
+      const st = c.httperf?.find((s) => s.rate === rate);
+      if (st === undefined) return '';
+      const mark = `${st.behind ? ' ⚠' : ''}${isNum(st.otherCpu) && st.otherCpu > NOISE_CPU ? ' †' : ''}`;
+      if (st.held)
+        return `${fixed(st.connectionTime.avg)} / ${fixed(st.connectionTime.max)}${mark}`;
+      const errors = st.errorCount > 0 ? `, ${int(st.errorCount)} errors` : '';
+      return `✗ ${int(st.replyRate)}/s${errors}${mark}`;
+    }),
+  ]);
+  rows.push(['holds up to', ...cells.map((c) => int(c.summary?.sustainedRate))]);
+  return {
+    columns: ['offered req/s', ...cells.map((c) => c.server)],
+    align: ['r', ...cells.map(() => 'r' as const)],
+    rows,
+  };
+}
+
 export function scenariosTable(report: BenchReport): Table {
   const columns = ['scenario', 'question', 'load', 'app', 'warm-up', 'repeats × duration'];
   const rows = report.scenarios.map((s) => [
@@ -323,7 +400,11 @@ export function scenariosTable(report: BenchReport): Table {
     s.shape,
     s.app,
     `${s.warmupS} s`,
-    s.kind === 'sweep' ? sweepText(report.settings.sweep) : `${s.repeat} × ${s.durationS} s`,
+    s.kind === 'sweep'
+      ? sweepText(report.settings.sweep)
+      : s.kind === 'httperf'
+        ? httperfText(report.settings.httperf)
+        : `${s.repeat} × ${s.durationS} s`,
   ]);
   return { columns, align: columns.map(() => 'l'), rows };
 }
