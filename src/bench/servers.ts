@@ -73,6 +73,9 @@ export interface ServerDef {
 }
 
 const ENTRY = '_entry:application';
+/** Node flags the `cask` command runs with: the first line of bin/cask.js, so the lab measures
+ *  the front as users run it (test/unit/bench-servers-flags.test.ts keeps the two in step). */
+export const CASK_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
 const HOST = '127.0.0.1';
 
 function pyEnv(ctx: ServerContext): Record<string, string> {
@@ -188,6 +191,7 @@ export const SERVERS: readonly ServerDef[] = [
     launch: (ctx) => ({
       argv: [
         process.execPath,
+        ...CASK_NODE_FLAGS,
         join(ctx.repoRoot, 'bin', 'cask.js'),
         'serve',
         ENTRY,
