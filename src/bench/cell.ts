@@ -18,12 +18,13 @@ import { behindNginx, frontReady, nginxFrontMissing } from './behind-nginx.js';
 import type { Generator } from './load/generator.js';
 import { runH2load, throwawayCertificate, type H2Leg } from './load/h2load.js';
 import { estimateHttperfS, runHttperfSweep } from './httperf-sweep.js';
+import { prepareIdle, scheduleSnapshot, snapshotAtMs } from './memory.js';
 import type { LoadResult, LoadSpec } from './load/spec.js';
 import { runWrk, wrkCanRun } from './load/wrk.js';
 import type { BenchOptions } from './options.js';
 import type { Progress } from './progress.js';
 import type { Cell, LegInfo, RunResult, SweepStep } from './results.js';
-import { ProcSampler, type Sample } from './sample.js';
+import { ProcSampler, type ProcMemory, type Sample } from './sample.js';
 import { sweepStep, type LoadContext, type Scenario } from './scenarios.js';
 import type { Launch, ServerContext, ServerDef } from './servers.js';
 import {
@@ -76,6 +77,8 @@ export function sweepCount(sweep: BenchOptions['sweep'], rate: number): number {
 export function estimateCellS(s: Scenario, opts: BenchOptions): number {
   const t = timings(s, opts);
   if (s.kind === 'httperf') return 1 + t.warmupS + estimateHttperfS(opts.httperf);
+  // Opening 10,000 connections takes a few seconds before the hold.
+  if (s.kind === 'idle') return 4 + t.repeat * t.durationS;
   if (s.kind === 'sweep') {
     // Typically three or four rates before a Python server breaks.
     let est = t.warmupS;
@@ -166,6 +169,13 @@ class ServerUnderTest {
   }
 }
 
+/** One measured run: the load's result, the server's samples, and its processes' memory. */
+interface Measured {
+  result: LoadResult;
+  samples: Sample[];
+  memory?: { atMs: number; processes: ProcMemory[] } | null;
+}
+
 export async function runCell(
   def: ServerDef,
   scenario: Scenario,
@@ -199,19 +209,21 @@ export async function runCell(
   if (scenario.kind === 'h2') {
     return runH2Cell(def, scenario, env, label, { context: serverContext, pin, readyPath });
   }
-  const frontMissing =
+  const skipReason =
     scenario.front === 'nginx'
       ? nginxFrontMissing()
       : scenario.kind === 'httperf' && (env.httperf ?? null) === null
         ? 'httperf is not installed (Debian: httperf)'
-        : undefined;
-  if (frontMissing !== undefined) {
+        : scenario.kind === 'idle' && def.holdsIdle !== undefined
+          ? `cannot hold the idle connections: ${def.holdsIdle}`
+          : undefined;
+  if (skipReason !== undefined) {
     env.progress.step(`${label} skipped`, estimateCellS(scenario, opts));
     return {
       server: def.name,
       scenario: scenario.name,
       status: 'skipped',
-      error: frontMissing,
+      error: skipReason,
       command: '',
       loadCommand: null,
       startupMs: 0,
@@ -277,12 +289,17 @@ export async function runCell(
       path: opts.path,
       headers: opts.headers,
     });
-    const measure = async (spec: LoadSpec): Promise<{ result: LoadResult; samples: Sample[] }> => {
-      const sampler = new ProcSampler(server.running?.pid ?? -1, env.generator.pids);
+    const measure = async (spec: LoadSpec): Promise<Measured> => {
+      const pid = server.running?.pid ?? -1;
+      const byWrk =
+        opts.load === 'wrk' && env.wrk !== null && spec.kind === 'closed' && wrkCanRun(spec);
+      if (spec.kind === 'idle') prepareIdle(spec, pid, env.generator.pids);
+      const sampler = new ProcSampler(pid, env.generator.pids);
       sampler.start();
+      const snapshot = scheduleSnapshot(pid, snapshotAtMs(spec, byWrk));
       let result: LoadResult;
       try {
-        if (opts.load === 'wrk' && env.wrk !== null && spec.kind === 'closed' && wrkCanRun(spec)) {
+        if (byWrk && spec.kind === 'closed' && env.wrk !== null) {
           const tools = {
             wrk: env.wrk,
             taskset: env.cpus.taskset,
@@ -296,12 +313,14 @@ export async function runCell(
           result = await env.generator.run(spec);
         }
       } catch (err) {
+        snapshot.done();
         sampler.stop();
         throw err;
       }
+      const memory = snapshot.done();
       if (observeAfterS > 0)
         await new Promise((resolve) => setTimeout(resolve, observeAfterS * 1000));
-      return { result, samples: sampler.stop() };
+      return { result, samples: sampler.stop(), memory };
     };
 
     if (scenario.kind === 'sweep') {
@@ -325,7 +344,7 @@ export async function runCell(
       cell.loadCommand = swept.command;
       cell.summary = summarizeHttperf(swept.steps);
     } else {
-      const measured: Array<{ result: LoadResult; samples: Sample[] }> = [];
+      const measured: Measured[] = [];
       for (let r = 0; r < t.repeat; r++) {
         env.progress.step(
           `${label} repeat ${r + 1}/${t.repeat}`,
@@ -355,6 +374,7 @@ export async function runCell(
           slots,
           loadCpus,
           observeAfterMs: observeAfterS * 1000,
+          memory: m.memory,
         }),
       );
       cell.summary = summarizeCell(cell.runs);

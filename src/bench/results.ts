@@ -2,6 +2,8 @@
 // from the file alone (`cask bench report results.json`), never from live state.
 import type { LatencySummary } from './histogram.js';
 import type { InsideSummary } from './inside.js';
+import type { IdleTally } from './load/spec.js';
+import type { ProcMemory } from './sample.js';
 import type { Spread } from './stats.js';
 
 export const SCHEMA = 'cask-bench/1';
@@ -97,7 +99,15 @@ export interface RunResult {
   /** Encoded hdr histogram of all successful requests (µs), for later re-analysis. */
   histogram: string;
   cpu: { avg: number; peak: number; seconds: number; perRequestUs: number };
-  rss: { peak: number; avg: number };
+  /** RSS of the whole process tree in the window; `root*` of the process the bench started
+   *  alone (Cask's Node front, a master, or the only process), `rootBefore` at the first
+   *  sample, before the load (absent from results written before they were kept). */
+  rss: { peak: number; avg: number; rootPeak?: number; rootAvg?: number; rootBefore?: number };
+  /** RSS and PSS of each of the server's processes, read once in the middle of the measured
+   *  window (`atMs` after the load started). */
+  memory?: { atMs: number; processes: ProcMemory[] };
+  /** Idle scenarios: what the idle connections did. */
+  idle?: IdleTally;
   /** Most server processes seen in the window and the observation after it. */
   procs: number;
   /** Fewest server processes seen there (autoscaling shows as procsMin < procs). */

@@ -16,6 +16,8 @@ export interface Sample {
   cpu: number;
   /** Sum of the tree's resident set sizes (shared pages counted in each process). */
   rss: number;
+  /** Resident set of the process the bench started alone (Cask's Node front, a master). */
+  rootRss?: number;
   procs: number;
   /** CPU of the extra pids (the load generator), in % of one core. */
   loadCpu: number;
@@ -147,10 +149,11 @@ export class ProcSampler {
   private delta(
     pids: readonly number[],
     last: Map<number, number>,
-  ): { ticks: number; rss: number; alive: number } {
+  ): { ticks: number; rss: number; alive: number; rootRss: number } {
     let ticks = 0;
     let rss = 0;
     let alive = 0;
+    let rootRss = Number.NaN;
     for (const pid of pids) {
       const st = readStat(pid);
       if (st === null) continue;
@@ -159,8 +162,9 @@ export class ProcSampler {
       if (prev !== undefined) ticks += Math.max(0, st.ticks - prev);
       last.set(pid, st.ticks);
       rss += st.rssPages * PAGE;
+      if (pid === this.root) rootRss = st.rssPages * PAGE;
     }
-    return { ticks, rss, alive };
+    return { ticks, rss, alive, rootRss };
   }
 
   private sample(): void {
@@ -183,6 +187,7 @@ export class ProcSampler {
       at: now,
       cpu: (server.ticks / CLK_TCK / dt) * 100,
       rss: server.rss,
+      rootRss: server.rootRss,
       procs: server.alive,
       loadCpu: (load.ticks / CLK_TCK / dt) * 100,
       otherCpu: Number.isFinite(machineTicks)
@@ -190,4 +195,51 @@ export class ProcSampler {
         : Number.NaN,
     });
   }
+}
+
+/** Memory of one process of a server, from /proc: resident set and proportional set (PSS:
+ * each shared page divided among the processes that map it, so a pre-fork server's
+ * processes add up to what the server really holds). Bytes. */
+export interface ProcMemory {
+  pid: number;
+  ppid: number;
+  name: string;
+  rss: number;
+  pss: number;
+  /** The process the bench started (the front, master or only process). */
+  root: boolean;
+}
+
+/** Rss and Pss of /proc/PID/smaps_rollup (given in kB there), in bytes; NaN when absent. */
+export function parseSmapsRollup(text: string): { rss: number; pss: number } {
+  const field = (name: string): number => {
+    const m = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text);
+    return m === null ? Number.NaN : Number(m[1]) * 1024;
+  };
+  return { rss: field('Rss'), pss: field('Pss') };
+}
+
+/** RSS and PSS of every process of the tree under `root`, root first. Reading smaps_rollup
+ * walks the process's page tables, so this is taken once per run, not ten times a second. */
+export function memorySnapshot(root: number): ProcMemory[] {
+  const out: ProcMemory[] = [];
+  for (const pid of processTree(root)) {
+    const st = readStat(pid);
+    if (st === null) continue;
+    let mem = { rss: st.rssPages * PAGE, pss: Number.NaN };
+    try {
+      const rollup = parseSmapsRollup(readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1'));
+      if (Number.isFinite(rollup.pss)) mem = { rss: rollup.rss, pss: rollup.pss };
+    } catch {
+      /* exited meanwhile, or smaps_rollup unreadable (kernel before 4.14): RSS only */
+    }
+    let name = '?';
+    try {
+      name = readFileSync(`/proc/${pid}/comm`, 'latin1').trim();
+    } catch {
+      /* exited meanwhile */
+    }
+    out.push({ pid, ppid: st.ppid, name, ...mem, root: pid === root });
+  }
+  return out;
 }

@@ -1,12 +1,19 @@
 // The scenarios: a bundled app (bench/apps) plus a load shape. Each answers one question
 // a user choosing a server has; docs/bench.md explains them to users.
 import type { H2Leg } from './load/h2load.js';
-import type { ClosedSpec, LoadSpec, OpenSpec, RequestTemplate, SlowSpec } from './load/spec.js';
+import type {
+  ClosedSpec,
+  IdleSpec,
+  LoadSpec,
+  OpenSpec,
+  RequestTemplate,
+  SlowSpec,
+} from './load/spec.js';
 import { STATIC_FILES } from './static-site.js';
 
 /** `h2`: the load is h2load, once per leg (protocol), on servers that speak HTTP/2.
  *  `httperf`: httperf at a constant rate, rate after rate (httperf-sweep.ts). */
-export type ScenarioKind = 'closed' | 'open' | 'slow' | 'sweep' | 'h2' | 'httperf';
+export type ScenarioKind = 'closed' | 'open' | 'slow' | 'sweep' | 'h2' | 'httperf' | 'idle';
 
 /** Everything a scenario needs to build its load for one server. */
 export interface LoadContext {
@@ -148,6 +155,26 @@ function helloRequest(
 /** A browser's page load: the search path, Chrome's headers, no keep-alive. */
 function browserLoad(ctx: LoadContext): ClosedSpec {
   return closed(ctx, 40, false, [helloRequest(ctx, BROWSER_HEADERS, BROWSER_PATH)]);
+}
+
+/** idle-10k: how many idle keep-alive connections the server is asked to hold. */
+export const IDLE_CONNECTIONS = 10_000;
+
+/** idle-10k: open the connections (each asks for hello once), then hold them idle. */
+function idleLoad(ctx: LoadContext): IdleSpec {
+  return {
+    kind: 'idle',
+    host: ctx.host,
+    port: ctx.port,
+    requests: [helloRequest(ctx)],
+    timeoutMs: Math.min(ctx.timeoutMs, 5000),
+    seed: 1,
+    connections: ctx.connections ?? IDLE_CONNECTIONS,
+    // 50 at once: within the listen backlog of every server that takes part (Twisted's 50).
+    concurrency: 50,
+    rampLimitMs: 30_000,
+    holdMs: ctx.durationMs,
+  };
 }
 
 /** Flask, for the flask-* scenarios: Debian's python3-flask. */
@@ -363,6 +390,22 @@ export const SCENARIOS: readonly Scenario[] = [
     // httperf makes its own requests; the built-in generator's spec is what --app users see
     // of it (one GET of the path).
     build: (ctx) => sweepStep(ctx, 1000, 1000),
+  },
+  {
+    name: 'idle-10k',
+    ceiling: true,
+    title: '10,000 idle keep-alive connections',
+    question: 'How much memory does the server need to hold 10,000 idle keep-alive connections?',
+    app: 'hello:application',
+    kind: 'idle',
+    ownApp: true,
+    durationS: 2,
+    warmupS: 0,
+    repeat: 1,
+    shape:
+      "10,000 keep-alive connections opened 50 at a time, each asking GET / once and reading the answer, then held idle for 2 s while the server's memory is sampled; Cask runs with --keep-alive 30 so that its 5 s idle timeout does not close them first; servers that cannot hold that many are skipped with the reason",
+    caskArgs: ['--keep-alive', '30'],
+    build: idleLoad,
   },
   {
     name: 'cpu',

@@ -240,6 +240,7 @@ export const SERVERS: readonly ServerDef[] = [
     slots: (w) => w,
     budget: (w) => `${procs(w)} × 1 thread (sync worker)`,
     notes: 'threads do not apply to the sync worker',
+    holdsIdle: 'the sync worker closes every connection after its response',
     launch: (ctx) =>
       python(
         ctx,
@@ -264,6 +265,8 @@ export const SERVERS: readonly ServerDef[] = [
     needs: [{ module: 'gunicorn', dist: 'gunicorn' }],
     slots: (w, t) => w * t,
     budget: (w, t) => `${procs(w)} × ${threads(t)}`,
+    holdsIdle:
+      'at most --worker-connections (1,000 by default) connections per worker, and it closes idle ones after 2 s',
     launch: (ctx) =>
       python(
         ctx,
@@ -294,6 +297,7 @@ export const SERVERS: readonly ServerDef[] = [
     slots: () => null,
     budget: (w) => `${procs(w)} × up to 1000 greenlets`,
     notes: 'threads do not apply; --worker-connections 1000',
+    holdsIdle: 'at most --worker-connections (1,000 here) connections per worker',
     launch: (ctx) =>
       python(
         ctx,
@@ -324,6 +328,7 @@ export const SERVERS: readonly ServerDef[] = [
     slots: (w, t) => w * t,
     budget: (w, t) => `${procs(w)} × ${threads(t)}`,
     notes: 'embedded Debian python3, whatever --python says; behind nginx, --socket instead',
+    holdsIdle: '--http-socket closes every connection after its response',
     uwsgiSocket: true,
     launch: (ctx) => ({
       argv: [
@@ -358,6 +363,7 @@ export const SERVERS: readonly ServerDef[] = [
     slots: (w, t) => w * t,
     budget: (w, t) => `1 process × ${threads(w * t)}`,
     notes: 'single process: the budget is given as workers × threads threads',
+    holdsIdle: 'it stops accepting past connection_limit, 100 connections by default',
     launch: (ctx) =>
       python(ctx, [
         '-m',
@@ -438,6 +444,8 @@ export const SERVERS: readonly ServerDef[] = [
     slots: () => null,
     budget: () => '1 process × a thread per connection',
     notes: 'development server; request log turned down to errors',
+    holdsIdle:
+      'a thread per connection: 10,000 threads, more than a bounded run on a shared machine should start',
     launch: (ctx) =>
       python(ctx, [join(ctx.launchersDir, 'werkzeug_simple.py'), String(ctx.port), ENTRY]),
   },
@@ -449,6 +457,7 @@ export const SERVERS: readonly ServerDef[] = [
     slots: () => 1,
     budget: () => '1 process × 1 thread',
     notes: 'reference implementation, not a production server',
+    holdsIdle: 'HTTP/1.0 with one thread: it closes every connection after its response',
     launch: (ctx) =>
       python(ctx, [join(ctx.launchersDir, 'wsgiref_simple.py'), String(ctx.port), ENTRY]),
   },
@@ -463,6 +472,9 @@ export const SERVERS: readonly ServerDef[] = [
     slots: (w, t) => w * t,
     budget: (w, t) => `${procs(w)} × ${threads(t)} (daemon mode) + Apache`,
     notes: 'embedded Debian python3; generated config in a temp dir, own port and pid file',
+    holdsIdle:
+      "the generated config keeps Apache's defaults, with which the event MPM takes about ThreadsPerChild × (AsyncRequestWorkerFactor + 1) = 75 connections per child, some 1,200 in all, and closes idle ones after KeepAliveTimeout (5 s)",
+
     startTimeoutMs: 20_000,
     launch: (ctx) => {
       const { conf, wsgi } = apacheConfig(ctx);

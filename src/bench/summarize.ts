@@ -5,7 +5,7 @@ import { summarizeInside, type Interval } from './inside.js';
 import { httperfBehind, httperfVerdict, replyRate, type HttperfOutput } from './load/httperf.js';
 import type { LoadResult } from './load/spec.js';
 import type { CellSummary, HttperfStep, RunResult, SweepStep, TimePoint } from './results.js';
-import type { Sample } from './sample.js';
+import type { ProcMemory, Sample } from './sample.js';
 import { mean, median, medianCounts, spread } from './stats.js';
 
 const sum = (o: Readonly<Record<string, number>>): number =>
@@ -34,6 +34,8 @@ export interface RunInput {
   loadCpus: number;
   /** Samples kept after the window, for the time series and the process counts only. */
   observeAfterMs?: number;
+  /** Each server process's RSS and PSS, read once during the load. */
+  memory?: { atMs: number; processes: ProcMemory[] } | null;
 }
 
 export function summarizeRun(input: RunInput): RunResult {
@@ -106,6 +108,9 @@ export function summarizeRun(input: RunInput): RunResult {
     rss: {
       peak: maxFinite(win.map((s) => s.rss)),
       avg: win.length > 0 ? mean(win.map((s) => s.rss)) : Number.NaN,
+      rootPeak: maxFinite(win.map((s) => s.rootRss ?? Number.NaN)),
+      rootAvg: mean(win.map((s) => s.rootRss ?? Number.NaN)),
+      rootBefore: input.samples[0]?.rootRss ?? Number.NaN,
     },
     procs: series.length > 0 ? Math.max(...series.map((s) => s.procs)) : 0,
     procsMin: series.length > 0 ? Math.min(...series.map((s) => s.procs)) : 0,
@@ -119,6 +124,8 @@ export function summarizeRun(input: RunInput): RunResult {
     inside,
   };
   if (result.slow !== undefined) run.slow = result.slow;
+  if (result.idle !== undefined) run.idle = result.idle;
+  if (input.memory != null) run.memory = input.memory;
   if (afterMs > 0) run.observedAfterS = afterMs / 1000;
   return run;
 }

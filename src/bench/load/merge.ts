@@ -32,13 +32,24 @@ export function splitSpec(spec: LoadSpec, i: number, k: number): LoadSpec {
         idleClients: share(spec.idleClients, i, k),
         fast: { ...spec.fast, seed, connections: share(spec.fast.connections, i, k) },
       };
+    case 'idle':
+      return {
+        ...spec,
+        seed,
+        connections: share(spec.connections, i, k),
+        concurrency: Math.max(1, share(spec.concurrency, i, k)),
+      };
   }
 }
 
 /** Whether a split gives every generator something to do. */
 export function usefulSplit(spec: LoadSpec, k: number): number {
   const units =
-    spec.kind === 'closed' ? spec.connections : spec.kind === 'slow' ? spec.fast.connections : k;
+    spec.kind === 'closed' || spec.kind === 'idle'
+      ? spec.connections
+      : spec.kind === 'slow'
+        ? spec.fast.connections
+        : k;
   return Math.max(1, Math.min(k, units));
 }
 
@@ -93,6 +104,20 @@ export function mergeResults(parts: readonly LoadResult[]): LoadResult {
   }
   if (parts.some((p) => p.closesWithoutNotice !== undefined))
     out.closesWithoutNotice = sum((p) => p.closesWithoutNotice ?? 0);
+  if (first.idle !== undefined) {
+    out.idle = {
+      target: sum((p) => p.idle?.target ?? 0),
+      opened: sum((p) => p.idle?.opened ?? 0),
+      answered: sum((p) => p.idle?.answered ?? 0),
+      held: sum((p) => p.idle?.held ?? 0),
+      closedByServer: sum((p) => p.idle?.closedByServer ?? 0),
+      rampMs: Math.max(...parts.map((p) => p.idle?.rampMs ?? 0)),
+      errors: parts.reduce(
+        (acc, p) => addCounts(acc, p.idle?.errors ?? {}),
+        {} as Record<string, number>,
+      ),
+    };
+  }
   if (first.slow !== undefined) {
     out.slow = {
       clients: sum((p) => p.slow?.clients ?? 0),

@@ -1,6 +1,7 @@
 // Runs one load spec in this process. The orchestrator normally calls it through a pinned
 // generator process (generator.ts); tests call it directly.
 import { runClosed } from './closed.js';
+import { runIdle } from './idle.js';
 import { runOpen } from './open.js';
 import { runSlow } from './slow-client.js';
 import type { LoadResult, LoadSpec } from './spec.js';
@@ -13,5 +14,7 @@ export function runLoad(spec: LoadSpec, signal?: AbortSignal): Promise<LoadResul
       return runOpen(spec, signal);
     case 'slow':
       return runSlow(spec, signal);
+    case 'idle':
+      return runIdle(spec, signal);
   }
 }

@@ -74,6 +74,36 @@ export interface SlowSpec extends Target {
   rampMs: number;
 }
 
+/** Idle connections: open `connections` keep-alive connections, each asking one request and
+ * reading its response, then keep them all open, idle, for `holdMs` (the server's memory
+ * while it holds them is what is measured). */
+export interface IdleSpec extends Target {
+  kind: 'idle';
+  connections: number;
+  /** Connections being opened or waiting for their response at once: paces the ramp so
+   * that a short listen backlog does not drop connections into SYN retries. */
+  concurrency: number;
+  /** Stop opening connections after this long (a server that cannot take them all). */
+  rampLimitMs: number;
+  holdMs: number;
+}
+
+/** What the idle connections of one run did. */
+export interface IdleTally {
+  /** Connections asked for. */
+  target: number;
+  opened: number;
+  /** Connections whose request was answered. */
+  answered: number;
+  /** Answered connections still open at the end of the hold. */
+  held: number;
+  /** Answered connections the server closed before the hold ended. */
+  closedByServer: number;
+  /** How long opening and answering them took (ms). */
+  rampMs: number;
+  errors: Record<string, number>;
+}
+
 /** What the slow clients of one run got done. */
 export interface SlowTally {
   /** Slow clients kept connected at once (the spec's count). */
@@ -89,7 +119,7 @@ export interface SlowTally {
   errors: Record<string, number>;
 }
 
-export type LoadSpec = ClosedSpec | OpenSpec | SlowSpec;
+export type LoadSpec = ClosedSpec | OpenSpec | SlowSpec | IdleSpec;
 
 /** Counters and histograms of one load run (one generator process). */
 export interface LoadResult {
@@ -133,4 +163,6 @@ export interface LoadResult {
   span99Ms?: number;
   /** Slow scenarios: what the slow clients got done. */
   slow?: SlowTally;
+  /** Idle scenarios: what the idle connections did; the window is the hold. */
+  idle?: IdleTally;
 }

@@ -15,6 +15,9 @@ import {
   headlineUnit,
   httperfMatrix,
   httperfTable,
+  idleTable,
+  memoryTable,
+  MEMORY_SCENARIOS,
   processesChanged,
   ranServers,
   ratioTable,
@@ -208,7 +211,20 @@ export function renderHtml(report: BenchReport, chartJs = chartJsSource()): stri
       }
       continue;
     }
+    if (sc.kind === 'idle') {
+      body.push(
+        "<p>The front is the process the bench started (Cask's Node front; for other servers their master or only process); KB per connection is what holding the connections added to it.</p>",
+        htmlTable(idleTable(report, sc)),
+      );
+      continue;
+    }
     body.push(htmlTable(scenarioTable(report, sc)));
+    const memory = MEMORY_SCENARIOS.includes(sc.name) ? memoryTable(report, sc.name) : null;
+    if (memory !== null)
+      body.push(
+        "<p>Memory under this load: the process group's peak RSS, its first process's alone (Cask's Node front, a master, or the only process), and RSS / PSS of each process read once in the middle of the load:</p>",
+        htmlTable(memory),
+      );
     const why = explainScenario(report, sc);
     if (why.length > 0)
       body.push(

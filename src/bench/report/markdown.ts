@@ -10,7 +10,10 @@ import {
   headlineTable,
   httperfMatrix,
   httperfTable,
+  idleTable,
   legsTable,
+  memoryTable,
+  MEMORY_SCENARIOS,
   processesChanged,
   ranServers,
   ratioTable,
@@ -138,10 +141,27 @@ export function renderMarkdown(report: BenchReport): string {
       }
       continue;
     }
+    if (sc.kind === 'idle') {
+      out.push(
+        'The front is the process the bench started (Cask\'s Node front; for other servers their master or only process); "KB per connection" is what holding the connections added to it.',
+        '',
+        markdownTable(idleTable(report, sc)),
+        '',
+      );
+      continue;
+    }
     out.push(markdownTable(scenarioTable(report, sc)), '');
     for (const c of report.cells.filter((x) => x.scenario === sc.name && x.status !== 'ok')) {
       out.push(`- ${c.server} ${c.status}: ${(c.error ?? '').split('\n')[0]}`);
     }
+    const memory = MEMORY_SCENARIOS.includes(sc.name) ? memoryTable(report, sc.name) : null;
+    if (memory !== null)
+      out.push(
+        '',
+        `Memory under this load: the process group's peak RSS, its first process's alone (Cask's Node front, a master, or the only process), and RSS / PSS of each process read once in the middle of the load (PSS shares each page among the processes that map it):`,
+        '',
+        markdownTable(memory),
+      );
     if (sc.name === 'autoscale') {
       out.push(
         '',

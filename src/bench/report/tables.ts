@@ -1,6 +1,7 @@
 // The report's tables as plain data (header + rows of strings), built once from
 // results.json and rendered by both markdown.ts and html.ts, so the two never disagree.
-import type { BenchReport, Cell, ScenarioInfo } from '../results.js';
+import type { BenchReport, Cell, RunResult, ScenarioInfo } from '../results.js';
+import type { ProcMemory } from '../sample.js';
 import { errorsText, fixed, int, isNum, mb, ms, pct } from './format.js';
 
 /** Other processes using more than this much CPU (% of one core) make a run suspect. */
@@ -47,6 +48,13 @@ export function headlineMetric(
       text: `${int(s.sustainedRate)}`,
       higherBetter: true,
     };
+  if (sc.kind === 'idle') {
+    const run = cell.runs[0];
+    const front = run?.rss.rootPeak ?? Number.NaN;
+    const idle = run?.idle;
+    const short = idle !== undefined && idle.held < idle.target ? ` (held ${int(idle.held)})` : '';
+    return { value: front, text: `${mb(front)}${short}`, higherBetter: false };
+  }
   if (sc.kind === 'open') {
     const p99 = s.latencyByTag.short?.p99 ?? s.latency.p99;
     return { value: p99, text: ms(p99), higherBetter: false };
@@ -71,6 +79,7 @@ export function headlineMetric(
 export function headlineUnit(sc: ScenarioInfo): string {
   if (sc.kind === 'sweep') return 'sustained req/s';
   if (sc.kind === 'httperf') return 'held req/s';
+  if (sc.kind === 'idle') return 'front RSS MB';
   if (sc.kind === 'open') return 'short p99 ms';
   if (sc.name === 'upload' || sc.name === 'download') return 'MB/s';
   if (sc.kind === 'slow') return 'fast req/s';
@@ -319,6 +328,111 @@ function sweepText(sw: BenchReport['settings']['sweep']): string {
 function httperfText(h: BenchReport['settings']['httperf']): string {
   if (h === undefined) return '1 sweep';
   return `1 sweep: ${int(h.start)}, ${int(h.start + h.step)} … req/s (up to ${int(h.max)}), min(${int(h.conns)}, ${h.seconds} s × rate) connections per rate`;
+}
+
+/** The run whose throughput is the median of a cell's repeats (it stands for the cell). */
+export function medianRun(cell: Cell): RunResult | undefined {
+  const sorted = cell.runs.slice().sort((a, b) => a.throughput - b.throughput);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+/** The scenarios whose report gives each server's memory process by process: the hello app
+ * under keep-alive load, plain and in Flask. */
+export const MEMORY_SCENARIOS: readonly string[] = ['hello', 'flask-hello'];
+
+/** "21.4 / 9.8" MB: RSS and PSS of one process. */
+function rssPss(p: ProcMemory): string {
+  return `${mb(p.rss)} / ${mb(p.pss)}`;
+}
+
+/**
+ * Memory under a scenario's load, for every server: the whole process group's peak RSS (what
+ * the 10-per-second samples saw), the first process's alone — Cask's Node front, a master, or
+ * the only process — and, from one reading in the middle of the load (median repeat), RSS and
+ * PSS of that process and of each of its workers. PSS divides shared pages among the processes
+ * that map them, so forked workers are not counted twice.
+ */
+export function memoryTable(report: BenchReport, scenario: string): Table | null {
+  const cells = report.cells.filter(
+    (c) => c.scenario === scenario && c.status === 'ok' && c.runs.length > 0,
+  );
+  if (cells.length === 0) return null;
+  const columns = [
+    'server',
+    'processes',
+    'group RSS MB',
+    'front RSS MB',
+    'workers RSS MB',
+    'front RSS / PSS MB',
+    'each worker RSS / PSS MB',
+  ];
+  const rows = cells.map((c) => {
+    const run = medianRun(c);
+    const procs = run?.memory?.processes ?? [];
+    const root = procs.find((p) => p.root);
+    const workers = procs.filter((p) => !p.root);
+    const frontPeak = Math.max(...c.runs.map((r) => r.rss.rootPeak ?? Number.NaN));
+    const groupPeak = c.summary?.rssPeak ?? Number.NaN;
+    return [
+      c.server,
+      procs.length > 0 ? int(procs.length) : int(run?.procs),
+      mb(groupPeak),
+      mb(frontPeak),
+      workers.length > 0 ? mb(workers.reduce((s, p) => s + p.rss, 0)) : '—',
+      root === undefined ? '—' : rssPss(root),
+      workers.length > 0 ? workers.map(rssPss).join(', ') : '—',
+    ];
+  });
+  return { columns, align: columns.map((_, i) => (i === 0 ? 'l' : 'r')), rows };
+}
+
+/** idle-10k: how many connections each server held, and its memory before and while
+ * holding them (the first process: Cask's Node front). */
+export function idleTable(report: BenchReport, sc: ScenarioInfo): Table {
+  const columns = [
+    'server',
+    'held',
+    'asked',
+    'answered',
+    'closed by server',
+    'ramp s',
+    'front RSS before MB',
+    'front RSS holding MB',
+    'KB per connection',
+    'group RSS MB',
+    'errors',
+  ];
+  const rows = report.cells
+    .filter((c) => c.scenario === sc.name)
+    .map((c) => {
+      const run = c.runs[0];
+      const idle = run?.idle;
+      if (c.status !== 'ok' || run === undefined || idle === undefined)
+        return [
+          c.server,
+          `${c.status}: ${(c.error ?? '').split('\n')[0]}`,
+          ...columns.slice(2).map(() => ''),
+        ];
+      const before = run.rss.rootBefore ?? Number.NaN;
+      const holding = run.rss.rootPeak ?? Number.NaN;
+      const errors = Object.values(idle.errors).reduce((a, b) => a + b, 0);
+      return [
+        c.server,
+        int(idle.held),
+        int(idle.target),
+        int(idle.answered),
+        int(idle.closedByServer),
+        fixed(idle.rampMs / 1000),
+        mb(before),
+        mb(holding),
+        // Per connection only when it held (nearly) all of them: a server that closed most
+        // would divide its baseline growth by a handful of connections.
+        idle.held >= 0.9 * idle.target ? fixed((holding - before) / 1024 / idle.held) : '—',
+        mb(run.rss.peak),
+        errorsText(errors, idle.errors),
+      ];
+    });
+  return { columns, align: columns.map((_, i) => (i === 0 ? 'l' : 'r')), rows };
 }
 
 /** One server's httperf sweep, a row per rate as httperf prints it, with the verdict. */
