@@ -64,6 +64,7 @@ add('body in a file', 3, Kind.BODY_FILE, FLAG_END, Buffer.from('/tmp/cask-body-3
 add('cancel', 4, Kind.CANCEL, 0, Buffer.alloc(0));
 add('window', 5, Kind.WINDOW, 0, encodeWindow(262144), { window: 262144 });
 add('file taken', 6, Kind.FILE_TAKEN, 0, Buffer.alloc(0));
+add('credit', 5, Kind.CREDIT, 0, encodeWindow(1048576), { window: 1048576 });
 add('stop', 0, Kind.STOP, 0, Buffer.alloc(0));
 add('reclaim', 11, Kind.RECLAIM, 0, Buffer.alloc(0));
 add('reclaimed', 11, Kind.RECLAIMED, FLAG_END, Buffer.alloc(0));

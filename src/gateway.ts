@@ -8,10 +8,11 @@ import { CaskError, type WorkerError } from './errors.js';
 import { removeBodyFile } from './http/body.js';
 import { RequestMetrics, type RequestTimes } from './admin/instruments.js';
 import type { Exchange, RequestHandler } from './exchange.js';
+import type { WorkerLink } from './ipc/link.js';
 import {
   FLAG_END,
+  INITIAL_WINDOW,
   Kind,
-  MAX_PAYLOAD,
   encodeEnviron,
   type ResponseHead,
   type SendFile,
@@ -24,6 +25,18 @@ import { buildEnviron } from './wsgi/environ.js';
 import { addRequestIds, RequestIds } from './request-id.js';
 
 const BODY_FRAME = 1024 * 1024;
+
+/** Where sending a memory body stands: the worker may take `window` bytes more. */
+interface BodyFeed {
+  readonly link: WorkerLink;
+  readonly id: number;
+  window: number;
+  /** The chunk being sent, and how far into it. */
+  chunk: number;
+  offset: number;
+  /** Bytes sent so far. */
+  sent: number;
+}
 
 export interface GatewayOptions {
   rootPath: string;
@@ -78,16 +91,42 @@ class GatewayJob implements PoolJob, RequestTimes {
       link.send(id, Kind.BODY_FILE, FLAG_END, Buffer.from(body.path, 'utf8'));
       return;
     }
-    const chunks = body.chunks;
-    if (chunks.length === 0) link.send(id, Kind.BODY, FLAG_END);
-    for (let i = 0; i < chunks.length; i++) {
-      const chunk = chunks[i] as Buffer;
-      const last = i === chunks.length - 1;
-      for (let at = 0; at < chunk.length; at += BODY_FRAME) {
-        const end = last && at + BODY_FRAME >= chunk.length;
-        link.send(id, Kind.BODY, end ? FLAG_END : 0, chunk.subarray(at, Math.min(at + MAX_PAYLOAD, at + BODY_FRAME)));
+    if (body.length === 0) {
+      link.send(id, Kind.BODY, FLAG_END);
+      return;
+    }
+    // A body in memory goes within the request window; the worker's CREDIT frames widen it
+    // (docs/protocol.md, "Flow control"). A request given back by RECLAIM starts over here.
+    this.feed = { link, id, window: INITIAL_WINDOW, chunk: 0, offset: 0, sent: 0 };
+    this.sendBody();
+  }
+
+  /** The part of a memory body still to send to the worker holding the request. */
+  private feed: BodyFeed | undefined;
+
+  onCredit(bytes: number): void {
+    if (this.feed === undefined) return;
+    this.feed.window += bytes;
+    this.sendBody();
+  }
+
+  private sendBody(): void {
+    const feed = this.feed as BodyFeed;
+    const body = this.exchange.body as { chunks: Buffer[]; length: number };
+    while (feed.window > 0 && feed.sent < body.length) {
+      const chunk = body.chunks[feed.chunk] as Buffer;
+      const n = Math.min(BODY_FRAME, chunk.length - feed.offset, feed.window);
+      feed.sent += n;
+      feed.window -= n;
+      const end = feed.sent === body.length;
+      feed.link.send(feed.id, Kind.BODY, end ? FLAG_END : 0, chunk.subarray(feed.offset, feed.offset + n));
+      feed.offset += n;
+      if (feed.offset === chunk.length) {
+        feed.chunk++;
+        feed.offset = 0;
       }
     }
+    if (feed.sent === body.length) this.feed = undefined;
   }
 
   describe(): string {

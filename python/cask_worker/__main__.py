@@ -16,7 +16,7 @@ import traceback
 from . import devpage
 from . import hooks as h
 from . import protocol as p
-from .app import load_app
+from .app import app_interface, load_app
 from .console import Consoles
 from .errors import EXIT_ABORTED, EXIT_LINK_ERROR, EXIT_LOAD_ERROR, AppLoadError, LinkClosed
 from .runner import Runner
@@ -51,9 +51,16 @@ def parse_args(argv):
                         help="send the app's source files in FILES frames (file watching)")
     parser.add_argument("--debug-pages", action="store_true",
                         help="send a development error page with each app error (cask dev)")
+    parser.add_argument("--interface", choices=("auto", "asgi", "wsgi"), default="auto",
+                        help="serve the app as ASGI 3 or WSGI; auto: ASGI when the callable "
+                             "is a coroutine function or has one as __call__")
+    parser.add_argument("--worker-connections", type=int, default=1000, metavar="N",
+                        help="requests an ASGI worker runs at once (default 1000)")
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error("--threads must be at least 1: %d" % args.threads)
+    if args.worker_connections < 1:
+        parser.error("--worker-connections must be at least 1: %d" % args.worker_connections)
     return args
 
 
@@ -140,6 +147,12 @@ def load_error_frames(args, exc_info, sources):
 
 def dump_busy_threads(runner):
     """On SIGABRT: where each thread that holds a request is, for the error log."""
+    describe = getattr(runner, "describe_busy", None)
+    if describe is not None:
+        text = describe()
+        if text:
+            sys.stderr.write(text + "\n")
+        return
     frames = sys._current_frames()
     lines = []
     for exchange in list(runner.exchanges.values()):
@@ -200,11 +213,15 @@ def main(argv=None):
     if hooks is not None:
         hooks.call("post_worker_init", worker)
     worker.booted = True
-    runner = Runner(sock, app, threads=args.threads, multiprocess=args.multiprocess,
-                    root_path=args.root_path, hooks=hooks, worker=worker, sources=sources,
-                    pages=functools.partial(devpage.response, consoles=consoles)
-                    if args.debug_pages else None,
-                    consoles=consoles)
+    pages = functools.partial(devpage.response, consoles=consoles) if args.debug_pages else None
+    if app_interface(app, args.interface) == "asgi":
+        from .asgi import AsgiRunner
+        runner = AsgiRunner(sock, app, connections=args.worker_connections, sources=sources,
+                            pages=pages, consoles=consoles)
+    else:
+        runner = Runner(sock, app, threads=args.threads, multiprocess=args.multiprocess,
+                        root_path=args.root_path, hooks=hooks, worker=worker, sources=sources,
+                        pages=pages, consoles=consoles)
     link_log.runner = runner
 
     def on_term(_signum, _frame):
@@ -227,6 +244,22 @@ def main(argv=None):
         runner.start()
     except LinkClosed:
         pass  # runner.wait() returns the link error at once
+    except BaseException as error:
+        if getattr(runner, "interface", "wsgi") != "asgi":
+            raise
+        # The ASGI app's lifespan startup failed: for the front that is an app that cannot
+        # be loaded (exit 4), so it stops instead of starting workers that fail again.
+        from .asgi import LifespanFailed
+        if isinstance(error, LifespanFailed):
+            text = "Cannot start the app %r: %s\n" % (args.app, str(error).rstrip())
+        else:
+            text = "Cannot start the app %r:\n%s" % (args.app, traceback.format_exc())
+        sys.stderr.write(text)
+        try:
+            sock.sendall(p.encode_frame(0, p.LOAD_ERROR, 0, p.encode_text(text)))
+        except OSError:
+            pass
+        exit_now(EXIT_LOAD_ERROR)
     code = runner.wait()
     worker.alive = False
     if code == 0 and hooks is not None:

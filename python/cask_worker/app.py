@@ -1,4 +1,4 @@
-"""Turn an app spec into a WSGI callable, the way gunicorn reads its APP_MODULE.
+"""Turn an app spec into a WSGI or ASGI callable, the way gunicorn reads its APP_MODULE.
 
     module                  module.application, else module.app
     module:name             an attribute
@@ -12,6 +12,7 @@ config file, and must never run code beyond the app's own import.
 
 import ast
 import importlib
+import inspect
 import os
 import sys
 
@@ -155,3 +156,22 @@ def _source(node, text):
     segment = getattr(ast, "get_source_segment", None)
     found = segment(text, node) if segment is not None else None
     return found if found else type(node).__name__
+
+
+def app_interface(app, wanted="auto"):
+    """'asgi' or 'wsgi': `wanted` unless it is 'auto', else what the callable looks like.
+
+    An ASGI 3 app is a coroutine function, or an object whose __call__ is one (Starlette,
+    FastAPI, Django's ASGIHandler, most middleware). Anything else is taken for WSGI: an
+    ASGI app hidden behind a plain function (a decorator without functools.wraps, say)
+    needs `--interface asgi`. A class is never taken for ASGI: calling it builds an
+    instance, which is ASGI 2, and ASGI 2 is not served.
+    """
+    if wanted in ("asgi", "wsgi"):
+        return wanted
+    if isinstance(app, type):
+        return "wsgi"
+    if inspect.iscoroutinefunction(app):
+        return "asgi"
+    call = getattr(type(app), "__call__", None)
+    return "asgi" if call is not None and inspect.iscoroutinefunction(call) else "wsgi"

@@ -33,7 +33,7 @@ class Exchange:
         "id", "received", "environ", "body", "body_path", "link", "flow",
         "granted", "cancelled", "reclaimed", "file_taken",
         "head", "headers", "head_sent", "finished", "sent",
-        "timed_out", "thread", "interrupted", "parked",
+        "timed_out", "thread", "interrupted", "parked", "uncredited",
     )
 
     def __init__(self, id, received, link, flow):
@@ -57,6 +57,7 @@ class Exchange:
         self.thread = None              # ident of the thread running the app (Guard)
         self.interrupted = False        # RequestTimeout was raised in that thread (Guard)
         self.parked = False             # the thread sleeps on `flow` (under its lock)
+        self.uncredited = 0             # BODY bytes received and not yet credited back
 
     # -- the app's side -------------------------------------------------------------
 

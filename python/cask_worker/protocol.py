@@ -22,6 +22,9 @@ from .errors import ProtocolError
 HEADER_SIZE = 12
 MAX_PAYLOAD = 16 * 1024 * 1024
 INITIAL_WINDOW = 1024 * 1024
+# Credit is handed back in steps of at least a quarter window: one frame, and one wake-up
+# of the other side, per 256 KiB rather than per chunk (both directions, both codecs).
+GRANT_STEP = INITIAL_WINDOW // 4
 FLAG_END = 0x01
 # SENDFILE length meaning "to the end of the file" (2**64 - 1).
 TO_EOF = 0xFFFFFFFFFFFFFFFF
@@ -46,6 +49,7 @@ ERROR = 0x14
 RECLAIMED = 0x15
 STACK = 0x17
 ERROR_PAGE = 0x16
+CREDIT = 0x18
 READY = 0x20
 LOG = 0x21
 LOAD_ERROR = 0x22
@@ -57,7 +61,7 @@ KIND_NAMES = {
     WINDOW: "WINDOW", FILE_TAKEN: "FILE_TAKEN", STOP: "STOP", RECLAIM: "RECLAIM",
     TIMEOUT: "TIMEOUT", CONSOLE: "CONSOLE", STACK_DUMP: "STACK_DUMP", STACK: "STACK",
     HEAD: "HEAD", DATA: "DATA", SENDFILE: "SENDFILE", ERROR: "ERROR", RECLAIMED: "RECLAIMED",
-    ERROR_PAGE: "ERROR_PAGE", READY: "READY", LOG: "LOG",
+    ERROR_PAGE: "ERROR_PAGE", CREDIT: "CREDIT", READY: "READY", LOG: "LOG",
     LOAD_ERROR: "LOAD_ERROR", STATS: "STATS", FILES: "FILES",
 }
 

@@ -179,6 +179,13 @@ class Runner:
             exchange = self._receiving(rid, "BODY")
             if payload:
                 exchange.body.append(payload)
+                # The front sends a body within a window (docs/protocol.md, "Flow
+                # control"); a WSGI request is read whole before the app runs, so the
+                # bytes are credited back as soon as they are here.
+                exchange.uncredited += len(payload)
+                if exchange.uncredited >= p.GRANT_STEP and not flags & p.FLAG_END:
+                    self.send(p.encode_frame(rid, p.CREDIT, 0, p.encode_window(exchange.uncredited)))
+                    exchange.uncredited = 0
             if flags & p.FLAG_END:
                 exchange.body = b"".join(exchange.body)
                 self._enqueue(exchange)
@@ -398,4 +405,6 @@ def ready_info(threads):
         "python": platform.python_version(),
         "implementation": sys.implementation.name,
         "threads": threads,
+        "interface": "wsgi",
+        "concurrency": threads,
     }

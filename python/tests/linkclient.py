@@ -65,6 +65,7 @@ class Response:
         self.error = None
         self.sendfile = None
         self.reclaimed = False
+        self.credited = 0
         self.kinds = []
         self.done = False
 
@@ -184,6 +185,8 @@ class LinkClient:
         elif frame.kind == p.ERROR:
             response.error = frame.payload.decode("utf-8")
             end = True
+        elif frame.kind == p.CREDIT:
+            response.credited += p.decode_window(frame.payload)
         elif frame.kind == p.RECLAIMED:
             assert end and not frame.payload and response.status is None, frame
             response.reclaimed = True

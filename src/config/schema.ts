@@ -185,6 +185,14 @@ export const SETTINGS = table({
     default: [],
     item: checkEnvAssignment,
   }),
+  interface: choice({
+    flag: '--interface',
+    env: 'CASK_INTERFACE',
+    section: 'Application',
+    doc: 'How the app is called: `wsgi` (PEP 3333, in threads), `asgi` (ASGI 3, as tasks of one asyncio loop per worker, uvloop when it imports; HTTP, WebSocket and lifespan: docs/asgi.md), or `auto`: ASGI when the callable is a coroutine function or an object whose `__call__` is one (Starlette, FastAPI, Django\'s `ASGIHandler`), else WSGI.',
+    choices: ['auto', 'asgi', 'wsgi'],
+    default: 'auto',
+  }),
   rootPath: string({
     flag: '--root-path',
     env: 'CASK_ROOT_PATH',
@@ -392,6 +400,14 @@ export const SETTINGS = table({
     section: 'Workers',
     doc: 'Accepted for gunicorn\'s `--preload` and `preload_app`. Each worker imports the app itself, so a reload always loads fresh code; the memory of the import is not shared between workers.',
     default: false,
+  workerConnections: int({
+    flag: '--worker-connections',
+    env: 'CASK_WORKER_CONNECTIONS',
+    section: 'Workers',
+    doc: 'Requests and WebSockets one ASGI worker runs at once, each a task of its loop (`--threads` does not apply to ASGI). Past it, requests wait in the front\'s queue as they wait for a thread.',
+    default: 1000,
+    min: 1,
+  }),
   }),
   prefetch: int({
     flag: '--prefetch',

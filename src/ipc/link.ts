@@ -11,6 +11,7 @@ import {
   decodeHead,
   decodeLog,
   decodeSendFile,
+  decodeWindow,
   encodeWindow,
   frameHeader,
   INITIAL_WINDOW,
@@ -32,6 +33,8 @@ export interface ExchangeSink {
    * started for `cask dev`); the ERROR frame follows.
    */
   onErrorPage?(page: ResponseHead): void;
+  /** CREDIT: the worker took `bytes` of the request body; that many more may be sent. */
+  onCredit?(bytes: number): void;
 }
 
 export interface LinkEvents {
@@ -228,6 +231,9 @@ export class WorkerLink {
         return;
       case Kind.ERROR_PAGE:
         sink.onErrorPage?.(decodeHead(payload));
+        return;
+      case Kind.CREDIT:
+        sink.onCredit?.(decodeWindow(payload));
         return;
       default:
         throw new LinkProtocolError(`Unknown frame kind from worker: 0x${kind.toString(16)}`);

@@ -41,6 +41,7 @@ export const Kind = {
   RECLAIMED: 0x15,
   STACK: 0x17,
   ERROR_PAGE: 0x16,
+  CREDIT: 0x18,
   READY: 0x20,
   LOG: 0x21,
   LOAD_ERROR: 0x22,

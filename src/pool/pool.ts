@@ -323,8 +323,7 @@ export class Pool {
   // -- dispatch -------------------------------------------------------------------------
 
   private tryDispatch(job: PoolJob): boolean {
-    const threads = this.options.threads;
-    const capacity = threads + this.options.prefetch;
+    const prefetch = this.options.prefetch;
     const count = this.workers.length;
     // With autoscaling the oldest of equally busy workers is preferred, so a light load
     // leaves the youngest idle and they can be retired; otherwise ties rotate.
@@ -332,7 +331,9 @@ export class Pool {
     let best: WorkerProcess | undefined;
     for (let i = 0; i < count; i++) {
       const worker = this.workers[(start + i) % count] as WorkerProcess;
-      if (!worker.accepting || worker.inFlight >= (worker.stalled ? threads : capacity)) continue;
+      const threads = worker.threads;
+      if (!worker.accepting || worker.inFlight >= (worker.stalled ? threads : threads + prefetch))
+        continue;
       if (best === undefined || worker.inFlight < best.inFlight) best = worker;
       if (best.inFlight === 0) break;
     }
@@ -358,7 +359,7 @@ export class Pool {
     if (++best.served >= best.maxServed) {
       this.supervisor.retire(best, `max-requests: ${best.served} requests served`);
     }
-    if (best.inFlight > threads && this.stallTimer === undefined) this.armStallCheck();
+    if (best.inFlight > best.threads && this.stallTimer === undefined) this.armStallCheck();
     return true;
   }
 
@@ -373,10 +374,10 @@ export class Pool {
   /** Ask stalled workers for the requests they have not started; true while any worker
    *  still holds requests beyond its threads (so the check must run again). */
   private unstick(): boolean {
-    const threads = this.options.threads;
     const now = Date.now();
     let again = false;
     for (const worker of this.workers) {
+      const threads = worker.threads;
       if (worker.state !== 'ready' || worker.inFlight <= threads) continue;
       again = true;
       if (now - worker.lastDoneAt < STALL_MS) continue;

@@ -372,7 +372,12 @@ export class Supervisor {
   }
 
   private onReady(worker: WorkerProcess): void {
-    this.logger.info(generationNote(worker, 'Worker ready'), worker.tag);
+    // An ASGI worker says so, with its slots and its loop (asyncio or uvloop).
+    const asgi =
+      worker.interface === 'asgi'
+        ? ` (ASGI, ${worker.threads} connections, ${String(worker.readyInfo.loop ?? 'asyncio')})`
+        : '';
+    this.logger.info(generationNote(worker, `Worker ready${asgi}`), worker.tag);
     this.reconcile();
   }
 

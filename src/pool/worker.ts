@@ -25,7 +25,17 @@ const KILL_AFTER_MS = 1000;
 /** How to start a worker: settings from the table (`hooks` is a module or file of
  *  python/cask_worker/hooks.py, or null), and whether there may be several. */
 export interface WorkerSpec extends Readonly<
-  Pick<Config, 'python' | 'app' | 'threads' | 'pythonpath' | 'chdir' | 'hooks'>
+  Pick<
+    Config,
+    | 'python'
+    | 'app'
+    | 'threads'
+    | 'pythonpath'
+    | 'chdir'
+    | 'hooks'
+    | 'interface'
+    | 'workerConnections'
+  >
 > {
   readonly multiprocess: boolean;
   /** Send the app's source files in FILES frames, for the file watcher (`reload`). */
@@ -86,6 +96,10 @@ export function pythonEnv(extra: Readonly<Record<string, string | null>> = {}): 
 
 export function workerArgs(spec: WorkerSpec, index = 1, generation = 1): string[] {
   const args = ['-m', 'cask_worker', '--app', spec.app, '--threads', String(spec.threads)];
+  // The worker decides `auto` itself (only Python can look at the callable) and says which
+  // in READY; an ASGI worker runs `worker-connections` requests at once.
+  if (spec.interface !== 'auto') args.push('--interface', spec.interface);
+  if (spec.interface !== 'wsgi') args.push('--worker-connections', String(spec.workerConnections));
   if (spec.multiprocess) args.push('--multiprocess');
   for (const dir of spec.pythonpath) args.push('--pythonpath', dir);
   if (spec.chdir) args.push('--chdir', spec.chdir);
@@ -141,7 +155,16 @@ export class WorkerProcess {
   /** Why it was started and why it was let go, for the starts and exits counters. */
   startReason = 'start';
   exitReason: string | undefined;
-  readonly threads: number;
+  /**
+   * Requests it runs at once: `threads` for a WSGI worker, `worker-connections` for an ASGI
+   * one (its READY says which, and how many). The dispatcher holds at most this plus
+   * `prefetch` in it; /stats counts these slots as its threads.
+   */
+  threads: number;
+  /** What its READY said the app is; undefined until then. */
+  interface: 'wsgi' | 'asgi' | undefined;
+  /** Its READY, as sent (`pid`, `python`, `interface`, `concurrency`, `loop`, …). */
+  readyInfo: Readonly<Record<string, unknown>> = {};
   private nextId = 1;
   private killTimer: NodeJS.Timeout | undefined;
   private aborting = false;
@@ -173,8 +196,13 @@ export class WorkerProcess {
     this.pipeLines(this.child.stdout, 'stdout');
     this.pipeLines(this.child.stderr, 'stderr');
     this.link = new WorkerLink(this.child.stdio[3] as Socket, {
-      onReady: () => {
+      onReady: (info) => {
         if (this.state !== 'starting') return;
+        this.readyInfo = info;
+        this.interface = info.interface === 'asgi' ? 'asgi' : 'wsgi';
+        const concurrency = info.concurrency;
+        if (typeof concurrency === 'number' && Number.isInteger(concurrency) && concurrency > 0)
+          this.threads = concurrency;
         this.wasReady = true;
         this.state = 'ready';
         this.idleSince = Date.now();
