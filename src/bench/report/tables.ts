@@ -53,7 +53,13 @@ export function headlineMetric(
     const front = run?.rss.rootPeak ?? Number.NaN;
     const idle = run?.idle;
     const short = idle !== undefined && idle.held < idle.target ? ` (held ${int(idle.held)})` : '';
-    return { value: front, text: `${mb(front)}${short}`, higherBetter: false };
+    // A server that let most connections go did not hold them: its memory is no comparison.
+    const heldMost = idle !== undefined && idle.held >= 0.9 * idle.target;
+    return {
+      value: heldMost ? front : Number.NaN,
+      text: `${mb(front)}${short}`,
+      higherBetter: false,
+    };
   }
   if (sc.kind === 'open') {
     const p99 = s.latencyByTag.short?.p99 ?? s.latency.p99;

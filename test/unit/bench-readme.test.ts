@@ -1,0 +1,55 @@
+// The README's comparison table, rendered from results.json (src/bench/report/readme.ts).
+import { test, type TestContext } from 'node:test';
+import { padTable, ratioText, readmeTable } from '../../src/bench/report/readme.js';
+import { fixtureCell, fixtureReport, fixtureScenario } from '../helpers/bench-fixture.js';
+
+test('`ratioText()` keeps two decimals below 10× and none above', (t: TestContext) => {
+  t.plan(4);
+  t.assert.strictEqual(ratioText(0.3456), '0.35×');
+  t.assert.strictEqual(ratioText(5), '5.00×');
+  t.assert.strictEqual(ratioText(49.6), '50×');
+  t.assert.strictEqual(ratioText(Number.NaN), '—');
+});
+
+test('`padTable()` pads like Prettier: first column left, the others right', (t: TestContext) => {
+  t.plan(1);
+  t.assert.strictEqual(
+    padTable([
+      ['server', 'hello'],
+      ['**cask**', '27,385 req/s'],
+      ['uWSGI', '0.40×'],
+    ]),
+    [
+      '| server   |        hello |',
+      '| -------- | -----------: |',
+      '| **cask** | 27,385 req/s |',
+      '| uWSGI    |        0.40× |',
+    ].join('\n'),
+  );
+});
+
+test('`readmeTable()` gives Cask with units and every other server as a ratio to it', (t: TestContext) => {
+  t.plan(2);
+  const report = fixtureReport(
+    ['cask', 'raw-net', 'uwsgi'],
+    [fixtureScenario('hello', 'closed', { ceiling: true }), fixtureScenario('cpu')],
+    [
+      fixtureCell('cask', 'hello', [20_000]),
+      fixtureCell('raw-net', 'hello', [80_000]),
+      fixtureCell('uwsgi', 'hello', [7_000]),
+      fixtureCell('cask', 'cpu', [180]),
+      fixtureCell('uwsgi', 'cpu', [190]),
+    ],
+  );
+  t.assert.strictEqual(
+    readmeTable(report),
+    [
+      '| server                 |        hello |       cpu |',
+      '| ---------------------- | -----------: | --------: |',
+      '| **cask**               | 20,000 req/s | 180 req/s |',
+      '| raw node:net (ceiling) |        4.00× |         — |',
+      '| uWSGI                  |        0.35× |     1.06× |',
+    ].join('\n'),
+  );
+  t.assert.strictEqual(readmeTable(fixtureReport(['uwsgi'], [], [])), null);
+});
