@@ -30,6 +30,11 @@ function closeStream(out: NodeJS.WritableStream): Promise<void> {
 }
 
 export class Logger {
+  /**
+   * Lines asked for at warning, error and critical, whatever the level shown (gunicorn's
+   * StatsD logger counts them the same way): `gunicorn.log.*` for StatsD.
+   */
+  readonly counts = [0, 0, 0];
   private readonly threshold: number;
   private out: NodeJS.WritableStream;
 
@@ -55,6 +60,10 @@ export class Logger {
   }
 
   log(level: number, message: string, tag = 'cask'): void {
+    if (level >= 30) {
+      const at = level >= 50 ? 2 : level >= 40 ? 1 : 0;
+      this.counts[at] = (this.counts[at] as number) + 1;
+    }
     if (level < this.threshold) return;
     const stamp = new Date().toISOString();
     if (this.json) this.out.write(`${jsonErrorLine(stamp, tag, levelName(level), message)}\n`);

@@ -19,6 +19,7 @@ import { RequestMetrics } from './admin/instruments.js';
 import { probeRoute } from './admin/health.js';
 import { adminRoutes } from './admin/routes.js';
 import { Sampler } from './admin/sampler.js';
+import { StatsdSender, parseStatsdHost } from './admin/statsd.js';
 import { Router, type Route } from './router.js';
 import { compressing, sendfileOffload, staticRoute } from './static/index.js';
 import { Control, Health } from './control.js';
@@ -227,7 +228,22 @@ export async function serve(given: Config, mode: ServeMode = {}): Promise<number
     );
   if (config.open) openBrowser(listeners, logger);
 
-  return new Control({
+  // StatsD reads the same counters as /metrics, once a second, off the request path.
+  const statsd =
+    config.statsdHost === ''
+      ? undefined
+      : new StatsdSender(parseStatsdHost(config.statsdHost), config.statsdPrefix, {
+          metrics,
+          workers: () => apps.reduce((n, app) => n + app.pool.supervisor.workers.length, 0),
+          logs: () => logger.counts,
+          appErrors: () => apps.reduce((n, app) => n + app.gateway.counters.appErrors, 0),
+        });
+  if (statsd !== undefined) {
+    statsd.start();
+    logger.info(`Sending StatsD metrics to ${config.statsdHost} every second`);
+  }
+
+  const code = await new Control({
     config,
     logger,
     accessLog,
@@ -243,6 +259,8 @@ export async function serve(given: Config, mode: ServeMode = {}): Promise<number
     },
     reloadTls: tls === undefined ? undefined : () => tls.reload(),
   }).run();
+  await statsd?.stop();
+  return code;
 }
 
 function closeServers(servers: Server[]): Promise<void> {

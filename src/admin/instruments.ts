@@ -95,12 +95,25 @@ export class RequestMetrics {
   readonly duration = new Histogram();
   /** Requests a transport refused before any app saw them, by error code. */
   readonly refused = new Map<string, number>();
+  /**
+   * Requests by exact status code (index = code), kept only while StatsD sends them
+   * (gunicorn's `request.status.<code>`): /metrics has status classes and needs no more.
+   */
+  private statusCodes: Float64Array | undefined;
+
+  /** Start counting exact status codes; returns the array the request path bumps. */
+  countStatusCodes(): Float64Array {
+    this.statusCodes ??= new Float64Array(600);
+    return this.statusCodes;
+  }
 
   /** One exchange is over (its response was sent, or it was abandoned). `now` in ms. */
   completed(method: string, status: number, times: RequestTimes | undefined, now: number): void {
     const cls = status >= 100 && status < 600 ? Math.floor(status / 100) : 0;
     const at = methodIndex(method) * STATUS_CLASSES.length + cls;
     this.requests[at] = (this.requests[at] as number) + 1;
+    const codes = this.statusCodes;
+    if (codes !== undefined && cls !== 0) codes[status] = (codes[status] as number) + 1;
     if (times === undefined) return;
     const { startedAt, dispatchedAt, doneAt } = times;
     if (dispatchedAt >= 0) {

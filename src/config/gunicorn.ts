@@ -608,31 +608,29 @@ const LOGGING = inSection('Logging', [
     'Cask does not detach from its terminal, so its stdio is always inherited',
     { flags: ['-R', '--enable-stdio-inheritance'], switch: true },
   ),
-  unless(
+  row(
     'statsd_host',
-    'refused',
-    () => false,
-    'Cask sends no StatsD: it serves its metrics at /metrics (Prometheus) and /stats on --admin-bind (docs/observability.md)',
+    'honoured',
+    "As `statsd-host`, with gunicorn's metric names; a `unix:` socket is refused (Node has no Unix datagram sockets).",
+    (value) =>
+      isNone(value)
+        ? NOTHING
+        : String(value).startsWith('unix:')
+          ? {
+              refuse:
+                'Cask sends StatsD over UDP only (Node has no Unix datagram sockets): give HOST:PORT',
+            }
+          : { set: { statsdHost: value } },
     { flags: ['--statsd-host'] },
   ),
-  row(
+  unless(
     'dogstatsd_tags',
     'ignored',
-    'Used only with `statsd_host`, which is refused.',
-    () => NOTHING,
-    {
-      flags: ['--dogstatsd-tags'],
-    },
+    equals(''),
+    'Cask sends plain StatsD without DogStatsD tags',
+    { flags: ['--dogstatsd-tags'] },
   ),
-  row(
-    'statsd_prefix',
-    'ignored',
-    'Used only with `statsd_host`, which is refused.',
-    () => NOTHING,
-    {
-      flags: ['--statsd-prefix'],
-    },
-  ),
+  same('statsd_prefix', 'statsdPrefix', 'As `statsd-prefix`.', { flags: ['--statsd-prefix'] }),
 ]);
 
 const PROCESS_NAMING = inSection('Process Naming', [

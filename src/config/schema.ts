@@ -21,6 +21,7 @@ import { parseAllowEntry } from '../net/allow-ips.js';
 import { compileAccessFormat } from '../log-format.js';
 import { checkDirectory, parseMount, type MountSpec } from '../static/mount.js';
 import { DEFAULT_COMPRESS_TYPES, checkTypePattern } from '../static/types.js';
+import { parseStatsdHost } from '../admin/statsd.js';
 
 /**
  * The installed package's root. This module compiles to `dist/config/schema.js` (and runs from
@@ -777,6 +778,25 @@ export const SETTINGS = table({
     doc: 'Least severe message the error log records.',
     choices: ['debug', 'info', 'warning', 'error', 'critical'],
     default: 'info',
+  }),
+  statsdHost: string({
+    flag: '--statsd-host',
+    env: 'CASK_STATSD_HOST',
+    metavar: 'HOST:PORT',
+    section: 'Logging',
+    doc: "Send gunicorn's StatsD metrics (`gunicorn.requests`, `gunicorn.request.duration`, `gunicorn.request.status.<code>`, `gunicorn.workers`, `gunicorn.log.*`) to this UDP address, aggregated and sent once a second from the front (docs/observability.md#statsd). Empty: none.",
+    default: '',
+    defaultDoc: 'none',
+    validate: (value) => {
+      if (value !== '') parseStatsdHost(value);
+    },
+  }),
+  statsdPrefix: string({
+    flag: '--statsd-prefix',
+    env: 'CASK_STATSD_PREFIX',
+    section: 'Logging',
+    doc: 'Put before every StatsD metric name, followed by a dot as gunicorn adds one: `--statsd-prefix myapp` sends `myapp.gunicorn.requests`.',
+    default: '',
   }),
 
   // ── Development ──────────────────────────────────────────────────────────
