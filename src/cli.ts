@@ -17,6 +17,8 @@ import {
   type Note,
 } from './config/index.js';
 import { ConfigError } from './errors.js';
+import { daemonize } from './process/daemon.js';
+import { processOrigin } from './process/origin.js';
 import { RELOAD_HELP, reloadCommand } from './reload.js';
 import { STATUS_HELP, statusCommand, topCommand } from './admin/top.js';
 import { VERSION } from './version.js';
@@ -115,6 +117,16 @@ async function serveCommand(
     io.stdout.write(renderConfigToml(config));
     return 0;
   }
+  if (config.daemon && processOrigin().startedBy !== 'daemon') {
+    // This process only starts the server in the background and reports how that went.
+    const result = await daemonize();
+    io.stderr.write(
+      result.code === 0
+        ? `cask: serving in the background as process ${result.pid ?? '?'}\n`
+        : `cask: the server in the background stopped before it was ready (${result.why ?? 'unknown'}); its error log says why\n`,
+    );
+    return result.code;
+  }
   const mod = await load(io, './serve.js', 'serve');
   exported(mod, 'serve', './serve.js', 'serve');
   return (mod as ServeModule).serve(config, { dev: command === 'dev', notes });
@@ -181,6 +193,9 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
 }
 
 export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<number> {
+  // Before anything can fail: a Cask process that started this one (SIGUSR2, --daemon) left
+  // an IPC channel and variables that are read once and must not keep this process alive.
+  processOrigin();
   const full: CliIo = {
     stdout: io.stdout ?? process.stdout,
     stderr: io.stderr ?? process.stderr,

@@ -33,6 +33,10 @@ import type { Pool } from './pool/pool.js';
 import type { PoolGroup } from './pool/group.js';
 import { SIGNAL_NUMBERS, SignalQueue, type ControlEvent } from './pool/signals.js';
 import { EXIT_LOAD_ERROR } from './pool/worker.js';
+import { closeUnclaimedInherited, handoverKey, keepSocketFiles } from './net/handover.js';
+import { processOrigin, tellParentReady } from './process/origin.js';
+import { npmParents, watchParents } from './process/parents.js';
+import { startSuccessor } from './process/upgrade.js';
 
 export interface ControlContext {
   readonly config: Config;
@@ -126,6 +130,11 @@ export class Control {
   private admin: AdminListener[] = [];
   private pidWritten = false;
   private stopping: Promise<number> | undefined;
+  /** A new process is starting to take over (SIGUSR2). */
+  private upgrading = false;
+  /** Processes whose end stops this server (npm that started it), passed on to a successor. */
+  private watched: readonly number[] = [];
+  private stopWatching: () => void = () => {};
 
   constructor(private readonly ctx: ControlContext) {
     this.health = ctx.health;
@@ -135,9 +144,18 @@ export class Control {
   async run(): Promise<number> {
     const { logger, pool } = this.ctx;
     this.signals.install();
+    // Started by npm, whose SIGTERM never reaches this process: stop when npm is gone.
+    this.watched = processOrigin().watch ?? npmParents(process.env);
+    this.stopWatching = watchParents(this.watched, (pid) => {
+      logger.warn(`Process ${pid}, which started this server, is gone: stopping as on SIGTERM`);
+      this.signals.push({ signal: 'SIGTERM', action: 'stop' });
+    });
     try {
       const failed = await this.prepare();
       if (failed !== undefined) return await this.abortStart(failed);
+      const dropped = closeUnclaimedInherited();
+      if (dropped.length > 0)
+        logger.info(`Closed listeners the new settings no longer name: ${dropped.join(', ')}`);
 
       pool.events = {
         // The group keeps what serve() subscribed to (the file watcher's reloads).
@@ -174,6 +192,8 @@ export class Control {
       }
       if (event === 'ready') {
         logger.info(`Ready: ${pool.readyWorkers} worker(s)`);
+        // The process that started this one (SIGUSR2, --daemon) waits for this.
+        tellParentReady();
         void this.hook('when_ready');
       } else if (event.action === 'quit') {
         this.now(`${event.signal}: stopping now`, event.signal);
@@ -182,6 +202,7 @@ export class Control {
       }
       return await this.loop();
     } finally {
+      this.stopWatching();
       this.signals.uninstall();
     }
   }
@@ -215,7 +236,7 @@ export class Control {
     }
     if (config.pid !== null) {
       try {
-        writePidFile(config.pid);
+        writePidFile(config.pid, process.pid, processOrigin().replaces);
         this.pidWritten = true;
       } catch (error) {
         logger.error((error as Error).message);
@@ -275,14 +296,63 @@ export class Control {
           await Promise.all([logger.reopen(), accessLog?.reopen()]);
           logger.info(`${event.signal}: log files reopened`);
           break;
+        case 'upgrade':
+          if (this.stopping !== undefined) break;
+          if (this.upgrading)
+            logger.warn(`${event.signal} ignored: a new process is already starting`);
+          else void this.upgrade(event.signal);
+          break;
       }
     }
   }
 
-  private async shutdown(signal: NodeJS.Signals): Promise<number> {
+  /**
+   * SIGUSR2: starts a new process on the same listeners; once it is ready, this one drains and
+   * exits (the handover itself: src/net/handover.ts). If it fails, this one serves on.
+   */
+  private async upgrade(signal: NodeJS.Signals): Promise<void> {
+    const { config, logger, listeners } = this.ctx;
+    const handed = [
+      ...listeners.flatMap((l) =>
+        l.bind === undefined ? [] : [{ key: handoverKey('main', l.bind), server: l.server }],
+      ),
+      ...this.admin.map((a, i) => ({
+        key: handoverKey('admin', config.adminBind[i] as (typeof config.adminBind)[number]),
+        server: a.server,
+      })),
+    ];
+    if (handed.length < listeners.length + this.admin.length) {
+      logger.warn(
+        `${signal} ignored: the listeners came from systemd, which keeps them across a restart (systemctl restart)`,
+      );
+      return;
+    }
+    this.upgrading = true;
+    logger.info(`${signal}: starting a new Cask process to take over the listeners`);
+    await this.hook('pre_exec');
+    const { child, result } = startSuccessor(handed, this.watched);
+    logger.info(`New process ${child.pid ?? '?'} is starting; this one serves until it is ready`);
+    const outcome = await result;
+    this.upgrading = false;
+    if (!outcome.ok) {
+      logger.error(`${signal}: the new process failed, this one serves on: ${outcome.why}`);
+      return;
+    }
+    if (this.stopping !== undefined) return;
+    // The socket files are the new process's now: closing here must not remove them.
+    keepSocketFiles();
+    logger.info(`Process ${outcome.pid} serves now; this one drains and exits`);
+    this.stopping = this.shutdown(signal, true);
+  }
+
+  /** `handover`: a new process already serves on the listeners (SIGUSR2). */
+  private async shutdown(signal: NodeJS.Signals, handover = false): Promise<number> {
     const { config, logger, pool, listeners, connections, accessLog } = this.ctx;
     this.health.draining = true;
-    if (config.shutdownDelay > 0) {
+    // The new process answers /healthz and /readyz from now on.
+    if (handover) void closeServers(this.admin.map((a) => a.server));
+    // Load balancers need no warning when another process goes on accepting.
+    if (config.shutdownDelay > 0 && !handover) {
       logger.info(
         `${signal}: not ready any more; serving ${config.shutdownDelay} s more before closing the listeners`,
       );

@@ -33,15 +33,18 @@ export function readPidFile(path: string): number {
   return pid;
 }
 
-/** Writes our pid; refuses if the file names another process that is still running. */
-export function writePidFile(path: string, pid = process.pid): void {
+/**
+ * Writes our pid; refuses if the file names another process that is still running, unless it
+ * is the one this process `replaces` (SIGUSR2: the new server takes the file over).
+ */
+export function writePidFile(path: string, pid = process.pid, replaces?: number): void {
   let other: number | undefined;
   try {
     other = readPidFile(path);
   } catch {
     other = undefined; // absent or garbage: a stale file to overwrite
   }
-  if (other !== undefined && other !== pid && running(other)) {
+  if (other !== undefined && other !== pid && other !== replaces && running(other)) {
     throw new Error(
       `Cannot write the pid file ${path}: process ${other} named in it is still running`,
     );

@@ -1,8 +1,8 @@
 """The front's hook process: `python -m cask_worker.hookhost --hooks SPEC`, started by
 src/pool/hooks.ts with its channel on file descriptor 3.
 
-gunicorn runs on_starting, when_ready, on_reload, child_exit, nworkers_changed and on_exit
-in its master, a Python process. Cask's front is Node, so these hooks run here instead:
+gunicorn runs on_starting, when_ready, on_reload, child_exit, nworkers_changed, on_exit and
+pre_exec in its master, a Python process. Cask's front is Node, so these hooks run here instead:
 one long-lived process, so that module state carries from one hook to the next as it does
 in gunicorn's master. Environment variables that on_starting sets are handed back and
 given to the workers, as gunicorn's workers inherit them.

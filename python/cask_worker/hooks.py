@@ -10,6 +10,7 @@ plain module globals and are ignored).
     post_request(worker, req, environ, resp)    child_exit(server, worker)  a worker exited
     worker_abort(worker)        SIGABRT (stuck) nworkers_changed(server, new_value, old_value)
     worker_exit(server, worker) clean exit      on_exit(server)      just before the front exits
+                                                pre_exec(server)     SIGUSR2, before the new process
 
 An exception in a hook is logged with its traceback and the server goes on (on_starting
 excepted). SPEC is a module name (`myproject.hooks`) or a path to a .py file.
@@ -27,6 +28,7 @@ WORKER_HOOKS = (
 )
 MASTER_HOOKS = (
     "on_starting", "when_ready", "on_reload", "child_exit", "nworkers_changed", "on_exit",
+    "pre_exec",
 )
 
 DEBUG, INFO, WARNING, ERROR, CRITICAL = 10, 20, 30, 40, 50

@@ -12,6 +12,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { formatBind, type BindAddress } from '../config/index.js';
+import { bindListener } from '../net/handover.js';
 import type { Exchange } from '../exchange.js';
 import { targetPath, type Route } from '../router.js';
 import type { AdminRoutes } from './routes.js';
@@ -101,9 +102,9 @@ export function listenAdmin(
           : `http://${formatBind({ ...bind, port: typeof address === 'object' && address !== null ? address.port : bind.port })}`;
       resolve({ server, url });
     };
-    if (bind.kind === 'unix') server.listen(bind.path, ready);
-    else
-      server.listen({ host: bind.host, port: bind.port, ipv6Only: bind.host.includes(':') }, ready);
+    // On the socket the process this one replaces passed (SIGUSR2), or a new one; 511 is
+    // Node's own default backlog.
+    bindListener(server, 'admin', bind, 511, ready);
   });
 }
 

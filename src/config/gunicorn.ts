@@ -3,6 +3,7 @@
 // or GUNICORN_CMD_ARGS gives it. The rules are in foreign.ts; docs/compat.md is rendered from
 // these rows.
 
+import { userInfo } from 'node:os';
 import { basename } from 'node:path';
 import {
   NOTHING,
@@ -94,6 +95,28 @@ function unless(
 }
 
 const isFalse = (value: unknown): boolean => !truthy(value);
+
+/** gunicorn's `user` or `group` naming the account Cask already runs as: nothing to switch. */
+function isCurrent(value: unknown, id: number, name?: string): boolean {
+  return String(value) === String(id) || (name !== undefined && String(value) === name);
+}
+
+/**
+ * A umask as Cask writes it (`0o7`), from gunicorn's forms: a number from a config file (Python
+ * reads `0o007` as 7), or text as gunicorn's `auto_int` reads it (`007` octal, `0o7`, `0x7`, `7`).
+ */
+function octal(value: unknown): string {
+  const text = String(value).trim();
+  const n =
+    typeof value === 'number'
+      ? value
+      : /^0\d/.test(text)
+        ? parseInt(text, 8)
+        : /^0[ox]/i.test(text)
+          ? parseInt(text.slice(2), text[1]?.toLowerCase() === 'o' ? 8 : 16)
+          : Number(text);
+  return Number.isInteger(n) && n >= 0 ? `0o${n.toString(8)}` : text;
+}
 const equals =
   (...defaults: unknown[]) =>
   (value: unknown): boolean =>
@@ -130,8 +153,8 @@ const WORKER_CLASSES: Readonly<Record<string, string>> = {
   gevent:
     'Cask has no gevent worker yet: its front holds slow and idle connections itself, so a Python thread is busy only while the app runs; for an I/O-bound app, use more threads (--threads 32)',
   eventlet: 'Cask has no eventlet worker: for an I/O-bound app, use more threads (--threads 32)',
-  tornado: 'Cask has no tornado worker: it serves WSGI apps with threads (--threads N)',
-  asgi: 'Cask serves WSGI apps; an ASGI app needs an ASGI server (uvicorn, hypercorn, daphne)',
+  tornado:
+    'Cask has no tornado worker: it runs WSGI apps with threads (--threads N) and ASGI apps on an asyncio loop (--interface asgi)',
 };
 
 function workerClass(value: unknown): Outcome {
@@ -155,10 +178,17 @@ function workerClass(value: unknown): Outcome {
     return { refuse: WORKER_CLASSES['eventlet'] as string };
   if (/^tornado$/i.test(name) || /gtornado/.test(name))
     return { refuse: WORKER_CLASSES['tornado'] as string };
-  if (/uvicorn|asgi|hypercorn/i.test(name)) return { refuse: WORKER_CLASSES['asgi'] as string };
+  // uvicorn's gunicorn workers run an ASGI app; so do Cask's with --interface asgi.
+  if (
+    /^uvicorn(_worker)?\.workers?\.Uvicorn(H11)?Worker$|^uvicorn_worker\.Uvicorn(H11)?Worker$/.test(
+      name,
+    )
+  ) {
+    return { set: { interface: 'asgi' } };
+  }
   return {
     refuse:
-      'a custom worker class cannot run in Cask: its workers run the app with threads (--threads N) behind the front',
+      'a custom worker class cannot run in Cask: its workers run a WSGI app with threads (--threads N) or an ASGI app on an asyncio loop (--interface asgi)',
   };
 }
 
@@ -263,20 +293,15 @@ const WORKER_PROCESSES = inSection('Worker Processes', [
   row(
     'worker_class',
     'mapped',
-    "`sync` and `gthread` (and their class paths) are Cask's threaded workers: `threads` says how many threads, 1 by default (gunicorn's sync worker with `threads` above 1 is gthread too). `gevent`, `eventlet`, `tornado`, ASGI workers and custom classes are refused, saying what to use instead.",
+    "`sync` and `gthread` (and their class paths) are Cask's threaded workers: `threads` says how many threads, 1 by default (gunicorn's sync worker with `threads` above 1 is gthread too). uvicorn's `UvicornWorker` is `interface = asgi`. `gevent`, `eventlet`, `tornado` and custom classes are refused, saying what to use instead.",
     workerClass,
     { flags: ['-k', '--worker-class'] },
   ),
   same('threads', 'threads', 'As `threads`.', { flags: ['--threads'] }),
-  row(
+  same(
     'worker_connections',
-    'mapped',
-    "To `max-connections`: the value times the `workers` of the same file or command line (Cask's front holds every connection, for all workers).",
-    (value, ctx) => {
-      if (isNone(value)) return NOTHING;
-      const workers = Number(ctx.other('workers') ?? 1);
-      return { set: { maxConnections: Number(value) * (Number.isFinite(workers) ? workers : 1) } };
-    },
+    'workerConnections',
+    "As `worker-connections`: how many requests one ASGI worker runs at once. A WSGI worker runs `threads` at once, as gunicorn's gthread does; the front holds every idle connection itself, up to `max-connections`.",
     { flags: ['--worker-connections'] },
   ),
   same(
@@ -375,12 +400,14 @@ const SERVER_MECHANICS = inSection('Server Mechanics', [
     { flags: ['--reuse-port'], switch: true },
   ),
   same('chdir', 'chdir', 'As `chdir`.', { flags: ['--chdir'] }),
-  unless(
+  same(
     'daemon',
-    'refused',
-    isFalse,
-    'Cask does not detach yet: run it under systemd, Docker or a process supervisor',
-    { flags: ['-D', '--daemon'], switch: true },
+    'daemon',
+    'As `daemon`: `cask` returns once the server in the background is ready.',
+    {
+      flags: ['-D', '--daemon'],
+      switch: true,
+    },
   ),
   row(
     'raw_env',
@@ -400,29 +427,29 @@ const SERVER_MECHANICS = inSection('Server Mechanics', [
   unless(
     'user',
     'refused',
-    () => false,
-    'Cask cannot switch users yet: start it as that user (systemd User=, Docker USER)',
+    (value) => isCurrent(value, userInfo().uid, userInfo().username),
+    "Cask does not switch the user its processes run as: start it as that user (systemd User=, Docker USER); Cask's --user sets only the owner of its Unix sockets",
     { flags: ['-u', '--user'] },
   ),
   unless(
     'group',
     'refused',
-    () => false,
-    'Cask cannot switch groups yet: start it in that group (systemd Group=)',
+    (value) => isCurrent(value, userInfo().gid),
+    "Cask does not switch the group its processes run as: start it in that group (systemd Group=); Cask's --group sets only the group of its Unix sockets",
     { flags: ['-g', '--group'] },
   ),
-  unless(
+  row(
     'umask',
-    'refused',
-    equals(0, '0', '0o0', '00'),
-    'Cask does not change its umask yet: set it where Cask starts (umask in the shell, systemd UMask=)',
+    'honoured',
+    "As `umask` (an octal number; gunicorn's `0o007`, `007` and `7` all mean 007).",
+    (value) => (isNone(value) ? NOTHING : { set: { umask: octal(value) } }),
     { flags: ['-m', '--umask'] },
   ),
   unless(
     'initgroups',
     'refused',
     isFalse,
-    'Cask cannot switch users yet: start it as that user, with its groups',
+    'Cask does not switch the user its processes run as: start it as that user, with its groups',
     { flags: ['--initgroups'], switch: true },
   ),
   unless(
@@ -605,7 +632,7 @@ const LOGGING = inSection('Logging', [
     'enable_stdio_inheritance',
     'ignored',
     isFalse,
-    'Cask does not detach from its terminal, so its stdio is always inherited',
+    'with --daemon, Cask keeps stdout and stderr when they are files (2>>cask.log) and drops a terminal or a pipe',
     { flags: ['-R', '--enable-stdio-inheritance'], switch: true },
   ),
   row(
@@ -659,7 +686,6 @@ const SERVER_HOOKS = inSection('Server Hooks', [
     () => false,
     "Cask's workers are not forked from the front; post_fork runs in each worker as it starts",
   ),
-  unless('pre_exec', 'ignored', () => false, 'Cask does not re-execute itself yet'),
   unless(
     'worker_int',
     'ignored',

@@ -401,6 +401,7 @@ export const SETTINGS = table({
     section: 'Workers',
     doc: 'Accepted for gunicorn\'s `--preload` and `preload_app`. Each worker imports the app itself, so a reload always loads fresh code; the memory of the import is not shared between workers.',
     default: false,
+  }),
   workerConnections: int({
     flag: '--worker-connections',
     env: 'CASK_WORKER_CONNECTIONS',
@@ -408,7 +409,6 @@ export const SETTINGS = table({
     doc: 'Requests and WebSockets one ASGI worker runs at once, each a task of its loop (`--threads` does not apply to ASGI). Past it, requests wait in the front\'s queue as they wait for a thread.',
     default: 1000,
     min: 1,
-  }),
   }),
   prefetch: int({
     flag: '--prefetch',
@@ -619,6 +619,14 @@ export const SETTINGS = table({
     section: 'Server mechanics',
     doc: 'Write the front\'s process id to this file, removed at exit (as gunicorn). `cask reload` reads it to find the server.',
     default: null,
+  }),
+  daemon: bool({
+    flag: '--daemon',
+    short: 'D',
+    env: 'CASK_DAEMON',
+    section: 'Server mechanics',
+    doc: 'Run in the background, detached from the terminal, as gunicorn `-D` does: `cask` returns 0 once the server is ready, or the server\'s exit code if it stopped first. Its stdout and stderr are dropped unless they are files, so give `--error-log FILE`, and `--pid FILE` to find it (`cask reload`, `kill`).',
+    default: false,
   }),
   hooks: string({
     flag: '--hooks',
@@ -929,9 +937,11 @@ export const RENAMED: Readonly<Record<string, SettingKey>> = {
  *   starts servers with the runner's environment.
  * - `CASK_BENCH_` — the benchmark lab's app wrapper (`CASK_BENCH_APP`, `CASK_BENCH_APP_DIR`,
  *   `CASK_BENCH_INSIDE_DIR`, read by bench/apps/_entry.py inside the workers).
+ * - `CASK_PROCESS_` — what a Cask process tells the one it starts: on SIGUSR2 its listeners and
+ *   pid, for `--daemon` that it must report when ready (src/process/origin.ts).
  * No option's env var may start with one of these (a test checks it).
  */
-export const INTERNAL_ENV_PREFIXES: readonly string[] = ['CASK_TEST_', 'CASK_BENCH_'];
+export const INTERNAL_ENV_PREFIXES: readonly string[] = ['CASK_TEST_', 'CASK_BENCH_', 'CASK_PROCESS_'];
 
 /**
  * Where `cask dev` starts from other defaults than `cask serve`: one worker with threads (a

@@ -4,12 +4,12 @@
 // a listener for a web server's protocol (`uwsgi://…`): the web server in front ends TLS and
 // says so in its HTTPS variable.
 
-import { lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { ListenerInfo } from '../exchange.js';
 import { describeActivated, type ActivatedSocket } from './activation.js';
 import { formatBind, type BindAddress } from './bind.js';
+import { bindListener } from './handover.js';
 import type { TlsTerminator } from './tls.js';
 
 export interface BoundListener {
@@ -20,15 +20,8 @@ export interface BoundListener {
    * `--bind` writes it for a web server's protocol: `uwsgi://127.0.0.1:8001`.
    */
   url: string;
-}
-
-/** A stale socket file from a crashed run would make bind fail; a regular file is left alone. */
-function removeStaleSocket(path: string): void {
-  try {
-    if (lstatSync(path).isSocket()) unlinkSync(path);
-  } catch {
-    // absent: nothing to do
-  }
+  /** The address it was bound to as configured (port 0 stays 0); none for systemd's sockets. */
+  bind?: BindAddress;
 }
 
 export function listen(
@@ -75,14 +68,10 @@ export function listen(
             : formatBind({ ...bind, port });
       }
       accept(server, info, onSocket, secure ? tls : undefined);
-      resolve({ server, info, url });
+      resolve({ server, info, url, bind });
     };
-    if (bind.kind === 'unix') {
-      removeStaleSocket(bind.path);
-      server.listen({ path: bind.path, backlog }, ready);
-    } else {
-      server.listen({ host: bind.host, port: bind.port, backlog, ipv6Only: bind.host.includes(':') }, ready);
-    }
+    // On the socket the process this one replaces passed (SIGUSR2), or a new one.
+    bindListener(server, 'main', bind, backlog, ready);
   });
 }
 

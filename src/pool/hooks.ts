@@ -20,6 +20,7 @@ export const MASTER_HOOKS = [
   'child_exit',
   'nworkers_changed',
   'on_exit',
+  'pre_exec',
 ] as const;
 export type MasterHook = (typeof MASTER_HOOKS)[number];
 

@@ -7,11 +7,12 @@
 //   SIGHUP            reload: a new generation of workers, then the old one drained
 //   SIGTTIN, SIGTTOU  one worker more, one fewer
 //   SIGUSR1           reopen the log files (after logrotate moved them)
+//   SIGUSR2           upgrade: a new Cask process takes over the listeners, this one drains
 //
 // Node starts its inspector on SIGUSR1 only while nothing listens for that signal; with this
 // queue installed, SIGUSR1 reopens the logs instead (use `node --inspect` to debug).
 
-export type ControlAction = 'stop' | 'quit' | 'reload' | 'more' | 'fewer' | 'reopen';
+export type ControlAction = 'stop' | 'quit' | 'reload' | 'more' | 'fewer' | 'reopen' | 'upgrade';
 
 export const SIGNAL_ACTIONS: Readonly<Record<string, ControlAction>> = {
   SIGTERM: 'stop',
@@ -21,6 +22,8 @@ export const SIGNAL_ACTIONS: Readonly<Record<string, ControlAction>> = {
   SIGTTIN: 'more',
   SIGTTOU: 'fewer',
   SIGUSR1: 'reopen',
+  // Node's default for SIGUSR2 is to die (exit 140) without a word; with this, never.
+  SIGUSR2: 'upgrade',
 };
 
 /** The exit status of a process ended by a signal, as a shell reports it. */
