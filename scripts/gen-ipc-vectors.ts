@@ -2,6 +2,7 @@
 // Python codec tests both decode and re-encode. Regenerate only when docs/protocol.md changes.
 import { writeFileSync } from 'node:fs';
 import {
+  FLAG_BINARY,
   FLAG_END,
   Kind,
   encodeEnviron,
@@ -10,6 +11,8 @@ import {
   encodeLog,
   encodeSendFile,
   encodeWindow,
+  encodeWsAccept,
+  encodeWsClose,
 } from '../src/ipc/protocol.js';
 
 interface Vector {
@@ -24,6 +27,8 @@ interface Vector {
   window?: number;
   sendfile?: { offset: number; length: number; path: string };
   log?: { level: number; text: string };
+  ws_close?: { code: number; reason: string };
+  ws_accept?: { subprotocol: string | null; headers: [string, string][] };
 }
 
 const vectors: Vector[] = [];
@@ -103,6 +108,33 @@ add('error page', 10, Kind.ERROR_PAGE, 0, encodeHead('500 Internal Server Error'
 });
 add('load error page', 0, Kind.ERROR_PAGE, 0, encodeHead('500 Internal Server Error', pageHeaders.flat(), pageBody), {
   head: { status: '500 Internal Server Error', headers: pageHeaders, body_hex: pageBody.toString('hex') },
+});
+const wsEnviron: Record<string, string> = {
+  REQUEST_METHOD: 'GET',
+  PATH_INFO: '/chat',
+  HTTP_UPGRADE: 'websocket',
+  HTTP_SEC_WEBSOCKET_PROTOCOL: 'chat, superchat',
+};
+add('websocket', 14, Kind.WEBSOCKET, FLAG_END, encodeEnviron(Object.entries(wsEnviron).flat()), { environ: wsEnviron });
+add('websocket text message', 14, Kind.WS_MESSAGE, 0, Buffer.from('h\u00e9llo', 'utf8'));
+add('websocket binary message', 14, Kind.WS_MESSAGE, FLAG_BINARY, Buffer.from([0, 1, 254, 255]));
+add('websocket closed by the client', 14, Kind.WS_CLOSED, 0, encodeWsClose(1001, 'going away'), {
+  ws_close: { code: 1001, reason: 'going away' },
+});
+const acceptHeaders: [string, string][] = [['Set-Cookie', 'seen=1']];
+add('websocket accepted', 14, Kind.WS_ACCEPT, 0, encodeWsAccept('chat', acceptHeaders.flat()), {
+  ws_accept: { subprotocol: 'chat', headers: acceptHeaders },
+});
+add('websocket accepted without subprotocol', 15, Kind.WS_ACCEPT, 0, encodeWsAccept(undefined, []), {
+  ws_accept: { subprotocol: null, headers: [] },
+});
+add('websocket send text', 14, Kind.WS_SEND, 0, Buffer.from('caf\u00e9', 'utf8'));
+add('websocket send binary', 14, Kind.WS_SEND, FLAG_BINARY, Buffer.from([7, 7, 7]));
+add('websocket close by the app', 14, Kind.WS_CLOSE, 0, encodeWsClose(4000, 'bye \u2014 now'), {
+  ws_close: { code: 4000, reason: 'bye \u2014 now' },
+});
+add('websocket exchange ended', 14, Kind.WS_CLOSE, FLAG_END, Buffer.alloc(0), {
+  ws_close: { code: 1005, reason: '' },
 });
 add('files', 0, Kind.FILES, 0, Buffer.from('["/srv/app/app.py","/srv/app/f\u00fcr.py"]', 'utf8'));
 

@@ -36,6 +36,10 @@ export const ERROR_CODES = {
     status: 403,
     doc: 'A peer not in `forwarded-allow-ips` connected to a uwsgi, SCGI or FastCGI listener: closed without an answer.',
   },
+  CASK_WEBSOCKET_HANDSHAKE: {
+    status: 400,
+    doc: 'A request asked to become a WebSocket without a valid handshake (RFC 6455 §4.2.1); 426 for a version other than 13.',
+  },
   CASK_HTTP_BODY_TOO_LARGE: { status: 413, doc: 'The request body is larger than `max-body-size`.' },
   CASK_HTTP_NOT_IMPLEMENTED: { status: 501, doc: 'A transfer coding or method the server does not implement.' },
   CASK_HTTP_VERSION: { status: 505, doc: 'The request uses an HTTP version other than 1.0 or 1.1.' },

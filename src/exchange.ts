@@ -15,6 +15,11 @@
 //   wait meanwhile is the transport's business (response-spool.ts for HTTP/1.1).
 // - `onClientGone` is called at most once, if the client leaves (disconnect, stream reset)
 //   before the response is done; `completed()` is called once per exchange either way.
+// - A request that asks to become a WebSocket carries a `websocket` offer when the transport
+//   can switch (HTTP/1.1 Upgrade, RFC 6455 §4). The handler either accepts it, and from then
+//   on messages flow through the channel it gets back (the sink is not used), or answers the
+//   request through the sink like any other, which refuses the switch. An accepted exchange is
+//   completed when the WebSocket closes.
 
 import type { RequestBody } from './http/body.js';
 import type { CaskError } from './errors.js';
@@ -116,6 +121,44 @@ export interface ClientInfo {
   readonly tls?: TlsInfo;
 }
 
+/** A request asking to become a WebSocket, as the transport that can switch offers it. */
+export interface WebSocketOffer {
+  /** The subprotocols the client offered (`Sec-WebSocket-Protocol`), in its order. */
+  readonly subprotocols: readonly string[];
+  /**
+   * Finish the handshake with the app's subprotocol (one of those offered) and extra response
+   * headers (flat [name, value, …], already checked); the client's side reaches `peer`.
+   */
+  accept(
+    subprotocol: string | undefined,
+    headers: readonly string[],
+    peer: WebSocketPeer,
+  ): WebSocketChannel;
+}
+
+/** What the transport tells the handler of an accepted WebSocket. */
+export interface WebSocketPeer {
+  /** One whole message from the client (text is UTF-8, already validated). */
+  message(data: Buffer, binary: boolean): void;
+  /** The WebSocket is closed: the client's close frame, an answer to ours, or the connection
+   *  lost (1006). Called once; nothing follows. */
+  closed(code: number, reason: string): void;
+}
+
+/** The handler's end of an accepted WebSocket. */
+export interface WebSocketChannel {
+  /** Send one message; `taken` runs once the transport has handed it to the socket (so the
+   *  app may be credited for it), also when the WebSocket closed first. */
+  send(data: Buffer, binary: boolean, taken: () => void): void;
+  /** Start the closing handshake (RFC 6455 §7.1.2). */
+  close(code: number, reason: string): void;
+  /** Stop taking messages from the client (the app has not read the last ones), and resume. */
+  pause(): void;
+  resume(): void;
+  /** Bytes of messages sent and not yet handed to the client. */
+  readonly bufferedAmount: number;
+}
+
 export interface Exchange extends ClientInfo {
   readonly request: RequestInfo;
   readonly body: RequestBody;
@@ -123,6 +166,8 @@ export interface Exchange extends ClientInfo {
   readonly listener: ListenerInfo;
   /** Set by the handler: called when the client goes away before the response is done. */
   onClientGone: (() => void) | undefined;
+  /** Set by the transport when the request asks to become a WebSocket and it can switch. */
+  readonly websocket?: WebSocketOffer | undefined;
   /**
    * The handler's own record of this exchange, read back in completed() (the gateway keeps
    * its job there: the request's timings). A transport sets it to undefined and never reads it.

@@ -9,6 +9,7 @@ import { removeBodyFile } from './http/body.js';
 import { RequestMetrics, type RequestTimes } from './admin/instruments.js';
 import type { Exchange, RequestHandler } from './exchange.js';
 import type { WorkerLink } from './ipc/link.js';
+import { WebSocketBridge } from './websocket/index.js';
 import {
   FLAG_END,
   INITIAL_WINDOW,
@@ -16,6 +17,8 @@ import {
   encodeEnviron,
   type ResponseHead,
   type SendFile,
+  type WsAccept,
+  type WsClose,
 } from './ipc/protocol.js';
 import type { AccessLog, Logger } from './log.js';
 import type { Pool, PoolJob } from './pool/pool.js';
@@ -82,6 +85,14 @@ class GatewayJob implements PoolJob, RequestTimes {
     this.dispatchedAt = this.gateway.submitting === this ? this.startedAt : performance.now();
     const body = this.exchange.body;
     const link = worker.link;
+    if (this.exchange.websocket !== undefined && worker.interface === 'asgi') {
+      // A WebSocket handshake for an ASGI app: the app answers it (src/websocket/bridge.ts).
+      // A WSGI app gets it as the plain GET it also is, and its answer is no switch.
+      this.untimed = true;
+      this.ws = new WebSocketBridge(this, link, id);
+      this.ws.start(this.environ);
+      return;
+    }
     if (body.kind === 'none') {
       link.send(id, Kind.REQUEST, FLAG_END, this.environ);
       return;
@@ -103,8 +114,38 @@ class GatewayJob implements PoolJob, RequestTimes {
 
   /** The part of a memory body still to send to the worker holding the request. */
   private feed: BodyFeed | undefined;
+  /** Set when the request became a WebSocket exchange with an ASGI worker. */
+  ws: WebSocketBridge | undefined;
+  /** A WebSocket lives as long as its client wants: the request timeout does not apply. */
+  untimed = false;
+
+  /** Credit for the app's WebSocket messages (BridgeHost). */
+  grant(bytes: number): void {
+    if (bytes > 0) this.gateway.pool.grant(this, bytes);
+  }
+
+  onWsAccept(accept: WsAccept): void {
+    this.ws?.accept(accept);
+  }
+
+  onWsSend(data: Buffer, binary: boolean): void {
+    this.ws?.send(data, binary);
+  }
+
+  onWsClose(close: WsClose, end: boolean): void {
+    if (end) this.doneAt = performance.now();
+    this.ws?.close(close, end);
+  }
+
+  goingAway(): boolean {
+    return this.ws?.goingAway() ?? false;
+  }
 
   onCredit(bytes: number): void {
+    if (this.ws !== undefined) {
+      this.ws.credit(bytes);
+      return;
+    }
     if (this.feed === undefined) return;
     this.feed.window += bytes;
     this.sendBody();
@@ -188,6 +229,10 @@ class GatewayJob implements PoolJob, RequestTimes {
     this.gateway.counters.appErrors++;
     const { method, target } = this.exchange.request;
     this.gateway.logger.error(`Error handling request ${method} ${target}\n${text.trimEnd()}`);
+    if (this.ws?.accepted === true) {
+      this.ws.fail();
+      return;
+    }
     const page = this.page;
     if (page !== undefined && this.gateway.mayShowErrorPage(this.exchange)) {
       this.exchange.response.head(page.status, page.headers, page.body, true);
@@ -201,6 +246,10 @@ class GatewayJob implements PoolJob, RequestTimes {
     this.gateway.counters.failed++;
     const { method, target } = this.exchange.request;
     this.gateway.logger.error(`${error.message}: ${method} ${target} (${error.status})`);
+    if (this.ws?.accepted === true) {
+      this.ws.fail();
+      return;
+    }
     this.exchange.response.fail(error.status);
   }
 }
@@ -281,7 +330,10 @@ export class Gateway implements RequestHandler {
   completed(exchange: Exchange): void {
     const job = exchange.handlerState as GatewayJob | undefined;
     const now = performance.now();
-    this.metrics.completed(exchange.request.method, exchange.response.status, job, now);
+    // An accepted WebSocket is logged when it closes, as 101 with the bytes of its messages.
+    const ws = job?.ws?.accepted === true ? job.ws : undefined;
+    const status = ws === undefined ? exchange.response.status : 101;
+    this.metrics.completed(exchange.request.method, status, job, now);
     if (exchange.body.kind === 'file') removeBodyFile(exchange.body.path);
     if (this.accessLog === undefined) return;
     const head = exchange.request;
@@ -297,8 +349,8 @@ export class Gateway implements RequestHandler {
       method: head.method,
       target: head.target,
       protocol: head.protocol,
-      status: exchange.response.status,
-      bytes: exchange.response.bytesSent,
+      status,
+      bytes: ws === undefined ? exchange.response.bytesSent : ws.bytesSent,
       referer,
       userAgent,
       headers: head.headers,

@@ -4,6 +4,7 @@
 import type { Server } from 'node:net';
 import type { Config, Note } from './config/index.js';
 import { Gateway } from './gateway.js';
+import { MAX_PAYLOAD } from './ipc/protocol.js';
 import { webServerTransports } from './cgi/index.js';
 import { Front, type FrontOptions } from './http/front.js';
 import { AccessLog, Logger } from './log.js';
@@ -104,6 +105,14 @@ export async function serve(given: Config, mode: ServeMode = {}): Promise<number
     maxConnections: config.maxConnections,
     proxyProtocol: config.proxyProtocol,
     allow,
+    websocket: {
+      pingIntervalMs: config.wsPingInterval * 1000,
+      pingTimeoutMs: config.wsPingTimeout * 1000,
+      idleTimeoutMs: config.wsIdleTimeout * 1000,
+      // A message crosses the worker link in one frame.
+      maxMessageSize: Math.min(config.wsMaxMessageSize, MAX_PAYLOAD),
+      perMessageDeflate: config.wsPerMessageDeflate,
+    },
     http: config.http,
     http2MaxStreams: config.http2MaxStreams,
   };

@@ -26,6 +26,8 @@ INITIAL_WINDOW = 1024 * 1024
 # of the other side, per 256 KiB rather than per chunk (both directions, both codecs).
 GRANT_STEP = INITIAL_WINDOW // 4
 FLAG_END = 0x01
+# WS_MESSAGE and WS_SEND: the message is binary (else UTF-8 text).
+FLAG_BINARY = 0x02
 # SENDFILE length meaning "to the end of the file" (2**64 - 1).
 TO_EOF = 0xFFFFFFFFFFFFFFFF
 
@@ -41,6 +43,9 @@ RECLAIM = 0x08
 TIMEOUT = 0x09
 CONSOLE = 0x0B
 STACK_DUMP = 0x0a
+WEBSOCKET = 0x0C
+WS_MESSAGE = 0x0D
+WS_CLOSED = 0x0E
 # worker -> front
 HEAD = 0x11
 DATA = 0x12
@@ -50,6 +55,9 @@ RECLAIMED = 0x15
 STACK = 0x17
 ERROR_PAGE = 0x16
 CREDIT = 0x18
+WS_ACCEPT = 0x19
+WS_SEND = 0x1A
+WS_CLOSE = 0x1B
 READY = 0x20
 LOG = 0x21
 LOAD_ERROR = 0x22
@@ -62,6 +70,8 @@ KIND_NAMES = {
     TIMEOUT: "TIMEOUT", CONSOLE: "CONSOLE", STACK_DUMP: "STACK_DUMP", STACK: "STACK",
     HEAD: "HEAD", DATA: "DATA", SENDFILE: "SENDFILE", ERROR: "ERROR", RECLAIMED: "RECLAIMED",
     ERROR_PAGE: "ERROR_PAGE", CREDIT: "CREDIT", READY: "READY", LOG: "LOG",
+    WEBSOCKET: "WEBSOCKET", WS_MESSAGE: "WS_MESSAGE", WS_CLOSED: "WS_CLOSED",
+    WS_ACCEPT: "WS_ACCEPT", WS_SEND: "WS_SEND", WS_CLOSE: "WS_CLOSE",
     LOAD_ERROR: "LOAD_ERROR", STATS: "STATS", FILES: "FILES",
 }
 
@@ -74,6 +84,7 @@ _HEADER = struct.Struct(">IIBBH")
 _U32 = struct.Struct(">I")
 _SENDFILE = struct.Struct(">QQ")
 _LOG_LEVEL = struct.Struct(">B")
+_U16 = struct.Struct(">H")
 
 # A HEAD frame starts with its frame header and the u32 head length: packing both at once
 # saves a join on the hot path (the one-frame response of a small app).
@@ -268,3 +279,35 @@ def encode_text(text):
     if len(data) > MAX_PAYLOAD:
         data = b"...(truncated)\n" + data[-(MAX_PAYLOAD - 64):]
     return data
+
+
+def encode_ws_close(code, reason=""):
+    """WS_CLOSE / WS_CLOSED payload: u16 code and UTF-8 reason (RFC 6455 section 5.5.1)."""
+    return _U16.pack(code) + reason.encode("utf-8")
+
+
+def decode_ws_close(payload):
+    """-> (code, reason); an empty payload is 1005, "no status" (RFC 6455 section 7.1.5)."""
+    if not payload:
+        return 1005, ""
+    if len(payload) < 2:
+        raise ProtocolError("WS_CLOSE payload shorter than its code")
+    return _U16.unpack_from(payload, 0)[0], bytes(payload[2:]).decode("utf-8", "replace")
+
+
+def encode_ws_accept(subprotocol, headers):
+    """WS_ACCEPT payload: the subprotocol ("" for none), then header names and values."""
+    parts = [subprotocol or ""]
+    for name, value in headers:
+        parts.append(name)
+        parts.append(value)
+    return "\0".join(parts).encode("latin-1")
+
+
+def decode_ws_accept(payload):
+    """-> (subprotocol or None, [(name, value)])"""
+    parts = bytes(payload).decode("latin-1").split("\0")
+    if not len(parts) & 1:
+        raise ProtocolError("WS_ACCEPT has a header name without a value")
+    pairs = iter(parts[1:])
+    return parts[0] or None, list(zip(pairs, pairs))

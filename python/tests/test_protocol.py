@@ -12,7 +12,8 @@ from cask_worker.errors import ProtocolError
 
 VECTORS = os.path.join(REPO, "test", "fixtures", "ipc-vectors", "vectors.json")
 ALL_KINDS = (0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0b, 0x0a,
-             0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x20, 0x21, 0x22, 0x23, 0x24)
+             0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x20, 0x21, 0x22, 0x23, 0x24,
+             0x0c, 0x0d, 0x0e, 0x19, 0x1a, 0x1b)
 
 
 def load_vectors():
@@ -83,6 +84,16 @@ class VectorTests(unittest.TestCase):
                 if "log" in v:
                     self.assertEqual(p.decode_log(payload), (v["log"]["level"], v["log"]["text"]))
                     self.assertEqual(p.encode_log(v["log"]["level"], v["log"]["text"]), payload)
+                if "ws_close" in v:
+                    close = v["ws_close"]
+                    self.assertEqual(p.decode_ws_close(payload), (close["code"], close["reason"]))
+                    if payload:
+                        self.assertEqual(p.encode_ws_close(close["code"], close["reason"]), payload)
+                if "ws_accept" in v:
+                    accept = v["ws_accept"]
+                    headers = [tuple(h) for h in accept["headers"]]
+                    self.assertEqual(p.decode_ws_accept(payload), (accept["subprotocol"], headers))
+                    self.assertEqual(p.encode_ws_accept(accept["subprotocol"], headers), payload)
 
     def test_all_vectors_in_one_stream_decode_at_every_split(self):
         stream = b"".join(bytes.fromhex(v["hex"]) for v in self.vectors)

@@ -610,6 +610,43 @@ export const SETTINGS = table({
     default: 8190,
     min: 0,
   }),
+  // ── WebSocket ────────────────────────────────────────────────────────────
+  wsPingInterval: seconds({
+    flag: '--ws-ping-interval',
+    env: 'CASK_WS_PING_INTERVAL',
+    section: 'WebSocket',
+    doc: 'How often the front pings each WebSocket (RFC 6455 §5.5.2), so that a client gone without a word is noticed and intermediaries see traffic. 0 never pings.',
+    default: '20s',
+  }),
+  wsPingTimeout: seconds({
+    flag: '--ws-ping-timeout',
+    env: 'CASK_WS_PING_TIMEOUT',
+    section: 'WebSocket',
+    doc: 'How long the answer to a ping may take; past it the connection is dropped and the app gets `websocket.disconnect` with 1006.',
+    default: '20s',
+  }),
+  wsIdleTimeout: seconds({
+    flag: '--ws-idle-timeout',
+    env: 'CASK_WS_IDLE_TIMEOUT',
+    section: 'WebSocket',
+    doc: 'A WebSocket with no message either way for this long is closed with 1001; pings do not count. The request `timeout` never applies to a WebSocket. 0 means no limit.',
+    default: '0s',
+  }),
+  wsMaxMessageSize: bytes({
+    flag: '--ws-max-message-size',
+    env: 'CASK_WS_MAX_MESSAGE_SIZE',
+    section: 'WebSocket',
+    doc: 'Largest message a client may send, after decompression; a larger one closes the WebSocket with 1009. At most 16m, which a larger value means: a message crosses the worker link in one frame.',
+    default: '16m',
+  }),
+  wsPerMessageDeflate: bool({
+    flag: '--ws-per-message-deflate',
+    env: 'CASK_WS_PER_MESSAGE_DEFLATE',
+    section: 'WebSocket',
+    doc: 'Agree to permessage-deflate (RFC 7692) with clients that offer it; messages of 1 KiB or more are then compressed. `--no-ws-per-message-deflate` saves the front the CPU and the zlib memory of each compressing connection.',
+    default: true,
+  }),
+
 
   // ── Server mechanics ─────────────────────────────────────────────────────
   pid: path({

@@ -25,6 +25,7 @@ export const SECTIONS = [
   'Recycling',
   'Timeouts',
   'Request limits',
+  'WebSocket',
   'Server mechanics',
   'Health',
   'Static files and compression',

@@ -38,6 +38,8 @@ import { cannedResponse } from './canned.js';
 import { RequestParser, type ParserLimits, type RequestHead } from './parser.js';
 import { ResponseWriter } from './response.js';
 import type { SpoolPolicy } from './response-spool.js';
+import { refusal, type WebSocketUpgrades } from '../websocket/index.js';
+import { httpDate } from './serialize.js';
 
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
 /** Pipelined input held while a response is pending, before we stop reading the socket. */
@@ -97,6 +99,8 @@ export interface ConnectionContext {
   readonly proxyProtocol: boolean;
   /** The response spool's limits, shared ledger included; undefined when it is off. */
   readonly spool: SpoolPolicy | undefined;
+  /** Switches requests that ask for it to WebSocket (src/websocket/); none if undefined. */
+  readonly websockets?: WebSocketUpgrades | undefined;
   /**
    * Offered a new connection's first bytes (when no PROXY header comes first); returns true
    * when it takes the socket and those bytes over (a client starting with the HTTP/2 preface,
@@ -413,6 +417,20 @@ export class Connection implements FrontConnection {
 
   private dispatch(): void {
     const head = this.head as RequestHead;
+    const handshake = this.context.websockets?.handshake(head, head.versionMinor === 0);
+    if (handshake?.kind === 'refuse') {
+      // Not a WebSocket handshake any server could accept: answered here, whatever the app.
+      this.handler.refused(
+        handshake.status,
+        new ProtocolError('CASK_WEBSOCKET_HANDSHAKE', `Bad WebSocket handshake: ${handshake.reason}`),
+        this.remoteAddr,
+      );
+      this.spool?.discard();
+      this.spool = undefined;
+      this.socket.write(refusal(handshake.status, httpDate()));
+      this.close();
+      return;
+    }
     const body: RequestBody = this.spool === undefined ? { kind: 'none' } : this.spool.finish();
     this.spool = undefined;
     this.head = undefined;
@@ -442,6 +460,16 @@ export class Connection implements FrontConnection {
       listener: this.listener,
       onClientGone: undefined,
       handlerState: undefined,
+      websocket:
+        handshake?.kind === 'websocket'
+          ? (this.context.websockets as WebSocketUpgrades).offer(
+              this.socket,
+              head,
+              handshake.subprotocols,
+              () => this.handOver(),
+              () => this.handler.completed(exchange),
+            )
+          : undefined,
     };
     this.exchange = exchange;
     this.handler.handle(exchange);
@@ -467,6 +495,18 @@ export class Connection implements FrontConnection {
       return;
     }
     this.next();
+  }
+
+  /**
+   * The handler accepted a WebSocket: the socket is the session's from now on. This object
+   * stays on the socket inert (every event finds the state closed), as after a takeover.
+   */
+  private handOver(): Buffer {
+    this.state = 'closed';
+    this.exchange = undefined;
+    this.context.registry.delete(this);
+    if (this.socket.isPaused()) this.socket.resume();
+    return this.parser.takeBuffered();
   }
 
   /** The response is out: the next pipelined request, or wait for one. */

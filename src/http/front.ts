@@ -37,6 +37,7 @@ import {
   type FrontConnection,
 } from './connection.js';
 import type { ClientInfo, ListenerInfo, RequestHandler } from '../exchange.js';
+import { WebSocketUpgrades, type WebSocketOptions } from '../websocket/index.js';
 import {
   H2_ONLY_RESPONSE,
   H2_REFUSAL,
@@ -59,6 +60,8 @@ export interface FrontOptions extends ConnectionOptions {
   http?: HttpVersions;
   /** SETTINGS_MAX_CONCURRENT_STREAMS of each HTTP/2 connection; 100 when absent. */
   http2MaxStreams?: number;
+  /** WebSocket sessions' limits and timers; without them no request is switched. */
+  websocket?: WebSocketOptions;
 }
 
 export interface FrontCounters {
@@ -130,6 +133,10 @@ export class Front {
         options.responseSpoolLimit > 0
           ? { limit: options.responseSpoolLimit, ledger: this.spoolLedger }
           : undefined,
+      websockets:
+        options.websocket === undefined
+          ? undefined
+          : new WebSocketUpgrades(options.websocket, this.connections),
     };
     this.http = options.http ?? 'auto';
     const { limits } = options;

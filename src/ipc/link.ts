@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import { LinkProtocolError, type WorkerError } from '../errors.js';
 import { FrameDecoder } from './framer.js';
 import {
+  FLAG_BINARY,
   FLAG_END,
   Kind,
   decodeFiles,
@@ -12,11 +13,15 @@ import {
   decodeLog,
   decodeSendFile,
   decodeWindow,
+  decodeWsAccept,
+  decodeWsClose,
   encodeWindow,
   frameHeader,
   INITIAL_WINDOW,
   type ResponseHead,
   type SendFile,
+  type WsAccept,
+  type WsClose,
 } from './protocol.js';
 
 /** What the link tells the party waiting for one request's response. */
@@ -33,8 +38,18 @@ export interface ExchangeSink {
    * started for `cask dev`); the ERROR frame follows.
    */
   onErrorPage?(page: ResponseHead): void;
-  /** CREDIT: the worker took `bytes` of the request body; that many more may be sent. */
+  /** CREDIT: the worker took `bytes` of the request body (or of the client's WebSocket
+   *  messages); that many more may be sent. */
   onCredit?(bytes: number): void;
+  /** WS_ACCEPT: the app accepted the WebSocket. */
+  onWsAccept?(accept: WsAccept): void;
+  /** WS_SEND: one message from the app to the client. */
+  onWsSend?(data: Buffer, binary: boolean): void;
+  /** WS_CLOSE: the app closes the WebSocket; with `end`, its exchange is over (final). */
+  onWsClose?(close: WsClose, end: boolean): void;
+  /** The worker is let go past its graceful timeout: a WebSocket closes with 1001 and says
+   *  true; anything else says false (and is aborted with its worker). */
+  goingAway?(): boolean;
 }
 
 export interface LinkEvents {
@@ -235,6 +250,18 @@ export class WorkerLink {
       case Kind.CREDIT:
         sink.onCredit?.(decodeWindow(payload));
         return;
+      case Kind.WS_SEND:
+        sink.onWsSend?.(payload, (flags & FLAG_BINARY) !== 0);
+        return;
+      case Kind.WS_ACCEPT:
+        sink.onWsAccept?.(decodeWsAccept(payload));
+        return;
+      case Kind.WS_CLOSE: {
+        const close = decodeWsClose(payload);
+        if (end) this.finish(id);
+        sink.onWsClose?.(close, end);
+        return;
+      }
       default:
         throw new LinkProtocolError(`Unknown frame kind from worker: 0x${kind.toString(16)}`);
     }

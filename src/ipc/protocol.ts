@@ -17,6 +17,8 @@ export const HEADER_SIZE = 12;
 export const MAX_PAYLOAD = 16 * 1024 * 1024;
 export const INITIAL_WINDOW = 1024 * 1024;
 export const FLAG_END = 0x01;
+/** WS_MESSAGE and WS_SEND: the message is binary (else UTF-8 text). */
+export const FLAG_BINARY = 0x02;
 /** SENDFILE length meaning "to the end of the file". */
 export const TO_EOF = 0xffff_ffff_ffff_ffffn;
 
@@ -33,6 +35,9 @@ export const Kind = {
   TIMEOUT: 0x09,
   CONSOLE: 0x0b,
   STACK_DUMP: 0x0a,
+  WEBSOCKET: 0x0c,
+  WS_MESSAGE: 0x0d,
+  WS_CLOSED: 0x0e,
   // worker -> front
   HEAD: 0x11,
   DATA: 0x12,
@@ -42,6 +47,9 @@ export const Kind = {
   STACK: 0x17,
   ERROR_PAGE: 0x16,
   CREDIT: 0x18,
+  WS_ACCEPT: 0x19,
+  WS_SEND: 0x1a,
+  WS_CLOSE: 0x1b,
   READY: 0x20,
   LOG: 0x21,
   LOAD_ERROR: 0x22,
@@ -187,4 +195,43 @@ export function decodeFiles(payload: Buffer): string[] {
     throw new LinkProtocolError('FILES payload is not an array of paths');
   }
   return value as string[];
+}
+
+/** WS_CLOSED and WS_CLOSE payload: u16 close code, UTF-8 reason (RFC 6455 §5.5.1); empty: none. */
+export interface WsClose {
+  /** 1005 (RFC 6455 §7.1.5, "no status") when the payload is empty. */
+  code: number;
+  reason: string;
+}
+
+export function encodeWsClose(code: number, reason: string): Buffer {
+  const text = Buffer.from(reason, 'utf8');
+  const payload = Buffer.allocUnsafe(2 + text.length);
+  payload.writeUInt16BE(code, 0);
+  text.copy(payload, 2);
+  return payload;
+}
+
+export function decodeWsClose(payload: Buffer): WsClose {
+  if (payload.length === 0) return { code: 1005, reason: '' };
+  if (payload.length < 2) throw new LinkProtocolError('WS_CLOSE payload shorter than its code');
+  return { code: payload.readUInt16BE(0), reason: payload.toString('utf8', 2) };
+}
+
+/** WS_ACCEPT payload: `SUBPROTOCOL\0NAME\0VALUE…` in latin-1; an empty first string: none. */
+export interface WsAccept {
+  subprotocol: string | undefined;
+  /** flat [name, value, …] */
+  headers: string[];
+}
+
+export function encodeWsAccept(subprotocol: string | undefined, headers: readonly string[]): Buffer {
+  return Buffer.from([subprotocol ?? '', ...headers].join('\0'), 'latin1');
+}
+
+export function decodeWsAccept(payload: Buffer): WsAccept {
+  const parts = payload.toString('latin1').split('\0');
+  if (parts.length % 2 !== 1) throw new LinkProtocolError('WS_ACCEPT has a header name without a value');
+  const first = parts[0] as string;
+  return { subprotocol: first === '' ? undefined : first, headers: parts.slice(1) };
 }

@@ -90,6 +90,8 @@ export interface PoolJob extends ExchangeSink {
   dispatch(worker: WorkerProcess, id: number): void;
   /** The request in a few words for the log (`GET /path from 10.0.0.1`). */
   describe?(): string;
+  /** Set by dispatch() for an exchange `timeout` does not apply to (a WebSocket). */
+  readonly untimed?: boolean;
 }
 
 /**
@@ -356,6 +358,7 @@ export class Pool {
     this.running.set(job, held);
     this.counters.dispatched++;
     job.dispatch(best, id);
+    if (job.untimed === true) held.untimed = true;
     if (++best.served >= best.maxServed) {
       this.supervisor.retire(best, `max-requests: ${best.served} requests served`);
     }
@@ -413,7 +416,12 @@ export class Pool {
     for (const worker of this.workers) {
       if (worker.state === 'dead') continue;
       for (const held of worker.held.values()) {
-        if (held.slowReported === true || held.phase !== 'running' || now - held.startedAt < limit)
+        if (
+          held.slowReported === true ||
+          held.untimed === true ||
+          held.phase !== 'running' ||
+          now - held.startedAt < limit
+        )
           continue;
         held.slowReported = true;
         this.counters.slow++;

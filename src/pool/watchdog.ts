@@ -35,6 +35,11 @@ export function watchRequests(pool: Watched, now: number): void {
   for (const worker of [...pool.workers]) {
     let onlyStuck = worker.held.size > 0;
     for (const held of worker.held.values()) {
+      if (held.untimed === true) {
+        // A WebSocket: it has its own ping and idle timeouts in the front.
+        onlyStuck = false;
+        continue;
+      }
       if (held.phase === 'running') {
         if (now - held.startedAt < pool.timeoutMs) onlyStuck = false;
         else timeOut(pool, worker, held, now);

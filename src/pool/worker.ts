@@ -60,6 +60,8 @@ export interface Held {
   graceEndsAt: number;
   /** Its stack was asked for once it ran past `slow-request`. */
   slowReported?: boolean;
+  /** `timeout` does not apply (a WebSocket). */
+  untimed?: boolean;
 }
 
 export interface WorkerEvents {
@@ -290,7 +292,23 @@ export class WorkerProcess {
     }
     this.link.send(0, Kind.STOP, 0);
     clearTimeout(this.killTimer);
-    this.killTimer = setTimeout(() => this.abort(), graceMs);
+    this.killTimer = setTimeout(() => this.graceOver(), graceMs);
+    this.killTimer.unref();
+  }
+
+  /**
+   * The graceful timeout of a drain has passed. WebSockets never end by themselves: they are
+   * closed with 1001 (going away) and their apps told, which ends their tasks, so the worker
+   * exits 0 if nothing else holds it; anything still running a second later is aborted.
+   */
+  private graceOver(): void {
+    let closing = false;
+    for (const held of this.held.values()) if (held.job?.goingAway?.() === true) closing = true;
+    if (!closing) {
+      this.abort();
+      return;
+    }
+    this.killTimer = setTimeout(() => this.abort(), KILL_AFTER_MS);
     this.killTimer.unref();
   }
 

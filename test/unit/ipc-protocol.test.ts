@@ -18,6 +18,10 @@ import {
   encodeLog,
   encodeSendFile,
   encodeWindow,
+  encodeWsAccept,
+  encodeWsClose,
+  decodeWsAccept,
+  decodeWsClose,
   frameHeader,
 } from '../../src/ipc/protocol.js';
 
@@ -33,6 +37,8 @@ interface Vector {
   window?: number;
   sendfile?: { offset: number; length: number; path: string };
   log?: { level: number; text: string };
+  ws_close?: { code: number; reason: string };
+  ws_accept?: { subprotocol: string | null; headers: [string, string][] };
 }
 
 const vectors = JSON.parse(
@@ -43,7 +49,7 @@ test('the byte vectors cover every frame kind of docs/protocol.md', () => {
   const kinds = new Set(vectors.map((v) => v.kind));
   for (const kind of [
     0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0b, 0x0a, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16,
-    0x17, 0x18, 0x20, 0x21, 0x22, 0x23, 0x24,
+    0x17, 0x18, 0x20, 0x21, 0x22, 0x23, 0x24, 0x0c, 0x0d, 0x0e, 0x19, 0x1a, 0x1b,
   ]) {
     assert.ok(kinds.has(kind), `no vector for kind 0x${kind.toString(16)}`);
   }
@@ -92,6 +98,17 @@ for (const v of vectors) {
     if (v.log) {
       assert.deepEqual(decodeLog(frame.payload), v.log);
       assert.equal(encodeLog(v.log.level, v.log.text).toString('hex'), v.payload_hex);
+    }
+    if (v.ws_close) {
+      assert.deepEqual(decodeWsClose(frame.payload), v.ws_close);
+      if (v.payload_hex !== '') {
+        assert.equal(encodeWsClose(v.ws_close.code, v.ws_close.reason).toString('hex'), v.payload_hex);
+      }
+    }
+    if (v.ws_accept) {
+      const subprotocol = v.ws_accept.subprotocol ?? undefined;
+      assert.deepEqual(decodeWsAccept(frame.payload), { subprotocol, headers: v.ws_accept.headers.flat() });
+      assert.equal(encodeWsAccept(subprotocol, v.ws_accept.headers.flat()).toString('hex'), v.payload_hex);
     }
   });
 }

@@ -33,7 +33,8 @@ from .. import protocol as p
 from ..errors import EXIT_LINK_ERROR, EXIT_STOPPED, ProtocolError
 from .http import HttpCycle
 from .lifespan import Lifespan
-from .scope import http_scope, parse_environ
+from .scope import http_scope, parse_environ, websocket_scope
+from .websocket import WebSocketCycle
 
 __all__ = ["AsgiRunner", "new_loop"]
 
@@ -186,10 +187,19 @@ class AsgiRunner:
 
     def _dispatch(self, frame):
         rid, kind, flags, payload = frame
-        if kind == p.REQUEST:
-            self._start(rid, flags, payload)
+        if kind == p.REQUEST or kind == p.WEBSOCKET:
+            self._start(rid, kind, flags, payload)
             return
         cycle = self.cycles.get(rid)
+        if kind == p.WS_MESSAGE:
+            if cycle is not None:  # unknown: the app ended while the message was on its way
+                cycle.message(payload, flags & p.FLAG_BINARY)
+            return
+        if kind == p.WS_CLOSED:
+            code, reason = p.decode_ws_close(payload)
+            if cycle is not None:
+                cycle.client_closed(code, reason)
+            return
         if kind == p.WINDOW:
             nbytes = p.decode_window(payload)
             if cycle is not None:  # unknown: it raced with the end of the exchange
@@ -222,7 +232,7 @@ class AsgiRunner:
         else:
             raise ProtocolError("Unexpected frame kind from the front: 0x%02x (id %d)" % (kind, rid))
 
-    def _start(self, rid, flags, payload):
+    def _start(self, rid, kind, flags, payload):
         if rid == 0 or rid in self.cycles:
             raise ProtocolError("REQUEST with a request id already in use: %d" % rid)
         if self.stopping:
@@ -230,8 +240,11 @@ class AsgiRunner:
             self.write(p.encode_frame(rid, p.RECLAIMED, END))
             return
         environ = parse_environ(payload)
-        cycle = HttpCycle(self, rid, environ, http_scope(environ, self.lifespan.state),
-                          not flags & END)
+        state = self.lifespan.state
+        if kind == p.WEBSOCKET:
+            cycle = WebSocketCycle(self, rid, environ, websocket_scope(environ, state))
+        else:
+            cycle = HttpCycle(self, rid, environ, http_scope(environ, state), not flags & END)
         self.cycles[rid] = cycle
         cycle.task = self.loop.create_task(self._run(cycle))
 

@@ -75,6 +75,16 @@ export class ReceiveBuffer {
     this.inStore = true;
   }
 
+  /**
+   * Hands over the bytes held and not consumed, and lets go of them: a connection that
+   * switches protocols (RFC 9110 §7.8) gives its next owner what the client already sent.
+   */
+  takeBuffered(): Buffer {
+    const rest = Buffer.from(this.buf.subarray(this.start));
+    this.release();
+    return rest;
+  }
+
   /** Lets go of every byte, so an idle or dead connection holds no memory. */
   protected release(): void {
     this.buf = EMPTY;
