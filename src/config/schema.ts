@@ -610,6 +610,43 @@ export const SETTINGS = table({
     default: 8190,
     min: 0,
   }),
+  // ── WebSocket ────────────────────────────────────────────────────────────
+  wsPingInterval: seconds({
+    flag: '--ws-ping-interval',
+    env: 'CASK_WS_PING_INTERVAL',
+    section: 'WebSocket',
+    doc: 'How often the front pings each WebSocket (RFC 6455 §5.5.2), so that a client gone without a word is noticed and intermediaries see traffic. 0 never pings.',
+    default: '20s',
+  }),
+  wsPingTimeout: seconds({
+    flag: '--ws-ping-timeout',
+    env: 'CASK_WS_PING_TIMEOUT',
+    section: 'WebSocket',
+    doc: 'How long the answer to a ping may take; past it the connection is dropped and the app gets `websocket.disconnect` with 1006.',
+    default: '20s',
+  }),
+  wsIdleTimeout: seconds({
+    flag: '--ws-idle-timeout',
+    env: 'CASK_WS_IDLE_TIMEOUT',
+    section: 'WebSocket',
+    doc: 'A WebSocket with no message either way for this long is closed with 1001; pings do not count. The request `timeout` never applies to a WebSocket. 0 means no limit.',
+    default: '0s',
+  }),
+  wsMaxMessageSize: bytes({
+    flag: '--ws-max-message-size',
+    env: 'CASK_WS_MAX_MESSAGE_SIZE',
+    section: 'WebSocket',
+    doc: 'Largest message a client may send, after decompression; a larger one closes the WebSocket with 1009. At most 16m, which a larger value means: a message crosses the worker link in one frame.',
+    default: '16m',
+  }),
+  wsPerMessageDeflate: bool({
+    flag: '--ws-per-message-deflate',
+    env: 'CASK_WS_PER_MESSAGE_DEFLATE',
+    section: 'WebSocket',
+    doc: 'Agree to permessage-deflate (RFC 7692) with clients that offer it; messages of 1 KiB or more are then compressed. `--no-ws-per-message-deflate` saves the front the CPU and the zlib memory of each compressing connection.',
+    default: true,
+  }),
+
 
   // ── Server mechanics ─────────────────────────────────────────────────────
   pid: path({
@@ -619,6 +656,14 @@ export const SETTINGS = table({
     section: 'Server mechanics',
     doc: 'Write the front\'s process id to this file, removed at exit (as gunicorn). `cask reload` reads it to find the server.',
     default: null,
+  }),
+  daemon: bool({
+    flag: '--daemon',
+    short: 'D',
+    env: 'CASK_DAEMON',
+    section: 'Server mechanics',
+    doc: 'Run in the background, detached from the terminal, as gunicorn `-D` does: `cask` returns 0 once the server is ready, or the server\'s exit code if it stopped first. Its stdout and stderr are dropped unless they are files, so give `--error-log FILE`, and `--pid FILE` to find it (`cask reload`, `kill`).',
+    default: false,
   }),
   hooks: string({
     flag: '--hooks',
@@ -929,9 +974,11 @@ export const RENAMED: Readonly<Record<string, SettingKey>> = {
  *   starts servers with the runner's environment.
  * - `CASK_BENCH_` — the benchmark lab's app wrapper (`CASK_BENCH_APP`, `CASK_BENCH_APP_DIR`,
  *   `CASK_BENCH_INSIDE_DIR`, read by bench/apps/_entry.py inside the workers).
+ * - `CASK_PROCESS_` — what a Cask process tells the one it starts: on SIGUSR2 its listeners and
+ *   pid, for `--daemon` that it must report when ready (src/process/origin.ts).
  * No option's env var may start with one of these (a test checks it).
  */
-export const INTERNAL_ENV_PREFIXES: readonly string[] = ['CASK_TEST_', 'CASK_BENCH_'];
+export const INTERNAL_ENV_PREFIXES: readonly string[] = ['CASK_TEST_', 'CASK_BENCH_', 'CASK_PROCESS_'];
 
 /**
  * Where `cask dev` starts from other defaults than `cask serve`: one worker with threads (a
