@@ -19,6 +19,7 @@ from . import protocol as p
 from .app import app_interface, load_app
 from .console import Consoles
 from .errors import EXIT_ABORTED, EXIT_LINK_ERROR, EXIT_LOAD_ERROR, AppLoadError, LinkClosed
+from .interrupt import frame_of, use_gevent
 from .runner import Runner
 from .sources import Sources, traceback_files
 
@@ -55,7 +56,11 @@ def parse_args(argv):
                         help="serve the app as ASGI 3 or WSGI; auto: ASGI when the callable "
                              "is a coroutine function or has one as __call__")
     parser.add_argument("--worker-connections", type=int, default=1000, metavar="N",
-                        help="requests an ASGI worker runs at once (default 1000)")
+                        help="requests an ASGI or gevent worker runs at once (default 1000)")
+    parser.add_argument("--worker-class", choices=("gthread", "sync", "gevent"),
+                        default="gthread",
+                        help="run a WSGI app's requests in threads (gthread, sync) or, "
+                             "monkey-patched, in greenlets (gevent)")
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error("--threads must be at least 1: %d" % args.threads)
@@ -153,11 +158,10 @@ def dump_busy_threads(runner):
         if text:
             sys.stderr.write(text + "\n")
         return
-    frames = sys._current_frames()
     lines = []
     for exchange in list(runner.exchanges.values()):
         ident = exchange.thread
-        frame = frames.get(ident) if ident is not None else None
+        frame = frame_of(ident) if ident is not None else None
         if frame is None:
             continue
         environ = exchange.environ or {}
@@ -168,8 +172,25 @@ def dump_busy_threads(runner):
         sys.stderr.write("\n".join(lines) + "\n")
 
 
+def patch_gevent():
+    """`--worker-class gevent`: make the standard library cooperative (sockets, sleep,
+    threads, locks, queues, DNS, subprocesses) before the link socket is made and before the
+    app is imported, so the app and its libraries only ever see the patched modules. The
+    worker's own threads become greenlets: `--worker-connections` of them run requests.
+    Returns what went wrong, or None."""
+    try:
+        from gevent import monkey
+    except ImportError as error:
+        return ("--worker-class gevent needs gevent in %s (%s): apt-get install python3-gevent, "
+                "or pip install gevent" % (sys.executable, error))
+    monkey.patch_all()
+    use_gevent()
+    return None
+
+
 def main(argv=None):
     args = parse_args(argv)
+    gevent_problem = patch_gevent() if args.worker_class == "gevent" else None
     setup_stdio()
     # A terminal's Ctrl-C reaches the whole process group; the front handles it and
     # sends STOP, so the worker must not die of SIGINT on its own.
@@ -192,11 +213,18 @@ def main(argv=None):
         # worker that reloads on edits writes none, so it always compiles what is on disk.
         sys.dont_write_bytecode = True
     try:
+        if gevent_problem is not None:
+            raise AppLoadError(gevent_problem)
         setup_paths(args)
         hooks = load_hooks(args, log)
         if hooks is not None:
             hooks.call("post_fork", server, worker)
         app = load_app(args.app)
+        interface = app_interface(app, args.interface)
+        if interface == "asgi" and args.worker_class == "gevent":
+            raise AppLoadError(
+                "--worker-class gevent runs WSGI apps, and %s is an ASGI app: leave "
+                "--worker-class out (an ASGI app runs on its asyncio loop)" % args.app)
     except BaseException as error:
         if isinstance(error, AppLoadError):
             text = "Cannot load the app %r: %s\n" % (args.app, error)
@@ -214,14 +242,16 @@ def main(argv=None):
         hooks.call("post_worker_init", worker)
     worker.booted = True
     pages = functools.partial(devpage.response, consoles=consoles) if args.debug_pages else None
-    if app_interface(app, args.interface) == "asgi":
+    if interface == "asgi":
         from .asgi import AsgiRunner
         runner = AsgiRunner(sock, app, connections=args.worker_connections, sources=sources,
                             pages=pages, consoles=consoles)
     else:
-        runner = Runner(sock, app, threads=args.threads, multiprocess=args.multiprocess,
-                        root_path=args.root_path, hooks=hooks, worker=worker, sources=sources,
-                        pages=pages, consoles=consoles)
+        gevent = args.worker_class == "gevent"
+        runner = Runner(sock, app, threads=args.worker_connections if gevent else args.threads,
+                        multiprocess=args.multiprocess, root_path=args.root_path, hooks=hooks,
+                        worker=worker, sources=sources, pages=pages, consoles=consoles,
+                        worker_class="gevent" if gevent else "gthread")
     link_log.runner = runner
 
     def on_term(_signum, _frame):

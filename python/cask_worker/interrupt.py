@@ -4,6 +4,9 @@ thread that runs it (docs/operations.md, "Request timeouts").
     CPython   ctypes.pythonapi.PyThreadState_SetAsyncExc(thread id, RequestTimeout)
     PyPy      __pypy__.thread._raise_in_thread(thread id, RequestTimeout)
               (PyPy has no ctypes.pythonapi; this is its documented twin of the C call)
+    gevent    gevent.kill(greenlet, RequestTimeout): the worker's "threads" are greenlets
+              (`--worker-class gevent`, use_gevent()), and the exception is thrown into the
+              greenlet where it waits, at the hub's next turn
 
 Either way the exception is raised in the target thread the next time that thread runs
 Python code. A thread blocked inside one C call (a long `time.sleep()`, a socket read with
@@ -19,10 +22,11 @@ still pending before it takes the next one (CPython clears it with a NULL except
 PyPy cannot clear, so the thread lets it arrive, for at most SETTLE_SECONDS).
 """
 
+import sys
 import threading
 import time
 
-__all__ = ["RequestTimeout", "Guard", "METHOD"]
+__all__ = ["RequestTimeout", "Guard", "METHOD", "use_gevent", "register_current", "frame_of"]
 
 SETTLE_SECONDS = 0.05
 
@@ -88,6 +92,52 @@ def _find():
 
 
 METHOD, _fire, _settle = _find()
+
+# `--worker-class gevent`: the greenlet of each worker "thread", by its ident (gevent's
+# get_ident() is the id of the greenlet). None in the threaded worker.
+_greenlets = None
+
+
+def use_gevent():
+    """Switch to greenlets (after gevent.monkey.patch_all()): a timeout is thrown into the
+    greenlet running the request, which unwinds from the cooperative call it waits in (a
+    socket read, a sleep). A greenlet that never yields (a CPU loop, a C call) holds the
+    whole worker, and only the front's --timeout-grace ends it, with the worker."""
+    global METHOD, _fire, _settle, _greenlets
+    import gevent
+
+    _greenlets = {}
+
+    def fire(ident):
+        glet = _greenlets.get(ident)
+        if glet is None:
+            return False
+        gevent.kill(glet, RequestTimeout)  # asynchronous: the hub throws it
+        return True
+
+    def settle(_ident):
+        # A kill not delivered yet is a callback of the hub: yielding once lets it arrive
+        # here, where the caller retries leave(), and never in the next request.
+        gevent.sleep(0)
+
+    METHOD, _fire, _settle = "gevent.kill", fire, settle
+
+
+def register_current():
+    """A worker thread (greenlet) starting: remember it so a timeout can find it."""
+    if _greenlets is not None:
+        from gevent import getcurrent
+        glet = getcurrent()
+        _greenlets[threading.get_ident()] = glet
+
+
+def frame_of(ident):
+    """The current frame of the thread (or greenlet) `ident`, or None."""
+    if _greenlets is not None:
+        glet = _greenlets.get(ident)
+        return getattr(glet, "gr_frame", None) if glet is not None else None
+    frames = getattr(sys, "_current_frames", None)
+    return frames().get(ident) if frames is not None else None
 
 
 class Guard:

@@ -24,21 +24,21 @@ import queue
 import sys
 import threading
 import traceback
-from threading import get_ident
 
 from . import protocol as p
 from .environ import base_environ, build_environ
 from .errors import EXIT_LINK_ERROR, EXIT_STOPPED, LinkClosed, ProtocolError
 from .exchange import CANCELLED_TEXT, TIMED_OUT_TEXT, Exchange
 from .hooks import Request, Response
-from .interrupt import Guard, RequestTimeout
+from .interrupt import Guard, RequestTimeout, frame_of, register_current
 
 READ_SIZE = 256 * 1024
 
 
 class Runner:
     def __init__(self, sock, app, threads=1, multiprocess=False, root_path="", errors=None,
-                 hooks=None, worker=None, sources=None, pages=None, consoles=None):
+                 hooks=None, worker=None, sources=None, pages=None, consoles=None,
+                 worker_class="gthread"):
         self.sock = sock
         self.app = app
         self.threads = max(1, int(threads))
@@ -71,6 +71,8 @@ class Runner:
         self.pages = pages
         # console.Consoles: answers CONSOLE frames (the error page's console, `cask dev`).
         self.consoles = consoles
+        # "gevent": the threads are greenlets (the standard library is monkey-patched).
+        self.worker_class = worker_class
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -85,7 +87,9 @@ class Runner:
             thread.start()
         self._reader = threading.Thread(target=self._read_loop, name="cask-reader", daemon=True)
         self._reader.start()
-        ready = p.encode_frame(0, p.READY, 0, json.dumps(ready_info(self.threads)).encode())
+        info = ready_info(self.threads)
+        info["worker_class"] = self.worker_class
+        ready = p.encode_frame(0, p.READY, 0, json.dumps(info).encode())
         if self.sources is not None:
             ready = p.encode_frame(0, p.FILES, 0, p.encode_files(self.sources.new_files())) + ready
         self.send(ready)
@@ -269,8 +273,7 @@ class Runner:
         if ident is None:
             text = "(not started: waiting in the worker for a free thread)\n"
         else:
-            frames = getattr(sys, "_current_frames", None)
-            frame = frames().get(ident) if frames is not None else None
+            frame = frame_of(ident)
             if frame is None:
                 text = "(no stack: this interpreter does not give other threads' frames)\n"
             else:
@@ -318,6 +321,7 @@ class Runner:
     # -- worker threads -------------------------------------------------------------
 
     def _work(self):
+        register_current()
         get = self.queue.get
         claim = self.waiting.pop
         serve = self._serve
@@ -353,7 +357,7 @@ class Runner:
             req = Request(environ)
             hooks.call("pre_request", self.worker, req)
         try:
-            exchange.thread = get_ident()
+            exchange.thread = threading.get_ident()
             exchange.run(self.app, environ, self.errors, self.pages)
             self.guard.leave(exchange)
         except RequestTimeout:

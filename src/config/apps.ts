@@ -38,6 +38,7 @@ export const PER_APP_KEYS = [
   'interface',
   'workers',
   'threads',
+  'workerClass',
   'workerConnections',
   'prefetch',
   'maxQueue',

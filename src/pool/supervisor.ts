@@ -372,12 +372,14 @@ export class Supervisor {
   }
 
   private onReady(worker: WorkerProcess): void {
-    // An ASGI worker says so, with its slots and its loop (asyncio or uvloop).
-    const asgi =
+    // An ASGI or gevent worker says so, with its slots (and an ASGI one its loop).
+    const kind =
       worker.interface === 'asgi'
         ? ` (ASGI, ${worker.threads} connections, ${String(worker.readyInfo.loop ?? 'asyncio')})`
-        : '';
-    this.logger.info(generationNote(worker, `Worker ready${asgi}`), worker.tag);
+        : worker.readyInfo.worker_class === 'gevent'
+          ? ` (gevent, ${worker.threads} greenlets)`
+          : '';
+    this.logger.info(generationNote(worker, `Worker ready${kind}`), worker.tag);
     this.reconcile();
   }
 

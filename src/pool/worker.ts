@@ -34,6 +34,7 @@ export interface WorkerSpec extends Readonly<
     | 'chdir'
     | 'hooks'
     | 'interface'
+    | 'workerClass'
     | 'workerConnections'
   >
 > {
@@ -101,7 +102,10 @@ export function workerArgs(spec: WorkerSpec, index = 1, generation = 1): string[
   // The worker decides `auto` itself (only Python can look at the callable) and says which
   // in READY; an ASGI worker runs `worker-connections` requests at once.
   if (spec.interface !== 'auto') args.push('--interface', spec.interface);
-  if (spec.interface !== 'wsgi') args.push('--worker-connections', String(spec.workerConnections));
+  // A gevent worker runs `worker-connections` greenlets (python/cask_worker/__main__.py).
+  if (spec.workerClass === 'gevent') args.push('--worker-class', 'gevent');
+  if (spec.interface !== 'wsgi' || spec.workerClass === 'gevent')
+    args.push('--worker-connections', String(spec.workerConnections));
   if (spec.multiprocess) args.push('--multiprocess');
   for (const dir of spec.pythonpath) args.push('--pythonpath', dir);
   if (spec.chdir) args.push('--chdir', spec.chdir);

@@ -3,6 +3,7 @@
 // WSGI stream holds a thread of the threaded worker for its whole life (and a greenlet of the
 // gevent worker). The figures are printed as diagnostics; docs/asgi.md quotes a run.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
@@ -100,6 +101,32 @@ test('1,000 SSE streams from an ASGI app on one worker, each a task: other reque
   assert.ok(streams.events.every((n) => n >= 2));
   streams.close();
 });
+
+const noGevent = ((): string | false => {
+  const probe = spawnSync('/usr/bin/python3', ['-c', 'import gevent']);
+  return probe.status === 0 ? false : 'python3-gevent is not installed for /usr/bin/python3';
+})();
+
+test(
+  '1,000 SSE streams from a WSGI app on one gevent worker, each a greenlet: other requests are still served',
+  { skip: noGevent },
+  async (t) => {
+    // Streams hold greenlets: leave some for the other requests.
+    const server = await startCask([
+    'sse_wsgi:application', '--chdir', APPS, '--python', '/usr/bin/python3', '-w', '1',
+    '--worker-class', 'gevent', '--worker-connections', '1100',
+  ]); // prettier-ignore
+    t.after(() => server.stop());
+    const streams = await openStreams(server.port, '/events?1', 1000);
+    t.after(() => streams.close());
+    assert.ok(
+      await until(() => streams.events.every((n) => n >= 1), 20_000),
+      'every stream started',
+    );
+    await measure(t, server, 'WSGI gevent, 1 worker', streams);
+    streams.close();
+  },
+);
 
 test('a WSGI stream holds a thread of the threaded worker for its whole life', async (t) => {
   const server = await startCask([
