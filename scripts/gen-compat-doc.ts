@@ -6,6 +6,8 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ForeignSetting, Status } from '../src/config/foreign.js';
 import { GUNICORN_SETTINGS } from '../src/config/gunicorn.js';
+import { UWSGI_SETTINGS } from '../src/config/uwsgi.js';
+import { WAITRESS_SETTINGS } from '../src/config/waitress.js';
 
 export const COMPAT_DOC_PATH = fileURLToPath(new URL('../docs/compat.md', import.meta.url));
 
@@ -20,24 +22,33 @@ function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
-function table(rows: Iterable<ForeignSetting>, nameHeader: string): string[] {
+function table(
+  rows: Iterable<ForeignSetting>,
+  nameHeader: string,
+  options: { flags?: boolean; headings?: boolean; ignored?: string } = {},
+): string[] {
   const out: string[] = [];
+  const withFlags = options.flags ?? true;
   let section: string | undefined;
   for (const row of rows) {
     if (row.section !== section) {
       section = row.section;
       out.push(
         '',
-        `### ${section}`,
-        '',
-        `| ${nameHeader} | Flags | Cask | What Cask does |`,
-        '| --- | --- | --- | --- |',
+        ...(options.headings === false ? [] : [`### ${section}`, '']),
+        withFlags
+          ? `| ${nameHeader} | Flags | Cask | What Cask does |`
+          : `| ${nameHeader} | Cask | What Cask does |`,
+        withFlags ? '| --- | --- | --- | --- |' : '| --- | --- | --- |',
       );
     }
     const flags = row.flags.map((f) => `\`${f}\``).join(', ');
-    out.push(
-      `| ${[`\`${row.name}\``, flags, STATUS[row.status], row.doc].map(cell).join(' | ')} |`,
-    );
+    const status =
+      row.status === 'ignored' ? (options.ignored ?? STATUS.ignored) : STATUS[row.status];
+    const cells = withFlags
+      ? [`\`${row.name}\``, flags, status, row.doc]
+      : [`\`${row.name}\``, status, row.doc];
+    out.push(`| ${cells.map(cell).join(' | ')} |`);
   }
   return out;
 }
@@ -69,6 +80,24 @@ export function renderCompatDoc(): string {
     '',
     `Of its ${GUNICORN_SETTINGS.size} settings (gunicorn 20 to 23): ${counts(GUNICORN_SETTINGS.values())}.`,
     ...table(GUNICORN_SETTINGS.values(), 'Setting'),
+    '',
+    '## waitress',
+    '',
+    "`cask serve` takes `waitress-serve`'s flags, so `waitress-serve --listen=*:8080 --threads=8 myapp:app` becomes `cask serve --listen=*:8080 --threads=8 myapp:app`. `--threads` and `--backlog` are Cask's own flags, with the same meaning; `APP` is written as waitress writes it (`module:callable`), and `--app` works too. Where waitress's defaults matter, they are kept: `--host` alone listens on port 8080, `--port` alone on every interface.",
+    '',
+    `Of its ${WAITRESS_SETTINGS.size} flags besides \`--threads\` and \`--backlog\` (waitress 2 and 3): ${counts(WAITRESS_SETTINGS.values())}.`,
+    ...table(WAITRESS_SETTINGS.values(), 'Flag', { flags: false, headings: false }),
+    '',
+    '## uWSGI',
+    '',
+    "`cask serve --uwsgi-ini uwsgi.ini` reads the `[uwsgi]` section of the file (`uwsgi.ini:production` reads `[production]`), with uWSGI's placeholders (`%(option)`, `%d`, `%p`, `%n`, `%k`, `$(ENV)`; an option used only as a placeholder is no option). It takes the place of `./gunicorn.conf.py`, between the environment and `cask.toml`. A repeated option adds values (`env`, `static-map`, `pythonpath`), and every listener option (`http`, `http-socket`, `socket`, `https`, …) adds to one list of addresses. Relative paths are relative to `chdir`, as uWSGI changes into it first. Every option below marked skipped, and any option not in this table, is named in one warning at start: `Skipped uWSGI options in uwsgi.ini, which Cask does not read: …`. `--ini`, `--yaml` and `--json` are not read.",
+    '',
+    `Of the ${UWSGI_SETTINGS.size} options in this table: ${counts(UWSGI_SETTINGS.values()).replace('ignored with a warning', 'skipped with a warning')}.`,
+    ...table(UWSGI_SETTINGS.values(), 'Option', {
+      flags: false,
+      headings: false,
+      ignored: 'skipped',
+    }),
   ];
   return `${out.join('\n')}\n`;
 }

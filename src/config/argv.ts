@@ -7,6 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { apply, type ForeignSetting, type Note, type Translated } from './foreign.js';
 import { GUNICORN_SETTINGS } from './gunicorn.js';
+import { WAITRESS_SETTINGS } from './waitress.js';
 import { RENAMED, SETTINGS, SETTING_KEYS, type SettingKey } from './schema.js';
 import { closest } from './suggest.js';
 
@@ -39,7 +40,7 @@ const POSITIONAL = SETTING_KEYS.find((key) => SETTINGS[key].positional !== undef
  * has under the same name is Cask's own (`--threads`, `--bind`); a short letter Cask uses is
  * not taken over.
  */
-const FOREIGN = new Map<string, { setting: ForeignSetting; server: string }>();
+const FOREIGN = new Map<string, { setting: ForeignSetting; server: string; negated: boolean }>();
 /** Any flag's long name (Cask's or another server's) -> that server's setting name, for `other`. */
 const FOREIGN_NAME = new Map<string, string>();
 
@@ -48,21 +49,31 @@ function addForeign(server: string, rows: ReadonlyMap<string, ForeignSetting>): 
   for (const setting of rows.values()) {
     const longs = setting.flags.filter((f) => f.startsWith('--')).map((f) => f.slice(2));
     const short = setting.flags.find((f) => /^-[A-Za-z]$/.test(f))?.slice(1);
-    for (const [i, name] of longs.entries()) {
+    // A short letter goes with the first long flag registered here; when Cask has every long
+    // one (gunicorn's `-k` for Cask's own `--worker-class`), with a name of its own.
+    const first = longs.find((name) => !BY_NAME.has(name) && !FOREIGN.has(name));
+    if (first === undefined && short !== undefined && !shorts.has(short)) longs.push(`-${short}`);
+    for (const name of longs) {
       if (!FOREIGN_NAME.has(name)) FOREIGN_NAME.set(name, setting.name);
       if (BY_NAME.has(name) || FOREIGN.has(name)) continue;
-      const letter = i === 0 && short !== undefined && !shorts.has(short) ? short : undefined;
+      const letter =
+        (name === first || name === `-${short}`) && short !== undefined && !shorts.has(short)
+          ? short
+          : undefined;
       if (letter !== undefined) shorts.add(letter);
       OPTIONS[name] = {
         type: setting.takesValue ? 'string' : 'boolean',
         multiple: true,
         ...(letter === undefined ? {} : { short: letter }),
       };
-      FOREIGN.set(name, { setting, server });
+      // `--no-ipv6` beside `--ipv6`: the switch turned off.
+      const negated = name.startsWith('no-') && longs.includes(name.slice(3));
+      FOREIGN.set(name, { setting, server, negated });
     }
   }
 }
 addForeign('gunicorn', GUNICORN_SETTINGS);
+addForeign('waitress', WAITRESS_SETTINGS);
 
 /** A value a foreign row gave a setting, as the text a flag would have carried. */
 function asFlagValues(raw: unknown): string[] {
@@ -99,12 +110,14 @@ export function readArgv(
   const out = new Map<SettingKey, { label: string; values: string[] }>();
   const positionals: string[] = [];
   const tokens = tokensOf(argv, OPTIONS);
+  // What other servers' flags do to APP (waitress's `--call`), applied once APP is known.
+  const appChanges: ((app: string) => string)[] = [];
   // What the other server's rows may look at: every value given, by that server's name.
   const given = new Map<string, unknown>();
   for (const token of tokens) {
     if (token.kind !== 'option') continue;
     const name = FOREIGN_NAME.get(token.name);
-    if (name !== undefined) given.set(name, token.value ?? true);
+    if (name !== undefined) given.set(name, token.value ?? !FOREIGN.get(token.name)?.negated);
   }
   for (const token of tokens) {
     if (token.kind === 'positional') {
@@ -114,13 +127,20 @@ export function readArgv(
     if (token.kind !== 'option') continue;
 
     const entry = BY_NAME.get(token.name);
-    const foreign = entry === undefined ? FOREIGN.get(token.name) : undefined;
+    // A short letter's own name (`-k`) is no long flag: `---k` is unknown.
+    const synthetic = token.name.startsWith('-') && token.rawName.startsWith('--');
+    const foreign = entry === undefined && !synthetic ? FOREIGN.get(token.name) : undefined;
     if (foreign !== undefined) {
-      const { setting, server } = foreign;
+      const { setting, server, negated } = foreign;
       if (setting.takesValue && token.value === undefined) {
         throw new ConfigError(`Missing value for ${token.rawName}`);
       }
-      const value = setting.takesValue ? token.value : (setting.switchValue ?? true);
+      const value = setting.takesValue
+        ? token.value
+        : negated
+          ? false
+          : (setting.switchValue ?? true);
+      if (setting.app !== undefined && !negated) appChanges.push(setting.app);
       const translated: Translated = new Map();
       const outcome = setting.translate(value, { other: (n) => given.get(n), baseDir });
       apply(outcome, `${server} option ${token.rawName}`, value, token.rawName, translated, notes);
@@ -185,6 +205,10 @@ export function readArgv(
       );
     }
     out.set(key, { label: name, values: [first] });
+  }
+  const app = out.get('app');
+  if (app !== undefined && appChanges.length > 0) {
+    app.values = app.values.map((value) => appChanges.reduce((v, change) => change(v), value));
   }
   return out;
 }

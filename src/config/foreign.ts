@@ -48,6 +48,8 @@ export interface ForeignSetting {
   readonly doc: string;
   /** A value from a file (JSON types) or a flag (its text; `true` for a switch). */
   translate(value: unknown, ctx: TranslateContext): Outcome;
+  /** How the flag changes APP as given (waitress's `--call` makes it a factory call). */
+  readonly app?: (app: string) => string;
 }
 
 export interface Note {

@@ -15,7 +15,7 @@ import {
   type Status,
   type TranslateContext,
 } from './foreign.js';
-import type { SettingKey } from './schema.js';
+import { SETTING_KEYS, type SettingKey } from './schema.js';
 
 /** The worker-side and master-side hooks Cask runs (python/cask_worker/hooks.py). */
 export const GUNICORN_HOOKS = [
@@ -157,6 +157,12 @@ const WORKER_CLASSES: Readonly<Record<string, string>> = {
     'Cask has no tornado worker: it runs WSGI apps with threads (--threads N) and ASGI apps on an asyncio loop (--interface asgi)',
 };
 
+/**
+ * Cask's own `worker-class`, when this build has it (the row that brings Cask's gevent
+ * worker); until then gthread is the only kind of WSGI worker, and gevent is refused.
+ */
+const WORKER_CLASS = SETTING_KEYS.find((key) => (key as string) === 'workerClass');
+
 function workerClass(value: unknown): Outcome {
   if (isNone(value)) return NOTHING;
   const raw =
@@ -164,15 +170,17 @@ function workerClass(value: unknown): Outcome {
       ? String((value as { $callable: unknown }).$callable)
       : String(value);
   const name = raw.replace(/^egg:gunicorn#/, '').trim();
-  // gunicorn's sync worker with threads > 1 is gthread; Cask's workers are that.
+  // gunicorn's sync worker with threads > 1 is gthread; Cask's threaded workers are that.
   if (
     /^(sync|gthread)$/i.test(name) ||
     /^gunicorn\.workers\.(sync\.SyncWorker|gthread\.ThreadWorker)$/.test(name)
   ) {
-    return NOTHING;
+    return WORKER_CLASS === undefined ? NOTHING : { set: { [WORKER_CLASS]: 'gthread' } };
   }
   if (/^(gevent|gevent_wsgi|gevent_pywsgi)$/i.test(name) || /ggevent/.test(name)) {
-    return { refuse: WORKER_CLASSES['gevent'] as string };
+    return WORKER_CLASS === undefined
+      ? { refuse: WORKER_CLASSES['gevent'] as string }
+      : { set: { [WORKER_CLASS]: 'gevent' } };
   }
   if (/^eventlet$/i.test(name) || /geventlet/.test(name))
     return { refuse: WORKER_CLASSES['eventlet'] as string };
@@ -293,7 +301,7 @@ const WORKER_PROCESSES = inSection('Worker Processes', [
   row(
     'worker_class',
     'mapped',
-    "`sync` and `gthread` (and their class paths) are Cask's threaded workers: `threads` says how many threads, 1 by default (gunicorn's sync worker with `threads` above 1 is gthread too). uvicorn's `UvicornWorker` is `interface = asgi`. `gevent`, `eventlet`, `tornado` and custom classes are refused, saying what to use instead.",
+    "`sync` and `gthread` (and their class paths) are Cask's threaded workers: `threads` says how many threads, 1 by default (gunicorn's sync worker with `threads` above 1 is gthread too). uvicorn's `UvicornWorker` is `interface = asgi`. `gevent` is Cask's gevent worker (`worker-class`) in a build that has one, and refused in one that has not. `eventlet`, `tornado` and custom classes are refused, saying what to use instead.",
     workerClass,
     { flags: ['-k', '--worker-class'] },
   ),

@@ -11,6 +11,7 @@ import { ConfigError } from '../errors.js';
 import { readArgv } from './argv.js';
 import { fileDir, findConfigFile, type ConfigFile } from './file.js';
 import type { Note } from './foreign.js';
+import { readUwsgiIni } from './uwsgi.js';
 import {
   defaultGunicornFile,
   gunicornCmdArgs,
@@ -173,9 +174,23 @@ export function loadConfigWithNotes(options: LoadOptions = {}): LoadResult {
   const file = gunicornNamed ? null : findConfigFile(explicit, cwd);
   if (file !== null) checkFileKeys(file);
   const fromFile: ValueContext = { baseDir: file === null ? cwd : fileDir(file) };
+  // `--uwsgi-ini FILE`: a uWSGI file read in place of ./gunicorn.conf.py.
+  const uwsgiSetting: AnySetting = SETTINGS.uwsgiIni;
+  const uwsgiArg = argv.get('uwsgiIni');
+  const uwsgiEnv = env[uwsgiSetting.env];
+  const uwsgiLocation =
+    uwsgiArg !== undefined
+      ? (parseFrom(uwsgiArg.label, uwsgiArg.values.at(-1), () =>
+          uwsgiSetting.fromArgv(uwsgiArg.values, here),
+        ) as string)
+      : uwsgiEnv !== undefined
+        ? (parseFrom(uwsgiSetting.env, uwsgiEnv, () =>
+            uwsgiSetting.fromEnv(uwsgiEnv, here),
+          ) as string)
+        : null;
   const gunicornLocation = gunicornNamed
     ? explicit
-    : explicit === null
+    : explicit === null && uwsgiLocation === null
       ? defaultGunicornFile(cwd)
       : null;
 
@@ -236,6 +251,15 @@ export function loadConfigWithNotes(options: LoadOptions = {}): LoadResult {
       if (given === undefined) return undefined;
       return () =>
         parseFrom(given.label, given.raw, () => setting.fromToml(given.raw, fromGunicorn));
+    });
+  }
+  if (uwsgiLocation !== null) {
+    const uwsgi = readUwsgiIni(uwsgiLocation, cwd, env, notes);
+    const fromUwsgi: ValueContext = { baseDir: uwsgi.baseDir };
+    sources.splice(3, 0, (key, setting) => {
+      const given = uwsgi.values.get(key);
+      if (given === undefined) return undefined;
+      return () => parseFrom(given.label, given.raw, () => setting.fromToml(given.raw, fromUwsgi));
     });
   }
 

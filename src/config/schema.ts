@@ -401,6 +401,7 @@ export const SETTINGS = table({
     section: 'Workers',
     doc: 'Accepted for gunicorn\'s `--preload` and `preload_app`. Each worker imports the app itself, so a reload always loads fresh code; the memory of the import is not shared between workers.',
     default: false,
+  }),
   workerClass: choice({
     flag: '--worker-class',
     env: 'CASK_WORKER_CLASS',
@@ -408,7 +409,6 @@ export const SETTINGS = table({
     doc: 'How a WSGI worker runs its requests: `gthread` (`sync` is the same) in `--threads` threads; `gevent` in `--worker-connections` greenlets, with the standard library monkey-patched by gevent before the app is imported, for apps that spend their time waiting on the network. The worker\'s Python needs gevent (`apt-get install python3-gevent`, `pip install gevent`). An ASGI app always runs on its asyncio loop and refuses `gevent`.',
     choices: ['gthread', 'sync', 'gevent'],
     default: 'gthread',
-  }),
   }),
   workerConnections: int({
     flag: '--worker-connections',
@@ -935,6 +935,14 @@ export const SETTINGS = table({
     doc: 'The one config file to read instead of looking for them: a `cask.toml`, a `pyproject.toml` (read from its `[tool.cask]` table), or a gunicorn config file (`gunicorn.conf.py`, any `.py` file, `python:MODULE` or `file:PATH`), which is run with `python` as gunicorn runs it and whose settings and hooks are taken as docs/compat.md says.',
     default: null,
     defaultDoc: '`./gunicorn.conf.py` if present, and `./cask.toml` if present, else `./pyproject.toml` if it has `[tool.cask]`',
+  }),
+  uwsgiIni: path({
+    flag: '--uwsgi-ini',
+    env: 'CASK_UWSGI_INI',
+    inFile: false,
+    section: 'Config file',
+    doc: 'A uWSGI ini file to read settings from (`uwsgi.ini`, or `uwsgi.ini:SECTION` for another section than `[uwsgi]`): its common options (`module`, `http-socket`, `processes`, `threads`, `harakiri`, `static-map`, …) map to Cask\'s as docs/compat.md says, and the options Cask does not read are named in a warning at start. Between the environment and `cask.toml`, in place of `./gunicorn.conf.py`.',
+    default: null,
   }),
   printConfig: bool({
     flag: '--print-config',
