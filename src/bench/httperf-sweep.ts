@@ -15,7 +15,7 @@ import { shellQuote } from './launch.js';
 import type { Progress } from './progress.js';
 import type { HttperfStep } from './results.js';
 import { ProcSampler } from './sample.js';
-import { summarizeHttperfStep } from './summarize.js';
+import { failedStep, summarizeHttperfStep } from './summarize.js';
 
 /** Seconds httperf waits for a server reaction before it counts a client timeout. */
 export const HTTPERF_TIMEOUT_S = 5;
@@ -61,8 +61,9 @@ export async function runHttperfSweep(
       },
       env.tools,
     );
+  // execFile takes whole milliseconds only.
   const limitMs = (rate: number, conns: number): number =>
-    (conns / rate + HTTPERF_TIMEOUT_S + 10) * 1000;
+    Math.ceil((conns / rate + HTTPERF_TIMEOUT_S + 10) * 1000);
   const rates = httperfRates(env.plan);
   if (env.warmupS > 0 && rates[0] !== undefined) {
     const rate = Math.max(100, Math.round(rates[0] / 2));
@@ -80,14 +81,18 @@ export async function runHttperfSweep(
     env.progress.step(`${env.label} httperf ${rate} req/s`, conns / rate + 0.5);
     const sampler = new ProcSampler(env.serverPid(), []);
     sampler.start();
-    let stdout: string;
+    let step: HttperfStep;
     try {
-      stdout = await execHttperf(argv, limitMs(rate, conns), (pid) => sampler.addLoadPid(pid));
+      const stdout = await execHttperf(argv, limitMs(rate, conns), (pid) =>
+        sampler.addLoadPid(pid),
+      );
+      step = summarizeHttperfStep(rate, conns, parseHttperf(stdout), sampler.stop());
     } catch (err) {
+      // Keep the rates already measured: the step that failed ends the sweep with the reason.
       sampler.stop();
-      throw err;
+      steps.push(failedStep(rate, conns, err instanceof Error ? err.message : String(err)));
+      break;
     }
-    const step = summarizeHttperfStep(rate, conns, parseHttperf(stdout), sampler.stop());
     steps.push(step);
     if (!step.held) break;
     await env.settle();

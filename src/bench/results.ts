@@ -178,8 +178,8 @@ export interface HttperfStep {
   status: Record<string, number>;
   held: boolean;
   why: string;
-  /** httperf sent requests more than 3% slower than asked: the generator, not the server,
-   *  set the pace. */
+  /** httperf used 80% or more of its CPU over the step: the generator, not the server, may
+   *  have set the pace. */
   behind: boolean;
   /** Server CPU over the step (% of one core) and per reply (µs). */
   cpu: number;

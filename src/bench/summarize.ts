@@ -331,13 +331,25 @@ export function summarizeHttperfStep(
     status: out.status,
     held: verdict.held,
     why: verdict.why,
-    behind: httperfBehind(rate, out),
+    behind: httperfBehind(out),
     cpu,
     cpuPerReplyUs: out.replies > 0 ? (cpuSeconds / out.replies) * 1e6 : Number.NaN,
     loadCpu: samples.length > 0 ? mean(samples.map((s) => s.loadCpu)) : Number.NaN,
     otherCpu: samples.length > 0 ? median(samples.map((s) => s.otherCpu)) : Number.NaN,
     rssPeak: maxFinite(samples.map((s) => s.rss)),
   };
+}
+
+/** A rate at which httperf itself failed (it printed no summary, or did not end in time):
+ * not held, with the reason, and nothing measured. */
+export function failedStep(rate: number, conns: number, why: string): HttperfStep {
+  const nan = Number.NaN;
+  return {
+    rate, conns, replies: 0, replyRate: 0, requestRate: nan, durationS: nan,
+    connectionTime: { min: nan, avg: nan, max: nan, median: nan }, connectMs: nan, concurrent: nan,
+    errorCount: 0, errors: {}, status: {}, held: false, why: why.split('\n')[0] ?? why, behind: false,
+    cpu: nan, cpuPerReplyUs: nan, loadCpu: nan, otherCpu: nan, rssPeak: nan,
+  }; // prettier-ignore
 }
 
 /** The httperf sweep of one server: the highest rate held (0 when none was), with that

@@ -3,6 +3,7 @@
 import { test, type TestContext } from 'node:test';
 import {
   httperfArgv,
+  httperfBehind,
   httperfConns,
   httperfRates,
   httperfVerdict,
@@ -14,7 +15,7 @@ import { headlineTable, httperfMatrix, httperfTable } from '../../src/bench/repo
 import type { Cell, HttperfStep } from '../../src/bench/results.js';
 import { findScenario } from '../../src/bench/scenarios.js';
 import { resolveOptions, parseBenchArgs } from '../../src/bench/options.js';
-import { summarizeHttperf, summarizeHttperfStep } from '../../src/bench/summarize.js';
+import { failedStep, summarizeHttperf, summarizeHttperfStep } from '../../src/bench/summarize.js';
 import { fixtureReport, fixtureScenario } from '../helpers/bench-fixture.js';
 
 /** httperf 0.9.0's output for 2,000 connections at 2,000 req/s against the raw-net server. */
@@ -48,7 +49,7 @@ function output(over: Partial<HttperfOutput>): HttperfOutput {
 }
 
 test('`parseHttperf()` reads the totals, connection times, status and errors', (t: TestContext) => {
-  t.plan(9);
+  t.plan(10);
   const out = parseHttperf(OUTPUT);
   t.assert.deepStrictEqual(
     [out.connections, out.requests, out.replies, out.durationS],
@@ -66,7 +67,9 @@ test('`parseHttperf()` reads the totals, connection times, status and errors', (
   t.assert.strictEqual(out.requestRate, 1678.6);
   t.assert.strictEqual(out.status['2xx'], 2000);
   t.assert.deepStrictEqual([out.errorTotal, out.errors], [0, {}]);
-  t.assert.deepStrictEqual([out.cpuUserS, out.cpuSystemS], [0.01, 0.17]);
+  t.assert.deepStrictEqual([out.cpuUserS, out.cpuSystemS, out.cpuPct], [0.01, 0.17, 14.9]);
+  // httperf's request rate drops with a slow server; only its own CPU says it was the limit.
+  t.assert.deepStrictEqual([httperfBehind(out), httperfBehind({ cpuPct: 85 })], [false, true]);
   const failing = OUTPUT.replace('Errors: total 0', 'Errors: total 7').replace(
     'fd-unavail 0',
     'fd-unavail 7',
@@ -147,7 +150,7 @@ function step(rate: number, held: boolean, avg = 1): HttperfStep {
 }
 
 test('`summarizeHttperf()` stands for the highest rate held, with its connection times', (t: TestContext) => {
-  t.plan(6);
+  t.plan(8);
   const s = summarizeHttperf([step(1000, true, 0.5), step(2000, true, 1.2), step(3000, false)]);
   t.assert.strictEqual(s.sustainedRate, 2000);
   t.assert.deepStrictEqual([s.latency.mean, s.latency.max], [1.2, 12]);
@@ -155,6 +158,10 @@ test('`summarizeHttperf()` stands for the highest rate held, with its connection
   // 50% of a core for a second over 2,000 replies: 250 µs each.
   t.assert.strictEqual(s.perRequestUs, 250);
   t.assert.strictEqual(summarizeHttperf([step(1000, false)]).sustainedRate, 0);
+  // httperf failing at a rate ends the sweep there and keeps what was held before it.
+  const failed = failedStep(3000, 6000, 'httperf failed: killed\nmore');
+  t.assert.deepStrictEqual([failed.held, failed.why], [false, 'httperf failed: killed']);
+  t.assert.strictEqual(summarizeHttperf([step(1000, true), failed]).sustainedRate, 1000);
   t.assert.strictEqual(step(1000, false).why, '10 of 1000 replies missing');
 });
 
