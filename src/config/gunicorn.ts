@@ -102,7 +102,7 @@ function isCurrent(value: unknown, id: number, name?: string): boolean {
 }
 
 /**
- * A umask as Cask writes it (`0o7`), from gunicorn's forms: a number from a config file (Python
+ * A umask as Cask writes it (`0o007`), from gunicorn's forms: a number from a config file (Python
  * reads `0o007` as 7), or text as gunicorn's `auto_int` reads it (`007` octal, `0o7`, `0x7`, `7`).
  */
 function octal(value: unknown): string {
@@ -115,7 +115,7 @@ function octal(value: unknown): string {
         : /^0[ox]/i.test(text)
           ? parseInt(text.slice(2), text[1]?.toLowerCase() === 'o' ? 8 : 16)
           : Number(text);
-  return Number.isInteger(n) && n >= 0 ? `0o${n.toString(8)}` : text;
+  return Number.isInteger(n) && n >= 0 ? `0o${n.toString(8).padStart(3, '0')}` : text;
 }
 const equals =
   (...defaults: unknown[]) =>

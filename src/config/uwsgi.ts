@@ -316,7 +316,7 @@ const ROWS: ForeignSetting[] = [
       const mode = parseInt(last(values) === '' ? '666' : last(values), 8);
       if (!Number.isInteger(mode) || mode < 0 || mode > 0o777)
         return { refuse: 'it is not an octal file mode (write 660)' };
-      return { set: { umask: `0o${(0o777 & ~mode).toString(8)}` } };
+      return { set: { umask: `0o${(0o777 & ~mode).toString(8).padStart(3, '0')}` } };
     },
   ),
   row(
