@@ -57,6 +57,18 @@ def generator(environ, start_response):
     # Frameworks (werkzeug's ClosingIterator) hand back an iterator, not a list.
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "13")])
     yield b"Hello, world!"
+
+
+_START = {"type": "http.response.start", "status": 200,
+          "headers": [(b"content-type", b"text/plain"), (b"content-length", b"13")]}
+_BODY = {"type": "http.response.body", "body": b"Hello, world!"}
+
+
+async def asgi_hello(scope, receive, send):
+    # The ASGI worker (cask_worker.asgi): one task per request on the worker's loop.
+    if scope["type"] == "http":
+        await send(_START)
+        await send(_BODY)
 '''
 
 
@@ -181,7 +193,7 @@ def main():
     parser.add_argument("--inflight", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--mode", choices=("process", "inprocess"), default="process")
-    parser.add_argument("--app", choices=("hello", "generator"), default="hello")
+    parser.add_argument("--app", choices=("hello", "generator", "asgi_hello"), default="hello")
     parser.add_argument("--python", default=sys.executable,
                         help="interpreter for the worker in process mode")
     args = parser.parse_args()

@@ -29,6 +29,7 @@ import traceback
 
 from .. import protocol as p
 from ..headers import HOP_BY_HOP, MAX_HEAD_SIZE, check_name
+from .scope import parse_environ
 
 __all__ = ["HttpCycle", "ClientDisconnected", "head_bytes"]
 
@@ -91,15 +92,15 @@ def head_bytes(status, headers):
 
 class HttpCycle:
     __slots__ = (
-        "runner", "id", "environ", "scope", "task", "chunks", "body_done", "body_path",
+        "runner", "id", "received", "scope", "task", "chunks", "body_done", "body_path",
         "body_file", "delivered", "uncredited", "rwait", "swait", "running", "disconnected", "timed_out",
         "head", "head_sent", "finished", "sent", "granted", "file_taken",
     )
 
-    def __init__(self, runner, rid, environ, scope, has_body):
+    def __init__(self, runner, rid, received, scope, has_body):
         self.runner = runner
         self.id = rid
-        self.environ = environ
+        self.received = received        # the REQUEST payload, for environ when asked
         self.scope = scope
         self.task = None
         self.chunks = collections.deque()
@@ -119,6 +120,11 @@ class HttpCycle:
         self.sent = 0                   # response body bytes sent
         self.granted = 0                # WINDOW bytes received
         self.file_taken = False
+
+    @property
+    def environ(self):
+        """The request's CGI variables: for error reports and the development error page."""
+        return parse_environ(self.received)
 
     # -- what the runner's link dispatch calls ----------------------------------------
 
@@ -299,41 +305,44 @@ class HttpCycle:
 
     async def run(self, app, pages=None):
         """Run the app and end the exchange with its one final frame."""
-        failure = page = None
         try:
-            if self.disconnected:
-                raise asyncio.CancelledError()
-            self.running = True
-            await app(self.scope, self.receive, self.send)
-        except asyncio.CancelledError:
-            failure = TIMED_OUT_TEXT if self.timed_out else CANCELLED_TEXT
-            if self.timed_out and self.running:
-                self._report(traceback.format_exc(), "Request stopped after the timeout")
-        except BaseException:
-            if self.disconnected:
-                failure = CANCELLED_TEXT
-            else:
-                failure = traceback.format_exc()
-                if self.finished:
-                    self._report(failure, "Error after the response ended")
-                elif pages is not None and not self.head_sent:
-                    page = pages(sys.exc_info(), self.environ)
+            failure = page = None
+            try:
+                if self.disconnected:
+                    raise asyncio.CancelledError()
+                self.running = True
+                await app(self.scope, self.receive, self.send)
+            except asyncio.CancelledError:
+                failure = TIMED_OUT_TEXT if self.timed_out else CANCELLED_TEXT
+                if self.timed_out and self.running:
+                    self._report(traceback.format_exc(), "Request stopped after the timeout")
+            except BaseException:
+                if self.disconnected:
+                    failure = CANCELLED_TEXT
+                else:
+                    failure = traceback.format_exc()
+                    if self.finished:
+                        self._report(failure, "Error after the response ended")
+                    elif pages is not None and not self.head_sent:
+                        page = pages(sys.exc_info(), self.environ)
+            finally:
+                self._close_file()
+            if self.finished:
+                return
+            if failure is None:
+                if self.disconnected:
+                    failure = CANCELLED_TEXT
+                elif self.head is None:
+                    failure = "The ASGI app returned without sending a response"
+                else:
+                    failure = "The ASGI app returned without finishing its response"
+            frame = p.encode_frame(self.id, p.ERROR, 0, p.encode_text(failure))
+            if page is not None:
+                frame = p.encode_frame(self.id, p.ERROR_PAGE, 0, page) + frame
+            self.finished = True
+            self.runner.write(frame)
         finally:
-            self._close_file()
-        if self.finished:
-            return
-        if failure is None:
-            if self.disconnected:
-                failure = CANCELLED_TEXT
-            elif self.head is None:
-                failure = "The ASGI app returned without sending a response"
-            else:
-                failure = "The ASGI app returned without finishing its response"
-        frame = p.encode_frame(self.id, p.ERROR, 0, p.encode_text(failure))
-        if page is not None:
-            frame = p.encode_frame(self.id, p.ERROR_PAGE, 0, page) + frame
-        self.finished = True
-        self.runner.write(frame)
+            self.runner.ended(self)
 
     def _close_file(self):
         if self.body_file is not None:

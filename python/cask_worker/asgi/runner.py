@@ -33,7 +33,7 @@ from .. import protocol as p
 from ..errors import EXIT_LINK_ERROR, EXIT_STOPPED, ProtocolError
 from .http import HttpCycle
 from .lifespan import Lifespan
-from .scope import http_scope, parse_environ, websocket_scope
+from .scope import read_scope
 from .websocket import WebSocketCycle
 
 __all__ = ["AsgiRunner", "new_loop"]
@@ -239,26 +239,23 @@ class AsgiRunner:
             # Draining: the front may run it in another worker.
             self.write(p.encode_frame(rid, p.RECLAIMED, END))
             return
-        environ = parse_environ(payload)
         state = self.lifespan.state
         if kind == p.WEBSOCKET:
-            cycle = WebSocketCycle(self, rid, environ, websocket_scope(environ, state))
+            cycle = WebSocketCycle(self, rid, payload, read_scope(payload, state, True))
         else:
-            cycle = HttpCycle(self, rid, environ, http_scope(environ, state), not flags & END)
+            cycle = HttpCycle(self, rid, payload, read_scope(payload, state), not flags & END)
         self.cycles[rid] = cycle
-        cycle.task = self.loop.create_task(self._run(cycle))
+        cycle.task = self.loop.create_task(cycle.run(self.app, self.pages))
 
-    async def _run(self, cycle):
-        try:
-            await cycle.run(self.app, self.pages)
-        finally:
-            self.cycles.pop(cycle.id, None)
-            if self.sources is not None:
-                files = self.sources.new_files()
-                if files:
-                    self.write(p.encode_frame(0, p.FILES, 0, p.encode_files(files)))
-            if self.stopping and not self.cycles:
-                self._finish(EXIT_STOPPED, "stopped")
+    def ended(self, cycle):
+        """A cycle's task has sent its final frame and is about to end (called by it)."""
+        self.cycles.pop(cycle.id, None)
+        if self.sources is not None:
+            files = self.sources.new_files()
+            if files:
+                self.write(p.encode_frame(0, p.FILES, 0, p.encode_files(files)))
+        if self.stopping and not self.cycles:
+            self._finish(EXIT_STOPPED, "stopped")
 
     # -- diagnostics ----------------------------------------------------------------------
 

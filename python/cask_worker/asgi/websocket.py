@@ -29,6 +29,7 @@ import traceback
 
 from .. import protocol as p
 from .http import ClientDisconnected, head_bytes
+from .scope import parse_environ
 
 __all__ = ["WebSocketCycle"]
 
@@ -49,15 +50,15 @@ class WebSocketCycle:
     body_done = True
 
     __slots__ = (
-        "runner", "id", "environ", "scope", "task", "state", "inbox", "connected",
+        "runner", "id", "received", "scope", "task", "state", "inbox", "connected",
         "disconnect", "rwait", "swait", "uncredited", "sent", "granted", "head",
         "head_sent", "finished", "running",
     )
 
-    def __init__(self, runner, rid, environ, scope):
+    def __init__(self, runner, rid, received, scope):
         self.runner = runner
         self.id = rid
-        self.environ = environ
+        self.received = received        # the WEBSOCKET payload, for environ when asked
         self.scope = scope
         self.task = None
         self.state = CONNECTING
@@ -73,6 +74,10 @@ class WebSocketCycle:
         self.head_sent = False
         self.finished = False
         self.running = False
+
+    @property
+    def environ(self):
+        return parse_environ(self.received)
 
     # -- what the runner's link dispatch calls ----------------------------------------
 
@@ -219,37 +224,40 @@ class WebSocketCycle:
     # -- the task -----------------------------------------------------------------------
 
     async def run(self, app, pages=None):
-        failure = None
         try:
-            if self.disconnect is not None:
-                raise asyncio.CancelledError()
-            self.running = True
-            await app(self.scope, self.receive, self.send)
-        except asyncio.CancelledError:
-            failure = "cancelled"
-        except BaseException:
-            if self.disconnect is not None and self.state != CONNECTING:
-                failure = "cancelled"  # an app that stops on ClientDisconnected, say
-            else:
-                failure = traceback.format_exc()
-                if self.finished:
-                    sys.stderr.write("Error after the WebSocket ended %s\n%s"
-                                     % (self.environ.get("RAW_URI", "?"), failure))
-        if self.finished:
-            return
-        self.finished = True
-        if failure is not None and self.state in (CONNECTING, RESPONDING) and failure != "cancelled":
-            # Before the handshake was answered: a 500 (and the traceback in the error log).
-            self.runner.write(p.encode_frame(self.id, p.ERROR, 0, p.encode_text(failure)))
-            return
-        if self.state == CONNECTING and self.disconnect is None:
-            self._refuse()  # the app ended without accepting: a 403, as ASGI asks
-            return
-        if failure is not None and failure != "cancelled":
-            # After it: the front closes the WebSocket with 1011 and logs the traceback.
-            self.runner.write(p.encode_frame(self.id, p.ERROR, 0, p.encode_text(failure)))
-            return
-        payload = b""
-        if self.state == OPEN and self.disconnect is None:
-            payload = p.encode_ws_close(1000, "")  # the app returned without closing
-        self.runner.write(p.encode_frame(self.id, p.WS_CLOSE, END, payload))
+            failure = None
+            try:
+                if self.disconnect is not None:
+                    raise asyncio.CancelledError()
+                self.running = True
+                await app(self.scope, self.receive, self.send)
+            except asyncio.CancelledError:
+                failure = "cancelled"
+            except BaseException:
+                if self.disconnect is not None and self.state != CONNECTING:
+                    failure = "cancelled"  # an app that stops on ClientDisconnected, say
+                else:
+                    failure = traceback.format_exc()
+                    if self.finished:
+                        sys.stderr.write("Error after the WebSocket ended %s\n%s"
+                                         % (self.environ.get("RAW_URI", "?"), failure))
+            if self.finished:
+                return
+            self.finished = True
+            if failure is not None and self.state in (CONNECTING, RESPONDING) and failure != "cancelled":
+                # Before the handshake was answered: a 500 (and the traceback in the error log).
+                self.runner.write(p.encode_frame(self.id, p.ERROR, 0, p.encode_text(failure)))
+                return
+            if self.state == CONNECTING and self.disconnect is None:
+                self._refuse()  # the app ended without accepting: a 403, as ASGI asks
+                return
+            if failure is not None and failure != "cancelled":
+                # After it: the front closes the WebSocket with 1011 and logs the traceback.
+                self.runner.write(p.encode_frame(self.id, p.ERROR, 0, p.encode_text(failure)))
+                return
+            payload = b""
+            if self.state == OPEN and self.disconnect is None:
+                payload = p.encode_ws_close(1000, "")  # the app returned without closing
+            self.runner.write(p.encode_frame(self.id, p.WS_CLOSE, END, payload))
+        finally:
+            self.runner.ended(self)
