@@ -1,4 +1,4 @@
-"""Inside view for `cask bench`: a tiny WSGI middleware that records, per request,
+"""Inside view for `cask bench`: a tiny WSGI (or ASGI) middleware that records, per request,
 when the app was entered and when it was done: when it returned, for a list response, or
 when the server closed the response iterable, for a generator or other iterable.
 
@@ -78,11 +78,38 @@ class _Closing:
                 self._rec.record(self._start, _now())
 
 
+def _is_asgi(app):
+    """An ASGI 3 app: a coroutine function, or an object whose __call__ is one."""
+    import inspect
+    call = getattr(type(app), "__call__", None)
+    return inspect.iscoroutinefunction(app) or (
+        call is not None and inspect.iscoroutinefunction(call))
+
+
+def _wrap_asgi(app, rec):
+    """The same records for an ASGI app: from the call until the app's coroutine returns,
+    which is after its last send(). It stays a coroutine function, so every server still
+    recognises it as ASGI 3. Lifespan and WebSocket scopes are not requests: not recorded."""
+
+    async def inside(scope, receive, send):
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        start = _now()
+        try:
+            return await app(scope, receive, send)
+        finally:
+            rec.record(start, _now())
+
+    return inside
+
+
 def wrap(app):
     directory = os.environ.get("CASKBENCH_INSIDE_DIR")
     if not directory:
         return app
     rec = _Recorder(directory)
+    if _is_asgi(app):
+        return _wrap_asgi(app, rec)
 
     def inside(environ, start_response):
         start = _now()

@@ -23,6 +23,8 @@ export function snapshotAtMs(spec: LoadSpec, wrk: boolean): number | null {
       return spec.durationMs === undefined ? null : spec.durationMs / 2;
     case 'idle':
       return null;
+    case 'ws':
+      return spec.warmupMs + spec.durationMs / 2;
   }
 }
 

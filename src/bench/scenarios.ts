@@ -8,12 +8,13 @@ import type {
   OpenSpec,
   RequestTemplate,
   SlowSpec,
+  WsSpec,
 } from './load/spec.js';
 import { STATIC_FILES } from './static-site.js';
 
 /** `h2`: the load is h2load, once per leg (protocol), on servers that speak HTTP/2.
  *  `httperf`: httperf at a constant rate, rate after rate (httperf-sweep.ts). */
-export type ScenarioKind = 'closed' | 'open' | 'slow' | 'sweep' | 'h2' | 'httperf' | 'idle';
+export type ScenarioKind = 'closed' | 'open' | 'slow' | 'sweep' | 'h2' | 'httperf' | 'idle' | 'ws';
 
 /** Everything a scenario needs to build its load for one server. */
 export interface LoadContext {
@@ -71,6 +72,10 @@ export interface Scenario {
   observeAfterS?: number;
   /** `h2` scenarios: the protocols compared, each an h2load run of the same app. */
   legs?: readonly H2Leg[];
+  /** The bundled app is ASGI: run by the servers that serve ASGI apps (servers.ts). */
+  interface?: 'asgi';
+  /** A WebSocket load: run by the servers that speak WebSocket to an ASGI app. */
+  websocket?: boolean;
   build(ctx: LoadContext): LoadSpec;
 }
 
@@ -285,6 +290,91 @@ function staticScenario(
     build: (ctx) => closed(ctx, connections, true, [get('all', `/static/${file.name}`)]),
   };
 }
+
+/** ws-broadcast: `clients` WebSockets in one room, rounds of `batch` messages to each. */
+function wsBroadcast(ctx: LoadContext, clients: number, batch: number): WsSpec {
+  return {
+    kind: 'ws',
+    host: ctx.host,
+    port: ctx.port,
+    requests: [],
+    timeoutMs: ctx.timeoutMs,
+    seed: 1,
+    path: '/ws',
+    clients,
+    batch,
+    concurrency: 50,
+    warmupMs: ctx.warmupMs,
+    durationMs: ctx.durationMs,
+  };
+}
+
+/** The ASGI and WebSocket scenarios: Cask against uvicorn and Hypercorn on the same app. */
+const ASGI_SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'asgi-hello',
+    title: 'ASGI hello, keep-alive',
+    question: 'What is the per-request overhead of the server for an ASGI app?',
+    app: 'asgi_hello:application',
+    interface: 'asgi',
+    kind: 'closed',
+    ownApp: false,
+    durationS: 1,
+    warmupS: 0.4,
+    repeat: 3,
+    shape: 'closed loop, 50 keep-alive connections, GET / of the hello app written for ASGI 3',
+    build: (ctx) => closed(ctx, 50, true, [get('all', '/')]),
+  },
+  {
+    name: 'asgi-hello-close',
+    title: 'ASGI hello, new connection per request',
+    question: 'What does accepting a connection cost in front of an ASGI app?',
+    app: 'asgi_hello:application',
+    interface: 'asgi',
+    kind: 'closed',
+    ownApp: false,
+    durationS: 1,
+    warmupS: 0.4,
+    repeat: 3,
+    shape: 'closed loop, 50 connections, Connection: close on every request, the ASGI hello app',
+    build: (ctx) => closed(ctx, 50, false, [get('all', '/')]),
+  },
+  {
+    name: 'ws-broadcast-16',
+    title: 'WebSocket broadcast, 16 clients',
+    question:
+      'How many WebSocket messages a second does the server deliver from one app to 16 clients?',
+    app: 'asgi_ws:application',
+    interface: 'asgi',
+    websocket: true,
+    kind: 'ws',
+    ownApp: false,
+    durationS: 2,
+    warmupS: 0.5,
+    repeat: 2,
+    shape:
+      '16 WebSocket clients in one room; one asks for 100 messages to every member, and again as soon as all have them; messages delivered per second, and the time of one round',
+    build: (ctx) => wsBroadcast(ctx, 16, 100),
+  },
+  {
+    name: 'ws-broadcast-1000',
+    title: 'WebSocket broadcast, 1,000 clients',
+    question:
+      'How many WebSocket messages a second does the server deliver from one app to 1,000 clients?',
+    app: 'asgi_ws:application',
+    interface: 'asgi',
+    websocket: true,
+    kind: 'ws',
+    ownApp: false,
+    durationS: 3,
+    warmupS: 1,
+    repeat: 1,
+    shape:
+      '1,000 WebSocket clients in one room (joined 50 at a time); one asks for 5 messages to every member, and again as soon as all have them; messages delivered per second, and the time of one round',
+    optIn: true,
+    build: (ctx) => wsBroadcast(ctx, 1000, 5),
+  },
+];
 
 export const SCENARIOS: readonly Scenario[] = [
   {
@@ -588,6 +678,7 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   staticScenario('static', STATIC_FILES.small, 50, '4 KB'),
   staticScenario('static-large', STATIC_FILES.large, 4, '10 MB'),
+  ...ASGI_SCENARIOS,
 ];
 
 /** The scenarios run when --scenarios is not given. */

@@ -55,9 +55,14 @@ export interface ServerDef {
   /** Readiness timeout: Cask and Apache start more than one process. */
   startTimeoutMs?: number;
   /** What it serves: a WSGI app (the default), static files only (run by the static
-   *  scenarios alone), or one fixed response to any request (the raw-net ceiling, run by the
-   *  scenarios that measure connections and nothing of an app). */
-  serves?: 'app' | 'files' | 'fixed';
+   *  scenarios alone), one fixed response to any request (the raw-net ceiling, run by the
+   *  scenarios that measure connections and nothing of an app), or an ASGI app only (run by
+   *  the ASGI scenarios alone). */
+  serves?: 'app' | 'files' | 'fixed' | 'asgi';
+  /** Serves ASGI apps as well as WSGI ones (Cask): it runs the ASGI scenarios too. */
+  asgi?: boolean;
+  /** Speaks WebSocket to an ASGI app: it runs the WebSocket scenarios. */
+  websocket?: boolean;
   /** Why it cannot hold the idle-10k scenario's 10,000 idle keep-alive connections (a limit
    *  of its own, or it closes each connection after one response); unset when it can try. */
   holdsIdle?: string;
@@ -186,6 +191,8 @@ export const SERVERS: readonly ServerDef[] = [
     budget: (w, t) => `${procs(w)} × ${threads(t)} + Node front`,
     staticArgs: (dir) => ['--static', `/static=${dir}`],
     startTimeoutMs: 20_000,
+    asgi: true,
+    websocket: true,
     http2: { tlsArgs: (cert, key) => ['--certfile', cert, '--keyfile', key] },
     uwsgiSocket: true,
     launch: (ctx) => ({
@@ -462,6 +469,58 @@ export const SERVERS: readonly ServerDef[] = [
       python(ctx, [join(ctx.launchersDir, 'wsgiref_simple.py'), String(ctx.port), ENTRY]),
   },
   {
+  {
+    name: 'uvicorn',
+    title: 'uvicorn',
+    model: 'pre-fork, one asyncio loop per process (uvloop and httptools when installed)',
+    needs: [{ module: 'uvicorn', dist: 'uvicorn' }],
+    serves: 'asgi',
+    websocket: true,
+    slots: () => null,
+    budget: (w) => `${procs(w)} × 1 event loop`,
+    notes:
+      'ASGI scenarios only; --loop auto and --http auto pick uvloop and httptools when they import (Debian: python3-uvloop, python3-httptools), --ws auto the websockets library; no access log',
+    launch: (ctx) =>
+      python(ctx, [
+        '-m',
+        'uvicorn',
+        ENTRY,
+        '--host',
+        HOST,
+        '--port',
+        String(ctx.port),
+        '--workers',
+        String(ctx.workers),
+        '--log-level',
+        'warning',
+        '--no-access-log',
+      ]),
+  },
+  {
+    name: 'hypercorn',
+    title: 'Hypercorn',
+    model: 'pre-fork, one event loop per process (uvloop here)',
+    needs: [
+      { module: 'hypercorn', dist: 'hypercorn' },
+      { module: 'uvloop', dist: 'uvloop' },
+    ],
+    serves: 'asgi',
+    slots: () => null,
+    budget: (w) => `${procs(w)} × 1 event loop`,
+    notes: 'ASGI scenarios only; -k uvloop (its default is asyncio); no access log',
+    launch: (ctx) =>
+      python(ctx, [
+        '-m',
+        'hypercorn',
+        ENTRY,
+        '--bind',
+        `${HOST}:${ctx.port}`,
+        '--workers',
+        String(ctx.workers),
+        '-k',
+        'uvloop',
+      ]),
+  },
     name: 'mod_wsgi',
     title: 'Apache + mod_wsgi',
     model: 'Apache event MPM front + mod_wsgi daemon processes × threads',
@@ -498,9 +557,20 @@ export const SERVERS: readonly ServerDef[] = [
  *  that measure connections (`ceiling`), every other scenario the servers that run an app. */
 export function runsScenario(
   def: ServerDef,
-  scenario: { staticSite?: boolean; front?: 'nginx'; ceiling?: boolean },
+  scenario: {
+    staticSite?: boolean;
+    front?: 'nginx';
+    ceiling?: boolean;
+    interface?: 'asgi';
+    websocket?: boolean;
+  },
 ): boolean {
   if (scenario.front === 'nginx') return def.uwsgiSocket === true;
+  // ASGI scenarios run the servers that serve ASGI apps, and only they; WebSocket ones,
+  // those of them that speak WebSocket.
+  if (scenario.websocket === true) return def.websocket === true;
+  if (scenario.interface === 'asgi') return def.serves === 'asgi' || def.asgi === true;
+  if (def.serves === 'asgi') return false;
   if (scenario.staticSite === true) return def.serves === 'files' || def.staticArgs !== undefined;
   if (def.serves === 'fixed') return scenario.ceiling === true;
   return def.serves !== 'files';

@@ -39,11 +39,14 @@ export function splitSpec(spec: LoadSpec, i: number, k: number): LoadSpec {
         connections: share(spec.connections, i, k),
         concurrency: Math.max(1, share(spec.concurrency, i, k)),
       };
+    case 'ws':
+      return spec; // one room: usefulSplit() never splits it
   }
 }
 
 /** Whether a split gives every generator something to do. */
 export function usefulSplit(spec: LoadSpec, k: number): number {
+  if (spec.kind === 'ws') return 1;
   const units =
     spec.kind === 'closed' || spec.kind === 'idle'
       ? spec.connections

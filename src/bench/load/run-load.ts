@@ -5,6 +5,7 @@ import { runIdle } from './idle.js';
 import { runOpen } from './open.js';
 import { runSlow } from './slow-client.js';
 import type { LoadResult, LoadSpec } from './spec.js';
+import { runWs } from './ws.js';
 
 export function runLoad(spec: LoadSpec, signal?: AbortSignal): Promise<LoadResult> {
   switch (spec.kind) {
@@ -16,5 +17,7 @@ export function runLoad(spec: LoadSpec, signal?: AbortSignal): Promise<LoadResul
       return runSlow(spec, signal);
     case 'idle':
       return runIdle(spec, signal);
+    case 'ws':
+      return runWs(spec, signal);
   }
 }

@@ -119,7 +119,20 @@ export interface SlowTally {
   errors: Record<string, number>;
 }
 
-export type LoadSpec = ClosedSpec | OpenSpec | SlowSpec | IdleSpec;
+/** WebSocket broadcast (ws.ts): `clients` WebSockets at `path` join one room, and rounds of
+ * `batch` messages to every member follow one another through the warm-up and the window. */
+export interface WsSpec extends Target {
+  kind: 'ws';
+  path: string;
+  clients: number;
+  batch: number;
+  /** WebSockets opened at once while the clients join. */
+  concurrency: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+export type LoadSpec = ClosedSpec | OpenSpec | SlowSpec | IdleSpec | WsSpec;
 
 /** Counters and histograms of one load run (one generator process). */
 export interface LoadResult {

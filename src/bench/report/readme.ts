@@ -20,6 +20,7 @@ function unit(kind: string, name: string): string {
   if (kind === 'open') return 'ms';
   if (kind === 'idle') return 'MB';
   if (name === 'upload' || name === 'download') return 'MB/s';
+  if (kind === 'ws') return 'messages/s';
   return 'req/s';
 }
 

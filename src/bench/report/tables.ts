@@ -89,6 +89,7 @@ export function headlineUnit(sc: ScenarioInfo): string {
   if (sc.kind === 'open') return 'short p99 ms';
   if (sc.name === 'upload' || sc.name === 'download') return 'MB/s';
   if (sc.kind === 'slow') return 'fast req/s';
+  if (sc.kind === 'ws') return 'messages/s';
   return 'req/s';
 }
 
@@ -220,7 +221,8 @@ export function scenarioTable(report: BenchReport, sc: ScenarioInfo): Table {
       ]
     : [
         'server',
-        'req/s',
+        // A WebSocket broadcast counts messages; its latency is a round's, its CPU per message.
+        sc.kind === 'ws' ? 'messages/s' : 'req/s',
         'spread',
         'p50 ms',
         'p90 ms',
@@ -228,7 +230,7 @@ export function scenarioTable(report: BenchReport, sc: ScenarioInfo): Table {
         'max ms',
         'errors',
         'CPU %',
-        'CPU µs/req',
+        sc.kind === 'ws' ? 'CPU µs/message' : 'CPU µs/req',
         'RSS MB',
         'in app avg/max',
         'slots used',
