@@ -42,6 +42,8 @@ export interface WorkerLoad {
   readonly accepting: boolean;
   readonly inFlight: number;
   readonly idleSince: number;
+  /** Requests it runs at once, when it said (READY): an ASGI or gevent worker's slots. */
+  readonly threads?: number;
 }
 
 /** One sample of the serving generation's load. */
@@ -59,7 +61,7 @@ export function sampleLoad(
     if (worker.state === 'starting') starting++;
     if (!worker.accepting) continue;
     inFlight += worker.inFlight;
-    capacity += threads;
+    capacity += worker.threads ?? threads;
     if (worker.inFlight === 0 && worker.idleSince > 0) {
       longestIdleMs = Math.max(longestIdleMs, at.now - worker.idleSince);
     }
