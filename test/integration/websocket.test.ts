@@ -173,6 +173,19 @@ test('a WSGI app gets a WebSocket handshake as the plain GET it also is: no swit
   assert.match(head, /^HTTP\/1\.1 426 /);
 });
 
+test('a WebSocket reaches an ASGI app mounted beside a WSGI app (--mount)', async (t) => {
+  const server = await startCask([
+    '--mount', '/chat=asgi_ws_app:app', '--mount', '/=hello:application', '--chdir', APPS,
+  ]); // prettier-ignore
+  t.after(() => server.stop());
+  const { ws } = await open(server.port, '/chat/ws/echo');
+  ws.send('through the mount');
+  assert.equal((await nextMessage(ws)).data.toString(), 'through the mount');
+  ws.close();
+  // The WSGI app at / gets its handshake as a plain GET.
+  assert.deepEqual(await refused(server.port, '/ws/echo'), { status: 200, body: 'Hello, World!' });
+});
+
 test('--ws-idle-timeout closes a silent WebSocket with 1001', async (t) => {
   const server = await startCask(['asgi_ws_app:app', '--chdir', APPS, '--ws-idle-timeout', '1']);
   t.after(() => server.stop());
