@@ -469,7 +469,6 @@ export const SERVERS: readonly ServerDef[] = [
       python(ctx, [join(ctx.launchersDir, 'wsgiref_simple.py'), String(ctx.port), ENTRY]),
   },
   {
-  {
     name: 'uvicorn',
     title: 'uvicorn',
     model: 'pre-fork, one asyncio loop per process (uvloop and httptools when installed)',
@@ -521,6 +520,7 @@ export const SERVERS: readonly ServerDef[] = [
         'uvloop',
       ]),
   },
+  {
     name: 'mod_wsgi',
     title: 'Apache + mod_wsgi',
     model: 'Apache event MPM front + mod_wsgi daemon processes × threads',
