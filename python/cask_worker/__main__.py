@@ -179,7 +179,12 @@ def patch_gevent():
     worker's own threads become greenlets: `--worker-connections` of them run requests.
     Returns what went wrong, or None."""
     try:
+        import gevent
         from gevent import monkey
+        # The hub's event loop is a compiled part: a gevent built for another interpreter
+        # (Debian's CPython one, seen from PyPy) imports and then fails here, before
+        # anything is patched.
+        gevent.get_hub()
     except ImportError as error:
         return ("--worker-class gevent needs gevent in %s (%s): apt-get install python3-gevent, "
                 "or pip install gevent" % (sys.executable, error))

@@ -136,8 +136,12 @@ class AsgiWorkerTests(unittest.TestCase):
         self.assertEqual(self.fetch("/state").status, "200 OK")
 
     def test_a_request_cancelled_before_its_task_ran_never_reaches_the_app(self):
-        rid = self.send("/sleep", query="61")
-        self.client.send(rid, p.TIMEOUT)  # in the same read as the REQUEST
+        rid = self.next_id
+        self.next_id += 1
+        environ = p.encode_environ(environ_for("/sleep", query="61"))
+        # One write: the worker reads both frames at once, before the task has run.
+        self.client.sock.sendall(p.encode_frame(rid, p.REQUEST, p.FLAG_END, environ)
+                                 + p.encode_frame(rid, p.TIMEOUT, 0))
         self.assertEqual(self.client.response(rid).error, "timed out")
         self.assertEqual(self.fetch("/state").status, "200 OK")
         self.assertNotIn("sleeping 61", self.worker.stdout.text)

@@ -16,7 +16,7 @@ from cask_worker import protocol as p
 def python_with_gevent():
     for python in (sys.executable, "/usr/bin/python3"):
         if os.path.exists(python) and subprocess.call(
-                [python, "-c", "import gevent"], stdout=subprocess.DEVNULL,
+                [python, "-c", "import gevent; gevent.get_hub()"], stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL) == 0:
             return python
     return None
