@@ -422,7 +422,10 @@ export class Connection implements FrontConnection {
       // Not a WebSocket handshake any server could accept: answered here, whatever the app.
       this.handler.refused(
         handshake.status,
-        new ProtocolError('CASK_WEBSOCKET_HANDSHAKE', `Bad WebSocket handshake: ${handshake.reason}`),
+        new ProtocolError(
+          'CASK_WEBSOCKET_HANDSHAKE',
+          `Bad WebSocket handshake: ${handshake.reason}`,
+        ),
         this.remoteAddr,
       );
       this.spool?.discard();

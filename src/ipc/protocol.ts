@@ -225,13 +225,17 @@ export interface WsAccept {
   headers: string[];
 }
 
-export function encodeWsAccept(subprotocol: string | undefined, headers: readonly string[]): Buffer {
+export function encodeWsAccept(
+  subprotocol: string | undefined,
+  headers: readonly string[],
+): Buffer {
   return Buffer.from([subprotocol ?? '', ...headers].join('\0'), 'latin1');
 }
 
 export function decodeWsAccept(payload: Buffer): WsAccept {
   const parts = payload.toString('latin1').split('\0');
-  if (parts.length % 2 !== 1) throw new LinkProtocolError('WS_ACCEPT has a header name without a value');
+  if (parts.length % 2 !== 1)
+    throw new LinkProtocolError('WS_ACCEPT has a header name without a value');
   const first = parts[0] as string;
   return { subprotocol: first === '' ? undefined : first, headers: parts.slice(1) };
 }
