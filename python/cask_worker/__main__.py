@@ -193,7 +193,9 @@ def patch_gevent():
     return None
 
 
-def main(argv=None):
+def main(argv=None, preloaded=None):
+    """Runs a worker to its end. `preloaded` is (app, interface) when the app was imported
+    before this process was forked from the zygote (`--preload`, zygote.py)."""
     args = parse_args(argv)
     gevent_problem = patch_gevent() if args.worker_class == "gevent" else None
     setup_stdio()
@@ -224,8 +226,11 @@ def main(argv=None):
         hooks = load_hooks(args, log)
         if hooks is not None:
             hooks.call("post_fork", server, worker)
-        app = load_app(args.app)
-        interface = app_interface(app, args.interface)
+        if preloaded is None:
+            app = load_app(args.app)
+            interface = app_interface(app, args.interface)
+        else:
+            app, interface = preloaded
         if interface == "asgi" and args.worker_class == "gevent":
             raise AppLoadError(
                 "--worker-class gevent runs WSGI apps, and %s is an ASGI app: leave "

@@ -692,7 +692,7 @@ const SERVER_HOOKS = inSection('Server Hooks', [
     'pre_fork',
     'ignored',
     () => false,
-    "Cask's workers are not forked from the front; post_fork runs in each worker as it starts",
+    "Cask's workers are not forked from the front (with --preload, from a zygote that imported the app); post_fork runs in each worker as it starts",
   ),
   unless(
     'worker_int',

@@ -295,8 +295,13 @@ const ROWS: ForeignSetting[] = [
   builtIn('vacuum', 'Always: Cask removes its Unix socket files and its pid file at exit.'),
   builtIn('die-on-term', 'Always: SIGTERM stops the server, gracefully.'),
   builtIn('enable-threads', 'Always: threads run in every worker.'),
-  builtIn('lazy-apps', 'Always: each worker imports the app itself.'),
-  builtIn('lazy', 'As `lazy-apps`.'),
+  row(
+    'lazy-apps',
+    'mapped',
+    "Without it (uWSGI's default), `preload`: the app is imported once and the workers forked from it. With it, each worker imports the app itself.",
+    () => NOTHING,
+  ),
+  row('lazy', 'mapped', 'As `lazy-apps`.', () => NOTHING),
   builtIn('single-interpreter', 'Always: one interpreter per worker.'),
   builtIn('need-app', 'Always: an app that does not import stops the server (exit 4).'),
   builtIn('strict', 'Always: an option Cask cannot read is named at start.'),
@@ -491,6 +496,12 @@ export function readUwsgiIni(
   }
   if (bindValues.length > 0)
     values.set('bind', { raw: bindValues, label: `the sockets in ${label}` });
+  // uWSGI imports the app once and forks its workers, unless told lazy-apps: Cask's --preload.
+  const lazy = ['lazy-apps', 'lazy'].some((name) => {
+    const given = options.get(name)?.at(-1);
+    return given !== undefined && /^(1|true|yes|on|)$/i.test(given);
+  });
+  if (!lazy) values.set('preload', { raw: true, label: `the absence of lazy-apps in ${label}` });
   if (skippedNames.length > 0) {
     notes.push({
       level: 'warn',

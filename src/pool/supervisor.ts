@@ -13,6 +13,7 @@ import { Autoscaler, sampleLoad } from './autoscale.js';
 import { formatBytes, lifetimeMs, readRss, requestLimit } from './limits.js';
 import { plan, type Step, type WorkerView } from './plan.js';
 import { EXIT_LOAD_ERROR, WorkerProcess, type WorkerSpec } from './worker.js';
+import { Zygotes } from './zygote.js';
 import type { ExchangeSink } from '../ipc/link.js';
 import type { ResponseHead } from '../ipc/protocol.js';
 
@@ -109,6 +110,8 @@ export class Supervisor {
   private readonly autoscaler: Autoscaler | undefined;
   private readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private exitWaiters: Array<() => void> = [];
+  /** `--preload`: the zygotes the workers are forked from. */
+  private readonly zygotes: Zygotes | undefined;
 
   constructor(
     private readonly options: SupervisorOptions,
@@ -117,6 +120,10 @@ export class Supervisor {
     private readonly onFatal: (reason: string, kind: FatalKind) => void,
   ) {
     this.target = options.workers;
+    this.zygotes =
+      options.spec.preload === true
+        ? new Zygotes(options.spec, options.workersMax, logger)
+        : undefined;
     if (options.workersMax > options.workersMin) {
       this.autoscaler = new Autoscaler(
         options.workersMin,
@@ -225,13 +232,21 @@ export class Supervisor {
     for (const waiter of this.readyWaiters.splice(0))
       waiter.reject(new Error('The server is shutting down'));
     const alive = this.workers.filter((w) => w.alive);
-    if (alive.length === 0) return Promise.resolve();
+    if (alive.length === 0) {
+      this.zygotes?.closeAll();
+      return Promise.resolve();
+    }
     for (const worker of alive) {
       this.leaving.add(worker);
       worker.exitReason ??= 'shutdown';
       worker.stop(graceMs);
     }
-    return new Promise((resolve) => this.exitWaiters.push(resolve));
+    return new Promise((resolve) =>
+      this.exitWaiters.push(() => {
+        this.zygotes?.closeAll();
+        resolve();
+      }),
+    );
   }
 
   /** Ready and taking requests: for /readyz. */
@@ -339,7 +354,10 @@ export class Supervisor {
   }
 
   private spawn(generation: number): void {
-    const { spec } = this.options;
+    const spec =
+      this.zygotes === undefined
+        ? this.options.spec
+        : { ...this.options.spec, zygote: this.zygotes.for(generation, this.workerEnv) };
     const worker = new WorkerProcess(
       this.nextIndex++,
       generation,

@@ -2,7 +2,7 @@
 // The link (file descriptor 3 of the child, a Unix socketpair made by libuv) carries the
 // requests. The supervisor decides what happens to a worker; this file only does it.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
@@ -10,6 +10,7 @@ import { LinkProtocolError } from '../errors.js';
 import { Kind, type ResponseHead } from '../ipc/protocol.js';
 import { WorkerLink, type ExchangeSink } from '../ipc/link.js';
 import type { Config } from '../config/index.js';
+import type { WorkerChild, ZygoteSource } from './zygote.js';
 import type { Logger } from '../log.js';
 
 /** The folder holding the `cask_worker` package, from src/pool or dist/pool alike. */
@@ -45,6 +46,10 @@ export interface WorkerSpec extends Readonly<
   readonly debugPages?: boolean;
   /** Which app it runs, in its log lines, when the server runs several (`/api worker 1 …`). */
   readonly label?: string | undefined;
+  /** `--preload`: the workers are forked from a zygote that imported the app (zygote.ts). */
+  readonly preload?: boolean;
+  /** The zygote this worker is forked from; without one it is spawned. */
+  readonly zygote?: ZygoteSource;
 }
 
 /** One request a worker holds, from dispatch until its final frame. */
@@ -119,7 +124,7 @@ export function workerArgs(spec: WorkerSpec, index = 1, generation = 1): string[
 
 export class WorkerProcess {
   state: WorkerState = 'starting';
-  readonly child: ChildProcess;
+  readonly child: WorkerChild;
   readonly link: WorkerLink;
   readonly startedAt = Date.now();
   /** Requests sent and not yet finished by a final frame. */
@@ -186,11 +191,14 @@ export class WorkerProcess {
   ) {
     this.threads = spec.threads;
     this.label = spec.label === undefined ? '' : `${spec.label} `;
-    this.child = spawn(spec.python, workerArgs(spec, index, generation), {
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      env: pythonEnv(extraEnv),
-      cwd: spec.chdir ?? process.cwd(),
-    });
+    // Forked from the zygote with the same arguments (without `-m cask_worker`), or spawned.
+    this.child =
+      spec.zygote?.fork(workerArgs(spec, index, generation).slice(2)) ??
+      spawn(spec.python, workerArgs(spec, index, generation), {
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        env: pythonEnv(extraEnv),
+        cwd: spec.chdir ?? process.cwd(),
+      });
     this.child.on('error', (error) => {
       if (this.child.pid !== undefined || this.state === 'dead') return;
       // The interpreter could not be started at all (ENOENT, EACCES): no 'exit' will follow.

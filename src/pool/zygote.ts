@@ -1,0 +1,273 @@
+// `--preload`: the workers of a generation are forked from one Python process that imported
+// the app (python/cask_worker/zygote.py), so their memory is shared copy-on-write. Node
+// cannot pass descriptors to a running process, so the zygote is started with every slot's
+// descriptors already open: each slot is a worker's stdout, stderr and link, exactly what a
+// worker spawned by Node gets.
+//
+//   front ── spawn ──▶ zygote: imports the app, gc.freeze()
+//     │  fds 4+3i, 5+3i, 6+3i (slot i)   │
+//     │  "fork i" ───────────────────────▶ fork ─▶ worker: slot i's fds as 1, 2, 3
+//     ◀── "forked i, pid" / "exit i, code" ┘
+//
+// A zygote serves no request, so a worker forked from it to replace a recycled one starts as
+// clean as the first. Each generation (SIGHUP) has its own zygote, which imports the new
+// code; one whose slots are used up is followed by a new one of the same generation. A
+// zygote is closed once a newer one took over and its last worker has exited, since the
+// exits of its workers come through it.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import type { Logger } from '../log.js';
+import { onLines, pythonEnv, workerArgs, type WorkerSpec } from './worker.js';
+
+/** The first slot descriptor in the zygote (0–2 stdio, 3 the control channel). */
+const FIRST_SLOT_FD = 4;
+/** Each slot is a worker's stdout, stderr and link. */
+const FDS_PER_SLOT = 3;
+const MAX_SLOTS = 64;
+/** How long an exit waits for the rest of the worker's link (a worker's child may hold it). */
+const LINK_END_WAIT_MS = 1000;
+
+/** What a WorkerProcess needs of its process; a ChildProcess has it, and so has a zygote's. */
+export interface WorkerChild {
+  readonly pid?: number | undefined;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  readonly stdio: readonly unknown[];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- ChildProcess's own signature
+  on(event: 'exit' | 'error', listener: (...args: any[]) => void): unknown;
+  kill(signal?: NodeJS.Signals): boolean;
+}
+
+/** Where a worker comes from when it is not spawned: `fork(args)` with the worker's arguments. */
+export interface ZygoteSource {
+  fork(args: readonly string[]): WorkerChild;
+}
+
+interface Message {
+  ready?: number;
+  error?: string;
+  forked?: number;
+  pid?: number | null;
+  exit?: number;
+  code?: number | null;
+  signal?: NodeJS.Signals | null;
+}
+
+/** A worker forked by a zygote, as WorkerProcess sees a child process. */
+class ZygoteChild extends EventEmitter implements WorkerChild {
+  pid: number | undefined;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  readonly stdio: readonly unknown[];
+  exited = false;
+  private pendingSignal: NodeJS.Signals | undefined;
+
+  constructor(slot: Socket[]) {
+    super();
+    const [stdout, stderr, link] = slot as [Socket, Socket, Socket];
+    this.stdout = stdout;
+    this.stderr = stderr;
+    this.stdio = [null, stdout, stderr, link];
+  }
+
+  forked(pid: number): void {
+    this.pid = pid;
+    if (this.pendingSignal !== undefined) this.kill(this.pendingSignal);
+  }
+
+  ended(code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.exited) return;
+    this.exited = true;
+    // The exit comes over the control channel, the worker's last frames (a LOAD_ERROR) over
+    // its link: the exit is told once the link is read to its end, as a spawned worker's.
+    const link = this.stdio[3] as Socket;
+    if (link.closed || link.destroyed) {
+      this.emit('exit', code, signal);
+      return;
+    }
+    let told = false;
+    const tell = (): void => {
+      if (told) return;
+      told = true;
+      clearTimeout(timer);
+      this.emit('exit', code, signal);
+    };
+    const timer = setTimeout(tell, LINK_END_WAIT_MS);
+    link.once('close', tell);
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {
+    if (this.exited) return false;
+    if (this.pid === undefined) {
+      // Not forked yet: the signal goes as soon as it is.
+      this.pendingSignal = signal;
+      return true;
+    }
+    try {
+      process.kill(this.pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** One zygote process and its slots. */
+class Zygote implements ZygoteSource {
+  readonly generation: number;
+  private readonly child: ChildProcess;
+  private readonly children = new Map<number, ZygoteChild>();
+  private nextSlot = 0;
+  private gone = false;
+
+  constructor(
+    spec: WorkerSpec,
+    generation: number,
+    readonly slots: number,
+    private readonly logger: Logger,
+    extraEnv: Readonly<Record<string, string | null>>,
+    private readonly onIdle: () => void,
+  ) {
+    this.generation = generation;
+    const args = [
+      '-m',
+      'cask_worker.zygote',
+      '--slots',
+      String(slots),
+      '--',
+      ...workerArgs(spec, 0, generation).slice(2),
+    ];
+    this.child = spawn(spec.python, args, {
+      stdio: [
+        'ignore',
+        'pipe',
+        'pipe',
+        'pipe',
+        ...Array.from({ length: slots * FDS_PER_SLOT }, () => 'pipe' as const),
+      ],
+      env: pythonEnv(extraEnv),
+      cwd: spec.chdir ?? process.cwd(),
+    });
+    const tag = `zygote of generation ${generation} pid ${this.child.pid ?? '?'}`;
+    onLines(this.child.stdout as Readable, (line) => this.logger.raw(`${tag} stdout`, line));
+    onLines(this.child.stderr as Readable, (line) => this.logger.raw(`${tag} stderr`, line));
+    const control = this.child.stdio[3] as Socket;
+    control.on('error', () => {});
+    onLines(control, (line) => this.receive(line));
+    this.child.on('error', (error) => {
+      // The interpreter could not be started: every worker asked of it fails as a spawn would.
+      for (const worker of this.children.values()) worker.emit('error', error);
+      this.end();
+    });
+    this.child.on('exit', () => this.end());
+  }
+
+  get full(): boolean {
+    return this.nextSlot >= this.slots;
+  }
+
+  /** Workers forked (or being forked) that have not exited. */
+  get live(): number {
+    return this.children.size;
+  }
+
+  fork(args: readonly string[]): WorkerChild {
+    const slot = this.nextSlot++;
+    const base = FIRST_SLOT_FD + slot * FDS_PER_SLOT;
+    const sockets = [0, 1, 2].map((i) => this.child.stdio[base + i] as Socket);
+    const worker = new ZygoteChild(sockets);
+    this.children.set(slot, worker);
+    worker.once('exit', () => {
+      this.children.delete(slot);
+      if (this.children.size === 0) this.onIdle();
+    });
+    if (this.gone) {
+      setImmediate(() => worker.ended(null, null));
+    } else {
+      (this.child.stdio[3] as Socket).write(`${JSON.stringify({ fork: slot, argv: args })}\n`);
+    }
+    return worker;
+  }
+
+  /** Ends the zygote; workers it forked are stopped by their own WorkerProcess first. */
+  close(): void {
+    if (this.gone) return;
+    (this.child.stdio[3] as Socket).end();
+    this.child.kill('SIGTERM');
+  }
+
+  private receive(line: string): void {
+    let message: Message;
+    try {
+      message = JSON.parse(line) as Message;
+    } catch {
+      return;
+    }
+    if (message.forked !== undefined && typeof message.pid === 'number') {
+      this.children.get(message.forked)?.forked(message.pid);
+    } else if (message.exit !== undefined) {
+      this.children.get(message.exit)?.ended(message.code ?? null, message.signal ?? null);
+    } else if (message.ready !== undefined) {
+      this.logger.info(`Zygote of generation ${this.generation} imported the app; forking workers`);
+    }
+  }
+
+  /** The zygote is gone: its workers' exits can no longer be told, so they are ended here. */
+  private end(): void {
+    if (this.gone) return;
+    this.gone = true;
+    for (const worker of this.children.values()) {
+      if (worker.pid !== undefined) worker.kill('SIGKILL');
+      worker.ended(null, worker.pid === undefined ? null : 'SIGKILL');
+    }
+  }
+}
+
+/** The zygotes of a pool: the current one of each generation, and older ones still needed. */
+export class Zygotes {
+  private readonly all: Zygote[] = [];
+  private newest = 0;
+
+  constructor(
+    private readonly spec: WorkerSpec,
+    private readonly workersMax: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Where the next worker of `generation` comes from. */
+  for(generation: number, extraEnv: Readonly<Record<string, string | null>>): ZygoteSource {
+    this.newest = Math.max(this.newest, generation);
+    let zygote = this.all.find((z) => z.generation === generation && !z.full);
+    if (zygote === undefined) {
+      // Enough slots for the workers and their replacements for a while; a zygote whose
+      // slots run out is followed by a new one, which imports the app again.
+      const slots = Math.min(MAX_SLOTS, Math.max(16, 4 * this.workersMax));
+      const created: Zygote = new Zygote(this.spec, generation, slots, this.logger, extraEnv, () =>
+        this.prune(),
+      );
+      zygote = created;
+      this.all.push(created);
+    }
+    this.prune();
+    return zygote;
+  }
+
+  /** Every zygote, at shutdown once the workers are gone. */
+  closeAll(): void {
+    for (const zygote of this.all.splice(0)) zygote.close();
+  }
+
+  /** Closes the zygotes no worker will come from any more and none still needs. */
+  private prune(): void {
+    for (const zygote of [...this.all]) {
+      const superseded = zygote.full || zygote.generation < this.newest;
+      if (superseded && zygote.live === 0) {
+        zygote.close();
+        this.all.splice(this.all.indexOf(zygote), 1);
+      }
+    }
+  }
+}
