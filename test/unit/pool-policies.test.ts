@@ -115,6 +115,7 @@ test('`SIGNAL_ACTIONS` maps the signals gunicorn users know', (t: TestContext) =
       SIGTTIN: 'more',
       SIGTTOU: 'fewer',
       SIGUSR1: 'reopen',
+      SIGUSR2: 'upgrade',
     },
   );
 });
