@@ -34,6 +34,8 @@ export interface BenchOptions {
   httperf: { start: number; step: number; max: number; conns: number; seconds: number };
   quiet: boolean;
   keepTmp: boolean;
+  /** --note: said in the report's notes (the state of the machine, what else ran). */
+  notes: string[];
   argv: string[];
 }
 
@@ -85,6 +87,8 @@ Output
   --load builtin|wrk    load generator for the closed-loop GET scenarios (default builtin)
   --no-inside           do not wrap the app in the inside-view middleware
   --keep-tmp            keep the temp directory (server logs, inside records)
+  --note TEXT           a note for the report, e.g. what else the machine was running
+                        (repeatable)
   -q, --quiet           no progress line
   -h, --help            this help
 `;
@@ -161,6 +165,7 @@ export const OPTION_SPEC = {
   load: { type: 'string' },
   'no-inside': { type: 'boolean' },
   'keep-tmp': { type: 'boolean' },
+  note: { type: 'string', multiple: true },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -253,6 +258,7 @@ export function resolveOptions(values: ParsedValues, argv: string[]): BenchOptio
     httperf,
     quiet: values.quiet === true,
     keepTmp: values['keep-tmp'] === true,
+    notes: values.note ?? [],
     argv,
   });
 }

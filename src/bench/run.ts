@@ -135,7 +135,7 @@ export async function runMatrix(
   const plan = planMatrix(opts, repoRoot);
   const cpus = planCpus({ serverCpus: opts.serverCpus, loadCpus: opts.loadCpus, pin: opts.pin });
   const wrk = opts.load === 'wrk' ? which('wrk') : null;
-  const notes: string[] = [];
+  const notes: string[] = [...opts.notes];
   if (opts.load === 'wrk' && wrk === null)
     notes.push('--load wrk asked for but wrk is not installed: the built-in generator was used');
   if (opts.load === 'wrk')

@@ -1,5 +1,6 @@
 // The README's comparison table, rendered from results.json (src/bench/report/readme.ts).
 import { test, type TestContext } from 'node:test';
+import { parseBenchArgs, resolveOptions } from '../../src/bench/options.js';
 import { padTable, ratioText, readmeTable } from '../../src/bench/report/readme.js';
 import { fixtureCell, fixtureReport, fixtureScenario } from '../helpers/bench-fixture.js';
 
@@ -52,4 +53,14 @@ test('`readmeTable()` gives Cask with units and every other server as a ratio to
     ].join('\n'),
   );
   t.assert.strictEqual(readmeTable(fixtureReport(['uwsgi'], [], [])), null);
+});
+
+test('`--note` puts what the machine was doing into the report', (t: TestContext) => {
+  t.plan(2);
+  const argv = ['--note', 'shared machine, load average 5', '--note', 'second'];
+  t.assert.deepStrictEqual(resolveOptions(parseBenchArgs(argv).values, argv).notes, [
+    'shared machine, load average 5',
+    'second',
+  ]);
+  t.assert.deepStrictEqual(resolveOptions(parseBenchArgs([]).values, []).notes, []);
 });
