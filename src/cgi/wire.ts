@@ -1,5 +1,5 @@
 // Private to src/cgi: what the three decoders (uwsgi.ts, scgi.ts, fastcgi.ts) have in common.
-// Each is sans-IO (style habit 1): bytes go in with push(), events come out of next(), and a
+// Each is sans-IO: bytes go in with push(), events come out of next(), and a
 // ProtocolError is thrown for bytes that break the protocol or a limit. None touches a socket
 // or a timer, so the tests feed them golden byte vectors (test/fixtures/proto-vectors) cut at
 // every offset.
@@ -101,7 +101,7 @@ export function declaredLength(params: readonly string[], protocol: string): num
 const EMPTY = Buffer.alloc(0);
 
 /**
- * The input of a decoder: the chunks as they came, never joined on arrival (style habit 8).
+ * The input of a decoder: the chunks as they came, never joined on arrival.
  * Only a structure that straddles chunks is copied, once, when it is whole; body bytes go out
  * as views of the chunks they came in.
  */

@@ -1,12 +1,12 @@
-// Complete error responses, built ahead of time so the error path does almost no work and cannot
-// itself fail (style habit 9). Each carries a Date, which RFC 9110 §6.6.1 requires of a 4xx
-// from a server with a clock, so a response is prebuilt once per second of wall-clock time
-// and the same Buffer is reused within that second (callers must not modify it).
+// Complete error responses, built ahead of time so the error path does almost no work, allocates
+// nothing and cannot itself fail. Each carries a Date, which RFC 9110 §6.6.1 requires of a 4xx
+// from a server with a clock, so a response is prebuilt once per second of wall-clock time and
+// the same Buffer is reused within that second (callers must not modify it).
 //
 // Protocol errors leave the parser dead and the connection unusable, so their responses always
-// close it. 500, 502, 503 and 504 are about one exchange, not the connection, and also come in
-// a keep-alive variant; `Connection: keep-alive` is spelled out for HTTP/1.0 clients (RFC 9112
-// §9.3), for whom persistence is not the default.
+// close it. 500, 502, 503 and 504 are about one exchange, not the connection, and also come in a
+// keep-alive variant; `Connection: keep-alive` is spelled out for HTTP/1.0 clients (RFC 9112 §9.3),
+// for whom persistence is not the default.
 
 import { dateHeaderLine } from './serialize.js';
 

@@ -1,10 +1,10 @@
-// The HTTP/1.1 transport. One client connection: feeds the sans-IO parser, buffers each request body, hands complete
-// requests to the handler one at a time (pipelined requests wait in the parser, in order),
-// and decides keep-alive, timeouts and closing.
+// The HTTP/1.1 transport. One client connection: feeds the sans-IO parser, buffers each request
+// body, hands complete requests to the handler one at a time (pipelined requests wait in the
+// parser, in order), and decides keep-alive, timeouts and closing.
 //
 // States and the deadline each one runs against. No state owns a timer: the front's sweep
 // (front.ts) calls tick() about four times per shortest timeout, and tick() compares the
-// clock with the deadline of the current state (style habit 2: the rules as a table).
+// clock with the deadline of the current state (the rules as a table).
 //
 //   state    | what is awaited                 | deadline (0 disables)      | when it passes
 //   ---------+---------------------------------+----------------------------+------------------
@@ -46,7 +46,7 @@ const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
 const PIPELINE_HIGH_WATER = 64 * 1024;
 /**
  * Output a client has not taken yet, past which the next pipelined request waits: a client
- * that pipelines without reading must not make us buffer its answers without bound (habit 9).
+ * that pipelines without reading must not make us buffer its answers without bound.
  */
 const OUTPUT_HIGH_WATER = 64 * 1024;
 /** After our last answer, read and discard for this long so the answer is not lost to a reset. */

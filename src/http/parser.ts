@@ -1,5 +1,5 @@
 // Sans-IO HTTP/1.1 request parser (RFC 9112): bytes go in with push(), events come out of
-// next(), and nothing here touches a socket or a timer (style habit 1), so the connection
+// next(), and nothing here touches a socket or a timer, so the connection
 // driver owns all I/O and every test can feed bytes directly.
 //
 // States and transitions. Any input not listed is a ProtocolError, after which the parser is

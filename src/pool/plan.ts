@@ -1,7 +1,7 @@
 // Private to src/pool: the supervisor's decisions as one pure function. A snapshot of the
 // workers and of what is wanted goes in; the steps that bring the one to the other come out.
-// No timers and no processes, so the rules read in one place and test as a table (style
-// habit 10: signal handlers only enqueue, one reconcile loop compares wanted and actual).
+// No timers and no processes, so the rules read in one place and test as a table (signal
+// handlers only enqueue; one reconcile loop compares wanted and actual).
 //
 // The rules, in order:
 //

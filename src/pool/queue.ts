@@ -1,6 +1,6 @@
 // Private to src/pool: the front's wait queue, FIFO, with the time each entry arrived.
 //
-// One array and a head index (style habit 8: no shifting on every take): taken and cancelled
+// One array and a head index (no shifting on every take): taken and cancelled
 // entries leave holes, and the array is compacted only when the dead prefix is larger than
 // the live part. A cancelled entry still counts in `size` until the head passes it, which
 // keeps `size` O(1); it is never handed out.

@@ -1,4 +1,4 @@
-// Signals only enqueue (style habit 10, gunicorn's arbiter): a handler records what was asked
+// Signals only enqueue (as gunicorn's arbiter does): a handler records what was asked
 // and wakes the control loop (src/control.ts), which does the work between events, never
 // inside a handler.
 //

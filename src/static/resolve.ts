@@ -1,9 +1,10 @@
 // Private to src/static: from a request path to the file it may name, without touching the file
-// system. Path safety lives here and nowhere else (style habit 11): every trick that could walk
-// out of a mount is refused before any `stat` or `open` happens.
+// system. Path safety lives here and nowhere else (one small function, so a review can see every
+// rule at once): every trick that could walk out of a mount is refused before any `stat` or `open`
+// happens.
 //
-// What is refused, each on the decoded segment, so an encoded trick is caught as well as a
-// plain one (RFC 3986 §2.1 and §3.3):
+// What is refused, each on the decoded segment, so an encoded trick is caught as well as a plain
+// one (RFC 3986 §2.1 and §3.3):
 //   `..`, `.`            (also as `%2e%2e`, `%2E.`, …)   traversal
 //   `/` or `\` inside a segment (`%2f`, `%5c`, a raw `\`)  a separator smuggled past the split
 //   NUL                  (`%00`)                         truncates the path in C

@@ -1,7 +1,6 @@
 // The conformance corpus (test/conformance/requests) and the ways of cutting it, shared by the
 // parser test (test/unit/http-conformance.test.ts) and the replay against a real server
-// (test/integration/conformance-*.test.ts). Style habit 12: requests as data, replayed at
-// every chunking.
+// (test/integration/conformance-*.test.ts): requests as data, replayed at every chunking.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';

@@ -1,5 +1,5 @@
 // Replays every invalid request file of test/conformance against a real cask running the echo
-// app, whole, one byte at a time, line by line and at seeded random cuts (style habit 12), and
+// app, whole, one byte at a time, line by line and at seeded random cuts, and
 // checks that the requests before the bad one are answered, the bad one gets its status with
 // `Connection: close`, nothing after it reaches the app, and the connection closes.
 

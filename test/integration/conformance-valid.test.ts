@@ -1,5 +1,5 @@
 // Replays every valid request file of test/conformance against a real cask running the echo
-// app, whole, one byte at a time, line by line and at seeded random cuts (style habit 12), and
+// app, whole, one byte at a time, line by line and at seeded random cuts, and
 // checks the environ and body the app saw, the keep-alive decision of each response, and
 // that no 100 Continue is sent where none was asked for.
 

@@ -1,4 +1,4 @@
-// Replays every request file of test/conformance/requests (style habit 12) through
+// Replays every request file of test/conformance/requests through
 // RequestParser whole, one byte at a time, and at seeded random split points, and compares
 // what comes out with the .json beside it. The same bytes must give the same answer however
 // the network happens to cut them.

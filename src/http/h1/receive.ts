@@ -1,16 +1,17 @@
 // Private to src/http (the parser's base class; import the parser from `parser.ts`).
 //
-// The parser's receive buffer (style habit 8; cf. h11's _receivebuffer.py). `buf` holds the
-// bytes received, of which those from `start` on are not consumed yet:
+// The parser's receive buffer (linear: an offset and how far it was searched, never a copy per
+// chunk; cf. h11's _receivebuffer.py). `buf` holds the bytes received, of which those from `start`
+// on are not consumed yet:
 //
 //   buf:  [ consumed ... | start ... held, not consumed ... ]   buf.length === end of data
 //                          ^ lines are searched from start + scanned
 //
-// When nothing is held, push() adopts the caller's chunk without copying, which is the whole
-// story for a small request arriving in one read. Only when bytes are left over does it copy,
-// into `store`, which grows by doubling and is compacted only when its tail is full; `buf` is
-// then a view of the filled part of `store`. `scanned` remembers how far the current line was
-// already searched for LF, so a head trickling in one byte at a time costs O(n), not O(n²).
+// When nothing is held, push() adopts the caller's chunk without copying, which is the whole story
+// for a small request arriving in one read. Only when bytes are left over does it copy, into
+// `store`, which grows by doubling and is compacted only when its tail is full; `buf` is then a
+// view of the filled part of `store`. `scanned` remembers how far the current line was already
+// searched for LF, so a head trickling in one byte at a time costs O(n), not O(n²).
 
 import { CR, LF, badRequest, latin1, shown } from './bytes.js';
 
