@@ -85,11 +85,12 @@ test('the raw-net row is started like the others, by the node running the bench'
 test('`ceilingTable()` divides each server by raw-net in the connection scenarios', (t: TestContext) => {
   t.plan(3);
   const report = fixtureReport(
-    ['cask', 'raw-net', 'uwsgi'],
+    ['cask', 'raw-net', 'uwsgi', 'uvicorn'],
     [
       fixtureScenario('hello', 'closed', { ceiling: true }),
       fixtureScenario('hello-close', 'closed', { ceiling: true }),
       fixtureScenario('cpu'),
+      fixtureScenario('asgi-hello'),
     ],
     [
       fixtureCell('cask', 'hello', [20000]),
@@ -98,6 +99,8 @@ test('`ceilingTable()` divides each server by raw-net in the connection scenario
       fixtureCell('cask', 'hello-close', [7000]),
       fixtureCell('raw-net', 'hello-close', [14000]),
       fixtureCell('cask', 'cpu', [180]),
+      // A server that ran none of the connection scenarios gets no row.
+      fixtureCell('uvicorn', 'asgi-hello', [40000]),
     ],
   );
   const table = ceilingTable(report);

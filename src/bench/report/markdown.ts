@@ -1,6 +1,7 @@
 // results.md: the summary a human reads first, rendered from results.json alone.
 import type { BenchReport, RunResult } from '../results.js';
 import { SERVED_SHARE } from '../summarize.js';
+import { shellQuote } from '../launch.js';
 import { explainScenario } from './explain.js';
 import { duration, errorsText, fixed, int, mb, pct } from './format.js';
 import {
@@ -51,7 +52,7 @@ export function method(report: BenchReport): string[] {
           `- Slow scenarios: the fast clients were "served" when at least ${pct(SERVED_SHARE)} of their requests in the measured window were answered within their timeout (given with each scenario's load), "blocked" otherwise; "answered" is that share, median of the repeats. A request still waiting when the window closed counts as unanswered.`,
         ]
       : []),
-    `- Command: \`cask bench ${st.argv.join(' ')}\`; run started ${report.startedAt}, took ${duration(report.elapsedS)}.`,
+    `- Command: \`cask bench ${st.argv.map(shellQuote).join(' ')}\`; run started ${report.startedAt}, took ${duration(report.elapsedS)}.`,
   ];
 }
 

@@ -164,7 +164,9 @@ export function ceilingTable(report: BenchReport, ceiling = CEILING): Table | nu
           const b = headlineMetric(sc, cellOf(report, ceiling, sc.name));
           return isNum(a.value) && a.higherBetter ? `${(a.value / b.value).toFixed(2)}×` : '—';
         }),
-      ]),
+      ])
+      // Servers that ran none of these scenarios (the ASGI servers) have no row.
+      .filter((row) => row.slice(1).some((v) => v !== '—')),
   };
 }
 
