@@ -178,9 +178,10 @@ export interface HttperfStep {
   status: Record<string, number>;
   held: boolean;
   why: string;
-  /** httperf used 80% or more of its CPU over the step: the generator, not the server, may
-   *  have set the pace. */
+  /** httperf fell more than 100 ms behind its schedule (`lagMs`, from its longest connect
+   *  burst): the generator, not the server, may have set the pace. */
   behind: boolean;
+  lagMs?: number;
   /** Server CPU over the step (% of one core) and per reply (µs). */
   cpu: number;
   cpuPerReplyUs: number;

@@ -2,7 +2,13 @@
 // in results.json: one RunResult per repeat, then medians and spreads per cell.
 import { LatencyHistogram, type LatencySummary } from './histogram.js';
 import { summarizeInside, type Interval } from './inside.js';
-import { httperfBehind, httperfVerdict, replyRate, type HttperfOutput } from './load/httperf.js';
+import {
+  httperfBehind,
+  httperfLagMs,
+  httperfVerdict,
+  replyRate,
+  type HttperfOutput,
+} from './load/httperf.js';
 import type { LoadResult } from './load/spec.js';
 import type { CellSummary, HttperfStep, RunResult, SweepStep, TimePoint } from './results.js';
 import type { ProcMemory, Sample } from './sample.js';
@@ -331,7 +337,8 @@ export function summarizeHttperfStep(
     status: out.status,
     held: verdict.held,
     why: verdict.why,
-    behind: httperfBehind(out),
+    behind: httperfBehind(rate, out),
+    lagMs: httperfLagMs(rate, out),
     cpu,
     cpuPerReplyUs: out.replies > 0 ? (cpuSeconds / out.replies) * 1e6 : Number.NaN,
     loadCpu: samples.length > 0 ? mean(samples.map((s) => s.loadCpu)) : Number.NaN,
@@ -347,7 +354,7 @@ export function failedStep(rate: number, conns: number, why: string): HttperfSte
   return {
     rate, conns, replies: 0, replyRate: 0, requestRate: nan, durationS: nan,
     connectionTime: { min: nan, avg: nan, max: nan, median: nan }, connectMs: nan, concurrent: nan,
-    errorCount: 0, errors: {}, status: {}, held: false, why: why.split('\n')[0] ?? why, behind: false,
+    errorCount: 0, errors: {}, status: {}, held: false, why: why.split('\n')[0] ?? why, behind: false, lagMs: 0,
     cpu: nan, cpuPerReplyUs: nan, loadCpu: nan, otherCpu: nan, rssPeak: nan,
   }; // prettier-ignore
 }

@@ -47,10 +47,14 @@ export interface HttperfOutput {
   connectMs: number;
   responseMs: number;
   status: Record<string, number>;
-  /** httperf's own CPU (s), and in % of the test's duration. */
+  /** httperf's own CPU (s), and in % of the test's duration (always near 100%: httperf
+   *  polls without sleeping). */
   cpuUserS: number;
   cpuSystemS: number;
   cpuPct: number;
+  /** Most connections httperf opened at once to catch up with its schedule (1 when it kept
+   *  up): a burst of b at rate R means it was b/R seconds late. */
+  burst: number;
   errorTotal: number;
   /** Non-zero error counts by httperf's name: client-timo, connrefused, fd-unavail, … */
   errors: Record<string, number>;
@@ -136,6 +140,7 @@ export function parseHttperf(stdout: string): HttperfOutput {
     cpuUserS: num(stdout, /CPU time \[s\]: user ([\d.]+)/),
     cpuSystemS: num(stdout, /CPU time \[s\]: user [\d.]+ system ([\d.]+)/),
     cpuPct: num(stdout, /CPU time \[s\]: .*total ([\d.]+)%/),
+    burst: num(stdout, /Maximum connect burst length: (\d+)/),
     errorTotal,
     errors,
   };
@@ -170,13 +175,20 @@ export function httperfVerdict(
   return { held: whys.length === 0, why: whys.join(', ') };
 }
 
-/** httperf's CPU at or above this share of the test (%): it was measuring itself. */
-export const HTTPERF_BUSY_PCT = 80;
+/** How late httperf may fall behind its schedule before a step is marked (ms): the same
+ *  bound as the built-in generator's in rate-sweep. */
+export const HTTPERF_LAG_MS = 100;
 
-/** Whether httperf itself was at its limit: its request rate is counted over the whole test,
- *  which a slow server stretches, so it cannot tell; its own CPU can. */
-export function httperfBehind(out: Pick<HttperfOutput, 'cpuPct'>): boolean {
-  return Number.isFinite(out.cpuPct) && out.cpuPct >= HTTPERF_BUSY_PCT;
+/** How late httperf fell behind its schedule (ms), from its longest connect burst. */
+export function httperfLagMs(rate: number, out: Pick<HttperfOutput, 'burst'>): number {
+  return Number.isFinite(out.burst) && rate > 0 ? (Math.max(0, out.burst - 1) / rate) * 1000 : 0;
+}
+
+/** Whether httperf itself fell behind. Its request rate cannot tell (it is counted over the
+ *  whole test, which a slow server stretches), nor can its CPU (it polls without sleeping,
+ *  so always near 100%); the connects it had to open in one burst to catch up can. */
+export function httperfBehind(rate: number, out: Pick<HttperfOutput, 'burst'>): boolean {
+  return httperfLagMs(rate, out) > HTTPERF_LAG_MS;
 }
 
 /** Run httperf once; resolves with its stdout. It stops by itself (every connection is

@@ -110,7 +110,7 @@ export function renderMarkdown(report: BenchReport): string {
       const matrix = httperfMatrix(report, sc);
       if (matrix !== null)
         out.push(
-          'Connection time average / maximum (ms) at each offered rate where the server held it; ✗ and the reply rate where it did not (the sweep stops there). ⚠: httperf used 80% or more of its CPU; †: other processes used more than a quarter of a CPU.',
+          'Connection time average / maximum (ms) at each offered rate where the server held it; ✗ and the reply rate where it did not (the sweep stops there). ⚠: httperf fell more than 100 ms behind its schedule; †: other processes used more than a quarter of a CPU.',
           '',
           markdownTable(matrix),
           '',
