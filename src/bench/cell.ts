@@ -244,7 +244,10 @@ export async function runCell(
       launchersDir: join(env.repoRoot, 'bench', 'launchers'),
       tmpDir: dir,
       env: benchEnv,
-      caskArgs: [...(scenario.caskArgs ?? []), ...(site === undefined ? [] : (def.staticArgs?.(site) ?? []))],
+      caskArgs: [
+        ...(scenario.caskArgs ?? []),
+        ...(site === undefined ? [] : (def.staticArgs?.(site) ?? [])),
+      ],
       staticDir: site,
     },
     pin,

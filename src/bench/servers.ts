@@ -154,12 +154,13 @@ export const SERVERS: readonly ServerDef[] = [
   {
     name: 'nginx',
     title: 'nginx (static files)',
-    model: 'event-driven C server, sendfile(2); serves the static scenarios\' files, no app',
+    model: "event-driven C server, sendfile(2); serves the static scenarios' files, no app",
     needs: [{ file: '/usr/sbin/nginx', what: 'nginx-light' }],
     serves: 'files',
     slots: () => null,
     budget: (w) => `${procs(w)} (nginx workers)`,
-    notes: 'runs only the static scenarios; generated config in a temp dir, own port, pid file and logs',
+    notes:
+      'runs only the static scenarios; generated config in a temp dir, own port, pid file and logs',
     launch: (ctx) => {
       const confPath = join(ctx.tmpDir, 'nginx.conf');
       const staticDir = ctx.staticDir ?? ctx.tmpDir;

@@ -134,7 +134,13 @@ for (const [launcher, how] of [
           '--pid',
           pidFile,
         ],
-        { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+        // npm links the clone into its exec cache and runs its `prepare` script there, which
+        // rebuilds dist/ under the tests running beside this one; the build is already done.
+        {
+          cwd: ROOT,
+          env: { ...process.env, npm_config_ignore_scripts: 'true' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
       );
       let log = '';
       npm.stderr.setEncoding('utf8').on('data', (s: string) => (log += s));
