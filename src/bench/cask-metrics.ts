@@ -93,7 +93,7 @@ export function insideFromScrapes(
   after: Scrape,
   windowMs: number,
   slots: number | null,
-): InsideSummary & { queueWait: LatencySummary; source: 'metrics' } {
+): InsideSummary & { queueWait: LatencySummary } {
   const busy =
     total(after, 'cask_busy_thread_seconds_total') -
     total(before, 'cask_busy_thread_seconds_total');
@@ -114,6 +114,75 @@ export function insideFromScrapes(
     timeline: [],
     source: 'metrics',
   };
+}
+
+/** A scrape and when it was taken (CLOCK_MONOTONIC ns, the clock of the load's window). */
+export interface TimedScrape {
+  atNs: bigint;
+  scrape: Scrape;
+}
+
+/**
+ * Scrapes /metrics every `intervalMs` while a run goes on. The generator decides when its
+ * measured window starts and ends (after its warm-up, in another process for some tools),
+ * so the lab cannot scrape at those instants; it scrapes on a steady beat instead and keeps
+ * the first and last scrapes inside the window (insideOfWindow). Each scrape is stamped
+ * with the middle of its round trip.
+ */
+export class MetricsSampler {
+  private readonly scrapes: TimedScrape[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private pending: Promise<void> | null = null;
+
+  constructor(
+    private readonly port: number,
+    private readonly intervalMs = 250,
+  ) {}
+
+  start(): void {
+    this.tick();
+    this.timer = setInterval(() => this.tick(), this.intervalMs);
+  }
+
+  /** Stops the beat and returns every scrape that answered, oldest first. */
+  async stop(): Promise<TimedScrape[]> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    await this.pending;
+    return this.scrapes;
+  }
+
+  private tick(): void {
+    // A scrape slower than the beat (a saturated server) is not stacked with another.
+    if (this.pending !== null) return;
+    const sent = process.hrtime.bigint();
+    this.pending = scrapeMetrics(this.port).then((scrape) => {
+      if (scrape !== null) {
+        const got = process.hrtime.bigint();
+        this.scrapes.push({ atNs: (sent + got) / 2n, scrape });
+      }
+      this.pending = null;
+    });
+  }
+}
+
+/**
+ * The inside view of a window [startNs, endNs] from the scrapes taken during it: the
+ * difference between the first and the last scrape inside the window, over the time between
+ * them. Null when fewer than two scrapes fall inside (a window shorter than the beat, or a
+ * server too busy to answer its admin listener).
+ */
+export function insideOfWindow(
+  scrapes: readonly TimedScrape[],
+  startNs: bigint,
+  endNs: bigint,
+  slots: number | null,
+): ReturnType<typeof insideFromScrapes> | null {
+  const inside = scrapes.filter((s) => s.atNs >= startNs && s.atNs <= endNs);
+  const first = inside[0];
+  const last = inside.at(-1);
+  if (first === undefined || last === undefined || first === last) return null;
+  return insideFromScrapes(first.scrape, last.scrape, Number(last.atNs - first.atNs) / 1e6, slots);
 }
 
 /** GET /metrics from the admin listener on 127.0.0.1; null when it does not answer. */

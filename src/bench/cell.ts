@@ -4,6 +4,7 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CpuPlan } from './cpus.js';
+import { insideOfWindow, MetricsSampler, type TimedScrape } from './cask-metrics.js';
 import { readRecords } from './inside.js';
 import {
   commandLine,
@@ -174,6 +175,8 @@ interface Measured {
   result: LoadResult;
   samples: Sample[];
   memory?: { atMs: number; processes: ProcMemory[] } | null;
+  /** The server's own /metrics, scraped during the run (servers with `metrics`). */
+  scrapes?: TimedScrape[];
 }
 
 export async function runCell(
@@ -191,7 +194,10 @@ export async function runCell(
   chmodSync(insideDir, 0o777);
   const benchEnv: Record<string, string> = { CASKBENCH_APP: opts.app ?? scenario.app };
   if (opts.app !== null) benchEnv.CASKBENCH_APP_DIR = opts.chdir ?? process.cwd();
-  if (opts.inside) benchEnv.CASKBENCH_INSIDE_DIR = insideDir;
+  // A server that measures itself (Cask) is scraped; the others get the middleware.
+  const adminPort = opts.inside && def.metrics !== undefined ? await freePort() : null;
+  const adminArgs = adminPort === null ? [] : (def.metrics?.args(adminPort) ?? []);
+  if (opts.inside && adminPort === null) benchEnv.CASKBENCH_INSIDE_DIR = insideDir;
   const pin = env.cpus.taskset !== null ? [env.cpus.taskset, '-c', env.cpus.server.join(',')] : [];
   const readyPath = opts.path ?? '/';
   const site = staticSite(scenario, env.tmpRoot);
@@ -204,10 +210,15 @@ export async function runCell(
     launchersDir: join(env.repoRoot, 'bench', 'launchers'),
     tmpDir: dir,
     env: benchEnv,
-    caskArgs: scenario.caskArgs ?? [],
+    caskArgs: [...(scenario.caskArgs ?? []), ...adminArgs],
   };
   if (scenario.kind === 'h2') {
-    return runH2Cell(def, scenario, env, label, { context: serverContext, pin, readyPath });
+    return runH2Cell(def, scenario, env, label, {
+      context: serverContext,
+      pin,
+      readyPath,
+      adminPort,
+    });
   }
   const skipReason =
     scenario.front === 'nginx'
@@ -246,6 +257,7 @@ export async function runCell(
       env: benchEnv,
       caskArgs: [
         ...(scenario.caskArgs ?? []),
+        ...adminArgs,
         ...(site === undefined ? [] : (def.staticArgs?.(site) ?? [])),
       ],
       staticDir: site,
@@ -299,6 +311,8 @@ export async function runCell(
       if (spec.kind === 'idle') prepareIdle(spec, pid, env.generator.pids);
       const sampler = new ProcSampler(pid, env.generator.pids);
       sampler.start();
+      const scraper = adminPort === null ? null : new MetricsSampler(adminPort);
+      scraper?.start();
       const snapshot = scheduleSnapshot(pid, snapshotAtMs(spec, byWrk));
       let result: LoadResult;
       try {
@@ -318,12 +332,14 @@ export async function runCell(
       } catch (err) {
         snapshot.done();
         sampler.stop();
+        await scraper?.stop();
         throw err;
       }
       const memory = snapshot.done();
+      const scrapes = await scraper?.stop();
       if (observeAfterS > 0)
         await new Promise((resolve) => setTimeout(resolve, observeAfterS * 1000));
-      return { result, samples: sampler.stop(), memory };
+      return { result, samples: sampler.stop(), memory, ...(scrapes && { scrapes }) };
     };
 
     if (scenario.kind === 'sweep') {
@@ -365,7 +381,10 @@ export async function runCell(
         measured.push(await measure(spec));
       }
       // The ceiling runs no app, so it has no inside view (rather than an empty one).
-      const records = opts.inside && def.serves !== 'fixed' ? readRecords(insideDir, 0n) : null;
+      const records =
+        opts.inside && adminPort === null && def.serves !== 'fixed'
+          ? readRecords(insideDir, 0n)
+          : null;
       const slots = def.slots(opts.workers, opts.threads);
       const loadCpus = Math.max(1, env.generator.pids.length);
       cell.runs = measured.map((m, i): RunResult =>
@@ -374,6 +393,7 @@ export async function runCell(
           result: m.result,
           samples: m.samples,
           records,
+          ...(m.scrapes && { inside: scrapedInside(m.scrapes, m.result, slots) }),
           slots,
           loadCpus,
           observeAfterMs: observeAfterS * 1000,
@@ -393,11 +413,22 @@ export async function runCell(
   return cell;
 }
 
-/** How an h2 cell starts its servers: the cell's context, pinning and readiness path. */
+/** The inside view of a run from the server's own /metrics, over the load's window. */
+function scrapedInside(
+  scrapes: readonly TimedScrape[],
+  result: LoadResult,
+  slots: number | null,
+): ReturnType<typeof insideOfWindow> {
+  return insideOfWindow(scrapes, BigInt(result.windowStartNs), BigInt(result.windowEndNs), slots);
+}
+
+/** How an h2 cell starts its servers: the cell's context, pinning, readiness path, and the
+ * admin port to scrape (servers with `metrics`, else null). */
 interface H2Start {
   context: Omit<ServerContext, 'port'>;
   pin: string[];
   readyPath: string;
+  adminPort: number | null;
 }
 
 /**
@@ -515,6 +546,8 @@ async function runLeg(
     if (r > 0) await server.settle();
     const sampler = new ProcSampler(server.running?.pid ?? -1, env.generator.pids);
     sampler.start();
+    const scraper = start.adminPort === null ? null : new MetricsSampler(start.adminPort);
+    scraper?.start();
     let run;
     try {
       run = await runH2load(
@@ -532,9 +565,11 @@ async function runLeg(
       );
     } catch (err) {
       sampler.stop();
+      await scraper?.stop();
       throw err;
     }
     const samples = sampler.stop();
+    const scrapes = await scraper?.stop();
     protocol = run.protocol;
     if (cell.loadCommand === null) cell.loadCommand = run.command;
     results.push({
@@ -543,6 +578,7 @@ async function runLeg(
         result: run.result,
         samples,
         records: null,
+        ...(scrapes && { inside: scrapedInside(scrapes, run.result, slots) }),
         slots,
         loadCpus: Math.max(1, env.cpus.load.length),
       }),

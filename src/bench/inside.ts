@@ -55,6 +55,12 @@ export interface InsideSummary {
   slots: number | null;
   /** Requests in the app, averaged over each 100 ms of the window. */
   timeline: number[];
+  /** Time waiting in the server's own queue before a worker took the request, when the
+   * server measures it (Cask's /metrics); the middleware cannot see it. */
+  queueWait?: LatencySummary;
+  /** Where the figures come from: the middleware's records (the default) or the server's
+   * own /metrics, whose view has no peak and no timeline. */
+  source?: 'middleware' | 'metrics';
 }
 
 /** Summarise the intervals that overlap [0, windowMs]. */

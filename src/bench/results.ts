@@ -213,6 +213,11 @@ export interface CellSummary {
     appP50: number;
     outsideP50: number;
     processes: number;
+    /** Queue wait before a worker took the request (ms), where the server measures it. */
+    queueP50?: number;
+    queueP99?: number;
+    /** 'metrics' when the figures are the server's own /metrics (no peak in-app count). */
+    source?: 'metrics';
   } | null;
   inFlight: number;
   generatorBound: boolean;

@@ -75,6 +75,10 @@ export interface ServerDef {
   /** Listens on a uwsgi socket when the context asks (ServerContext.protocol): the
    *  behind-nginx scenario runs it behind nginx's `uwsgi_pass`. */
   uwsgiSocket?: boolean;
+  /** Measures its own inside view and exposes it as Prometheus text (Cask's /metrics): the
+   *  lab starts it with these arguments for a loopback admin listener on `port` and scrapes
+   *  that, instead of wrapping the app in bench/apps/_inside.py. */
+  metrics?: { args(port: number): string[] };
 }
 
 const ENTRY = '_entry:application';
@@ -196,6 +200,7 @@ export const SERVERS: readonly ServerDef[] = [
     websocket: true,
     http2: { tlsArgs: (cert, key) => ['--certfile', cert, '--keyfile', key] },
     uwsgiSocket: true,
+    metrics: { args: (port) => ['--admin-bind', `${HOST}:${port}`] },
     launch: (ctx) => ({
       argv: [
         process.execPath,

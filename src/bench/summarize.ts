@@ -1,7 +1,7 @@
 // From raw measurements (generator results, /proc samples, inside records) to the numbers
 // in results.json: one RunResult per repeat, then medians and spreads per cell.
 import { LatencyHistogram, type LatencySummary } from './histogram.js';
-import { summarizeInside, type Interval } from './inside.js';
+import { summarizeInside, type InsideSummary, type Interval } from './inside.js';
 import {
   httperfBehind,
   httperfLagMs,
@@ -36,6 +36,9 @@ export interface RunInput {
   samples: readonly Sample[];
   /** Inside records (ms on the monotonic clock / 1e6 scale, see run.ts), or null. */
   records: readonly Interval[] | null;
+  /** The inside view as the server itself measured it (its /metrics over the window), which
+   * takes the place of the records; null when the scrapes did not cover the window. */
+  inside?: InsideSummary | null;
   slots: number | null;
   loadCpus: number;
   /** Samples kept after the window, for the time series and the process counts only. */
@@ -74,8 +77,8 @@ export function summarizeRun(input: RunInput): RunResult {
     procs: s.procs,
   }));
 
-  let inside = null;
-  if (input.records !== null) {
+  let inside: InsideSummary | null = input.inside ?? null;
+  if (input.inside === undefined && input.records !== null) {
     const originMs = Number(startNs) / 1e6;
     const shifted = input.records.map((r) => ({
       start: r.start - originMs,
@@ -134,6 +137,19 @@ export function summarizeRun(input: RunInput): RunResult {
   if (input.memory != null) run.memory = input.memory;
   if (afterMs > 0) run.observedAfterS = afterMs / 1000;
   return run;
+}
+
+/** Median queue wait of the repeats, for servers that measure it (Cask's /metrics). */
+function queueWaitOf(
+  insides: readonly InsideSummary[],
+): { queueP50: number; queueP99: number; source: 'metrics' } | Record<string, never> {
+  const waits = insides.map((i) => i.queueWait).filter((w) => w !== undefined);
+  if (waits.length === 0) return {};
+  return {
+    queueP50: median(waits.map((w) => w.p50)),
+    queueP99: median(waits.map((w) => w.p99)),
+    source: 'metrics',
+  };
 }
 
 /** The fast clients of a slow scenario are served when at least this share of their
@@ -206,6 +222,7 @@ export function summarizeCell(runs: readonly RunResult[]): CellSummary {
             appP50: median(insides.map((i) => i.appTime.p50)),
             outsideP50: pick((r) => r.latency.p50) - median(insides.map((i) => i.appTime.p50)),
             processes: Math.max(...insides.map((i) => i.processes)),
+            ...queueWaitOf(insides),
           },
     inFlight: pick((r) => r.inFlight),
     generatorBound: runs.some((r) => r.generatorBound),

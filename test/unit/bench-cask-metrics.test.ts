@@ -1,5 +1,10 @@
 import { test, type TestContext } from 'node:test';
-import { insideFromScrapes, parseScrape } from '../../src/bench/cask-metrics.js';
+import {
+  insideFromScrapes,
+  insideOfWindow,
+  parseScrape,
+  type TimedScrape,
+} from '../../src/bench/cask-metrics.js';
 
 function exposition(o: {
   requests: number;
@@ -54,4 +59,26 @@ test('`insideFromScrapes()` takes the window from the difference of two scrapes'
   t.assert.equal(inside.utilization, 0.25);
   t.assert.equal(inside.avgInApp, 1);
   t.assert.equal(inside.processes, 2);
+});
+
+test('`insideOfWindow()` takes the first and last scrapes inside the window, over their span', (t: TestContext) => {
+  t.plan(5);
+  const at = (ms: number, requests: number, busy: number): TimedScrape => ({
+    atNs: BigInt(ms) * 1_000_000n,
+    scrape: parseScrape(
+      exposition({ requests, wait: [requests, 0, 0], busy, capacity: (ms / 1000) * 4 }),
+    ),
+  });
+  // Scrapes every 250 ms from 0 to 3000 ms; the window is [400, 2600] ms.
+  const scrapes = [0, 250, 500, 750, 1000, 1500, 2000, 2500, 2750, 3000].map((ms) =>
+    at(ms, ms, ms / 1000),
+  );
+  const inside = insideOfWindow(scrapes, 400_000_000n, 2_600_000_000n, 4);
+  t.assert.ok(inside !== null);
+  // From the 500 ms scrape to the 2500 ms one: 2000 requests over 2 s, 2 busy thread-seconds.
+  t.assert.equal(inside?.requests, 2000);
+  t.assert.equal(inside?.avgInApp, 1);
+  t.assert.equal(inside?.utilization, 0.25);
+  // One scrape inside the window is no span at all.
+  t.assert.equal(insideOfWindow(scrapes, 2_400_000_000n, 2_600_000_000n, 4), null);
 });

@@ -87,7 +87,7 @@ export function explainCell(report: BenchReport, sc: ScenarioInfo, c: Cell): str
     );
   if (readers === null && i !== null && isNum(i.utilization) && i.utilization >= 0.9) {
     why.push(
-      `${slotsText(report.servers.find((x) => x.name === c.server)?.slots)} busy (${pct(i.utilization)}): requests wait for a worker — app p50 ${ms(i.appP50)} ms, client p50 ${ms(s.latency.p50)} ms`,
+      `${slotsText(report.servers.find((x) => x.name === c.server)?.slots)} busy (${pct(i.utilization)}): requests wait for a worker — ${isNum(i.queueP50) ? `queue wait p50 ${ms(i.queueP50)} ms (its /metrics), ` : ''}app p50 ${ms(i.appP50)} ms, client p50 ${ms(s.latency.p50)} ms`,
     );
   } else if (
     sc.kind === 'closed' &&

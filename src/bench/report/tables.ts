@@ -237,6 +237,7 @@ export function scenarioTable(report: BenchReport, sc: ScenarioInfo): Table {
         'in app avg/max',
         'slots used',
         'outside app p50 ms',
+        'queue wait p50 ms',
       ];
   const columns = slow ? SLOW_COLUMNS : plainColumns;
   const rows = ok.map((c) => {
@@ -274,6 +275,7 @@ export function scenarioTable(report: BenchReport, sc: ScenarioInfo): Table {
       int(s.perRequestUs),
       ...tail.slice(2),
       ms(s.inside?.outsideP50),
+      ms(s.inside?.queueP50),
     ];
   });
   for (const c of cells.filter((x) => x.status !== 'ok')) {
