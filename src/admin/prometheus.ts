@@ -325,10 +325,21 @@ export function renderMetrics(snap: Snapshot, utilization?: number): string {
   out.family(
     'cask_connections',
     'gauge',
-    'Open client connections, by state (idle, reading, in-app, flushing, closing, proxy).',
+    'Open client connections, by protocol (http/1.1, h2, websocket, uwsgi, scgi, fastcgi, sniffing) and state (idle, reading, in-app, flushing, closing, proxy; active for h2 and websocket).',
   );
-  for (const state of new Set([...CONNECTION_STATES, ...Object.keys(snap.connections)]))
-    out.sample('cask_connections', snap.connections[state] ?? 0, { state });
+  const byProtocol = snap.connectionsByProtocol;
+  for (const protocol of new Set(['http/1.1', ...Object.keys(byProtocol)])) {
+    const phases = byProtocol[protocol] ?? {};
+    const seeded = protocol === 'http/1.1' ? CONNECTION_STATES : [];
+    for (const state of new Set([...seeded, ...Object.keys(phases)]))
+      out.sample('cask_connections', phases[state] ?? 0, { protocol, state });
+  }
+  out.one(
+    'cask_http2_streams',
+    'gauge',
+    'Streams open on every HTTP/2 connection together.',
+    snap.http2Streams,
+  );
   out.one(
     'cask_connections_accepted_total',
     'counter',

@@ -73,7 +73,12 @@ export interface Snapshot {
   /** Busy and available thread-seconds since the start, exited workers included. */
   readonly busySeconds: number;
   readonly capacitySeconds: number;
+  /** Open connections by phase, whatever their protocol. */
   readonly connections: Readonly<Record<string, number>>;
+  /** Open connections by protocol (http/1.1, h2, websocket, uwsgi…), then by phase. */
+  readonly connectionsByProtocol: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** Streams open on every HTTP/2 connection together. */
+  readonly http2Streams: number;
   readonly bytesIn: number;
   readonly bytesOut: number;
   readonly spool: { readonly bytes: number; readonly files: number; readonly peakBytes: number };
@@ -159,9 +164,14 @@ export function takeSnapshot(sources: AdminSources, now = Date.now()): Snapshot 
     capacitySeconds += w.capacitySeconds;
   }
   const connections: Record<string, number> = {};
+  const connectionsByProtocol: Record<string, Record<string, number>> = {};
+  let http2Streams = 0;
   for (const connection of front.connections) {
-    const phase = (connection as { phase?: string }).phase ?? 'other';
+    const { phase, protocol } = connection;
     connections[phase] = (connections[phase] ?? 0) + 1;
+    const byPhase = (connectionsByProtocol[protocol] ??= {});
+    byPhase[phase] = (byPhase[phase] ?? 0) + 1;
+    http2Streams += connection.openStreams ?? 0;
   }
   let bytesIn = front.counters.closedBytesIn;
   let bytesOut = front.counters.closedBytesOut;
@@ -190,6 +200,8 @@ export function takeSnapshot(sources: AdminSources, now = Date.now()): Snapshot 
     busySeconds,
     capacitySeconds,
     connections,
+    connectionsByProtocol,
+    http2Streams,
     bytesIn,
     bytesOut,
     spool: {

@@ -49,6 +49,8 @@ export interface Stats {
   readonly workers: Snapshot['workers'];
   readonly front: Snapshot['front'];
   readonly connections: Snapshot['connections'];
+  readonly connectionsByProtocol: Snapshot['connectionsByProtocol'];
+  readonly http2Streams: number;
   readonly bytes: { readonly in: number; readonly out: number };
   readonly spool: Snapshot['spool'];
   readonly counters: Snapshot['counters'];
@@ -96,6 +98,8 @@ export function statsJson(snap: Snapshot, sampler: Sampler | undefined): Stats {
     workers: snap.workers,
     front: snap.front,
     connections: snap.connections,
+    connectionsByProtocol: snap.connectionsByProtocol,
+    http2Streams: snap.http2Streams,
     bytes: { in: snap.bytesIn, out: snap.bytesOut },
     spool: snap.spool,
     counters: snap.counters,

@@ -56,6 +56,8 @@ interface SinkOptions {
 interface WireProtocol {
   /** As the logs name it. */
   readonly title: string;
+  /** As the open-connections gauge names it (the `-b` scheme). */
+  readonly name: WebServerProtocol;
   decoder(options: ConnectionOptions, maxConnections: number): RequestDecoder;
   sink(
     socket: Socket,
@@ -87,16 +89,19 @@ const CLOSE_DELIMITED = {
 export const PROTOCOLS: Readonly<Record<WebServerProtocol, WireProtocol>> = {
   uwsgi: {
     title: 'uwsgi',
+    name: 'uwsgi',
     decoder: (options) => new UwsgiDecoder(decoderLimits(options.limits)),
     ...CLOSE_DELIMITED,
   },
   scgi: {
     title: 'SCGI',
+    name: 'scgi',
     decoder: (options) => new ScgiDecoder(decoderLimits(options.limits)),
     ...CLOSE_DELIMITED,
   },
   fastcgi: {
     title: 'FastCGI',
+    name: 'fastcgi',
     decoder: (options, maxConnections) =>
       new FastCgiDecoder({ ...decoderLimits(options.limits), maxConnections }),
     sink: (socket, options, done, appError) => new FastCgiResponse(socket, options, done, appError),
@@ -159,13 +164,13 @@ export class WebServerConnection implements FrontConnection {
 
   constructor(
     private readonly socket: Socket,
-    private readonly protocol: WireProtocol,
+    private readonly wire: WireProtocol,
     private readonly context: WebServerContext,
     private readonly listener: ListenerInfo,
   ) {
     this.opts = context.options;
     this.handler = context.handler;
-    this.decoder = protocol.decoder(this.opts, context.maxConnections);
+    this.decoder = wire.decoder(this.opts, context.maxConnections);
     this.peerAddr = socket.remoteAddress ?? '';
     this.peerPort = socket.remotePort === undefined ? '' : String(socket.remotePort);
     context.registry.add(this);
@@ -185,6 +190,10 @@ export class WebServerConnection implements FrontConnection {
   shutdown(): void {
     this.closing = true;
     if (this.idle) this.close();
+  }
+
+  get protocol(): string {
+    return this.wire.name;
   }
 
   /** The state in the table above, for the open-connections gauge (src/admin). */
@@ -246,7 +255,7 @@ export class WebServerConnection implements FrontConnection {
       408,
       new CaskError(
         'CASK_SEND_TIMEOUT',
-        `${this.protocol.title} peer read nothing for ${limit} ms: ${pending} bytes pending`,
+        `${this.wire.title} peer read nothing for ${limit} ms: ${pending} bytes pending`,
       ),
       this.clientAddr,
     );
@@ -384,7 +393,7 @@ export class WebServerConnection implements FrontConnection {
     this.lastPending = 0;
     const request = cgi.request;
     const remoteAddr = cgi.remoteAddr ?? this.peerAddr;
-    const sink = this.protocol.sink(
+    const sink = this.wire.sink(
       this.socket,
       { id: this.decoder.requestId, isHead: request.method === 'HEAD', spool: this.context.spool },
       (done) => this.onResponseDone(done),
@@ -476,7 +485,7 @@ export class WebServerConnection implements FrontConnection {
       this.close();
       return;
     }
-    const answer = this.protocol.refusal(status, this.decoder.requestId);
+    const answer = this.wire.refusal(status, this.decoder.requestId);
     if (answer !== undefined) this.socket.write(answer);
     this.close();
   }

@@ -85,6 +85,15 @@ export interface FrontConnection {
   shutdown(): void;
   /** Nothing in progress: no request being read, run or answered. */
   readonly idle: boolean;
+  /** What it speaks, for the open-connections gauge: http/1.1, h2, websocket, uwsgi, scgi,
+   * fastcgi, or `sniffing` while the first bytes are awaited. */
+  readonly protocol: string;
+  /** Where it is in its life, for the same gauge (idle, reading, in-app, flushing, closing,
+   * proxy for HTTP/1.x and the web-server protocols; idle, active, closing for HTTP/2 and
+   * WebSocket; reading while sniffing). */
+  readonly phase: string;
+  /** Streams open on a multiplexed connection (HTTP/2); absent for the others. */
+  readonly openStreams?: number;
 }
 
 /** What every connection of a front shares. */
@@ -209,6 +218,8 @@ export class Connection implements FrontConnection {
     this.closing = true;
     if (this.idle) this.close();
   }
+
+  readonly protocol = 'http/1.1';
 
   /** The state in the table above, for the open-connections gauge (src/admin). */
   get phase(): string {

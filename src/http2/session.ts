@@ -67,6 +67,20 @@ export class Http2Connection implements FrontConnection {
     return this.streams.size === 0;
   }
 
+  readonly protocol = 'h2';
+
+  /** For the open-connections gauge: `active` while any stream is open (its requests may be
+   * in any phase at once, so the session is not given one of theirs). */
+  get phase(): string {
+    if (this.closing || this.closed) return 'closing';
+    return this.streams.size > 0 ? 'active' : 'idle';
+  }
+
+  /** Streams open on this session, for the open-streams gauge. */
+  get openStreams(): number {
+    return this.streams.size;
+  }
+
   /** Server shutdown: GOAWAY now; the streams in flight finish, then the session closes. */
   shutdown(): void {
     this.goaway();

@@ -90,6 +90,10 @@ export class ProtocolSniffer implements FrontConnection {
     if (first !== undefined) this.onData(first);
   }
 
+  /** Not yet known: the first bytes decide between HTTP/1.x and HTTP/2. */
+  readonly protocol = 'sniffing';
+  readonly phase = 'reading';
+
   get idle(): boolean {
     return true;
   }

@@ -64,6 +64,13 @@ export class WebSocketSession implements FrontConnection, WebSocketChannel {
     ws.on('close', (code, reason) => this.onClose(code, reason.toString('utf8')));
   }
 
+  readonly protocol = 'websocket';
+
+  /** For the open-connections gauge: `active` while open, `closing` during the handshake. */
+  get phase(): string {
+    return this.state === 'open' ? 'active' : 'closing';
+  }
+
   get idle(): boolean {
     return false;
   }

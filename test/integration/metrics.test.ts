@@ -1,6 +1,7 @@
 // /metrics and /stats on the admin listener, after known traffic, over real sockets with the
 // real cask and a real Python.
 import assert from 'node:assert/strict';
+import { connect } from 'node:http2';
 import { test } from 'node:test';
 import { adminPort, metric, metricSum, parseMetrics, promtoolCheck } from '../helpers/admin.js';
 import { APPS, startCask } from '../helpers/cask.js';
@@ -142,8 +143,8 @@ test('a running request is a busy thread in /metrics, and /stats says which requ
   );
   const during = await scrape(admin);
   assert.equal(metric(during, 'cask_worker_idle_threads', { worker: 1 }), 1);
-  assert.equal(metric(during, 'cask_connections', { state: 'in-app' }), 1);
-  assert.equal(metric(during, 'cask_connections', { state: 'idle' }), 1);
+  assert.equal(metric(during, 'cask_connections', { protocol: 'http/1.1', state: 'in-app' }), 1);
+  assert.equal(metric(during, 'cask_connections', { protocol: 'http/1.1', state: 'idle' }), 1);
   await new Promise((r) => setTimeout(r, 300));
   const doc = await stats(admin);
   const running = doc.workers[0]?.requests ?? [];
@@ -277,4 +278,54 @@ test('/metrics, /stats and /dashboard want the admin token when one is set; the 
   assert.equal((await get(admin, '/healthz')).status, 200);
   assert.equal((await get(admin, '/readyz')).status, 200);
   assert.equal((await get(admin, '/nothing')).status, 404);
+});
+
+test('open connections are counted by protocol: an HTTP/2 session with a stream in the app, beside HTTP/1.1', async (t) => {
+  const server = await startCask([
+    'failures:application',
+    '--chdir',
+    APPS,
+    '--threads',
+    '2',
+    '--admin-bind',
+    '127.0.0.1:0',
+  ]);
+  t.after(() => server.stop());
+  const admin = adminPort(server);
+  // h2c with prior knowledge: one session, one stream held in the app for a second.
+  const session = connect(`http://127.0.0.1:${server.port}`);
+  t.after(() => session.destroy());
+  const stream = session.request({ ':path': '/sleep?1' });
+  const answered = new Promise<number>((resolve, reject) => {
+    stream.on('response', (headers) => resolve(Number(headers[':status'])));
+    stream.on('error', reject);
+  });
+  stream.resume();
+  stream.end();
+  const idle = exchange(server.port, 'GET /ok HTTP/1.1\r\nHost: h\r\n\r\n', {
+    ms: 1500,
+    waitClose: true,
+  });
+  await until(
+    async () =>
+      metric(await scrape(admin), 'cask_connections', { protocol: 'h2', state: 'active' }) === 1,
+    5000,
+    'an active HTTP/2 session',
+  );
+  const during = await scrape(admin);
+  assert.equal(metric(during, 'cask_http2_streams'), 1);
+  assert.equal(metric(during, 'cask_connections', { protocol: 'http/1.1', state: 'idle' }), 1);
+  const doc = (await stats(admin)) as StatsDoc & {
+    connectionsByProtocol?: Record<string, Record<string, number>>;
+  };
+  assert.equal(doc.connectionsByProtocol?.h2?.active, 1);
+  assert.equal(await answered, 200);
+  await until(
+    async () =>
+      metric(await scrape(admin), 'cask_connections', { protocol: 'h2', state: 'idle' }) === 1,
+    5000,
+    'the session idle once its stream is answered',
+  );
+  assert.equal(metric(await scrape(admin), 'cask_http2_streams'), 0);
+  await idle;
 });

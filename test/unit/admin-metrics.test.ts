@@ -98,7 +98,12 @@ function fakeSnapshot(metrics: RequestMetrics): Snapshot {
     ],
     busySeconds: 12,
     capacitySeconds: 4000,
-    connections: { idle: 2, 'in-app': 3 },
+    connections: { idle: 3, 'in-app': 3, active: 1 },
+    connectionsByProtocol: {
+      'http/1.1': { idle: 2, 'in-app': 3 },
+      h2: { active: 1, idle: 1 },
+    },
+    http2Streams: 4,
     bytesIn: 100,
     bytesOut: 2000,
     spool: { bytes: 0, files: 0, peakBytes: 0 },
@@ -157,8 +162,13 @@ test('renderMetrics() writes counters, gauges and cumulative histograms promtool
     0,
     'reasons are seeded at 0',
   );
-  assert.equal(metric(values, 'cask_connections', { state: 'reading' }), 0);
-  assert.equal(metric(values, 'cask_connections', { state: 'in-app' }), 3);
+  assert.equal(metric(values, 'cask_connections', { protocol: 'http/1.1', state: 'reading' }), 0);
+  assert.equal(metric(values, 'cask_connections', { protocol: 'http/1.1', state: 'in-app' }), 3);
+  assert.equal(metric(values, 'cask_connections', { protocol: 'h2', state: 'active' }), 1);
+  assert.equal(metric(values, 'cask_connections', { protocol: 'h2', state: 'idle' }), 1);
+  // The HTTP/1.1 states are always there; another protocol's only once seen.
+  assert.equal(metric(values, 'cask_connections', { protocol: 'h2', state: 'reading' }), undefined);
+  assert.equal(metric(values, 'cask_http2_streams'), 4);
   const complaints = promtoolCheck(text);
   if (complaints === undefined) {
     t.diagnostic(

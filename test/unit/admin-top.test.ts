@@ -71,6 +71,8 @@ function stats(over: { uptime: number; cpu: number; served: number }): Stats {
     ],
     front: { cpuSeconds: 1, rssBytes: 60 * 1024 * 1024, heapBytes: 1 },
     connections: {},
+    connectionsByProtocol: {},
+    http2Streams: 0,
     bytes: { in: 0, out: 0 },
     spool: { bytes: 0, files: 0, peakBytes: 0 },
     counters: {
