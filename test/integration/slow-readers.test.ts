@@ -178,8 +178,11 @@ describe('slow readers against cask', () => {
         freeAt > 0,
         `the worker's threads were still busy 3 s after ${N} slow readers asked`,
       );
+      // A fast client behind held threads would wait for --send-timeout (30 s) to free one;
+      // the margin only absorbs the machine itself stalling while 160 MiB go to the page
+      // cache beside the other tests (seen at 280 ms on a busy two-core runner).
       t.assert.ok(
-        p99(during) < p99(usual) + 250,
+        p99(during) < p99(usual) + 1000,
         `fast client p99 went from ${p99(usual)} ms to ${p99(during)} ms`,
       );
       t.assert.equal(
