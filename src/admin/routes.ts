@@ -77,6 +77,38 @@ function send(
 
 const JSON_TYPE = 'application/json';
 
+/**
+ * Who may read /metrics, /stats and the dashboard: loopback peers without a token, bearers of
+ * the token with one. false when the peer may go on; true when a refusal was sent.
+ */
+export function refuseAdminPeer(
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+  token: string,
+): boolean {
+  if (token === '') {
+    if (isLoopback(request.socket.remoteAddress)) return false;
+    send(
+      response,
+      request,
+      403,
+      JSON_TYPE,
+      '{"error": "forbidden: without --admin-token only loopback peers may read this"}\n',
+    );
+    return true;
+  }
+  const header = request.headers.authorization ?? '';
+  const given = header.startsWith('Bearer ')
+    ? header.slice(7).trim()
+    : (url.searchParams.get('access_token') ?? '');
+  if (given !== '' && sameToken(given, token)) return false;
+  send(response, request, 401, JSON_TYPE, '{"error": "unauthorized: send the admin token"}\n', {
+    'WWW-Authenticate': 'Bearer realm="cask"',
+  });
+  return true;
+}
+
 export function adminRoutes(
   sources: AdminSources,
   sampler: Sampler,
@@ -84,28 +116,8 @@ export function adminRoutes(
 ): AdminRoutes {
   const streams = new Set<ServerResponse>();
 
-  /** false when the peer may go on; true when a refusal was sent. */
   function refused(request: IncomingMessage, response: ServerResponse, url: URL): boolean {
-    if (options.token === '') {
-      if (isLoopback(request.socket.remoteAddress)) return false;
-      send(
-        response,
-        request,
-        403,
-        JSON_TYPE,
-        '{"error": "forbidden: without --admin-token only loopback peers may read this"}\n',
-      );
-      return true;
-    }
-    const header = request.headers.authorization ?? '';
-    const given = header.startsWith('Bearer ')
-      ? header.slice(7).trim()
-      : (url.searchParams.get('access_token') ?? '');
-    if (given !== '' && sameToken(given, options.token)) return false;
-    send(response, request, 401, JSON_TYPE, '{"error": "unauthorized: send the admin token"}\n', {
-      'WWW-Authenticate': 'Bearer realm="cask"',
-    });
-    return true;
+    return refuseAdminPeer(request, response, url, options.token);
   }
 
   function stream(request: IncomingMessage, response: ServerResponse): void {
