@@ -28,6 +28,7 @@ import type { Sampler } from './admin/sampler.js';
 import type { AccessLog, Logger } from './log.js';
 import type { BoundListener } from './net/listener.js';
 import { removePidFile, writePidFile } from './pidfile.js';
+import { tellPrimaryReady } from './fronts/child.js';
 import { HookHost, type HookServer, type MasterHook } from './pool/hooks.js';
 import type { Pool } from './pool/pool.js';
 import type { PoolGroup } from './pool/group.js';
@@ -194,6 +195,7 @@ export class Control {
         logger.info(`Ready: ${pool.readyWorkers} worker(s)`);
         // The process that started this one (SIGUSR2, --daemon) waits for this.
         tellParentReady();
+        tellPrimaryReady();
         void this.hook('when_ready');
       } else if (event.action === 'quit') {
         this.now(`${event.signal}: stopping now`, event.signal);

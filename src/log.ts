@@ -43,6 +43,8 @@ export class Logger {
     private readonly target = '-',
     /** `--log-json`: one JSON object per line instead of the bracketed text. */
     private readonly json = false,
+    /** Who speaks when a line names no one else: `cask`, or `front 2` of `--fronts N`. */
+    private readonly name = 'cask',
   ) {
     this.threshold = LEVELS[level];
     this.out = openStream(target, process.stderr);
@@ -59,7 +61,7 @@ export class Logger {
     return level >= this.threshold;
   }
 
-  log(level: number, message: string, tag = 'cask'): void {
+  log(level: number, message: string, tag = this.name): void {
     if (level >= 30) {
       const at = level >= 50 ? 2 : level >= 40 ? 1 : 0;
       this.counts[at] = (this.counts[at] as number) + 1;

@@ -30,6 +30,9 @@ import { Reloader } from './dev/reloader.js';
 import { ConsoleGate, consoleRoute } from './dev/console.js';
 import { openBrowser } from './dev/open.js';
 import { selfSignedTls } from './dev/selfsigned.js';
+import { frontConfig, frontRole } from './fronts/child.js';
+import { FrontsPrimary } from './fronts/primary.js';
+import { checkFronts, cpuCount, frontCount } from './fronts/plan.js';
 
 /** Node's own handshake timeout, used when `header-timeout` is 0. */
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 120_000;
@@ -42,8 +45,23 @@ export interface ServeMode {
   readonly notes?: readonly Note[];
 }
 
-export async function serve(given: Config, mode: ServeMode = {}): Promise<number> {
+export async function serve(settings: Config, mode: ServeMode = {}): Promise<number> {
+  if (frontRole() === undefined) return serveOne(settings, mode);
+  // A front asks the primary for each listening socket over the cluster's IPC channel, which
+  // the start let go of (src/process/origin.ts): hold it while serving, let go at the end.
+  process.channel?.ref();
+  try {
+    return await serveOne(settings, mode);
+  } finally {
+    process.channel?.unref();
+  }
+}
+
+async function serveOne(settings: Config, mode: ServeMode): Promise<number> {
   const dev = mode.dev === true;
+  // A front of `--fronts N` serves its share of the workers on the primary's sockets.
+  const role = frontRole();
+  const given = role === undefined ? settings : frontConfig(settings, role);
   // Sockets systemd bound (socket activation) replace --bind. Read once and removed from the
   // environment the workers inherit; malformed variables throw ConfigError (exit 2).
   const activated = activatedSockets(process.env, process.pid);
@@ -56,8 +74,14 @@ export async function serve(given: Config, mode: ServeMode = {}): Promise<number
   if (umask !== undefined) process.umask(umask);
   // TLS options that do not go together throw ConfigError (exit 2) before anything starts.
   const tlsOn = tlsEnabled(config);
-  const logger = new Logger(config.logLevel, config.errorLog, config.logJson);
-  for (const note of mode.notes ?? []) {
+  const logger = new Logger(
+    config.logLevel,
+    config.errorLog,
+    config.logJson,
+    role === undefined ? 'cask' : `front ${role.index + 1}`,
+  );
+  // The primary said them already.
+  for (const note of role === undefined ? (mode.notes ?? []) : []) {
     if (note.level === 'warn') logger.warn(note.text);
     else logger.info(note.text);
   }
@@ -78,6 +102,12 @@ export async function serve(given: Config, mode: ServeMode = {}): Promise<number
         config.headerTimeout > 0 ? config.headerTimeout * 1000 : DEFAULT_HANDSHAKE_TIMEOUT_MS,
       )
     : undefined;
+  if (role === undefined) {
+    // Several fronts: this process becomes their primary and serves no request itself.
+    const count = frontCount(config.fronts, cpuCount(), config.workers);
+    checkFronts(config, count, { dev, activated: activated !== undefined });
+    if (count > 1) return new FrontsPrimary(config, count, logger).run();
+  }
   const accessLog = config.accessLog
     ? new AccessLog(
         config.accessLog,

@@ -115,6 +115,11 @@ function validateUmask(value: string): void {
     throw new InvalidValue('is not an octal umask (write 022, 027 or 0o007)');
 }
 
+function validateFronts(value: string): void {
+  if (!/^(auto|[1-9]\d{0,3})$/.test(value))
+    throw new InvalidValue('is not a number of front processes (1, 2, …) or `auto`');
+}
+
 function validateAccount(value: string): void {
   // POSIX portable user names, and what NSS backends commonly allow; ids are numbers.
   if (value !== '' && !/^[a-z_][a-z0-9_.-]*\$?$|^\d+$/i.test(value))
@@ -386,6 +391,15 @@ export const SETTINGS = table({
     doc: 'Number of Python worker processes. Without this option, `WEB_CONCURRENCY` sets it, as in gunicorn.',
     default: 1,
     min: 1,
+  }),
+  fronts: string({
+    flag: '--fronts',
+    env: 'CASK_FRONTS',
+    metavar: 'N',
+    section: 'Workers',
+    doc: 'Front processes (the Node side: connections, HTTP, TLS, buffering) sharing the listening sockets, each with its share of the workers, under one primary process that binds the sockets, passes on signals, restarts a front that dies and answers the admin listener for all of them. `auto`: one front per four CPUs, at most one per worker. One front uses at most one core; more help when the front, not Python, is the limit (docs/performance.md).',
+    default: '1',
+    validate: validateFronts,
   }),
   threads: int({
     flag: '--threads',
@@ -991,7 +1005,8 @@ export const RENAMED: Readonly<Record<string, SettingKey>> = {
  * - `CASK_BENCH_` — the benchmark lab's app wrapper (`CASK_BENCH_APP`, `CASK_BENCH_APP_DIR`,
  *   `CASK_BENCH_INSIDE_DIR`, read by bench/apps/_entry.py inside the workers).
  * - `CASK_PROCESS_` — what a Cask process tells the one it starts: on SIGUSR2 its listeners and
- *   pid, for `--daemon` that it must report when ready (src/process/origin.ts).
+ *   pid, for `--daemon` that it must report when ready (src/process/origin.ts), to a front of
+ *   `--fronts N` which one it is (src/fronts/child.ts).
  * No option's env var may start with one of these (a test checks it).
  */
 export const INTERNAL_ENV_PREFIXES: readonly string[] = ['CASK_TEST_', 'CASK_BENCH_', 'CASK_PROCESS_'];

@@ -21,6 +21,7 @@ import { closeSync, lstatSync, renameSync, statSync, unlinkSync } from 'node:fs'
 import type { Server } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { formatBind, type BindAddress } from './bind.js';
+import { frontRole, sharedTemporaryTag } from '../fronts/child.js';
 
 /** The environment variable that carries inherited listeners: `{"main 127.0.0.1:8000": 4}`. */
 export const INHERITED_ENV = 'CASK_PROCESS_FDS';
@@ -128,20 +129,25 @@ export function bindListener(
     });
     return;
   }
+  // In a front of `--fronts N` (a cluster worker), Node asks the primary for the main
+  // listeners, so that every front accepts from the same socket; the admin listener is the
+  // front's own.
+  const exclusive = role === 'admin';
   if (bind.kind === 'tcp') {
     server.listen(
-      { host: bind.host, port: bind.port, backlog, ipv6Only: bind.host.includes(':') },
+      { host: bind.host, port: bind.port, backlog, ipv6Only: bind.host.includes(':'), exclusive },
       ready,
     );
     return;
   }
   const path = bind.path;
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}`);
+  const shared = !exclusive && frontRole() !== undefined;
+  const temporary = join(dirname(path), `.${basename(path)}.${sharedTemporaryTag()}`);
   if (Buffer.byteLength(temporary) > UNIX_PATH_MAX) {
     // No room for a temporary name: bind in place (libuv then removes the file at close, so a
     // SIGUSR2 handover of this socket leaves it without a file).
-    if (isStaleSocket(path)) unlinkSync(path);
-    server.listen({ path, backlog }, ready);
+    if (!shared && isStaleSocket(path)) unlinkSync(path);
+    server.listen({ path, backlog, exclusive }, ready);
     return;
   }
   try {
@@ -153,16 +159,22 @@ export function bindListener(
   } catch {
     // absent: the usual case
   }
-  if (isStaleSocket(temporary)) unlinkSync(temporary);
-  server.listen({ path: temporary, backlog }, () => {
+  // The fronts share one temporary name: the temporary socket of one must not be taken for a
+  // stale one by another (the primary's pid in the name is new).
+  if (!shared && isStaleSocket(temporary)) unlinkSync(temporary);
+  server.listen({ path: temporary, backlog, exclusive }, () => {
     try {
       renameSync(temporary, path);
     } catch (error) {
-      server.close();
-      server.emit('error', error);
-      return;
+      // Another front renamed the shared socket into place first: it is the same socket.
+      if (!(shared && (error as NodeJS.ErrnoException).code === 'ENOENT' && isStaleSocket(path))) {
+        server.close();
+        server.emit('error', error);
+        return;
+      }
     }
-    removeAtClose(server, path);
+    // A front leaves the file to the primary, which removes it once every front is gone.
+    if (!shared) removeAtClose(server, path);
     ready();
   });
 }
