@@ -233,7 +233,9 @@ export function resolveOptions(values: ParsedValues, argv: string[]): BenchOptio
   if (httperf.max < httperf.start)
     throw new UsageError(`Option --httperf-max must not be below --httperf-start: ${httperf.max}`);
   return Object.freeze({
-    servers: list('server', values.servers, serverNames) ?? serverNames,
+    servers:
+      list('server', values.servers, serverNames) ??
+      SERVERS.filter((s) => s.optIn !== true).map((s) => s.name),
     scenarios: scenarios ?? [...DEFAULT_SCENARIOS],
     app,
     chdir: values.chdir ?? null,

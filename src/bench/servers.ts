@@ -79,6 +79,8 @@ export interface ServerDef {
    *  lab starts it with these arguments for a loopback admin listener on `port` and scrapes
    *  that, instead of wrapping the app in bench/apps/_inside.py. */
   metrics?: { args(port: number): string[] };
+  /** Run only when named in --servers (a variant of another row, e.g. Cask with 2 fronts). */
+  optIn?: boolean;
 }
 
 const ENTRY = '_entry:application';
@@ -86,6 +88,35 @@ const ENTRY = '_entry:application';
  *  the front as users run it (test/unit/bench-servers-flags.test.ts keeps the two in step). */
 export const CASK_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
 const HOST = '127.0.0.1';
+
+/** `cask serve` from this checkout, as users run it, with the bench entry app. */
+function caskLaunch(ctx: ServerContext, extra: string[] = []): Launch {
+  return {
+    argv: [
+      process.execPath,
+      ...CASK_NODE_FLAGS,
+      join(ctx.repoRoot, 'bin', 'cask.js'),
+      'serve',
+      ENTRY,
+      '--chdir',
+      ctx.appsDir,
+      '-b',
+      ctx.protocol === 'uwsgi' ? `uwsgi://${HOST}:${ctx.port}` : `${HOST}:${ctx.port}`,
+      '-w',
+      String(ctx.workers),
+      '--threads',
+      String(ctx.threads),
+      '--python',
+      ctx.python,
+      ...extra,
+      ...(ctx.caskArgs ?? []),
+    ],
+    env: { ...ctx.env },
+    cwd: ctx.appsDir,
+    stopSignal: 'SIGTERM',
+    files: [],
+  };
+}
 
 function pyEnv(ctx: ServerContext): Record<string, string> {
   return { ...ctx.env, PYTHONPATH: ctx.appsDir, PYTHONUNBUFFERED: '1' };
@@ -201,30 +232,25 @@ export const SERVERS: readonly ServerDef[] = [
     http2: { tlsArgs: (cert, key) => ['--certfile', cert, '--keyfile', key] },
     uwsgiSocket: true,
     metrics: { args: (port) => ['--admin-bind', `${HOST}:${port}`] },
-    launch: (ctx) => ({
-      argv: [
-        process.execPath,
-        ...CASK_NODE_FLAGS,
-        join(ctx.repoRoot, 'bin', 'cask.js'),
-        'serve',
-        ENTRY,
-        '--chdir',
-        ctx.appsDir,
-        '-b',
-        ctx.protocol === 'uwsgi' ? `uwsgi://${HOST}:${ctx.port}` : `${HOST}:${ctx.port}`,
-        '-w',
-        String(ctx.workers),
-        '--threads',
-        String(ctx.threads),
-        '--python',
-        ctx.python,
-        ...(ctx.caskArgs ?? []),
-      ],
-      env: { ...ctx.env },
-      cwd: ctx.appsDir,
-      stopSignal: 'SIGTERM',
-      files: [],
-    }),
+    launch: (ctx) => caskLaunch(ctx),
+  },
+  {
+    name: 'cask-2-fronts',
+    title: 'Cask, 2 fronts',
+    model: 'two Node fronts accepting from one socket, each with half the workers × threads',
+    needs: [{ file: 'dist/cli.js', what: 'Cask build (run `npm run build`)' }],
+    optIn: true,
+    slots: (w, t) => w * t,
+    budget: (w, t) => `${procs(w)} × ${threads(t)} + 2 Node fronts`,
+    notes: 'opt-in (name it in --servers); needs -w 2 or more, one worker per front',
+    staticArgs: (dir) => ['--static', `/static=${dir}`],
+    startTimeoutMs: 20_000,
+    asgi: true,
+    websocket: true,
+    http2: { tlsArgs: (cert, key) => ['--certfile', cert, '--keyfile', key] },
+    uwsgiSocket: true,
+    metrics: { args: (port) => ['--admin-bind', `${HOST}:${port}`] },
+    launch: (ctx) => caskLaunch(ctx, ['--fronts', '2']),
   },
   {
     name: 'raw-net',
