@@ -225,3 +225,16 @@ test('a start that fails in a front fails the server with its status; bad settin
   assert.equal(await dev.exited, 2);
   assert.match(dev.stderr(), /cannot go with live reload/);
 });
+
+test('the fronts and their workers stop when the primary is killed outright', async (t) => {
+  const { server, admin } = await startFronts(t, ['-w', '2', '--fronts', '2']);
+  const doc = await stats(admin);
+  const fronts = frontPids(doc, 2);
+  const workers = doc.workers.map((w) => w.pid);
+  server.proc.kill('SIGKILL');
+  await until(
+    () => [...fronts, ...workers].every((pid) => !existsSync(`/proc/${pid}`)),
+    10_000,
+    'the fronts and workers gone',
+  );
+});
