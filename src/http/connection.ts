@@ -123,6 +123,8 @@ export interface ConnectionContext {
   ) => boolean;
 }
 
+function ignoreError(): void {}
+
 type State = 'proxy' | 'idle' | 'reading' | 'in-app' | 'flushing' | 'closing' | 'closed';
 
 interface StreamHandle {
@@ -188,7 +190,8 @@ export class Connection implements FrontConnection {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
-    socket.on('error', () => {});
+    // Errors end in 'close', which does the cleaning up; one shared listener for every socket.
+    socket.on('error', ignoreError);
     socket.on('close', () => this.onClose());
     const now = acceptedAt;
     const { headerTimeoutMs, keepAliveMs } = this.opts;

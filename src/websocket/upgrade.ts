@@ -7,9 +7,11 @@
 // HTTP/2 (RFC 8441, extended CONNECT) is not offered: an HTTP/2 client opens its WebSockets
 // over HTTP/1.1, as browsers do when a server does not announce SETTINGS_ENABLE_CONNECT_PROTOCOL.
 
+import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import type { IncomingMessage } from 'node:http';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type * as WsModule from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import type { FrontConnection } from '../http/connection.js';
 import type { RequestInfo, WebSocketChannel, WebSocketOffer, WebSocketPeer } from '../exchange.js';
 import { readHandshake, type Handshake } from './handshake.js';
@@ -28,15 +30,32 @@ interface Pending {
   extra?: readonly string[];
 }
 
+/**
+ * `ws` is loaded when the first WebSocket is offered, not at start: a server whose apps never
+ * take a WebSocket (every WSGI app) does not carry the library in its memory. It is a
+ * CommonJS package, so it loads synchronously: the first handshake waits a few milliseconds
+ * once, and `accept()` can stay synchronous.
+ */
+let wsModule: typeof WsModule | undefined;
+function loadWs(): typeof WsModule {
+  wsModule ??= createRequire(import.meta.url)('ws') as typeof WsModule;
+  return wsModule;
+}
+
 /** One per front: the `ws` server that writes handshakes, and what every session shares. */
 export class WebSocketUpgrades {
-  private readonly server: WebSocketServer;
+  private made: WebSocketServer | undefined;
 
   constructor(
     readonly options: WebSocketOptions,
     private readonly registry: Set<FrontConnection>,
-  ) {
-    this.server = new WebSocketServer({
+  ) {}
+
+  /** The `ws` server, made at the first offer. */
+  private get server(): WebSocketServer {
+    if (this.made !== undefined) return this.made;
+    const options = this.options;
+    const server = new (loadWs().WebSocketServer)({
       noServer: true,
       clientTracking: false,
       maxPayload: options.maxMessageSize,
@@ -44,10 +63,12 @@ export class WebSocketUpgrades {
       perMessageDeflate: options.perMessageDeflate ? { threshold: 1024 } : false,
       handleProtocols: (_offered, request) => (request as unknown as Pending).chosen ?? false,
     });
-    this.server.on('headers', (headers: string[], request: IncomingMessage) => {
+    server.on('headers', (headers: string[], request: IncomingMessage) => {
       const extra = (request as unknown as Pending).extra ?? [];
       for (let i = 0; i < extra.length; i += 2) headers.push(`${extra[i]}: ${extra[i + 1]}`);
     });
+    this.made = server;
+    return server;
   }
 
   /** Whether `head` asks to become a WebSocket, and asks properly. */
@@ -66,6 +87,8 @@ export class WebSocketUpgrades {
     handOver: () => Buffer,
     ended: () => void,
   ): WebSocketOffer {
+    // Loaded now, while the app decides: accept() then finds it ready.
+    void this.server;
     return {
       subprotocols,
       accept: (subprotocol, extra, peer) =>

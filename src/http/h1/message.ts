@@ -22,6 +22,10 @@ import type { RequestHead } from './types.js';
 import { checkTarget } from './request-line.js';
 
 /** One per parser, reused for each message: begin(), field() per line, then head(). */
+/** Held between messages in place of the last one's headers; begin() gives each message a
+ * fresh array before any field is added. */
+const NO_HEADERS: string[] = [];
+
 export class HeadBuilder {
   private method = '';
   private target = '';
@@ -156,7 +160,7 @@ export class HeadBuilder {
       );
     }
     const connection = this.connectionFlags;
-    return {
+    const head: RequestHead = {
       method: this.method,
       target: this.target,
       protocol: minor === 1 ? 'HTTP/1.1' : 'HTTP/1.0',
@@ -174,6 +178,16 @@ export class HeadBuilder {
       // RFC 9112 §3.2.2: with an absolute-form target, its authority replaces Host.
       host: this.authority ?? this.host,
     };
+    // The head owns the request's strings now. Letting go of them here means a keep-alive
+    // connection waiting for its next request does not hold its last one: with 10,000 idle
+    // browser connections, a kilobyte or more of headers each.
+    this.headers = NO_HEADERS;
+    this.method = '';
+    this.target = '';
+    this.host = '';
+    this.authority = null;
+    this.contentLengthText = null;
+    return head;
   }
 
   /** Values of every field named `lower`, joined as a list (error messages only). */
