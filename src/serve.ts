@@ -153,7 +153,7 @@ async function serveOne(settings: Config, mode: ServeMode): Promise<number> {
   const several = served.length > 1;
   let fatal: string | undefined;
   let fatalKind: 'load' | 'start' = 'load';
-  // Every app's requests count in the same histograms: /metrics describes the server.
+  // Every app's requests count in the same histograms; each app counts its own requests.
   const metrics = new RequestMetrics();
   const apps = served.map((app) => {
     const own = app.config;
@@ -176,7 +176,8 @@ async function serveOne(settings: Config, mode: ServeMode): Promise<number> {
       isTrustedProxy: (address) => allow.has(address),
       errorPages: dev ? audience : undefined,
       offload: sendfileOffload(config, logger),
-      metrics,
+      // Its own request counter, sharing the server's histograms: /metrics labels by app.
+      metrics: metrics.forApp(),
     });
     // Files changed: reload; `cask dev` answers every request itself while the app is broken.
     const reloader = own.reload
@@ -221,8 +222,17 @@ async function serveOne(settings: Config, mode: ServeMode): Promise<number> {
   const connections = front.connections;
   // Listeners for a web server in front (`-b uwsgi://…`, scgi, fastcgi) speak its protocol.
   const webServer = webServerTransports(front, frontOptions, router, logger);
-  // The admin pages describe the first app's pool (the only one, unless there are several).
-  const adminSources = { app: first.config.app, pool: first.pool, gateway: first.gateway, front };
+  // The admin pages describe every app; the `app` label is the app itself when it is alone.
+  const adminSources = {
+    apps: apps.map((app) => ({
+      name: several ? app.name : app.config.app,
+      app: app.config.app,
+      pool: app.pool,
+      gateway: app.gateway,
+    })),
+    metrics,
+    front,
+  };
   const sampler = new Sampler(adminSources);
   const admin = { routes: adminRoutes(adminSources, sampler, { token: config.adminToken }), sampler };
 

@@ -89,22 +89,54 @@ export interface RequestTimes {
 export class RequestMetrics {
   /** Requests finished, by [method × status class]: METHODS.length × STATUS_CLASSES.length. */
   readonly requests = new Float64Array(METHODS.length * STATUS_CLASSES.length);
-  readonly queueWait = new Histogram();
-  readonly appTime = new Histogram();
-  readonly sendTime = new Histogram();
-  readonly duration = new Histogram();
+  readonly queueWait: Histogram;
+  readonly appTime: Histogram;
+  readonly sendTime: Histogram;
+  readonly duration: Histogram;
   /** Requests a transport refused before any app saw them, by error code. */
-  readonly refused = new Map<string, number>();
+  readonly refused: Map<string, number>;
   /**
    * Requests by exact status code (index = code), kept only while StatsD sends them
    * (gunicorn's `request.status.<code>`): /metrics has status classes and needs no more.
    */
   private statusCodes: Float64Array | undefined;
+  /** The app counters made by forApp(), whose requests the totals below include. */
+  private readonly parts: RequestMetrics[] = [];
+
+  /** The server's metrics, when this one counts one app's requests (forApp()). */
+  private readonly shared: RequestMetrics | undefined;
+
+  /**
+   * @param server the server's metrics, when this one counts one app's requests: it then
+   *   shares their histograms, refusals and status codes and keeps only its own `requests`
+   */
+  constructor(server?: RequestMetrics) {
+    const shared = server?.shared ?? server;
+    this.shared = shared;
+    this.queueWait = shared?.queueWait ?? new Histogram();
+    this.appTime = shared?.appTime ?? new Histogram();
+    this.sendTime = shared?.sendTime ?? new Histogram();
+    this.duration = shared?.duration ?? new Histogram();
+    this.refused = shared?.refused ?? new Map<string, number>();
+    this.statusCodes = shared?.statusCodes;
+    shared?.parts.push(this);
+  }
+
+  /**
+   * A counter of one app's requests, for that app's gateway. Every app's requests land in the
+   * same histograms; only the method × status class table is the app's own, so that /metrics
+   * can label requests by app without the request path looking anything up.
+   */
+  forApp(): RequestMetrics {
+    return new RequestMetrics(this);
+  }
 
   /** Start counting exact status codes; returns the array the request path bumps. */
   countStatusCodes(): Float64Array {
-    this.statusCodes ??= new Float64Array(600);
-    return this.statusCodes;
+    if (this.shared !== undefined) return this.shared.countStatusCodes();
+    const codes = (this.statusCodes ??= new Float64Array(600));
+    for (const part of this.parts) part.statusCodes = codes;
+    return codes;
   }
 
   /** One exchange is over (its response was sent, or it was abandoned). `now` in ms. */
@@ -130,9 +162,18 @@ export class RequestMetrics {
     this.refused.set(code, (this.refused.get(code) ?? 0) + 1);
   }
 
+  /** Requests by [method × status class], this one's and those of every app counter. */
+  allRequests(): Float64Array {
+    const sum = Float64Array.from(this.requests);
+    for (const part of this.parts)
+      for (let i = 0; i < sum.length; i++)
+        sum[i] = (sum[i] as number) + (part.requests[i] as number);
+    return sum;
+  }
+
   get total(): number {
     let sum = 0;
-    for (const n of this.requests) sum += n;
+    for (const n of this.allRequests()) sum += n;
     return sum;
   }
 }

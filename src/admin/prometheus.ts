@@ -6,7 +6,7 @@
 
 import { VERSION } from '../version.js';
 import { type Histogram, METHODS, STATUS_CLASSES } from './instruments.js';
-import type { Snapshot } from './snapshot.js';
+import type { AppPart, Snapshot } from './snapshot.js';
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -59,8 +59,18 @@ class Exposition {
     counts: Readonly<Record<string, number>>,
   ): this {
     this.family(name, 'counter', help);
+    return this.reasons(name, seeds, counts, {});
+  }
+
+  /** The samples of a by-reason counter, with `labels` (the app's) before the reason. */
+  reasons(
+    name: string,
+    seeds: readonly string[],
+    counts: Readonly<Record<string, number>>,
+    labels: Labels,
+  ): this {
     const keys = new Set([...seeds, ...Object.keys(counts)]);
-    for (const reason of keys) this.sample(name, counts[reason] ?? 0, { reason });
+    for (const reason of keys) this.sample(name, counts[reason] ?? 0, { ...labels, reason });
     return this;
   }
 
@@ -90,10 +100,29 @@ class Exposition {
 export function renderMetrics(snap: Snapshot, utilization?: number): string {
   const out = new Exposition();
   const m = snap.metrics;
+  // With several apps every per-app series has an `app` label (worker numbers repeat from app
+  // to app); with one the series keep the labels they always had.
+  const several = snap.apps.length > 1;
+  const of = (a: AppPart): Labels => (several ? { app: a.name } : {});
+  const perApp = (
+    name: string,
+    type: 'counter' | 'gauge',
+    help: string,
+    value: (a: AppPart) => number,
+  ): void => {
+    out.family(name, type, help);
+    for (const a of snap.apps) out.sample(name, value(a), of(a));
+  };
 
-  out
-    .family('cask_info', 'gauge', 'Always 1; the labels say which Cask serves which app.')
-    .sample('cask_info', 1, { version: VERSION, app: snap.app });
+  out.family('cask_info', 'gauge', 'Always 1; the labels say which Cask serves which app.');
+  for (const a of snap.apps)
+    out.sample(
+      'cask_info',
+      1,
+      several
+        ? { version: VERSION, app: a.name, callable: a.app }
+        : { version: VERSION, app: a.app },
+    );
   out.one(
     'cask_start_time_seconds',
     'gauge',
@@ -106,15 +135,17 @@ export function renderMetrics(snap: Snapshot, utilization?: number): string {
     'counter',
     'Requests answered (or abandoned by their client), by method and status class; "none" when no status went out.',
   );
-  for (let mi = 0; mi < METHODS.length; mi++) {
-    for (let si = 0; si < STATUS_CLASSES.length; si++) {
-      const n = m.requests[mi * STATUS_CLASSES.length + si] as number;
-      if (n > 0 || (mi === 0 && si === 2)) {
-        out.sample('cask_requests_total', n, {
-          app: snap.app,
-          method: METHODS[mi] as string,
-          status_class: STATUS_CLASSES[si] as string,
-        });
+  for (const a of snap.apps) {
+    for (let mi = 0; mi < METHODS.length; mi++) {
+      for (let si = 0; si < STATUS_CLASSES.length; si++) {
+        const n = a.requests[mi * STATUS_CLASSES.length + si] as number;
+        if (n > 0 || (mi === 0 && si === 2)) {
+          out.sample('cask_requests_total', n, {
+            app: a.name,
+            method: METHODS[mi] as string,
+            status_class: STATUS_CLASSES[si] as string,
+          });
+        }
       }
     }
   }
@@ -139,13 +170,13 @@ export function renderMetrics(snap: Snapshot, utilization?: number): string {
     m.duration,
   );
 
-  out.one(
+  perApp(
     'cask_queue_depth',
     'gauge',
     "Requests waiting in the front's queue for a free worker.",
-    snap.queue.depth,
+    (a) => a.queue.depth,
   );
-  out.one('cask_queue_limit', 'gauge', 'max-queue: past it, requests get 503.', snap.queue.max);
+  perApp('cask_queue_limit', 'gauge', 'max-queue: past it, requests get 503.', (a) => a.queue.max);
 
   const perWorker = (
     name: string,
@@ -156,7 +187,8 @@ export function renderMetrics(snap: Snapshot, utilization?: number): string {
     out.family(name, type, help);
     for (const w of snap.workers) {
       const v = value(w);
-      if (v !== null) out.sample(name, v, { worker: w.worker });
+      if (v !== null)
+        out.sample(name, v, several ? { app: w.app, worker: w.worker } : { worker: w.worker });
     }
   };
   out.family(
@@ -166,6 +198,7 @@ export function renderMetrics(snap: Snapshot, utilization?: number): string {
   );
   for (const w of snap.workers) {
     out.sample('cask_worker_info', 1, {
+      ...(several ? { app: w.app } : {}),
       worker: w.worker,
       pid: w.pid ?? '',
       generation: w.generation,
@@ -222,51 +255,54 @@ export function renderMetrics(snap: Snapshot, utilization?: number): string {
     (w) => w.uptime,
   );
 
-  const states: Record<string, number> = {};
-  for (const w of snap.workers) states[w.state] = (states[w.state] ?? 0) + 1;
   out.family(
     'cask_workers',
     'gauge',
     'Worker processes, by state (starting, ready, retiring, draining, stopping).',
   );
-  for (const state of new Set(['starting', 'ready', ...Object.keys(states)]))
-    out.sample('cask_workers', states[state] ?? 0, { state });
-  out.one(
+  for (const a of snap.apps) {
+    const states: Record<string, number> = {};
+    for (const w of a.workers) states[w.state] = (states[w.state] ?? 0) + 1;
+    for (const state of new Set(['starting', 'ready', ...Object.keys(states)]))
+      out.sample('cask_workers', states[state] ?? 0, { ...of(a), state });
+  }
+  perApp(
     'cask_workers_target',
     'gauge',
     'Worker processes wanted (workers, changed by SIGTTIN/SIGTTOU and autoscaling).',
-    snap.target,
+    (a) => a.target,
   );
-  out.one(
+  perApp(
     'cask_generation',
     'gauge',
     'The generation of workers serving; each reload adds one.',
-    snap.generation,
+    (a) => a.generation,
   );
-  out.byReason(
+  out.family(
     'cask_worker_starts_total',
+    'counter',
     'Worker processes started, by reason: start, reload, crash (replacing one), recycled (max-requests, max-lifetime, max-rss), timeout (replacing one with a stuck request), scaling.',
-    START_REASONS,
-    snap.starts,
   );
-  out.byReason(
+  for (const a of snap.apps)
+    out.reasons('cask_worker_starts_total', START_REASONS, a.starts, of(a));
+  out.family(
     'cask_worker_exits_total',
+    'counter',
     'Worker processes that exited, by reason: recycled, timeout (stuck request), crash (unexpected), reload (old generation, or a failed new one), scaling, shutdown.',
-    EXIT_REASONS,
-    snap.exits,
   );
+  for (const a of snap.apps) out.reasons('cask_worker_exits_total', EXIT_REASONS, a.exits, of(a));
 
-  out.one(
+  perApp(
     'cask_busy_thread_seconds_total',
     'counter',
     'Busy thread-seconds of every worker, those gone included.',
-    snap.busySeconds,
+    (a) => a.busySeconds,
   );
-  out.one(
+  perApp(
     'cask_capacity_thread_seconds_total',
     'counter',
     'Available thread-seconds (threads of ready workers, over time), those gone included.',
-    snap.capacitySeconds,
+    (a) => a.capacitySeconds,
   );
   out.one(
     'cask_capacity_utilization',
@@ -275,51 +311,56 @@ export function renderMetrics(snap: Snapshot, utilization?: number): string {
     utilization ?? (snap.capacitySeconds > 0 ? snap.busySeconds / snap.capacitySeconds : 0),
   );
 
-  out.one(
+  perApp(
     'cask_request_timeouts_total',
     'counter',
     'Requests past timeout: 504 sent, RequestTimeout raised in their thread.',
-    snap.counters.timeouts,
+    (a) => a.counters.timeouts,
   );
-  out.one(
+  perApp(
     'cask_requests_stuck_total',
     'counter',
     'Timed-out requests still running timeout-grace later (their worker was taken out of service).',
-    snap.counters.stuck,
+    (a) => a.counters.stuck,
   );
-  out.one(
+  perApp(
     'cask_slow_requests_total',
     'counter',
-    'Requests that ran past slow-request (each logged once with its thread\'s Python stack).',
-    snap.counters.slow,
+    "Requests that ran past slow-request (each logged once with its thread's Python stack).",
+    (a) => a.counters.slow,
   );
-  out.byReason(
+  // The queue is an app's, the connection limit the server's: only the first has the label.
+  out.family(
     'cask_shed_total',
+    'counter',
     'Requests and connections turned away with 503: queue_full (max-queue), queue_timeout (max-queue-wait), connection_limit (max-connections).',
-    [],
-    {
-      queue_full: snap.counters.queueFull,
-      queue_timeout: snap.counters.queueTimeouts,
-      connection_limit: snap.counters.overLimit,
-    },
   );
+  for (const a of snap.apps) {
+    out.reasons(
+      'cask_shed_total',
+      [],
+      { queue_full: a.counters.queueFull, queue_timeout: a.counters.queueTimeouts },
+      of(a),
+    );
+  }
+  out.sample('cask_shed_total', snap.counters.overLimit, { reason: 'connection_limit' });
   out.byReason(
     'cask_refused_total',
     'Requests refused by the front before any app saw them, by error code (docs/errors.md).',
     [],
     snap.refused,
   );
-  out.one(
+  perApp(
     'cask_app_errors_total',
     'counter',
     'Requests whose app raised (500, or a cut response).',
-    snap.counters.appErrors,
+    (a) => a.counters.appErrors,
   );
-  out.one(
+  perApp(
     'cask_reclaimed_total',
     'counter',
     'Prefetched requests taken back from a stalled or draining worker and sent elsewhere.',
-    snap.counters.reclaimed,
+    (a) => a.counters.reclaimed,
   );
 
   out.family(

@@ -184,7 +184,7 @@ export function adminRoutes(
             request,
             200,
             'text/html; charset=utf-8',
-            dashboardPage(VERSION, sources.app),
+            dashboardPage(VERSION, sources.apps.map((a) => a.app).join(', ')),
           );
           return true;
         case '/dashboard/chart.js':

@@ -58,14 +58,16 @@ interface Totals {
 function totalsOf(snap: Snapshot): Totals {
   const m = snap.metrics;
   let errors = 0;
-  for (let at = 5; at < m.requests.length; at += STATUS_CLASSES.length)
-    errors += m.requests[at] as number;
+  let requests = 0;
+  for (const n of snap.requests) requests += n;
+  for (let at = 5; at < snap.requests.length; at += STATUS_CLASSES.length)
+    errors += snap.requests[at] as number;
   const workerCpu = new Map<number, number>();
   for (const w of snap.workers)
     if (w.pid !== null && w.cpuSeconds !== null) workerCpu.set(w.pid, w.cpuSeconds);
   return {
     at: snap.at,
-    requests: m.total,
+    requests,
     errors,
     duration: Float64Array.from(m.duration.counts),
     queueWaitSum: m.queueWait.sum,
@@ -164,7 +166,7 @@ export class Sampler {
   private readonly bounds: readonly number[];
 
   constructor(private readonly sources: AdminSources) {
-    this.bounds = sources.gateway.metrics.duration.bounds;
+    this.bounds = sources.metrics.duration.bounds;
   }
 
   start(): void {

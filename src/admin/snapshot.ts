@@ -10,12 +10,23 @@ import type { WorkerProcess } from '../pool/worker.js';
 import type { RequestMetrics } from './instruments.js';
 import { readUsage } from './proc.js';
 
-/** What the admin listener reads; serve.ts hands it over. */
-export interface AdminSources {
-  /** The app as configured (`module:callable`), the `app` label. */
+/** One app the server serves, as the admin listener sees it. */
+export interface AdminApp {
+  /** The `app` label: `module:callable` when it is the only app, else its mount or host. */
+  readonly name: string;
+  /** The app as configured (`module:callable`). */
   readonly app: string;
   readonly pool: Pool;
+  /** Its gateway; `metrics` counts this app's requests (RequestMetrics.forApp()). */
   readonly gateway: { readonly metrics: RequestMetrics; readonly counters: GatewayCounters };
+}
+
+/** What the admin listener reads; serve.ts hands it over. */
+export interface AdminSources {
+  /** Every app served, at least one. */
+  readonly apps: readonly AdminApp[];
+  /** The server's metrics: the latency histograms and refusals every app shares. */
+  readonly metrics: RequestMetrics;
   readonly front: Front;
 }
 
@@ -33,6 +44,8 @@ export interface RequestView {
 }
 
 export interface WorkerView {
+  /** The `app` label of the app whose worker it is. */
+  readonly app: string;
   readonly worker: number;
   readonly pid: number | null;
   readonly generation: number;
@@ -54,9 +67,48 @@ export interface WorkerView {
   readonly requests: readonly RequestView[];
 }
 
+/** What one app's gateway and pool counted. */
+export interface AppCounters {
+  readonly dispatched: number;
+  readonly queueFull: number;
+  readonly queueTimeouts: number;
+  readonly timeouts: number;
+  readonly stuck: number;
+  readonly reclaimed: number;
+  readonly slow: number;
+  readonly appErrors: number;
+  readonly failed: number;
+}
+
+/** One app's part of a Snapshot: its pool, its workers and its requests. */
+export interface AppPart {
+  /** The `app` label (AdminApp.name). */
+  readonly name: string;
+  /** `module:callable`. */
+  readonly app: string;
+  readonly queue: { readonly depth: number; readonly max: number };
+  readonly target: number;
+  readonly generation: number;
+  readonly reloading: boolean;
+  readonly workers: readonly WorkerView[];
+  /** Busy and available thread-seconds since the start, exited workers included. */
+  readonly busySeconds: number;
+  readonly capacitySeconds: number;
+  readonly counters: AppCounters;
+  readonly starts: Readonly<Record<string, number>>;
+  readonly exits: Readonly<Record<string, number>>;
+  /** This app's requests by [method × status class] (RequestMetrics.requests). */
+  readonly requests: Float64Array;
+}
+
+/**
+ * The server at one moment. The top-level fields are server totals (summed over the apps);
+ * `apps` has each app's own part.
+ */
 export interface Snapshot {
   /** ms since the epoch. */
   readonly at: number;
+  /** `module:callable` of the app, or of every app, comma-separated. */
   readonly app: string;
   readonly pid: number;
   readonly startedAt: number;
@@ -67,10 +119,11 @@ export interface Snapshot {
   };
   readonly queue: { readonly depth: number; readonly max: number };
   readonly target: number;
+  /** The highest generation serving (each app reloads on its own). */
   readonly generation: number;
   readonly reloading: boolean;
+  /** Every app's workers. */
   readonly workers: readonly WorkerView[];
-  /** Busy and available thread-seconds since the start, exited workers included. */
   readonly busySeconds: number;
   readonly capacitySeconds: number;
   /** Open connections by phase, whatever their protocol. */
@@ -82,22 +135,14 @@ export interface Snapshot {
   readonly bytesIn: number;
   readonly bytesOut: number;
   readonly spool: { readonly bytes: number; readonly files: number; readonly peakBytes: number };
-  readonly counters: {
-    readonly accepted: number;
-    readonly overLimit: number;
-    readonly dispatched: number;
-    readonly queueFull: number;
-    readonly queueTimeouts: number;
-    readonly timeouts: number;
-    readonly stuck: number;
-    readonly reclaimed: number;
-    readonly slow: number;
-    readonly appErrors: number;
-    readonly failed: number;
-  };
+  readonly counters: AppCounters & { readonly accepted: number; readonly overLimit: number };
   readonly starts: Readonly<Record<string, number>>;
   readonly exits: Readonly<Record<string, number>>;
   readonly refused: Readonly<Record<string, number>>;
+  /** Every app's requests by [method × status class]. */
+  readonly requests: Float64Array;
+  readonly apps: readonly AppPart[];
+  /** The shared latency histograms. */
   readonly metrics: RequestMetrics;
 }
 
@@ -129,10 +174,11 @@ function requestsOf(worker: WorkerProcess, now: number): RequestView[] {
   return out;
 }
 
-function workerView(worker: WorkerProcess, now: number): WorkerView {
+function workerView(app: string, worker: WorkerProcess, now: number): WorkerView {
   const usage = readUsage(worker.alive ? worker.pid : undefined);
   const busy = Math.min(worker.inFlight, worker.threads);
   return {
+    app,
     worker: worker.index,
     pid: worker.pid ?? null,
     generation: worker.generation,
@@ -153,15 +199,87 @@ function workerView(worker: WorkerProcess, now: number): WorkerView {
   };
 }
 
-export function takeSnapshot(sources: AdminSources, now = Date.now()): Snapshot {
-  const { pool, front, gateway } = sources;
+function appPart(source: AdminApp, now: number): AppPart {
+  const { pool, gateway } = source;
   const supervisor = pool.supervisor;
-  const workers = supervisor.workers.map((w) => workerView(w, now));
+  const workers = supervisor.workers.map((w) => workerView(source.name, w, now));
   let busySeconds = supervisor.retired.busySeconds;
   let capacitySeconds = supervisor.retired.capacitySeconds;
   for (const w of workers) {
     busySeconds += w.busySeconds;
     capacitySeconds += w.capacitySeconds;
+  }
+  const p = pool.counters;
+  return {
+    name: source.name,
+    app: source.app,
+    queue: { depth: pool.queued, max: pool.maxQueue },
+    target: supervisor.target,
+    generation: supervisor.serving,
+    reloading: supervisor.serving > 0 && supervisor.pending !== undefined,
+    workers,
+    busySeconds,
+    capacitySeconds,
+    counters: {
+      dispatched: p.dispatched,
+      queueFull: p.queueFull,
+      queueTimeouts: p.queueTimeouts,
+      timeouts: p.timeouts,
+      stuck: p.stuck,
+      reclaimed: p.reclaimed,
+      slow: p.slow,
+      appErrors: gateway.counters.appErrors,
+      failed: gateway.counters.failed,
+    },
+    starts: Object.fromEntries(supervisor.starts),
+    exits: Object.fromEntries(supervisor.exits),
+    requests: Float64Array.from(gateway.metrics.requests),
+  };
+}
+
+function addInto(into: Record<string, number>, from: Readonly<Record<string, number>>): void {
+  for (const [key, n] of Object.entries(from)) into[key] = (into[key] ?? 0) + n;
+}
+
+export function takeSnapshot(sources: AdminSources, now = Date.now()): Snapshot {
+  const { front } = sources;
+  const apps = sources.apps.map((app) => appPart(app, now));
+  const workers: WorkerView[] = [];
+  const counters: Record<keyof AppCounters, number> = {
+    dispatched: 0,
+    queueFull: 0,
+    queueTimeouts: 0,
+    timeouts: 0,
+    stuck: 0,
+    reclaimed: 0,
+    slow: 0,
+    appErrors: 0,
+    failed: 0,
+  };
+  const starts: Record<string, number> = {};
+  const exits: Record<string, number> = {};
+  const requests = new Float64Array(sources.metrics.requests.length);
+  const queue = { depth: 0, max: 0 };
+  let target = 0;
+  let generation = 0;
+  let reloading = false;
+  let busySeconds = 0;
+  let capacitySeconds = 0;
+  for (const app of apps) {
+    workers.push(...app.workers);
+    for (const key of Object.keys(counters) as (keyof AppCounters)[])
+      counters[key] += app.counters[key];
+    addInto(starts, app.starts);
+    addInto(exits, app.exits);
+    for (let i = 0; i < requests.length; i++)
+      requests[i] = (requests[i] as number) + (app.requests[i] as number);
+    queue.depth += app.queue.depth;
+    queue.max += app.queue.max;
+    target += app.target;
+    generation = Math.max(generation, app.generation);
+    reloading ||= app.reloading;
+    busySeconds += app.busySeconds;
+    capacitySeconds += app.capacitySeconds;
   }
   const connections: Record<string, number> = {};
   const connectionsByProtocol: Record<string, Record<string, number>> = {};
@@ -181,10 +299,9 @@ export function takeSnapshot(sources: AdminSources, now = Date.now()): Snapshot 
   }
   const cpu = process.cpuUsage();
   const memory = process.memoryUsage();
-  const p = pool.counters;
   return {
     at: now,
-    app: sources.app,
+    app: sources.apps.map((app) => app.app).join(', '),
     pid: process.pid,
     startedAt: STARTED_AT,
     front: {
@@ -192,10 +309,10 @@ export function takeSnapshot(sources: AdminSources, now = Date.now()): Snapshot 
       rssBytes: memory.rss,
       heapBytes: memory.heapUsed,
     },
-    queue: { depth: pool.queued, max: pool.maxQueue },
-    target: supervisor.target,
-    generation: supervisor.serving,
-    reloading: supervisor.serving > 0 && supervisor.pending !== undefined,
+    queue,
+    target,
+    generation,
+    reloading,
     workers,
     busySeconds,
     capacitySeconds,
@@ -212,19 +329,13 @@ export function takeSnapshot(sources: AdminSources, now = Date.now()): Snapshot 
     counters: {
       accepted: front.counters.accepted,
       overLimit: front.counters.overLimit,
-      dispatched: p.dispatched,
-      queueFull: p.queueFull,
-      queueTimeouts: p.queueTimeouts,
-      timeouts: p.timeouts,
-      stuck: p.stuck,
-      reclaimed: p.reclaimed,
-      slow: p.slow,
-      appErrors: gateway.counters.appErrors,
-      failed: gateway.counters.failed,
+      ...counters,
     },
-    starts: Object.fromEntries(supervisor.starts),
-    exits: Object.fromEntries(supervisor.exits),
-    refused: Object.fromEntries(gateway.metrics.refused),
-    metrics: gateway.metrics,
+    starts,
+    exits,
+    refused: Object.fromEntries(sources.metrics.refused),
+    requests,
+    apps,
+    metrics: sources.metrics,
   };
 }

@@ -5,7 +5,7 @@
 import { VERSION } from '../version.js';
 import { METHODS, STATUS_CLASSES, type Histogram } from './instruments.js';
 import { quantile, type Point, type Sampler } from './sampler.js';
-import type { Snapshot } from './snapshot.js';
+import type { AppPart, Snapshot } from './snapshot.js';
 
 export interface LatencySummary {
   readonly count: number;
@@ -28,6 +28,64 @@ function summary(h: Histogram): LatencySummary {
   };
 }
 
+export interface RequestCounts {
+  readonly total: number;
+  readonly byStatus: Readonly<Record<string, number>>;
+  readonly byMethod: Readonly<Record<string, number>>;
+}
+
+function requestCounts(requests: Float64Array): RequestCounts {
+  const byStatus: Record<string, number> = {};
+  const byMethod: Record<string, number> = {};
+  let total = 0;
+  for (let mi = 0; mi < METHODS.length; mi++) {
+    for (let si = 0; si < STATUS_CLASSES.length; si++) {
+      const n = requests[mi * STATUS_CLASSES.length + si] as number;
+      if (n === 0) continue;
+      const status = STATUS_CLASSES[si] as string;
+      const method = METHODS[mi] as string;
+      byStatus[status] = (byStatus[status] ?? 0) + n;
+      byMethod[method] = (byMethod[method] ?? 0) + n;
+      total += n;
+    }
+  }
+  return { total, byStatus, byMethod };
+}
+
+/** One app's part of /stats: its pool, workers and requests (the latency is the server's). */
+export interface AppStats {
+  /** The `app` label of /metrics: `module:callable` when alone, else the mount or host. */
+  readonly name: string;
+  readonly app: string;
+  readonly generation: number;
+  readonly targetWorkers: number;
+  readonly reloading: boolean;
+  readonly queue: AppPart['queue'];
+  readonly utilization: { readonly sinceStart: number };
+  readonly requests: RequestCounts;
+  readonly workers: AppPart['workers'];
+  readonly counters: AppPart['counters'];
+  readonly starts: AppPart['starts'];
+  readonly exits: AppPart['exits'];
+}
+
+function appStats(a: AppPart): AppStats {
+  return {
+    name: a.name,
+    app: a.app,
+    generation: a.generation,
+    targetWorkers: a.target,
+    reloading: a.reloading,
+    queue: a.queue,
+    utilization: { sinceStart: a.capacitySeconds > 0 ? a.busySeconds / a.capacitySeconds : 0 },
+    requests: requestCounts(a.requests),
+    workers: a.workers,
+    counters: a.counters,
+    starts: a.starts,
+    exits: a.exits,
+  };
+}
+
 export interface Stats {
   readonly version: string;
   readonly pid: number;
@@ -39,11 +97,7 @@ export interface Stats {
   readonly reloading: boolean;
   readonly queue: { readonly depth: number; readonly max: number };
   readonly utilization: { readonly recent: number | null; readonly sinceStart: number };
-  readonly requests: {
-    readonly total: number;
-    readonly byStatus: Readonly<Record<string, number>>;
-    readonly byMethod: Readonly<Record<string, number>>;
-  };
+  readonly requests: RequestCounts;
   readonly latency: Readonly<Record<'queueWait' | 'app' | 'send' | 'total', LatencySummary>>;
   readonly last: Point | null;
   readonly workers: Snapshot['workers'];
@@ -57,22 +111,12 @@ export interface Stats {
   readonly starts: Snapshot['starts'];
   readonly exits: Snapshot['exits'];
   readonly refused: Snapshot['refused'];
+  /** Each app's own figures; the fields above are the server's totals. */
+  readonly apps: readonly AppStats[];
 }
 
 export function statsJson(snap: Snapshot, sampler: Sampler | undefined): Stats {
   const m = snap.metrics;
-  const byStatus: Record<string, number> = {};
-  const byMethod: Record<string, number> = {};
-  for (let mi = 0; mi < METHODS.length; mi++) {
-    for (let si = 0; si < STATUS_CLASSES.length; si++) {
-      const n = m.requests[mi * STATUS_CLASSES.length + si] as number;
-      if (n === 0) continue;
-      const status = STATUS_CLASSES[si] as string;
-      const method = METHODS[mi] as string;
-      byStatus[status] = (byStatus[status] ?? 0) + n;
-      byMethod[method] = (byMethod[method] ?? 0) + n;
-    }
-  }
   return {
     version: VERSION,
     pid: snap.pid,
@@ -87,7 +131,7 @@ export function statsJson(snap: Snapshot, sampler: Sampler | undefined): Stats {
       recent: sampler?.utilization(snap) ?? null,
       sinceStart: snap.capacitySeconds > 0 ? snap.busySeconds / snap.capacitySeconds : 0,
     },
-    requests: { total: m.total, byStatus, byMethod },
+    requests: requestCounts(snap.requests),
     latency: {
       queueWait: summary(m.queueWait),
       app: summary(m.appTime),
@@ -106,5 +150,6 @@ export function statsJson(snap: Snapshot, sampler: Sampler | undefined): Stats {
     starts: snap.starts,
     exits: snap.exits,
     refused: snap.refused,
+    apps: snap.apps.map(appStats),
   };
 }

@@ -6,7 +6,7 @@
 import { request as httpRequest } from 'node:http';
 import { formatBind, loadConfig } from '../config/index.js';
 import { ConfigError } from '../errors.js';
-import type { Stats } from './stats.js';
+import type { AppStats, Stats } from './stats.js';
 
 export interface TopIo {
   readonly stdout: { write(text: string): unknown; readonly columns?: number };
@@ -168,9 +168,26 @@ export function renderStats(stats: Stats, previous?: Stats, width = 120): string
       `queue ${stats.queue.depth}/${stats.queue.max}  utilisation ${Math.round(recent * 100)}%  ` +
       `requests ${stats.requests.total}  front ${formatSize(stats.front.rssBytes)}`,
   );
+  // Several apps: a line for each, and each worker row says whose it is.
+  // A server from before per-app stats sends no `apps`.
+  const listed = (stats.apps as readonly AppStats[] | undefined) ?? [];
+  const apps = listed.length > 1 ? listed : [];
+  const appWidth = Math.min(16, Math.max(4, ...apps.map((a) => a.name.length + 1)));
+  const appColumn = (name: string): string =>
+    apps.length === 0
+      ? ''
+      : pad(name.length >= appWidth ? `${name.slice(0, appWidth - 2)}…` : name, appWidth);
+  for (const a of apps) {
+    const up = a.workers.filter((w) => w.state === 'ready').length;
+    lines.push(
+      `app ${a.name} (${a.app})  workers ${up}/${a.targetWorkers}  ` +
+        `queue ${a.queue.depth}/${a.queue.max}  requests ${a.requests.total}  ` +
+        `5xx ${a.requests.byStatus['5xx'] ?? 0}`,
+    );
+  }
   lines.push('');
   lines.push(
-    `${pad('WID', 4)}${pad('PID', 8)}${pad('GEN', 4)}${pad('STATE', 9)}${pad('THR', 4, true)}` +
+    `${appColumn('APP')}${pad('WID', 4)}${pad('PID', 8)}${pad('GEN', 4)}${pad('STATE', 9)}${pad('THR', 4, true)}` +
       `${pad('BUSY', 5, true)}${pad('REQ', 9, true)}${pad('RPS', 7, true)}${pad('CPU%', 6, true)}` +
       `${pad('CPU', 8, true)}${pad('RSS', 6, true)}${pad('UP', 8, true)}  RUNNING NOW (age)`,
   );
@@ -193,7 +210,7 @@ export function renderStats(stats: Stats, previous?: Stats, width = 120): string
     let now = running.join(', ') || (w.state === 'ready' ? 'idle' : '');
     if (waiting > 0) now += ` +${waiting} waiting`;
     const line =
-      `${pad(w.worker, 4)}${pad(w.pid ?? '-', 8)}${pad(w.generation, 4)}${pad(w.state, 9)}` +
+      `${appColumn(w.app)}${pad(w.worker, 4)}${pad(w.pid ?? '-', 8)}${pad(w.generation, 4)}${pad(w.state, 9)}` +
       `${pad(w.threads, 4, true)}${pad(w.busy, 5, true)}${pad(w.served, 9, true)}${pad(rps, 7, true)}` +
       `${pad(cpuPct, 6, true)}${pad(w.cpuSeconds === null ? '-' : w.cpuSeconds.toFixed(1), 8, true)}` +
       `${pad(formatSize(w.rssBytes), 6, true)}${pad(formatDuration(w.uptime), 8, true)}  ${now}`;

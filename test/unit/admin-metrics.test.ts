@@ -6,7 +6,9 @@ import { parseStatCpu, parseStatusRss } from '../../src/admin/proc.js';
 import { renderMetrics } from '../../src/admin/prometheus.js';
 import { isLoopback } from '../../src/admin/routes.js';
 import { quantile } from '../../src/admin/sampler.js';
-import type { Snapshot } from '../../src/admin/snapshot.js';
+import type { AppPart, Snapshot, WorkerView } from '../../src/admin/snapshot.js';
+import { statsJson } from '../../src/admin/stats.js';
+import { VERSION } from '../../src/version.js';
 import { metric, parseMetrics, promtoolCheck } from '../helpers/admin.js';
 
 test('Histogram.observe() counts each value in the first bucket whose bound is not below it', () => {
@@ -64,52 +66,41 @@ test('isLoopback() admits 127.0.0.0/8, ::1, their mapped forms and Unix sockets,
   assert.equal(isLoopback('::ffff:10.0.0.1'), false);
 });
 
-function fakeSnapshot(metrics: RequestMetrics): Snapshot {
+function fakeWorker(app: string, pid: number): WorkerView {
   return {
-    at: 2_000_000,
-    app: 'app "quoted" \\ back',
-    pid: 1,
-    startedAt: 1_000_000,
-    front: { cpuSeconds: 1.5, rssBytes: 5e7, heapBytes: 1e7 },
-    queue: { depth: 3, max: 1024 },
-    target: 2,
+    app,
+    worker: 1,
+    pid,
     generation: 1,
-    reloading: false,
-    workers: [
-      {
-        worker: 1,
-        pid: 100,
-        generation: 1,
-        state: 'ready',
-        threads: 4,
-        busy: 3,
-        idle: 1,
-        queued: 0,
-        served: 10,
-        startedAt: 1_000_000,
-        uptime: 1000,
-        startReason: 'start',
-        cpuSeconds: 2.25,
-        rssBytes: 3e7,
-        busySeconds: 12,
-        capacitySeconds: 4000,
-        requests: [],
-      },
-    ],
+    state: 'ready',
+    threads: 4,
+    busy: 3,
+    idle: 1,
+    queued: 0,
+    served: 10,
+    startedAt: 1_000_000,
+    uptime: 1000,
+    startReason: 'start',
+    cpuSeconds: 2.25,
+    rssBytes: 3e7,
     busySeconds: 12,
     capacitySeconds: 4000,
-    connections: { idle: 3, 'in-app': 3, active: 1 },
-    connectionsByProtocol: {
-      'http/1.1': { idle: 2, 'in-app': 3 },
-      h2: { active: 1, idle: 1 },
-    },
-    http2Streams: 4,
-    bytesIn: 100,
-    bytesOut: 2000,
-    spool: { bytes: 0, files: 0, peakBytes: 0 },
+    requests: [],
+  };
+}
+
+function fakeApp(name: string, app: string, metrics: RequestMetrics, pid: number): AppPart {
+  return {
+    name,
+    app,
+    queue: { depth: 3, max: 1024 },
+    target: 1,
+    generation: 1,
+    reloading: false,
+    workers: [fakeWorker(name, pid)],
+    busySeconds: 12,
+    capacitySeconds: 4000,
     counters: {
-      accepted: 5,
-      overLimit: 1,
       dispatched: 10,
       queueFull: 2,
       queueTimeouts: 0,
@@ -122,7 +113,54 @@ function fakeSnapshot(metrics: RequestMetrics): Snapshot {
     },
     starts: { start: 1 },
     exits: {},
+    requests: Float64Array.from(metrics.requests),
+  };
+}
+
+/** A snapshot of a server with these apps, its totals summed as takeSnapshot() sums them. */
+function fakeSnapshot(metrics: RequestMetrics, apps?: readonly AppPart[]): Snapshot {
+  const parts = apps ?? [fakeApp('app "quoted" \\ back', 'app "quoted" \\ back', metrics, 100)];
+  const sum = (f: (a: AppPart) => number): number => parts.reduce((n, a) => n + f(a), 0);
+  return {
+    at: 2_000_000,
+    app: parts.map((a) => a.app).join(', '),
+    pid: 1,
+    startedAt: 1_000_000,
+    front: { cpuSeconds: 1.5, rssBytes: 5e7, heapBytes: 1e7 },
+    queue: { depth: sum((a) => a.queue.depth), max: sum((a) => a.queue.max) },
+    target: sum((a) => a.target),
+    generation: 1,
+    reloading: false,
+    workers: parts.flatMap((a) => a.workers),
+    busySeconds: sum((a) => a.busySeconds),
+    capacitySeconds: sum((a) => a.capacitySeconds),
+    connections: { idle: 3, 'in-app': 3, active: 1 },
+    connectionsByProtocol: {
+      'http/1.1': { idle: 2, 'in-app': 3 },
+      h2: { active: 1, idle: 1 },
+    },
+    http2Streams: 4,
+    bytesIn: 100,
+    bytesOut: 2000,
+    spool: { bytes: 0, files: 0, peakBytes: 0 },
+    counters: {
+      accepted: 5,
+      overLimit: 1,
+      dispatched: sum((a) => a.counters.dispatched),
+      queueFull: sum((a) => a.counters.queueFull),
+      queueTimeouts: 0,
+      timeouts: sum((a) => a.counters.timeouts),
+      stuck: 0,
+      reclaimed: 0,
+      slow: 0,
+      appErrors: 0,
+      failed: 0,
+    },
+    starts: { start: parts.length },
+    exits: {},
     refused: { CASK_HTTP_BAD_REQUEST: 4 },
+    requests: metrics.allRequests(),
+    apps: parts,
     metrics,
   };
 }
@@ -177,4 +215,131 @@ test('renderMetrics() writes counters, gauges and cumulative histograms promtool
     return;
   }
   assert.equal(complaints, '');
+});
+
+test("RequestMetrics.forApp() counts its own requests into the server's histograms and totals", () => {
+  const server = new RequestMetrics();
+  const api = server.forApp();
+  const site = server.forApp();
+  api.completed('GET', 200, { startedAt: 0, dispatchedAt: 1, doneAt: 2 }, 3);
+  site.completed('POST', 500, { startedAt: 0, dispatchedAt: 1, doneAt: 2 }, 3);
+  site.completed('POST', 500, undefined, 3);
+  const cls = STATUS_CLASSES.length;
+  assert.equal(api.requests[0 * cls + 2], 1);
+  assert.equal(api.requests[2 * cls + 5], 0, "another app's request is not counted here");
+  assert.equal(site.requests[2 * cls + 5], 2);
+  assert.equal(server.duration.count, 2, 'one histogram for every app');
+  assert.equal(api.duration, server.duration);
+  assert.equal(server.total, 3);
+  assert.equal(server.allRequests()[2 * cls + 5], 2);
+  assert.equal(
+    server.forApp().forApp().duration,
+    server.duration,
+    "an app counter of an app counter is the server's",
+  );
+  // StatsD asks for exact codes after the apps' counters exist: they count into the same array.
+  const codes = server.countStatusCodes();
+  api.completed('GET', 204, undefined, 1);
+  site.completed('GET', 204, undefined, 1);
+  assert.equal(codes[204], 2);
+  assert.equal(site.countStatusCodes(), codes);
+});
+
+test('renderMetrics() labels every per-app series with its app when there are several', (t) => {
+  const server = new RequestMetrics();
+  const api = server.forApp();
+  const site = server.forApp();
+  api.completed('GET', 200, undefined, 1);
+  api.completed('GET', 200, undefined, 1);
+  site.completed('GET', 404, undefined, 1);
+  const text = renderMetrics(
+    fakeSnapshot(server, [
+      fakeApp('/api', 'api.wsgi:app', api, 100),
+      fakeApp('/', 'site.wsgi:app', site, 200),
+    ]),
+  );
+  const values = parseMetrics(text);
+  const requests = (app: string, status: string): number | undefined =>
+    metric(values, 'cask_requests_total', { app, method: 'GET', status_class: status });
+  assert.equal(requests('/api', '2xx'), 2);
+  assert.equal(requests('/', '2xx'), 0, 'each app has its GET 2xx seeded');
+  assert.equal(requests('/', '4xx'), 1);
+  assert.equal(requests('/api', '4xx'), undefined);
+  // Both apps have a worker 1: the app label tells them apart.
+  assert.equal(
+    metric(values, 'cask_worker_info', {
+      app: '/api',
+      worker: 1,
+      pid: 100,
+      generation: 1,
+      state: 'ready',
+    }),
+    1,
+  );
+  assert.equal(
+    metric(values, 'cask_worker_info', {
+      app: '/',
+      worker: 1,
+      pid: 200,
+      generation: 1,
+      state: 'ready',
+    }),
+    1,
+  );
+  assert.equal(metric(values, 'cask_worker_busy_threads', { app: '/', worker: 1 }), 3);
+  assert.equal(metric(values, 'cask_worker_busy_threads', { worker: 1 }), undefined);
+  assert.equal(metric(values, 'cask_queue_depth', { app: '/api' }), 3);
+  assert.equal(metric(values, 'cask_workers', { app: '/', state: 'ready' }), 1);
+  assert.equal(metric(values, 'cask_worker_starts_total', { app: '/api', reason: 'crash' }), 0);
+  assert.equal(metric(values, 'cask_shed_total', { app: '/', reason: 'queue_full' }), 2);
+  assert.equal(
+    metric(values, 'cask_shed_total', { reason: 'connection_limit' }),
+    1,
+    "the connection limit is the server's: no app label",
+  );
+  assert.equal(
+    metric(values, 'cask_info', { version: VERSION, app: '/api', callable: 'api.wsgi:app' }),
+    1,
+  );
+  assert.equal(metric(values, 'cask_connections_accepted_total'), 5);
+  const lines = text.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+  const keys = lines.map((line) => line.slice(0, line.lastIndexOf(' ')));
+  assert.equal(new Set(keys).size, keys.length, 'no two samples have the same name and labels');
+  const complaints = promtoolCheck(text);
+  if (complaints === undefined) {
+    t.diagnostic(
+      'promtool is not installed (Debian: apt-get install prometheus): format not checked',
+    );
+    return;
+  }
+  assert.equal(complaints, '');
+});
+
+test('statsJson() keeps server totals at the top and lists each app in `apps`', () => {
+  const server = new RequestMetrics();
+  const api = server.forApp();
+  const site = server.forApp();
+  api.completed('GET', 200, undefined, 1);
+  site.completed('POST', 503, undefined, 1);
+  site.completed('POST', 200, undefined, 1);
+  const stats = statsJson(
+    fakeSnapshot(server, [
+      fakeApp('/api', 'api.wsgi:app', api, 100),
+      fakeApp('/', 'site.wsgi:app', site, 200),
+    ]),
+    undefined,
+  );
+  assert.equal(stats.requests.total, 3);
+  assert.deepEqual(stats.requests.byStatus, { '2xx': 2, '5xx': 1 });
+  assert.equal(stats.workers.length, 2);
+  assert.equal(stats.targetWorkers, 2);
+  assert.deepEqual(
+    stats.apps.map((a) => [a.name, a.app, a.requests.total, a.workers.length]),
+    [
+      ['/api', 'api.wsgi:app', 1, 1],
+      ['/', 'site.wsgi:app', 2, 1],
+    ],
+  );
+  assert.deepEqual(stats.apps[1]?.requests.byMethod, { POST: 2 });
+  assert.equal(stats.apps[0]?.utilization.sinceStart, 12 / 4000);
 });

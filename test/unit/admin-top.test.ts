@@ -22,6 +22,7 @@ function stats(over: { uptime: number; cpu: number; served: number }): Stats {
     last: null,
     workers: [
       {
+        app: 'myproject.wsgi:application',
         worker: 1,
         pid: 4242,
         generation: 1,
@@ -91,6 +92,7 @@ function stats(over: { uptime: number; cpu: number; served: number }): Stats {
     starts: {},
     exits: {},
     refused: {},
+    apps: [],
   };
 }
 
@@ -104,6 +106,41 @@ test('renderStats() shows each worker, what its threads run and for how long, an
   assert.match(line, /GET \/slow \(2\.5 s\), POST \/form \(250 ms, overdue\) \+1 waiting/);
   assert.match(screen, /queue 2\/1024/);
   assert.match(screen, /utilisation 50%/);
+});
+
+test('renderStats() names the app of each worker, and sums each app up, when there are several', () => {
+  const one = stats({ uptime: 12, cpu: 2, served: 40 });
+  const worker = one.workers[0] as Stats['workers'][number];
+  const app = (name: string, pid: number): Stats['apps'][number] => ({
+    name,
+    app: `${name.slice(1) || 'site'}.wsgi:app`,
+    generation: 1,
+    targetWorkers: 1,
+    reloading: false,
+    queue: { depth: 0, max: 512 },
+    utilization: { sinceStart: 0 },
+    requests: { total: pid === 4242 ? 40 : 3, byStatus: { '5xx': 3 }, byMethod: {} },
+    workers: [{ ...worker, app: name, pid }],
+    counters: one.counters,
+    starts: {},
+    exits: {},
+  });
+  const apps = [app('/api', 4242), app('/', 4343)];
+  const screen = renderStats(
+    { ...one, apps, workers: apps.flatMap((a) => a.workers) },
+    undefined,
+    200,
+  );
+  assert.match(
+    screen,
+    /^app \/api \(api\.wsgi:app\) {2}workers 1\/1 {2}queue 0\/512 {2}requests 40 {2}5xx 3$/m,
+  );
+  assert.match(screen, /^app \/ \(site\.wsgi:app\)/m);
+  assert.match(screen, /^APP\s+WID/m);
+  assert.match(screen, /^\/api\s+1\s+4242\s/m);
+  assert.match(screen, /^\/\s+1\s+4343\s/m);
+  // One app: no APP column, as before.
+  assert.doesNotMatch(renderStats(one, undefined, 200), /APP|^app /m);
 });
 
 test('renderStats() cuts lines to the terminal width', () => {
