@@ -292,18 +292,19 @@ test('open connections are counted by protocol: an HTTP/2 session with a stream 
   ]);
   t.after(() => server.stop());
   const admin = adminPort(server);
-  // h2c with prior knowledge: one session, one stream held in the app for a second.
+  // h2c with prior knowledge: one session, one stream held in the app for three seconds.
   const session = connect(`http://127.0.0.1:${server.port}`);
   t.after(() => session.destroy());
-  const stream = session.request({ ':path': '/sleep?1' });
+  const stream = session.request({ ':path': '/sleep?3' });
   const answered = new Promise<number>((resolve, reject) => {
     stream.on('response', (headers) => resolve(Number(headers[':status'])));
     stream.on('error', reject);
   });
   stream.resume();
   stream.end();
+  // Kept open well past the rest of the test, however slow the machine.
   const idle = exchange(server.port, 'GET /ok HTTP/1.1\r\nHost: h\r\n\r\n', {
-    ms: 1500,
+    ms: 6000,
     waitClose: true,
   });
   await until(
@@ -312,9 +313,14 @@ test('open connections are counted by protocol: an HTTP/2 session with a stream 
     5000,
     'an active HTTP/2 session',
   );
-  const during = await scrape(admin);
-  assert.equal(metric(during, 'cask_http2_streams'), 1);
-  assert.equal(metric(during, 'cask_connections', { protocol: 'http/1.1', state: 'idle' }), 1);
+  await until(
+    async () =>
+      metric(await scrape(admin), 'cask_connections', { protocol: 'http/1.1', state: 'idle' }) ===
+      1,
+    5000,
+    'the HTTP/1.1 connection idle after its answer',
+  );
+  assert.equal(metric(await scrape(admin), 'cask_http2_streams'), 1);
   const doc = (await stats(admin)) as StatsDoc & {
     connectionsByProtocol?: Record<string, Record<string, number>>;
   };
