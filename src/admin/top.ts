@@ -185,9 +185,18 @@ export function renderStats(stats: Stats, previous?: Stats, width = 120): string
         `5xx ${a.requests.byStatus['5xx'] ?? 0}`,
     );
   }
+  // Several fronts (`--fronts N`, src/fronts/merge.ts): each worker is front.worker, since
+  // every front numbers its own workers from 1.
+  const fronts = (stats as { fronts?: number }).fronts ?? 0;
+  const widWidth = fronts > 1 ? 6 : 4;
+  const wid = (w: Stats['workers'][number]): string => {
+    const front = (w as { front?: number }).front;
+    return front === undefined ? String(w.worker) : `${front}.${w.worker}`;
+  };
+  if (fronts > 1) lines.push(`fronts ${fronts} (a worker is front.worker)`);
   lines.push('');
   lines.push(
-    `${appColumn('APP')}${pad('WID', 4)}${pad('PID', 8)}${pad('GEN', 4)}${pad('STATE', 9)}${pad('THR', 4, true)}` +
+    `${appColumn('APP')}${pad('WID', widWidth)}${pad('PID', 8)}${pad('GEN', 4)}${pad('STATE', 9)}${pad('THR', 4, true)}` +
       `${pad('BUSY', 5, true)}${pad('REQ', 9, true)}${pad('RPS', 7, true)}${pad('CPU%', 6, true)}` +
       `${pad('CPU', 8, true)}${pad('RSS', 6, true)}${pad('UP', 8, true)}  RUNNING NOW (age)`,
   );
@@ -210,7 +219,7 @@ export function renderStats(stats: Stats, previous?: Stats, width = 120): string
     let now = running.join(', ') || (w.state === 'ready' ? 'idle' : '');
     if (waiting > 0) now += ` +${waiting} waiting`;
     const line =
-      `${appColumn(w.app)}${pad(w.worker, 4)}${pad(w.pid ?? '-', 8)}${pad(w.generation, 4)}${pad(w.state, 9)}` +
+      `${appColumn(w.app)}${pad(wid(w), widWidth)}${pad(w.pid ?? '-', 8)}${pad(w.generation, 4)}${pad(w.state, 9)}` +
       `${pad(w.threads, 4, true)}${pad(w.busy, 5, true)}${pad(w.served, 9, true)}${pad(rps, 7, true)}` +
       `${pad(cpuPct, 6, true)}${pad(w.cpuSeconds === null ? '-' : w.cpuSeconds.toFixed(1), 8, true)}` +
       `${pad(formatSize(w.rssBytes), 6, true)}${pad(formatDuration(w.uptime), 8, true)}  ${now}`;

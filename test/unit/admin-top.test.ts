@@ -143,6 +143,24 @@ test('renderStats() names the app of each worker, and sums each app up, when the
   assert.doesNotMatch(renderStats(one, undefined, 200), /APP|^app /m);
 });
 
+test('renderStats() numbers a worker front.worker when several fronts answer (--fronts)', () => {
+  const one = stats({ uptime: 12, cpu: 2, served: 40 });
+  const worker = one.workers[0] as Stats['workers'][number];
+  const merged = {
+    ...one,
+    fronts: 2,
+    workers: [
+      { ...worker, front: 1, pid: 4242 },
+      { ...worker, front: 2, pid: 4343 },
+    ],
+  };
+  const screen = renderStats(merged, undefined, 200);
+  assert.match(screen, /^fronts 2 \(a worker is front\.worker\)$/m);
+  assert.match(screen, /^1\.1\s+4242\s/m);
+  assert.match(screen, /^2\.1\s+4343\s/m);
+  assert.doesNotMatch(renderStats(one, undefined, 200), /^fronts/m);
+});
+
 test('renderStats() cuts lines to the terminal width', () => {
   const screen = renderStats(stats({ uptime: 1, cpu: 0, served: 1 }), undefined, 60);
   for (const line of screen.split('\n'))
