@@ -24,25 +24,31 @@ END = p.FLAG_END
 # One frame carries at most this much body: with a head (at most MAX_HEAD_SIZE) it stays
 # well below MAX_PAYLOAD.
 CHUNK_LIMIT = 4 * 1024 * 1024
+# From this size on, a DATA piece leaves by scatter-gather (sendmsg) rather than joined to
+# its header: below it, the copy costs less than the extra list and iovec.
+GATHER_MIN = 16 * 1024
 CANCELLED_TEXT = "cancelled"
 TIMED_OUT_TEXT = "timed out"
 
 
 class Exchange:
     __slots__ = (
-        "id", "received", "environ", "body", "body_path", "link", "flow",
+        "id", "received", "environ", "body", "body_path", "link", "link_parts", "flow",
         "granted", "cancelled", "reclaimed", "file_taken",
         "head", "headers", "head_sent", "finished", "sent",
         "timed_out", "thread", "interrupted", "parked", "uncredited",
     )
 
-    def __init__(self, id, received, link, flow):
+    def __init__(self, id, received, link, flow, link_parts=None):
         self.id = id
         self.received = received        # the REQUEST payload (environ, still encoded)
         self.environ = None
         self.body = None                # list of BODY payloads, then bytes
         self.body_path = None           # BODY_FILE path
         self.link = link                # send(bytes): one locked sendall
+        # send_parts(header, piece): the same frame gathered by the kernel from two
+        # buffers, so a large piece is not copied to be joined to its 12-byte header.
+        self.link_parts = link_parts
         self.flow = flow                # condition shared by the runner
         self.granted = 0                # WINDOW bytes received (reader thread writes)
         self.cancelled = False
@@ -210,7 +216,13 @@ class Exchange:
 
     def _send_frame(self, chunk, flags):
         if self.head_sent:
-            frame = b"".join((p.frame_header(self.id, p.DATA, flags, len(chunk)), chunk))
+            header = p.frame_header(self.id, p.DATA, flags, len(chunk))
+            if self.link_parts is not None and len(chunk) >= GATHER_MIN:
+                self.link_parts(header, chunk)
+                if flags:
+                    self.finished = True
+                return
+            frame = b"".join((header, chunk))
         else:
             frame = p.head_frame(self.id, flags, self.head, chunk)
             self.head_sent = True

@@ -50,6 +50,8 @@ class Runner:
         self.queue = queue.SimpleQueue()
         self.decoder = p.FrameDecoder()
         self._send_lock = threading.Lock()
+        # Scatter-gather where the socket has it (every POSIX CPython and PyPy does).
+        self._send_parts = self.send_parts if hasattr(sock, "sendmsg") else None
         # Reentrant: stop() may run in a SIGTERM handler on top of itself.
         self._state = threading.RLock()
         self._stopping = False
@@ -134,6 +136,21 @@ class Runner:
                 self.fail("Cannot write to the link: %s" % error)
                 raise LinkClosed(str(error)) from None
 
+    def send_parts(self, header, piece):
+        """One frame given as its header and its payload, written without joining them."""
+        with self._send_lock:
+            try:
+                sent = self.sock.sendmsg((header, piece))
+                total = len(header) + len(piece)
+                if sent < total:
+                    # A signal cut the write short: the rest goes as one piece.
+                    rest = memoryview(b"".join((header, piece)))[sent:] if sent < len(header) \
+                        else memoryview(piece)[sent - len(header):]
+                    self.sock.sendall(rest)
+            except OSError as error:
+                self.fail("Cannot write to the link: %s" % error)
+                raise LinkClosed(str(error)) from None
+
     # -- reader thread --------------------------------------------------------------
 
     def _read_loop(self):
@@ -172,7 +189,7 @@ class Runner:
         if kind == p.REQUEST:
             if rid == 0 or rid in self.exchanges:
                 raise ProtocolError("REQUEST with a request id already in use: %d" % rid)
-            exchange = Exchange(rid, payload, self.send, self.flow)
+            exchange = Exchange(rid, payload, self.send, self.flow, self._send_parts)
             self.exchanges[rid] = exchange
             if flags & p.FLAG_END:
                 exchange.body = b""

@@ -3,6 +3,13 @@
 // payload size, which is handed out when the frame is complete. So memory held between
 // chunks is one frame at most, and every byte is copied at most once, however the stream
 // is split.
+//
+// A frame of the `streamKind` given to the constructor (the worker's DATA) is a piece of a
+// byte stream whose cut points mean nothing, so it is never copied: each part of it that a
+// chunk holds is handed out at once as a view of that chunk, as a frame of the same kind,
+// and only the last part carries the frame's flags. With 64 KiB reads and large frames,
+// nearly every frame is cut, and copying them cost a memcpy and a fresh buffer per frame,
+// whose garbage made most of the front's CPU on a large download (docs/performance.md).
 
 import { LinkProtocolError } from '../errors.js';
 import { HEADER_SIZE, MAX_PAYLOAD, type Frame } from './protocol.js';
@@ -20,12 +27,20 @@ export class FrameDecoder {
   /** Its payload, allocated once the header is whole; filled up to `payloadHave`. */
   private payload: Buffer | undefined;
   private payloadHave = 0;
+  /** Bytes still to come of a cut stream frame (handed out part by part, never copied). */
+  private streamLeft = 0;
+
+  constructor(private readonly streamKind = -1) {}
 
   /** Feed one chunk and return every whole frame it completes. The caller may reuse the
    *  chunk afterwards: nothing of it is kept, only copies. */
   push(chunk: Buffer): Frame[] {
     const frames: Frame[] = [];
     let pos = 0;
+    if (this.streamLeft > 0) {
+      pos = this.resumeStream(chunk, frames);
+      if (this.streamLeft > 0) return frames;
+    }
     if (this.headerHave > 0) {
       pos = this.resume(chunk, frames);
       if (this.headerHave > 0) return frames;
@@ -34,7 +49,16 @@ export class FrameDecoder {
     while (limit - pos >= HEADER_SIZE) {
       const length = chunk.readUInt32BE(pos);
       if (length > MAX_PAYLOAD) throw new FrameTooLargeError(length);
-      if (limit - pos < HEADER_SIZE + length) break;
+      if (limit - pos < HEADER_SIZE + length) {
+        if (chunk[pos + 8] === this.streamKind && length > 0) {
+          chunk.copy(this.header, 0, pos, pos + HEADER_SIZE);
+          this.headerHave = HEADER_SIZE;
+          this.streamLeft = length;
+          this.resumeStream(chunk.subarray(pos + HEADER_SIZE), frames);
+          return frames;
+        }
+        break;
+      }
       frames.push({
         id: chunk.readUInt32BE(pos + 4),
         kind: chunk[pos + 8] as number,
@@ -52,6 +76,23 @@ export class FrameDecoder {
     return this.headerHave + this.payloadHave;
   }
 
+  /** Hand out the next part of the cut stream frame; returns how much of `chunk` it used. */
+  private resumeStream(chunk: Buffer, frames: Frame[]): number {
+    const take = Math.min(this.streamLeft, chunk.length);
+    this.streamLeft -= take;
+    const last = this.streamLeft === 0;
+    if (take > 0 || last) {
+      frames.push({
+        id: this.header.readUInt32BE(4),
+        kind: this.streamKind,
+        flags: last ? (this.header[9] as number) : 0,
+        payload: chunk.subarray(0, take),
+      });
+    }
+    if (last) this.headerHave = 0;
+    return take;
+  }
+
   /** Continue the cut frame with the start of `chunk`; returns how much of it was used. */
   private resume(chunk: Buffer, frames: Frame[]): number {
     let pos = 0;
@@ -63,6 +104,10 @@ export class FrameDecoder {
       if (this.headerHave < HEADER_SIZE) return pos;
       const length = this.header.readUInt32BE(0);
       if (length > MAX_PAYLOAD) throw new FrameTooLargeError(length);
+      if (this.header[8] === this.streamKind && length > 0) {
+        this.streamLeft = length;
+        return pos + this.resumeStream(chunk.subarray(pos), frames);
+      }
       this.payload = Buffer.allocUnsafe(length);
       this.payloadHave = 0;
     }

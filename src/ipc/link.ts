@@ -87,7 +87,8 @@ const DETACHED: ExchangeSink = {
 };
 
 export class WorkerLink {
-  private readonly decoder = new FrameDecoder();
+  // DATA is a byte stream: a frame cut by a read is handed on in parts, never copied.
+  private readonly decoder = new FrameDecoder(Kind.DATA);
   private readonly sinks = new Map<number, ExchangeSink>();
   /** Credit earned by each exchange and not yet sent (less than GRANT_STEP). */
   private readonly owed = new Map<number, number>();
