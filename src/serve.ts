@@ -4,9 +4,8 @@
 import type { Server } from 'node:net';
 import type { Config, Note } from './config/index.js';
 import { Gateway } from './gateway.js';
-import { MAX_PAYLOAD } from './ipc/protocol.js';
 import { webServerTransports } from './cgi/index.js';
-import { Front, type FrontOptions } from './http/front.js';
+import { Front, frontOptionsOf } from './http/front.js';
 import { AccessLog, Logger } from './log.js';
 import { AllowList } from './net/allow-ips.js';
 import { adopt, listen, type BoundListener } from './net/listener.js';
@@ -117,35 +116,7 @@ async function serveOne(settings: Config, mode: ServeMode): Promise<number> {
   const allow = new AllowList(config.forwardedAllowIps);
   // Unknown users and groups throw ConfigError (exit 2) before anything is bound.
   const owner = socketOwner(config.user, config.group);
-  const frontOptions: FrontOptions = {
-    limits: {
-      maxRequestLine: config.limitRequestLine,
-      maxHeaderCount: config.limitRequestFields,
-      maxHeaderFieldSize: config.limitRequestFieldSize,
-      maxBodySize: config.maxBodySize,
-    },
-    keepAliveMs: config.keepAlive * 1000,
-    headerTimeoutMs: config.headerTimeout * 1000,
-    bodyMinRate: config.bodyMinRate,
-    sendTimeoutMs: config.sendTimeout * 1000,
-    bodyMemoryLimit: config.bodyMemoryLimit,
-    responseSpoolLimit: config.responseSpoolLimit,
-    responseSpoolTotal: config.responseSpoolTotal,
-    serverHeader: config.serverName,
-    maxConnections: config.maxConnections,
-    proxyProtocol: config.proxyProtocol,
-    allow,
-    websocket: {
-      pingIntervalMs: config.wsPingInterval * 1000,
-      pingTimeoutMs: config.wsPingTimeout * 1000,
-      idleTimeoutMs: config.wsIdleTimeout * 1000,
-      // A message crosses the worker link in one frame.
-      maxMessageSize: Math.min(config.wsMaxMessageSize, MAX_PAYLOAD),
-      perMessageDeflate: config.wsPerMessageDeflate,
-    },
-    http: config.http,
-    http2MaxStreams: config.http2MaxStreams,
-  };
+  const frontOptions = frontOptionsOf(config, allow);
 
   // Several apps (`--mount`, `--vhost`) or the one APP; contradicting settings throw
   // ConfigError (exit 2) before anything starts.
@@ -183,7 +154,13 @@ async function serveOne(settings: Config, mode: ServeMode): Promise<number> {
     const reloader = own.reload
       ? new Reloader({ config: own, pool, logger, pages: dev, audience })
       : undefined;
-    return { ...app, pool, gateway, reloader, handler: compressing(config, reloader?.inject(gateway) ?? gateway) };
+    return {
+      ...app,
+      pool,
+      gateway,
+      reloader,
+      handler: compressing(config, reloader?.inject(gateway) ?? gateway),
+    };
   });
   const first = apps[0] as (typeof apps)[number];
   const pools = new PoolGroup(apps.map(({ name, pool }) => ({ name, pool })));
@@ -234,14 +211,22 @@ async function serveOne(settings: Config, mode: ServeMode): Promise<number> {
     front,
   };
   const sampler = new Sampler(adminSources);
-  const admin = { routes: adminRoutes(adminSources, sampler, { token: config.adminToken }), sampler };
+  const admin = {
+    routes: adminRoutes(adminSources, sampler, { token: config.adminToken }),
+    sampler,
+  };
 
   const listeners: BoundListener[] = [];
   try {
     for (const bind of activated === undefined ? config.bind : []) {
       const transport = webServer(bind.protocol);
       listeners.push(
-        await listen(bind, config.backlog, (socket, info) => front.accept(socket, info, transport), tls),
+        await listen(
+          bind,
+          config.backlog,
+          (socket, info) => front.accept(socket, info, transport),
+          tls,
+        ),
       );
       if (bind.kind === 'unix') ownSocket(bind.path, owner);
     }
@@ -313,5 +298,7 @@ async function serveOne(settings: Config, mode: ServeMode): Promise<number> {
 }
 
 function closeServers(servers: Server[]): Promise<void> {
-  return Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => {});
+  return Promise.all(
+    servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+  ).then(() => {});
 }

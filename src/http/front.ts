@@ -25,6 +25,8 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { CaskError, ProtocolError } from '../errors.js';
+import type { Config } from '../config/index.js';
+import { MAX_PAYLOAD } from '../ipc/protocol.js';
 import type { AllowList } from '../net/allow-ips.js';
 import { readTlsInfo } from '../net/tls.js';
 import { cannedResponse } from './canned.js';
@@ -62,6 +64,71 @@ export interface FrontOptions extends ConnectionOptions {
   http2MaxStreams?: number;
   /** WebSocket sessions' limits and timers; without them no request is switched. */
   websocket?: WebSocketOptions;
+}
+
+/**
+ * The settings the front reads, straight from the settings table (their names and units:
+ * durations in seconds, sizes in bytes). `frontOptionsOf()` is the one place they become the
+ * front's own shape, in milliseconds for the timers it compares with Date.now().
+ */
+export type FrontSettings = Readonly<
+  Pick<
+    Config,
+    | 'limitRequestLine'
+    | 'limitRequestFields'
+    | 'limitRequestFieldSize'
+    | 'maxBodySize'
+    | 'keepAlive'
+    | 'headerTimeout'
+    | 'bodyMinRate'
+    | 'sendTimeout'
+    | 'bodyMemoryLimit'
+    | 'responseSpoolLimit'
+    | 'responseSpoolTotal'
+    | 'serverName'
+    | 'maxConnections'
+    | 'proxyProtocol'
+    | 'wsPingInterval'
+    | 'wsPingTimeout'
+    | 'wsIdleTimeout'
+    | 'wsMaxMessageSize'
+    | 'wsPerMessageDeflate'
+    | 'http'
+    | 'http2MaxStreams'
+  >
+>;
+
+export function frontOptionsOf(settings: FrontSettings, allow: AllowList): FrontOptions {
+  const ms = (seconds: number): number => seconds * 1000;
+  return {
+    limits: {
+      maxRequestLine: settings.limitRequestLine,
+      maxHeaderCount: settings.limitRequestFields,
+      maxHeaderFieldSize: settings.limitRequestFieldSize,
+      maxBodySize: settings.maxBodySize,
+    },
+    keepAliveMs: ms(settings.keepAlive),
+    headerTimeoutMs: ms(settings.headerTimeout),
+    bodyMinRate: settings.bodyMinRate,
+    sendTimeoutMs: ms(settings.sendTimeout),
+    bodyMemoryLimit: settings.bodyMemoryLimit,
+    responseSpoolLimit: settings.responseSpoolLimit,
+    responseSpoolTotal: settings.responseSpoolTotal,
+    serverHeader: settings.serverName,
+    maxConnections: settings.maxConnections,
+    proxyProtocol: settings.proxyProtocol,
+    allow,
+    websocket: {
+      pingIntervalMs: ms(settings.wsPingInterval),
+      pingTimeoutMs: ms(settings.wsPingTimeout),
+      idleTimeoutMs: ms(settings.wsIdleTimeout),
+      // A message crosses the worker link in one frame.
+      maxMessageSize: Math.min(settings.wsMaxMessageSize, MAX_PAYLOAD),
+      perMessageDeflate: settings.wsPerMessageDeflate,
+    },
+    http: settings.http,
+    http2MaxStreams: settings.http2MaxStreams,
+  };
 }
 
 export interface FrontCounters {
