@@ -23,6 +23,7 @@ import platform
 import queue
 import sys
 import threading
+import time
 import traceback
 
 from . import protocol as p
@@ -33,6 +34,8 @@ from .hooks import Request, Response
 from .interrupt import Guard, RequestTimeout, frame_of, register_current
 
 READ_SIZE = 256 * 1024
+# Buffers per sendmsg of the link writer: below the usual IOV_MAX (1024).
+MAX_GATHER = 512
 
 
 class Runner:
@@ -52,6 +55,12 @@ class Runner:
         self._send_lock = threading.Lock()
         # Scatter-gather where the socket has it (every POSIX CPython and PyPy does).
         self._send_parts = self.send_parts if hasattr(sock, "sendmsg") else None
+        # Frames written while another write was in progress, for the link writer (_write).
+        self._out = []
+        self._out_ready = threading.Condition(threading.Lock())
+        self._writer = None
+        self._writing = False
+        self._link_error = None
         # Reentrant: stop() may run in a SIGTERM handler on top of itself.
         self._state = threading.RLock()
         self._stopping = False
@@ -116,6 +125,9 @@ class Runner:
         """
         while not self._done.wait(0.5):
             pass
+        # Frames still listed for the link writer (the last responses, a final ERROR)
+        # leave before the process does.
+        self.flush()
         return self.exit_code
 
     def fail(self, reason, code=EXIT_LINK_ERROR):
@@ -129,27 +141,96 @@ class Runner:
             self._done.set()
 
     def send(self, data):
-        with self._send_lock:
-            try:
-                self.sock.sendall(data)
-            except OSError as error:
-                self.fail("Cannot write to the link: %s" % error)
-                raise LinkClosed(str(error)) from None
+        self._write(data, None)
 
     def send_parts(self, header, piece):
         """One frame given as its header and its payload, written without joining them."""
-        with self._send_lock:
+        self._write(header, piece)
+
+    def _write(self, data, piece):
+        """Write one frame (`data`, or `data` then `piece`), or leave it to the link writer.
+
+        While the link is free, the calling thread writes its frame itself, in one C call
+        (sendall or sendmsg): no hand-off, and an exception raised in that thread (a request
+        timeout) cannot land in the middle of a frame. While another write is in progress,
+        the frame joins the outgoing list and the call returns at once; the link writer
+        thread takes the send lock as soon as that write ends and sends everything listed,
+        in order, in one sendmsg. So frames are coalesced only while an earlier write is
+        still in progress, and a frame is never held back waiting for the app: it is sent
+        by the write that follows the one in progress, whatever the app does meanwhile.
+        Once something is listed, later frames are listed too, so the order holds.
+        """
+        out = self._out
+        with self._out_ready:
+            if self._link_error is not None:
+                raise LinkClosed(self._link_error)
+            if out or not self._send_lock.acquire(False):
+                out.append(data)
+                if piece is not None:
+                    out.append(piece)
+                if self._writer is None:
+                    self._writer = threading.Thread(
+                        target=self._write_loop, name="cask-link-writer", daemon=True)
+                    self._writer.start()
+                self._out_ready.notify_all()
+                return
+        try:
+            if piece is None:
+                self.sock.sendall(data)
+            else:
+                sent = self.sock.sendmsg((data, piece))
+                if sent < len(data) + len(piece):
+                    # A signal cut the write short: the rest goes in as few calls as it takes.
+                    _send_rest(self.sock, [data, piece], sent)
+        except OSError as error:
+            self._link_failed(error)
+        finally:
+            self._send_lock.release()
+
+    def _write_loop(self):
+        """The link writer: sends the listed frames, a batch per sendmsg, in order."""
+        out = self._out
+        ready = self._out_ready
+        try:
+            while True:
+                with ready:
+                    while not out:
+                        self._writing = False
+                        ready.notify_all()
+                        ready.wait()
+                    self._writing = True
+                with self._send_lock:
+                    with ready:
+                        batch = out[:MAX_GATHER]
+                        del out[:MAX_GATHER]
+                    sent = self.sock.sendmsg(batch)
+                    if sent < sum(map(len, batch)):
+                        _send_rest(self.sock, batch, sent)
+        except OSError as error:
             try:
-                sent = self.sock.sendmsg((header, piece))
-                total = len(header) + len(piece)
-                if sent < total:
-                    # A signal cut the write short: the rest goes as one piece.
-                    rest = memoryview(b"".join((header, piece)))[sent:] if sent < len(header) \
-                        else memoryview(piece)[sent - len(header):]
-                    self.sock.sendall(rest)
-            except OSError as error:
-                self.fail("Cannot write to the link: %s" % error)
-                raise LinkClosed(str(error)) from None
+                self._link_failed(error)
+            except LinkClosed:
+                pass
+
+    def _link_failed(self, error):
+        with self._out_ready:
+            self._link_error = str(error)
+            del self._out[:]
+            self._writing = False
+            self._out_ready.notify_all()
+        self.fail("Cannot write to the link: %s" % error)
+        raise LinkClosed(str(error)) from None
+
+    def flush(self, timeout=5.0):
+        """Wait until the link writer has sent every listed frame (before the worker exits)."""
+        deadline = time.monotonic() + timeout
+        with self._out_ready:
+            while (self._out or self._writing) and self._link_error is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._out_ready.wait(left)
+        return True
 
     # -- reader thread --------------------------------------------------------------
 
@@ -418,6 +499,17 @@ class Runner:
                 return
             except RequestTimeout:
                 continue
+
+
+def _send_rest(sock, parts, sent):
+    """Send what is left of `parts` once the first `sent` bytes went out."""
+    for part in parts:
+        size = len(part)
+        if sent >= size:
+            sent -= size
+            continue
+        sock.sendall(memoryview(part)[sent:] if sent else part)
+        sent = 0
 
 
 def ready_info(threads):

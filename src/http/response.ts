@@ -52,6 +52,8 @@ export class ResponseWriter implements ResponseSink {
   private spool: ResponseSpool | undefined;
   /** The response ended while the spool still held bytes: finish once it is sent. */
   private endSpooled = false;
+  /** The socket is corked until the end of this turn (corkForTurn). */
+  private corked = false;
 
   constructor(
     private readonly socket: Socket,
@@ -105,10 +107,9 @@ export class ResponseWriter implements ResponseSink {
     else if (this.opts.versionMinor === 0) extra += 'Connection: keep-alive\r\n';
     const headBytes = serializeHead(this.opts.versionMinor, status, headers, extra);
     this.headSent = true;
-    this.socket.cork();
+    this.corkForTurn();
     this.socket.write(headBytes);
     this.writeBody(body, end, flushed);
-    this.socket.uncork();
   }
 
   data(chunk: Buffer, end: boolean, flushed?: Flushed): void {
@@ -117,9 +118,25 @@ export class ResponseWriter implements ResponseSink {
       this.backlog.push(() => this.data(chunk, end, flushed));
       return;
     }
-    this.socket.cork();
+    this.corkForTurn();
     this.writeBody(chunk, end, flushed);
-    this.socket.uncork();
+  }
+
+  /**
+   * Hold the socket's writes until the end of this turn of the event loop: every frame of
+   * the exchange that one read of the link holds (sixty 1 KiB pieces in a 64 KiB read) then
+   * leaves in one writev rather than one write each. Nothing waits on the app: the writes
+   * go out before the loop waits for anything, the worker's next bytes included.
+   */
+  private corkForTurn(): void {
+    if (this.corked) return;
+    const socket = this.socket;
+    this.corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      socket.uncork();
+    });
   }
 
   /**
