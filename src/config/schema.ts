@@ -764,6 +764,13 @@ export const SETTINGS = table({
     doc: 'How long browsers and caches may keep a static file without asking again: `Cache-Control: public, max-age=N`. 0 sends `no-cache`: every use is revalidated, which costs a 304 thanks to the ETag.',
     default: '0s',
   }),
+  staticCacheValid: seconds({
+    flag: '--static-cache-valid',
+    env: 'CASK_STATIC_CACHE_VALID',
+    section: 'Static files and compression',
+    doc: 'How long the front trusts what it knows of a static file it holds open (up to 256 files: its descriptor, its validators, for a small file its bytes, which precompressed siblings exist) before it `stat`s the path again. A file edited, replaced or deleted is seen within this time, as with nginx\'s `open_file_cache_valid`. 0 checks on every request (one `stat` each).',
+    default: '1s',
+  }),
   staticImmutable: bool({
     flag: '--static-immutable',
     env: 'CASK_STATIC_IMMUTABLE',

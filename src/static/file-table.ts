@@ -25,6 +25,10 @@ export interface HeldFile {
   /** Out of the table: closed when `refs` drops to 0. */
   dropped: boolean;
   lastUse: number;
+  /** When the path was last stat'ed and found to be this file (Date.now()). */
+  checked: number;
+  /** What the route worked out once for this file (validators, headers), kept with it. */
+  memo: unknown;
 }
 
 function same(a: BigIntStats, b: BigIntStats): boolean {
@@ -44,6 +48,7 @@ export class FileTable {
   constructor(
     private readonly max: number,
     private readonly idleMs: number,
+    private readonly validMs = 0,
   ) {
     this.timer = setInterval(() => this.sweep(), idleMs);
     this.timer.unref();
@@ -53,19 +58,28 @@ export class FileTable {
     return this.files.size;
   }
 
-  /** The file held under `key` if it is still the file at `path`; one stat either way. */
+  /**
+   * The file held under `key` if it is still the file at `path`: one stat, unless the last one
+   * was less than `validMs` ago (0: a stat every time).
+   */
   lookup(key: string, path: string): HeldFile | undefined {
     const held = this.files.get(key);
     if (held === undefined) return undefined;
-    const now = statSync(path, { bigint: true, throwIfNoEntry: false });
-    if (now === undefined || !same(now, held.stat)) {
-      this.drop(held);
-      return undefined;
+    const time = Date.now();
+    if (time - held.checked >= this.validMs || time < held.checked) {
+      const now = statSync(path, { bigint: true, throwIfNoEntry: false });
+      if (now === undefined || !same(now, held.stat)) {
+        this.drop(held);
+        return undefined;
+      }
+      held.checked = time;
     }
     // Map order is the LRU order: re-inserting makes it the most recent.
-    this.files.delete(key);
-    this.files.set(key, held);
-    held.lastUse = Date.now();
+    if (held.lastUse !== time) {
+      this.files.delete(key);
+      this.files.set(key, held);
+      held.lastUse = time;
+    }
     return held;
   }
 
@@ -82,6 +96,8 @@ export class FileTable {
       refs: 0,
       dropped: false,
       lastUse: Date.now(),
+      checked: Date.now(),
+      memo: undefined,
     };
     this.files.set(key, held);
     if (this.files.size > this.max) {

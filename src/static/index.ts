@@ -24,6 +24,7 @@ export function staticRoute(config: Config, logger: Logger): Route | undefined {
       followSymlinks: config.staticFollowSymlinks,
       dotfiles: config.staticDotfiles,
       cache: { maxAge: config.staticMaxAge, immutable: config.staticImmutable },
+      cacheValidMs: config.staticCacheValid * 1000,
     },
     logger,
   );

@@ -19,7 +19,7 @@ import { ConfigError } from '../errors.js';
 import type { Exchange } from '../exchange.js';
 import type { Logger } from '../log.js';
 import type { Route } from '../router.js';
-import { etagOf } from './conditional.js';
+import { etagOf, type Validators } from './conditional.js';
 import { chooseCoding, acceptedCodings, SIBLING_SUFFIX, type Coding } from './encoding.js';
 import { cacheControl, contentTypeOf, fieldOf, type CachePolicy } from './headers.js';
 import { afterPrefix, isInside, pathOfTarget, resolvePath } from './resolve.js';
@@ -42,6 +42,11 @@ export interface StaticOptions {
   /** Serve names starting with `.`. */
   readonly dotfiles: boolean;
   readonly cache: CachePolicy;
+  /**
+   * How long a held file is trusted before its path is stat'ed again (`--static-cache-valid`);
+   * 0 or absent: on every request.
+   */
+  readonly cacheValidMs?: number;
 }
 
 interface Mount {
@@ -78,12 +83,13 @@ const ANSWERS: Readonly<Record<number, string>> = {
 
 export class StaticRoute implements Route {
   private readonly mounts: Mount[];
-  private readonly table = new FileTable(TABLE_FILES, TABLE_IDLE_MS);
+  private readonly table: FileTable;
 
   constructor(
     private readonly options: StaticOptions,
     private readonly logger?: Logger,
   ) {
+    this.table = new FileTable(TABLE_FILES, TABLE_IDLE_MS, options.cacheValidMs ?? 0);
     const seen = new Set<string>();
     for (const { prefix } of options.mounts) {
       if (seen.has(prefix)) {
@@ -163,19 +169,24 @@ export class StaticRoute implements Route {
   }
 
   private respond(exchange: Exchange, mount: Mount, file: Opened): void {
-    const name = file.path.slice(file.path.lastIndexOf('/') + 1);
-    const type = contentTypeOf(name);
-    const headers = ['Content-Type', type, 'Cache-Control', cacheControl(name, this.options.cache)];
-    let vary = isCompressibleType(type);
+    const memo = memoOf(file, this.options.cache);
+    const type = memo.type;
+    const headers = ['Content-Type', type, 'Cache-Control', memo.cacheControl];
+    let vary = memo.compressible;
     let chosen = file;
+    let chosenMemo = memo;
     const accept = fieldOf(exchange.request.headers, 'accept-encoding');
     const wanted = acceptedCodings(accept);
     if (wanted.length > 0) {
       const siblings = new Map<Coding, string>();
       for (const coding of wanted) {
         const path = file.path + SIBLING_SUFFIX[coding];
-        if (statSync(path, { throwIfNoEntry: false })?.isFile() === true)
-          siblings.set(coding, path);
+        let exists = memo.siblings.get(coding);
+        if (exists === undefined) {
+          exists = statSync(path, { throwIfNoEntry: false })?.isFile() === true;
+          memo.siblings.set(coding, exists);
+        }
+        if (exists) siblings.set(coding, path);
       }
       if (siblings.size > 0) vary = true;
       const coding = chooseCoding(accept, [...siblings.keys()]);
@@ -184,6 +195,7 @@ export class StaticRoute implements Route {
         if (typeof sibling !== 'number' && sibling.stat.isFile()) {
           this.close(file);
           chosen = sibling;
+          chosenMemo = memoOf(sibling, this.options.cache);
           headers.push('Content-Encoding', coding);
         } else if (typeof sibling !== 'number') this.close(sibling);
       }
@@ -205,14 +217,8 @@ export class StaticRoute implements Route {
         status: '200 OK',
         headers,
         type,
-        validators: {
-          etag: etagOf({
-            size: Number(stat.size),
-            mtimeMs: Number(stat.mtimeNs / 1000n) / 1000,
-            ino: Number(stat.ino),
-          }),
-          lastModified: Number(stat.mtimeNs / 1_000_000_000n),
-        },
+        validators: chosenMemo.validators,
+        lastModifiedText: chosenMemo.lastModifiedText,
         conditional: true,
       },
     );
@@ -263,6 +269,58 @@ export class StaticRoute implements Route {
     answer(exchange, status);
     return true;
   }
+}
+
+/**
+ * What a file's responses share, worked out once per file the table holds (and again after
+ * each revalidation, see file-table.ts): its validators and the headers its name decides.
+ */
+interface FileMemo {
+  readonly type: string;
+  readonly cacheControl: string;
+  readonly compressible: boolean;
+  readonly validators: Validators;
+  readonly lastModifiedText: string;
+  /**
+   * Whether the `.br`/`.zst`/`.gz` sibling of the file exists, per coding asked about, as
+   * found since the table last checked the file (`siblingsAt`): a sibling added or removed is
+   * seen as soon as a change of the file itself would be.
+   */
+  readonly siblings: Map<Coding, boolean>;
+  siblingsAt: number;
+}
+
+function memoOf(file: Opened, cache: CachePolicy): FileMemo {
+  const found = file.held?.memo as FileMemo | undefined;
+  if (found !== undefined) {
+    if (found.siblingsAt !== file.held?.checked) {
+      found.siblings.clear();
+      found.siblingsAt = file.held?.checked ?? 0;
+    }
+    return found;
+  }
+  const name = file.path.slice(file.path.lastIndexOf('/') + 1);
+  const type = contentTypeOf(name);
+  const stat = file.stat;
+  const lastModified = Number(stat.mtimeNs / 1_000_000_000n);
+  const memo: FileMemo = {
+    type,
+    cacheControl: cacheControl(name, cache),
+    compressible: isCompressibleType(type),
+    validators: {
+      etag: etagOf({
+        size: Number(stat.size),
+        mtimeMs: Number(stat.mtimeNs / 1000n) / 1000,
+        ino: Number(stat.ino),
+      }),
+      lastModified,
+    },
+    lastModifiedText: new Date(lastModified * 1000).toUTCString(),
+    siblings: new Map(),
+    siblingsAt: file.held?.checked ?? 0,
+  };
+  if (file.held !== undefined) file.held.memo = memo;
+  return memo;
 }
 
 /** A short plain-text answer of the front's own. */

@@ -43,6 +43,8 @@ export interface SendOptions {
   /** The representation's Content-Type, repeated in each part of a multipart response. */
   readonly type: string;
   readonly validators: Validators;
+  /** `validators.lastModified` as an HTTP date, when the caller has it already. */
+  readonly lastModifiedText?: string | undefined;
   /** Apply If-* and Range (only a 200 response has them apply). */
   readonly conditional: boolean;
 }
@@ -54,7 +56,8 @@ export function sendFile(exchange: Exchange, file: FileToSend, options: SendOpti
   const { request, response } = exchange;
   const { validators } = options;
   const h = request.headers;
-  const lastModified = new Date(validators.lastModified * 1000).toUTCString();
+  const lastModified =
+    options.lastModifiedText ?? new Date(validators.lastModified * 1000).toUTCString();
   const validatorHeaders = ['ETag', validators.etag, 'Last-Modified', lastModified];
 
   if (options.conditional) {
