@@ -1,7 +1,8 @@
 // `cask dev` and `cask serve --reload` with the real cask and a real Python: an edit reloads the
 // app under steady load without one failed request, a syntax error shows the error page until
 // the next good edit, the error page shows frames and locals (secrets masked) only to local
-// requests, and a stream that never ends does not hold a reload.
+// requests, a stream that never ends does not hold a reload, and saves within --reload-delay
+// of each other reload once.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -274,4 +275,36 @@ test('`cask dev` without APP serves the bundled example with one worker of 8 thr
     !server.stdout().includes(`${escape}[`),
     'no colors with NO_COLOR or without a terminal',
   );
+});
+
+test('--reload-delay: a burst of saves within the delay reloads once; a save after it reloads again', async (t) => {
+  const dir = project(t);
+  const server = await dev(t, dir, ['--reload-delay', '1s']);
+  const changes = (): number => server.stderr().match(/Changed: /g)?.length ?? 0;
+  const generations = (): string[] =>
+    [...server.stderr().matchAll(/Worker ready \(generation (\d+)\)/g)].map((m) => m[1] as string);
+
+  // Five saves 150 ms apart: 600 ms from the first to the last, each inside the 1 s delay.
+  for (const version of ['b1', 'b22', 'b333', 'b4444', 'b55555']) {
+    if (version !== 'b1') await new Promise((r) => setTimeout(r, 150));
+    writeFileSync(join(dir, 'helper.py'), helperSource(version));
+  }
+  const lastSave = Date.now();
+  await server.waitFor(/Changed: .*helper\.py; reloading/, 10_000);
+  const quiet = Date.now() - lastSave;
+  // The delay runs from the last save, not the first (which would fire 400 ms after the last).
+  assert.ok(quiet >= 900, `the reload started ${quiet} ms after the last save`);
+  await server.waitFor('Reload complete: generation 2 serves', 15_000);
+  assert.equal(text(await get(server.port, '/')), 'b55555', 'the last save is what loaded');
+  // Longer than the delay again: a late event of the burst would have started a reload by now.
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(changes(), 1, server.stderr());
+  assert.deepEqual(generations(), ['2']);
+  assert.doesNotMatch(server.stderr(), /generation 3/);
+
+  save(join(dir, 'helper.py'), helperSource('after the delay'));
+  await server.waitFor('Reload complete: generation 3 serves', 15_000);
+  assert.equal(text(await get(server.port, '/')), 'after the delay');
+  assert.equal(changes(), 2);
+  assert.deepEqual(generations(), ['2', '3']);
 });
