@@ -1,10 +1,13 @@
 // `--reload-browser`, `--open` and `--tls self-signed` over real sockets: the script tag in HTML pages (and only
-// there), the event stream that tells the tabs after a reload, and the opener command.
+// there), the event stream that tells the tabs after a reload, and the opener command. Then
+// what `cask dev` shares with `cask serve`: `--static` mounts, and an exception after the
+// response started (logged, the connection cut, close() called).
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import {
   chmodSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
@@ -17,8 +20,8 @@ import type { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { runCask, startCask } from '../helpers/cask.js';
-import { get } from '../helpers/http.js';
+import { APPS, runCask, startCask } from '../helpers/cask.js';
+import { exchange, get } from '../helpers/http.js';
 import { until } from '../helpers/load.js';
 
 const APP = `import helper
@@ -164,4 +167,53 @@ test('--tls self-signed with --certfile is refused (exit 2)', async (t) => {
   t.after(() => server.stop());
   assert.equal(await server.exited, 2);
   assert.match(server.stderr(), /Conflicting options: --tls self-signed makes its own certificate/);
+});
+
+test('--static under `cask dev`: the front serves the files, the app the rest, and an edit reloads nothing', async (t) => {
+  const dir = project(t);
+  const assets = join(dir, 'assets');
+  mkdirSync(assets);
+  writeFileSync(join(assets, 'site.css'), 'p { color: red }\n');
+  const server = await startCask(
+    ['dev', 'app:application', '--chdir', dir, '--static', `/static=${assets}`],
+    { env: { NO_COLOR: '1' } },
+  );
+  t.after(() => server.stop());
+  await server.waitFor(/Reloading on changes: watching \d+ file/);
+
+  const css = await get(server.port, '/static/site.css');
+  assert.equal(css.status, 200);
+  assert.equal(css.body.toString(), 'p { color: red }\n');
+  assert.match(css.headers['content-type'] ?? '', /^text\/css/);
+  assert.match(css.headers['etag'] ?? '', /^(W\/)?"/, 'served by the front, with validators');
+  assert.equal((await get(server.port, '/static/missing.css')).status, 404);
+  assert.equal((await get(server.port, '/')).body.toString(), '<!doctype html><p id=v>one</p>');
+  await server.waitFor(/^\d\d:\d\d:\d\d 200 GET \/static\/site\.css /m);
+
+  // A static file is no module of the app: an edit is served anew (within
+  // --static-cache-valid, 1 s) and starts no reload.
+  writeFileSync(join(assets, 'site.css'), 'p { color: blue }\n');
+  await until(
+    async () => (await get(server.port, '/static/site.css')).body.toString().includes('blue'),
+    5000,
+    'the edited file',
+  );
+  assert.doesNotMatch(server.stderr(), /Changed:/);
+});
+
+test('an exception after the response started under `cask dev`: logged, connection cut, close() called', async (t) => {
+  const server = await startCask(['dev', 'failures:application', '--chdir', APPS]);
+  t.after(() => server.stop());
+  const x = await exchange(server.port, 'GET /raise-after HTTP/1.1\r\nHost: localhost\r\n\r\n', {
+    waitClose: true,
+  });
+  const raw = x.raw.toString('latin1');
+  assert.match(raw, /^HTTP\/1\.1 200 OK/, 'the status the app had sent stands');
+  assert.match(raw, /first part/);
+  assert.doesNotMatch(raw, /0\r\n\r\n$/, 'the chunked body must not look complete');
+  assert.doesNotMatch(raw, /RuntimeError|<html/i, 'no error page spliced into the body');
+  assert.ok(x.closed, 'the connection is closed');
+  await server.waitFor(/RuntimeError: boom after headers/);
+  assert.match(server.stderr(), /Error handling request GET \/raise-after/);
+  assert.match((await get(server.port, '/closed')).body.toString(), /raise-after/);
 });
