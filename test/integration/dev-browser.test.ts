@@ -1,10 +1,13 @@
 // `cask dev` seen through a real browser: Debian's Chromium driven by playwright-core (no
 // downloaded browser). An edit shows up on reload while a load of requests runs with none
 // failing; an exception shows its frames and locals; a syntax error shows its page until the
-// fix; a page loaded through another host name (DNS rebinding) gets a plain 500.
+// fix; a page loaded through another host name (DNS rebinding) gets a plain 500; a page of
+// another local origin cannot drive the console, even with the browser's PIN cookie.
 // Skipped, with the reason, when /usr/bin/chromium is missing (`.ci/run` installs it).
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -208,5 +211,130 @@ test(
     await events;
     writeFileSync(join(dir, 'helper.py'), helper('three'));
     await page.locator('#v', { hasText: 'three' }).waitFor({ timeout: 15_000 });
+  },
+);
+
+/** One request as Chromium reports it: the path, the headers it sent, the status it got. */
+interface Sent {
+  path: string;
+  headers: Record<string, string>;
+  status?: number;
+}
+
+test(
+  'a page of another local origin cannot use the console, though the browser holds its cookie',
+  { skip },
+  async (t) => {
+    const { dir, server } = await devServer(t);
+    const pin = /Error page console PIN: (\d{3}-\d{3}-\d{3})/.exec(server.stderr())?.[1] ?? '';
+    const page = await browser(t);
+    page.on('dialog', (dialog) => void dialog.accept(pin));
+    const ran = (name: string): string =>
+      `open(${JSON.stringify(join(dir, name))}, "w").write("ran")`;
+
+    // The server's own page: the PIN buys the cookie, and a line runs (the control).
+    await page.goto(`http://localhost:${server.port}/boom`);
+    const traceback = await page.getAttribute('body', 'data-console');
+    const frame = Number(await page.locator('form.console').first().getAttribute('data-frame'));
+    const input = page.locator('form.console input').first();
+    await input.fill(ran('own-page'));
+    await input.press('Enter');
+    await page
+      .locator('pre.out', { hasText: /write\("ran"\)\n3/ })
+      .first()
+      .waitFor();
+    assert.ok(existsSync(join(dir, 'own-page')), "the line ran from the server's own page");
+
+    // Another server on this machine. localhost:<other port> is the same site as the console
+    // (ports do not count), so the SameSite=Strict cookie goes along: only the Origin check
+    // stands between this page and the console.
+    const other = createServer((_, res) => {
+      res
+        .writeHead(200, { 'Content-Type': 'text/html' })
+        .end('<!doctype html><title>other</title>');
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise<void>((resolve) => other.close(() => resolve())));
+    const otherPort = (other.address() as AddressInfo).port;
+    await page.goto(`http://localhost:${otherPort}/`);
+
+    // What went on the wire, as Chromium reports it (playwright's own view of a cross-origin
+    // request leaves out the Cookie and Origin headers).
+    const sent = new Map<string, Sent>();
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    const entry = (id: string): Sent => {
+      let found = sent.get(id);
+      if (found === undefined) sent.set(id, (found = { path: '', headers: {} }));
+      return found;
+    };
+    cdp.on('Network.requestWillBeSent', (e) => {
+      entry(e.requestId).path = new URL(e.request.url).pathname;
+    });
+    cdp.on('Network.requestWillBeSentExtraInfo', (e) => {
+      entry(e.requestId).headers = e.headers as Record<string, string>;
+    });
+    cdp.on('Network.responseReceivedExtraInfo', (e) => {
+      entry(e.requestId).status = e.statusCode;
+    });
+    const outcomes = await page.evaluate(
+      async ({ base, traceback, frame, code, pin }) => {
+        const line = JSON.stringify({ traceback, frame, code });
+        const tries: [string, RequestInit][] = [
+          // A "simple" request (text/plain): no preflight, the POST itself goes out.
+          ['/__cask__/console', { method: 'POST', credentials: 'include', body: line }],
+          // What a hostile page fires and forgets: it cannot read the answer, only act.
+          [
+            '/__cask__/console',
+            { method: 'POST', credentials: 'include', mode: 'no-cors', body: line },
+          ],
+          // The PIN itself, were it known: no cookie for a foreign page either.
+          [
+            '/__cask__/pin',
+            {
+              method: 'POST',
+              credentials: 'include',
+              mode: 'no-cors',
+              body: JSON.stringify({ pin }),
+            },
+          ],
+        ];
+        const seen: string[] = [];
+        for (const [path, init] of tries) {
+          try {
+            const response = await fetch(base + path, init);
+            seen.push(response.type === 'opaque' ? 'opaque' : `read ${response.status}`);
+          } catch {
+            seen.push('blocked');
+          }
+        }
+        return seen;
+      },
+      {
+        base: `http://localhost:${server.port}`,
+        traceback,
+        frame,
+        code: ran('other-page'),
+        pin,
+      },
+    );
+    assert.deepEqual(outcomes, ['blocked', 'opaque', 'opaque'], 'the page reads no answer');
+    const answered = (): Sent[] =>
+      [...sent.values()].filter((r) => r.path.startsWith('/__cask__/') && r.status !== undefined);
+    await until(() => answered().length === 3, 5000, 'the three answers, seen by Chromium');
+    for (const request of answered()) {
+      const why = `${request.path}: ${JSON.stringify(request)}`;
+      assert.equal(request.status, 403, why);
+      assert.equal(request.headers['Origin'], `http://localhost:${otherPort}`, why);
+      // The browser sent the cookie: the Origin check alone refused the request.
+      assert.match(request.headers['Cookie'] ?? '', /cask_console=/, why);
+    }
+    assert.ok(!existsSync(join(dir, 'other-page')), 'the line never ran');
+    const refused = server
+      .stderr()
+      .match(
+        /Console request refused \(the console only answers pages of this server \(Origin\)\)/g,
+      );
+    assert.equal(refused?.length, 3, server.stderr());
   },
 );
