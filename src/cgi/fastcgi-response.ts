@@ -17,7 +17,7 @@ import type { Socket } from 'node:net';
 import type { Flushed, ResponseSink } from '../exchange.js';
 import { reasonPhrase } from '../http/canned.js';
 import {
-  MEMORY_MARK,
+  FLOOR,
   ResponseSpool,
   type SpoolPolicy,
   type SpoolTarget,
@@ -79,6 +79,14 @@ export class RecordOut implements SpoolTarget {
     return this.socket.writableCorked;
   }
 
+  get writableNeedDrain(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
+  get writableHighWaterMark(): number {
+    return this.socket.writableHighWaterMark;
+  }
+
   uncork(): void {
     this.socket.uncork();
   }
@@ -91,7 +99,7 @@ export class RecordOut implements SpoolTarget {
     return this.socket.once(event, listener);
   }
 
-  off(event: 'close', listener: () => void): unknown {
+  off(event: 'drain' | 'close', listener: () => void): unknown {
     return this.socket.off(event, listener);
   }
 }
@@ -301,7 +309,7 @@ export class FastCgiResponse implements ResponseSink {
       this.out.write(bytes, () => flushed(chunk.length));
       return true;
     }
-    if (this.spool?.busy !== true && this.socket.writableLength + bytes.length <= MEMORY_MARK) {
+    if (this.spool?.busy !== true && this.socket.writableLength + bytes.length <= FLOOR) {
       this.out.write(bytes);
       flushed(chunk.length);
       return true;

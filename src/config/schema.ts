@@ -596,7 +596,7 @@ export const SETTINGS = table({
     flag: '--response-spool-limit',
     env: 'CASK_RESPONSE_SPOOL_LIMIT',
     section: 'Request limits',
-    doc: 'How much of one response the front takes off the app for a client slower than the app, so the app\'s thread is free as soon as the app is done (as nginx buffers for gunicorn): up to 256 KiB in memory, the rest in a temporary file sent on as the client reads. Past it, the app waits for the client. Files sent with `wsgi.file_wrapper` never need it. 0 means the app always waits for the client.',
+    doc: "How much of one response the front takes off the app for a client slower than the app, so the app's thread is free as soon as the app is done (as nginx buffers for gunicorn): up to 256 KiB in memory (see `response-spool-memory`), the rest in a temporary file sent on as the client reads. Past it, the app waits for the client. Files sent with `wsgi.file_wrapper` never need it. 0 means the app always waits for the client.",
     default: '64m',
   }),
   responseSpoolTotal: bytes({
@@ -605,6 +605,13 @@ export const SETTINGS = table({
     section: 'Request limits',
     doc: 'How much all responses together may keep in temporary files for slow clients. Past it, the bytes an app sends still wait on file, but the app is not credited for them until its client takes them: each response then adds at most 1 MiB before its app waits for the client (as nginx past `proxy_max_temp_file_size`).',
     default: '2g',
+  }),
+  responseSpoolMemory: bytes({
+    flag: '--response-spool-memory',
+    env: 'CASK_RESPONSE_SPOOL_MEMORY',
+    section: 'Request limits',
+    doc: 'How much all responses together may keep in memory for slow clients, in claims of 256 KiB per response (HTTP/2 stream). Past it, a response keeps at most 16 KiB in memory and the rest of what its client has not taken goes straight to its temporary file: nothing is refused or lost, and no app waits for it. 0 means no response keeps more than 16 KiB in memory.',
+    default: '64m',
   }),
   limitRequestLine: int({
     flag: '--limit-request-line',

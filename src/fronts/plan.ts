@@ -5,7 +5,8 @@
 // of workers, queue, limits and admin routes), so whatever counts per process is divided, and
 // whatever describes one request or one worker is kept as it is:
 //
-//   divided: workers, workers-min, workers-max, max-connections, response-spool-total
+//   divided: workers, workers-min, workers-max, max-connections, response-spool-total,
+//   response-spool-memory
 //   kept:    threads, timeouts, limits per request, max-queue (per front's queue), everything else
 //
 // A division hands the remainder to the first fronts, so the shares add up to the setting.
@@ -35,7 +36,12 @@ export function share(total: number, index: number, count: number): number {
 /** What differs in front `index` of `count`. */
 export type FrontShare = Pick<
   Config,
-  'workers' | 'workersMin' | 'workersMax' | 'maxConnections' | 'responseSpoolTotal'
+  | 'workers'
+  | 'workersMin'
+  | 'workersMax'
+  | 'maxConnections'
+  | 'responseSpoolTotal'
+  | 'responseSpoolMemory'
 >;
 
 export function frontShare(config: Config, index: number, count: number): FrontShare {
@@ -49,6 +55,7 @@ export function frontShare(config: Config, index: number, count: number): FrontS
     maxConnections: part(config.maxConnections),
     responseSpoolTotal:
       config.responseSpoolTotal === 0 ? 0 : Math.ceil(config.responseSpoolTotal / count),
+    responseSpoolMemory: Math.ceil(config.responseSpoolMemory / count),
   };
 }
 

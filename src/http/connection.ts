@@ -69,6 +69,8 @@ export interface ConnectionOptions {
   responseSpoolLimit: number;
   /** Bytes all responses together may keep in temporary files with their apps credited. */
   responseSpoolTotal: number;
+  /** Bytes all responses together may hold in memory (response-spool.ts, SpoolLedger). */
+  responseSpoolMemory: number;
   serverHeader: string;
 }
 

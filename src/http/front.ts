@@ -85,6 +85,7 @@ export type FrontSettings = Readonly<
     | 'bodyMemoryLimit'
     | 'responseSpoolLimit'
     | 'responseSpoolTotal'
+    | 'responseSpoolMemory'
     | 'serverName'
     | 'maxConnections'
     | 'proxyProtocol'
@@ -114,6 +115,7 @@ export function frontOptionsOf(settings: FrontSettings, allow: AllowList): Front
     bodyMemoryLimit: settings.bodyMemoryLimit,
     responseSpoolLimit: settings.responseSpoolLimit,
     responseSpoolTotal: settings.responseSpoolTotal,
+    responseSpoolMemory: settings.responseSpoolMemory,
     serverHeader: settings.serverName,
     maxConnections: settings.maxConnections,
     proxyProtocol: settings.proxyProtocol,
@@ -189,7 +191,11 @@ export class Front {
     handler: RequestHandler,
     private readonly logger: FrontLogger,
   ) {
-    this.spoolLedger = new SpoolLedger(options.responseSpoolTotal, () => this.spoolFull());
+    this.spoolLedger = new SpoolLedger(
+      options.responseSpoolTotal,
+      () => this.spoolFull(),
+      options.responseSpoolMemory,
+    );
     this.context = {
       options,
       handler,

@@ -27,14 +27,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Flushed } from '../exchange.js';
 
-/** Most bytes of one response held in memory (the socket's user-space queue). */
+/** Most bytes of one response held in memory (the socket's user-space queue), by claim. */
 export const MEMORY_MARK = 256 * 1024;
+/**
+ * Most bytes a target without a claim holds in memory (raised to its writableHighWaterMark if
+ * larger: below that mark no 'drain' would ever come to send the rest). One DATA frame at
+ * HTTP/2's default SETTINGS_MAX_FRAME_SIZE, and node's default high-water mark on Node 20.
+ */
+export const FLOOR = 16 * 1024;
 /** Most bytes read back from the file per socket write. */
 const FILE_READ = 256 * 1024;
 
 let fileCounter = 0;
 
-/** Bytes on file across every response of one front: the global cap. */
+/**
+ * The global caps across every response of one front: bytes on file (`total`), and bytes held
+ * in memory by claim (`memory`, MEMORY_MARK a claim; see the header).
+ */
 export class SpoolLedger {
   /** Bytes on file now, not yet sent. */
   onFile = 0;
@@ -42,19 +51,75 @@ export class SpoolLedger {
   peak = 0;
   /** Temporary files open now. */
   files = 0;
+  /** Bytes of memory claimed now (MEMORY_MARK per target holding a claim). */
+  inMemory = 0;
+  /** Most bytes of memory ever claimed at once. */
+  memoryPeak = 0;
+  /** Writes that found the budget spent and no claim: bytes past FLOOR went to file. */
+  memoryRefused = 0;
+  /** Targets holding a claim; the value gives it back once armed (after a write), else undefined. */
+  private readonly claims = new Map<SpoolTarget, (() => void) | undefined>();
 
   /**
    * @param total most bytes all responses together keep on file with their apps credited
    * @param full told each time credit is withheld because `total` is reached (for a warning)
+   * @param memory most bytes all responses together hold in memory by claim
    */
   constructor(
     readonly total: number,
     readonly full: () => void = () => {},
+    readonly memory: number = 64 * 1024 * 1024,
   ) {}
 
   add(bytes: number): void {
     this.onFile += bytes;
     if (this.onFile > this.peak) this.peak = this.onFile;
+  }
+
+  /**
+   * The most bytes `target` may hold in its user-space queue now: MEMORY_MARK with a claim on
+   * the budget (taken here if there is room), else FLOOR. Call settle() after writing.
+   */
+  mark(target: SpoolTarget): number {
+    if (this.claims.has(target)) return MEMORY_MARK;
+    if (this.inMemory + MEMORY_MARK > this.memory) {
+      this.memoryRefused++;
+      return Math.max(FLOOR, target.writableHighWaterMark);
+    }
+    this.claims.set(target, undefined);
+    this.inMemory += MEMORY_MARK;
+    if (this.inMemory > this.memoryPeak) this.memoryPeak = this.inMemory;
+    return MEMORY_MARK;
+  }
+
+  /**
+   * After writing to `target`: a claim is kept while the target waits to drain (its queue
+   * reached the high-water mark, so 'drain' will come), else given back at once (what is
+   * queued is under the floor).
+   */
+  settle(target: SpoolTarget): void {
+    if (!this.claims.has(target) || this.claims.get(target) !== undefined) return;
+    if (!target.writableNeedDrain || target.destroyed) {
+      this.release(target);
+      return;
+    }
+    const onDrain = (): void => {
+      // A 'drain' listener before this one may have filled the queue again.
+      if (target.writableNeedDrain && !target.destroyed) target.once('drain', onDrain);
+      else done();
+    };
+    const done = (): void => {
+      target.off('drain', onDrain);
+      target.off('close', done);
+      this.release(target);
+    };
+    this.claims.set(target, done);
+    target.once('drain', onDrain);
+    target.once('close', done);
+  }
+
+  private release(target: SpoolTarget): void {
+    if (this.claims.delete(target)) this.inMemory -= MEMORY_MARK;
   }
 }
 
@@ -66,10 +131,12 @@ export interface SpoolTarget {
   write(bytes: Buffer): boolean;
   readonly writableLength: number;
   readonly writableCorked: number;
+  readonly writableNeedDrain: boolean;
+  readonly writableHighWaterMark: number;
   uncork(): void;
   readonly destroyed: boolean;
   once(event: 'drain' | 'close', listener: () => void): unknown;
-  off(event: 'close', listener: () => void): unknown;
+  off(event: 'drain' | 'close', listener: () => void): unknown;
 }
 
 export interface SpoolPolicy {
@@ -145,20 +212,24 @@ export class ResponseSpool {
   }
 
   /**
-   * Writes `parts` while the socket holds less than MEMORY_MARK; returns what did not fit.
-   * Corked writes count in `writableLength` too, so the writer's cork (head and first body
-   * bytes in one write) is released as soon as a second piece is due: else a fast client's
-   * large first chunk would go through the file for nothing.
+   * Writes `parts` while the socket holds less than its mark (ledger.mark()); returns what did
+   * not fit. Corked writes count in `writableLength` too, so the writer's cork (head and first
+   * body bytes in one write) is released as soon as a second piece is due: else a fast client's
+   * large first chunk would go through the file for nothing. Without a claim the mark is small,
+   * but a client that keeps up still gets everything from here: what the kernel takes at once
+   * leaves the queue empty for the next piece.
    */
   private toSocket(parts: Buffer[]): Buffer[] {
     const socket = this.socket;
+    const ledger = this.policy.ledger;
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i] as Buffer;
       let at = 0;
       while (at < part.length) {
-        const room = MEMORY_MARK - socket.writableLength;
+        const room = ledger.mark(socket) - socket.writableLength;
         if (room <= 0) {
           if (socket.writableCorked === 0) {
+            ledger.settle(socket);
             const rest = parts.slice(i);
             rest[0] = part.subarray(at);
             return rest;
@@ -171,6 +242,7 @@ export class ResponseSpool {
         at += n;
       }
     }
+    ledger.settle(socket);
     return [];
   }
 
@@ -209,9 +281,13 @@ export class ResponseSpool {
     const socket = this.socket;
     const ledger = this.policy.ledger;
     while (file.sent < file.written) {
-      const room = MEMORY_MARK - socket.writableLength;
-      if (room <= 0 || socket.destroyed) {
-        if (socket.destroyed) return; // 'close' drops the file
+      if (socket.destroyed) {
+        ledger.settle(socket); // gives a claim back; 'close' drops the file
+        return;
+      }
+      const room = ledger.mark(socket) - socket.writableLength;
+      if (room <= 0) {
+        ledger.settle(socket);
         this.waiting = true;
         socket.once('drain', () => this.pump());
         return;
@@ -221,6 +297,7 @@ export class ResponseSpool {
       try {
         readSync(file.fd, buffer, 0, n, file.sent);
       } catch (error) {
+        ledger.settle(socket);
         this.fail(`Cannot read back the response spool: ${(error as Error).message}`);
         return;
       }
@@ -231,6 +308,7 @@ export class ResponseSpool {
         (this.owed.shift() as { pay: () => void }).pay();
       }
     }
+    ledger.settle(socket);
     this.removeFile();
     this.sent();
   }

@@ -8,7 +8,7 @@ import { readSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { cannedResponse } from './canned.js';
 import type { Flushed, ResponseSink } from '../exchange.js';
-import { MEMORY_MARK, ResponseSpool, type SpoolPolicy } from './response-spool.js';
+import { FLOOR, ResponseSpool, type SpoolPolicy } from './response-spool.js';
 import { httpDate, serializeHead } from './serialize.js';
 
 const CRLF = Buffer.from('\r\n');
@@ -347,8 +347,9 @@ export class ResponseWriter implements ResponseSink {
 
   /**
    * The app's bytes, for which it is owed `credit`. Straight to the socket, credited at once,
-   * while they fit under the memory mark and nothing waits on file (nearly every response);
-   * else the spool decides where they wait and when the app is credited.
+   * while they fit under FLOOR and nothing waits on file (nearly every response); else the
+   * spool decides where they wait (in memory only with a claim on the front's budget) and when
+   * the app is credited.
    */
   private writeAppBytes(bytes: Buffer, credit: number, flushed: Flushed): void {
     const socket = this.socket;
@@ -362,7 +363,7 @@ export class ResponseWriter implements ResponseSink {
       } else socket.write(bytes, () => flushed(credit));
       return;
     }
-    if (this.spool?.busy !== true && socket.writableLength + size <= MEMORY_MARK) {
+    if (this.spool?.busy !== true && socket.writableLength + size <= FLOOR) {
       if (this.chunked) {
         socket.write(`${bytes.length.toString(16)}\r\n`, 'latin1');
         socket.write(bytes);

@@ -6,15 +6,16 @@
 // connection, so one broken response never takes the other streams down with it.
 //
 // Where bytes wait for a client slower than the app is the same spool as HTTP/1.1's
-// (src/http/response-spool.ts): at most MEMORY_MARK (256 KiB) per stream in memory, the rest in
-// a temporary file under the front's global ledger.
+// (src/http/response-spool.ts): at most MEMORY_MARK (256 KiB) per stream in memory while the
+// front's memory budget has room (else FLOOR, 16 KiB), the rest in a temporary file under the
+// front's global ledger.
 
 import { read } from 'node:fs';
 import { constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Flushed, ResponseSink } from '../exchange.js';
 import { reasonPhrase } from '../http/canned.js';
 import {
-  MEMORY_MARK,
+  FLOOR,
   ResponseSpool,
   type SpoolPolicy,
   type SpoolTarget,
@@ -72,6 +73,14 @@ class StreamOut implements SpoolTarget {
     return this.stream.writableCorked;
   }
 
+  get writableNeedDrain(): boolean {
+    return this.stream.writableNeedDrain;
+  }
+
+  get writableHighWaterMark(): number {
+    return this.stream.writableHighWaterMark;
+  }
+
   uncork(): void {
     this.stream.uncork();
   }
@@ -85,7 +94,7 @@ class StreamOut implements SpoolTarget {
     return this;
   }
 
-  off(event: 'close', listener: () => void): this {
+  off(event: 'drain' | 'close', listener: () => void): this {
     this.stream.off(event, listener);
     return this;
   }
@@ -371,7 +380,7 @@ export class StreamResponse implements ResponseSink {
 
   /**
    * The app's bytes, for which it is owed `credit`: straight to the stream, credited at once,
-   * while they fit under the memory mark and nothing waits on file; else the spool decides
+   * while they fit under FLOOR and nothing waits on file; else the spool decides
    * where they wait and when the app is credited (response-spool.ts).
    */
   private writeAppBytes(bytes: Buffer, credit: number, flushed: Flushed): void {
@@ -380,7 +389,7 @@ export class StreamResponse implements ResponseSink {
       this.out.write(bytes, () => flushed(credit));
       return;
     }
-    if (this.spool?.busy !== true && this.out.writableLength + bytes.length <= MEMORY_MARK) {
+    if (this.spool?.busy !== true && this.out.writableLength + bytes.length <= FLOOR) {
       this.out.write(bytes);
       flushed(credit);
       return;

@@ -37,6 +37,7 @@ test('`frontShare()` divides workers, autoscaling bounds, connections and spool;
     workersMax: 5,
     maxConnections: 500,
     responseSpoolTotal: Math.ceil(c.responseSpoolTotal / 2),
+    responseSpoolMemory: Math.ceil(c.responseSpoolMemory / 2),
   });
   assert.equal(frontShare(c, 1, 2).workers, 2);
   assert.equal(frontShare(c, 1, 2).workersMax, 4);

@@ -71,6 +71,7 @@ async function harness(t: TestContext, options: Partial<FrontOptions> = {}): Pro
       bodyMemoryLimit: 1 << 20,
       responseSpoolLimit: 0,
       responseSpoolTotal: 1 << 30,
+      responseSpoolMemory: 64 << 20,
       serverHeader: 'Cask',
       maxConnections: 0,
       proxyProtocol: false,
@@ -337,6 +338,55 @@ test('`Front` stops crediting the app past response-spool-limit until the client
   t.assert.equal(parseResponses(c.received()).responses[0]?.body.length, 16 << 20);
 });
 
+test('`Front` holds at most response-spool-memory for clients that do not read: the rest spills to file, every app is credited, every byte arrives', async (t: TestContext) => {
+  // Two claims of 256 KiB for six clients: four get none and keep at most 16 KiB queued.
+  const { port, front, handler } = await harness(t, {
+    responseSpoolLimit: 64 << 20,
+    responseSpoolMemory: 512 << 10,
+  });
+  handler.hold = true;
+  const clients = await Promise.all(Array.from({ length: 6 }, () => client(port, t)));
+  for (const c of clients) {
+    c.socket.pause();
+    c.socket.write('GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+  }
+  await until(() => handler.exchanges.length === 6);
+  const sent = handler.exchanges.map((e) => sendSixteen(e, false));
+  await sleep(100);
+  const ledger = front.spoolLedger;
+  const queued = [...front.sockets].map((s) => s.writableLength).sort((a, b) => b - a);
+  const credited = sent.map((s) => s.credited());
+  const { inMemory, memoryPeak, memoryRefused } = ledger;
+  const files = spoolFiles().length;
+  for (const c of clients) c.socket.resume();
+  await Promise.all(clients.map((c) => c.closed));
+  const bodies = clients.map((c) => parseResponses(c.received()).responses[0]?.body);
+  await sleep(20);
+  t.diagnostic(`queued per socket: ${queued.join(', ')}; ${memoryRefused} writes found no claim`);
+  t.plan(8);
+  t.assert.ok(memoryPeak <= 512 << 10, `${memoryPeak} bytes claimed at most`);
+  t.assert.equal(inMemory, 512 << 10, 'both claims held while their clients did not read');
+  t.assert.ok(memoryRefused > 0, 'the budget was spent');
+  t.assert.ok(
+    queued.slice(2).every((n) => n <= 16 << 10) && queued.every((n) => n <= 256 << 10),
+    `queued in memory per socket: ${queued.join(', ')}`,
+  );
+  t.assert.equal(files, 6, 'each response spilled to its file');
+  t.assert.ok(
+    credited.every((n) => n === 16 << 20),
+    `every app credited at once: ${credited.join(', ')}`,
+  );
+  t.assert.deepEqual(
+    bodies.map((b) =>
+      b === undefined
+        ? 'none'
+        : `${b.length} ${Array.from({ length: 16 }, (_, i) => b[(i << 20) + 777] === 97 + i).every(Boolean)}`,
+    ),
+    Array(6).fill(`${16 << 20} true`),
+  );
+  t.assert.deepEqual([ledger.inMemory, spoolFiles().length], [0, 0], 'claims and files given back');
+});
+
 test('`Front` removes the spool of a client dropped by send-timeout', async (t: TestContext) => {
   const { port, front, handler } = await harness(t, {
     responseSpoolLimit: 64 << 20,
@@ -580,6 +630,7 @@ test('`sweepInterval()` is a quarter of the shortest timeout, from 25 ms to 500 
     bodyMemoryLimit: 0,
     responseSpoolLimit: 0,
     responseSpoolTotal: 1 << 30,
+    responseSpoolMemory: 64 << 20,
     serverHeader: '',
   };
   t.plan(3);
