@@ -28,6 +28,7 @@ import type { Sampler } from './admin/sampler.js';
 import type { AccessLog, Logger } from './log.js';
 import type { BoundListener } from './net/listener.js';
 import { removePidFile, writePidFile } from './pidfile.js';
+import { dropPrivileges } from './process/privileges.js';
 import { tellPrimaryReady } from './fronts/child.js';
 import { HookHost, type HookServer, type MasterHook } from './pool/hooks.js';
 import type { Pool } from './pool/pool.js';
@@ -255,6 +256,8 @@ export class Control {
         );
       }
       if (this.admin.length > 0) extra?.sampler.start();
+      // Every listener is bound: `--user`/`--group` as root switch now, before any worker.
+      dropPrivileges(config, logger);
     } catch (error) {
       logger.error((error as Error).message);
       return 1;

@@ -10,7 +10,7 @@ import { AccessLog, Logger } from './log.js';
 import { AllowList } from './net/allow-ips.js';
 import { adopt, listen, type BoundListener } from './net/listener.js';
 import { activatedSockets, forgetActivation } from './net/activation.js';
-import { ownSocket, socketOwner, umaskValue } from './net/owner.js';
+import { ownSocket, runAs, socketModeValue, socketOwner, umaskValue } from './net/owner.js';
 import { TlsTerminator, alpnProtocols, tlsEnabled } from './net/tls.js';
 import { Pool, poolOptions } from './pool/pool.js';
 import { PoolGroup } from './pool/group.js';
@@ -73,6 +73,10 @@ async function serveOne(settings: Config, mode: ServeMode): Promise<number> {
   if (umask !== undefined) process.umask(umask);
   // TLS options that do not go together throw ConfigError (exit 2) before anything starts.
   const tlsOn = tlsEnabled(config);
+  // So do unknown users and groups, and a switch of user only root may make (--user).
+  const owner = socketOwner(config.user, config.group);
+  runAs(config.user, config.group);
+  const socketMode = socketModeValue(config.socketMode);
   const logger = new Logger(
     config.logLevel,
     config.errorLog,
@@ -114,8 +118,6 @@ async function serveOne(settings: Config, mode: ServeMode): Promise<number> {
       )
     : undefined;
   const allow = new AllowList(config.forwardedAllowIps);
-  // Unknown users and groups throw ConfigError (exit 2) before anything is bound.
-  const owner = socketOwner(config.user, config.group);
   const frontOptions = frontOptionsOf(config, allow);
 
   // Several apps (`--mount`, `--vhost`) or the one APP; contradicting settings throw
@@ -228,7 +230,7 @@ async function serveOne(settings: Config, mode: ServeMode): Promise<number> {
           tls,
         ),
       );
-      if (bind.kind === 'unix') ownSocket(bind.path, owner);
+      if (bind.kind === 'unix') ownSocket(bind.path, owner, socketMode);
     }
     for (const socket of activated ?? []) {
       const transport = webServer(socket.protocol);

@@ -3,7 +3,6 @@
 // or GUNICORN_CMD_ARGS gives it. The rules are in foreign.ts; docs/compat.md is rendered from
 // these rows.
 
-import { userInfo } from 'node:os';
 import { basename } from 'node:path';
 import {
   NOTHING,
@@ -95,11 +94,6 @@ function unless(
 }
 
 const isFalse = (value: unknown): boolean => !truthy(value);
-
-/** gunicorn's `user` or `group` naming the account Cask already runs as: nothing to switch. */
-function isCurrent(value: unknown, id: number, name?: string): boolean {
-  return String(value) === String(id) || (name !== undefined && String(value) === name);
-}
 
 /**
  * A umask as Cask writes it (`0o007`), from gunicorn's forms: a number from a config file (Python
@@ -432,18 +426,18 @@ const SERVER_MECHANICS = inSection('Server Mechanics', [
     "Cask's workers have no heartbeat file: the front watches them over their link",
     { flags: ['--worker-tmp-dir'] },
   ),
-  unless(
+  row(
     'user',
-    'refused',
-    (value) => isCurrent(value, userInfo().uid, userInfo().username),
-    "Cask does not switch the user its processes run as: start it as that user (systemd User=, Docker USER); Cask's --user sets only the owner of its Unix sockets",
+    'honoured',
+    'As `user`: started as root, Cask binds, gives its Unix sockets this owner, then the front and its workers run as this user (a name or uid).',
+    (value) => (isNone(value) ? NOTHING : { set: { user: String(value) } }),
     { flags: ['-u', '--user'] },
   ),
-  unless(
+  row(
     'group',
-    'refused',
-    (value) => isCurrent(value, userInfo().gid),
-    "Cask does not switch the group its processes run as: start it in that group (systemd Group=); Cask's --group sets only the group of its Unix sockets",
+    'honoured',
+    "As `group` (a name or gid); without it, Cask takes the user's own group where gunicorn keeps root's.",
+    (value) => (isNone(value) ? NOTHING : { set: { group: String(value) } }),
     { flags: ['-g', '--group'] },
   ),
   row(
@@ -453,11 +447,11 @@ const SERVER_MECHANICS = inSection('Server Mechanics', [
     (value) => (isNone(value) ? NOTHING : { set: { umask: octal(value) } }),
     { flags: ['-m', '--umask'] },
   ),
-  unless(
+  row(
     'initgroups',
-    'refused',
-    isFalse,
-    'Cask does not switch the user its processes run as: start it as that user, with its groups',
+    'honoured',
+    "Always on: switching to `user`, Cask gives the processes that user's groups (initgroups(3)) and never keeps root's.",
+    () => NOTHING,
     { flags: ['--initgroups'], switch: true },
   ),
   unless(

@@ -115,6 +115,11 @@ function validateUmask(value: string): void {
     throw new InvalidValue('is not an octal umask (write 022, 027 or 0o007)');
 }
 
+function validateSocketMode(value: string): void {
+  if (!/^(0o?)?[0-7]{1,3}$/i.test(value))
+    throw new InvalidValue('is not an octal file mode (write 660, 0660 or 0o666)');
+}
+
 function validateFronts(value: string): void {
   if (!/^(auto|[1-9]\d{0,3})$/.test(value))
     throw new InvalidValue('is not a number of front processes (1, 2, …) or `auto`');
@@ -187,7 +192,7 @@ export const SETTINGS = table({
     env: 'CASK_ENV',
     metavar: 'NAME=VALUE',
     section: 'Application',
-    doc: 'An environment variable set for the app, its workers and the hooks, as gunicorn\'s `raw_env` and uWSGI\'s `env`: `-e DJANGO_SETTINGS_MODULE=site.settings`. Repeat for several (comma-separated in the env var, so a value with a comma needs the flag or the config file).',
+    doc: "An environment variable set for the app, its workers and the hooks, as gunicorn's `raw_env` and uWSGI's `env`: `-e DJANGO_SETTINGS_MODULE=site.settings`. Repeat for several (comma-separated in the env var, so a value with a comma needs the flag or the config file).",
     default: [],
     item: checkEnvAssignment,
   }),
@@ -195,7 +200,7 @@ export const SETTINGS = table({
     flag: '--interface',
     env: 'CASK_INTERFACE',
     section: 'Application',
-    doc: 'How the app is called: `wsgi` (PEP 3333, in threads), `asgi` (ASGI 3, as tasks of one asyncio loop per worker, uvloop when it imports; HTTP, WebSocket and lifespan: docs/asgi.md), or `auto`: ASGI when the callable is a coroutine function or an object whose `__call__` is one (Starlette, FastAPI, Django\'s `ASGIHandler`), else WSGI.',
+    doc: "How the app is called: `wsgi` (PEP 3333, in threads), `asgi` (ASGI 3, as tasks of one asyncio loop per worker, uvloop when it imports; HTTP, WebSocket and lifespan: docs/asgi.md), or `auto`: ASGI when the callable is a coroutine function or an object whose `__call__` is one (Starlette, FastAPI, Django's `ASGIHandler`), else WSGI.",
     choices: ['auto', 'asgi', 'wsgi'],
     default: 'auto',
   }),
@@ -218,7 +223,7 @@ export const SETTINGS = table({
     kind: 'vhost',
     flag: '--vhost',
     env: 'CASK_VHOST',
-    doc: 'Serve several apps in one server by the request\'s `Host`: `--vhost example.org=site.wsgi:app --vhost \'*.example.org=tenants:app\'`. An exact name wins over a `*.` wildcard (any depth of subdomain, not the name itself), the longest wildcard over a shorter one; `*` alone is the default. A Host no vhost matches goes to the `--mount` apps if there are any, else gets 421. Each app has its own workers, set per app in the config file as for `--mount` (docs/apps.md). Replaces APP.',
+    doc: "Serve several apps in one server by the request's `Host`: `--vhost example.org=site.wsgi:app --vhost '*.example.org=tenants:app'`. An exact name wins over a `*.` wildcard (any depth of subdomain, not the name itself), the longest wildcard over a shorter one; `*` alone is the default. A Host no vhost matches goes to the `--mount` apps if there are any, else gets 421. Each app has its own workers, set per app in the config file as for `--mount` (docs/apps.md). Replaces APP.",
     rows: (): Readonly<Record<string, AnySetting>> => SETTINGS,
   }),
 
@@ -299,17 +304,26 @@ export const SETTINGS = table({
     env: 'CASK_UMASK',
     metavar: 'OCTAL',
     section: 'Server socket',
-    doc: 'The file mode creation mask, in octal (`027`, `0o007`), set as Cask starts: it decides who may connect to the Unix sockets Cask binds (`007` lets the socket\'s group in), and applies to the files the server and its workers create. Empty: the mask Cask was started with.',
+    doc: 'The file mode creation mask, in octal (`027`, `0o007`), set as Cask starts: it applies to the files the server and its workers create (log, pid and spool files). The Unix sockets Cask binds get `--socket-mode` instead. Empty: the mask Cask was started with.',
     default: '',
     defaultDoc: 'none (the inherited umask)',
     validate: validateUmask,
+  }),
+  socketMode: string({
+    flag: '--socket-mode',
+    env: 'CASK_SOCKET_MODE',
+    metavar: 'OCTAL',
+    section: 'Server socket',
+    doc: "Mode, in octal, of the Unix sockets Cask binds itself (`-b unix:PATH`), set once bound whatever the umask: `660` lets the socket's owner and group connect (nginx in the socket's `--group`), `666` anyone on the host. Sockets systemd binds keep the mode its SocketMode= gave them.",
+    default: '0660',
+    validate: validateSocketMode,
   }),
   user: string({
     flag: '--user',
     env: 'CASK_USER',
     metavar: 'USER',
     section: 'Server socket',
-    doc: 'Owner (a user name or id) of the Unix sockets Cask binds itself (`-b unix:PATH`); changing it needs root. Unlike gunicorn\'s `--user`, the server and its workers keep running as the user that started Cask: start it as the user it should run as (systemd\'s `User=`).',
+    doc: "The user (a name or id) to run as, as gunicorn's `--user`: started as root, Cask binds its listeners (port 80, Unix sockets it then gives this owner), then switches the front to this user, with its groups, and the workers run as it. Started as another user, it must name that user. Alone, the group becomes the user's own group (docs/operations.md).",
     default: '',
     defaultDoc: 'none (the user running Cask)',
     validate: validateAccount,
@@ -319,7 +333,7 @@ export const SETTINGS = table({
     env: 'CASK_GROUP',
     metavar: 'GROUP',
     section: 'Server socket',
-    doc: 'Group (a name or id) of the Unix sockets Cask binds itself, e.g. the web server\'s (`www-data`), with a `--umask` that lets the group write (`007`). The processes keep their group, as with `--user`.',
+    doc: "The group (a name or id) to run as, switched to with `--user` once the listeners are bound; the Unix sockets Cask binds get it too, so the web server in that group (`www-data`) connects under `--socket-mode 660`. Started as another user than root, it must name that user's group.",
     default: '',
     defaultDoc: 'none (the group running Cask)',
     validate: validateAccount,
@@ -330,7 +344,7 @@ export const SETTINGS = table({
     flag: '--certfile',
     env: 'CASK_CERTFILE',
     section: 'TLS',
-    doc: 'PEM certificate (the server\'s first, then any intermediates) for TLS. With `--keyfile`, every TCP listener serves HTTPS; Unix socket listeners stay plain. Read again on SIGHUP (`cask reload`), so a renewed certificate needs no restart (docs/tls-http2.md).',
+    doc: "PEM certificate (the server's first, then any intermediates) for TLS. With `--keyfile`, every TCP listener serves HTTPS; Unix socket listeners stay plain. Read again on SIGHUP (`cask reload`), so a renewed certificate needs no restart (docs/tls-http2.md).",
     default: null,
   }),
   keyfile: path({
@@ -358,7 +372,7 @@ export const SETTINGS = table({
     flag: '--cert-reqs',
     env: 'CASK_CERT_REQS',
     section: 'TLS',
-    doc: 'Client certificates: `none` asks for none; `optional` asks, admits a client without one and refuses one whose certificate does not verify against `--ca-certs`; `required` refuses every client without a valid one. gunicorn\'s 0, 1, 2. The app sees `SSL_CLIENT_VERIFY` and `SSL_CLIENT_S_DN`.',
+    doc: "Client certificates: `none` asks for none; `optional` asks, admits a client without one and refuses one whose certificate does not verify against `--ca-certs`; `required` refuses every client without a valid one. gunicorn's 0, 1, 2. The app sees `SSL_CLIENT_VERIFY` and `SSL_CLIENT_S_DN`.",
     choices: ['none', 'optional', 'required'],
     aliases: { '0': 'none', '1': 'optional', '2': 'required' },
     default: 'none',
@@ -413,14 +427,14 @@ export const SETTINGS = table({
     flag: '--preload',
     env: 'CASK_PRELOAD',
     section: 'Workers',
-    doc: 'Import the app once, in a zygote process, and fork the workers from it, so that they share its memory copy-on-write (gunicorn\'s `--preload`, uWSGI\'s default): with a Django site and 4 workers, about a third less memory (docs/operations.md). A reload (SIGHUP) starts a new zygote, which imports the new code; a recycled worker is forked again from its generation\'s zygote, which never served a request. Without it, each worker imports the app itself.',
+    doc: "Import the app once, in a zygote process, and fork the workers from it, so that they share its memory copy-on-write (gunicorn's `--preload`, uWSGI's default): with a Django site and 4 workers, about a third less memory (docs/operations.md). A reload (SIGHUP) starts a new zygote, which imports the new code; a recycled worker is forked again from its generation's zygote, which never served a request. Without it, each worker imports the app itself.",
     default: false,
   }),
   workerClass: choice({
     flag: '--worker-class',
     env: 'CASK_WORKER_CLASS',
     section: 'Workers',
-    doc: 'How a WSGI worker runs its requests: `gthread` (`sync` is the same) in `--threads` threads; `gevent` in `--worker-connections` greenlets, with the standard library monkey-patched by gevent before the app is imported, for apps that spend their time waiting on the network. The worker\'s Python needs gevent (`apt-get install python3-gevent`, `pip install gevent`). An ASGI app always runs on its asyncio loop and refuses `gevent`.',
+    doc: "How a WSGI worker runs its requests: `gthread` (`sync` is the same) in `--threads` threads; `gevent` in `--worker-connections` greenlets, with the standard library monkey-patched by gevent before the app is imported, for apps that spend their time waiting on the network. The worker's Python needs gevent (`apt-get install python3-gevent`, `pip install gevent`). An ASGI app always runs on its asyncio loop and refuses `gevent`.",
     choices: ['gthread', 'sync', 'gevent'],
     default: 'gthread',
   }),
@@ -428,7 +442,7 @@ export const SETTINGS = table({
     flag: '--worker-connections',
     env: 'CASK_WORKER_CONNECTIONS',
     section: 'Workers',
-    doc: 'Requests and WebSockets one ASGI worker runs at once, each a task of its loop, and requests one gevent worker runs at once, each a greenlet (`--threads` applies to neither). Past it, requests wait in the front\'s queue as they wait for a thread.',
+    doc: "Requests and WebSockets one ASGI worker runs at once, each a task of its loop, and requests one gevent worker runs at once, each a greenlet (`--threads` applies to neither). Past it, requests wait in the front's queue as they wait for a thread.",
     default: 1000,
     min: 1,
   }),
@@ -485,7 +499,7 @@ export const SETTINGS = table({
     flag: '--max-requests-jitter',
     env: 'CASK_MAX_REQUESTS_JITTER',
     section: 'Recycling',
-    doc: 'Add a random 0 to N to each worker\'s `max-requests`, so that workers started together are not replaced together.',
+    doc: "Add a random 0 to N to each worker's `max-requests`, so that workers started together are not replaced together.",
     default: 0,
     min: 0,
   }),
@@ -493,21 +507,21 @@ export const SETTINGS = table({
     flag: '--max-lifetime',
     env: 'CASK_MAX_LIFETIME',
     section: 'Recycling',
-    doc: 'Replace a worker after it has run this long (uWSGI\'s `max-worker-lifetime`), the same way as `max-requests`. 0 means never.',
+    doc: "Replace a worker after it has run this long (uWSGI's `max-worker-lifetime`), the same way as `max-requests`. 0 means never.",
     default: '0s',
   }),
   maxLifetimeJitter: seconds({
     flag: '--max-lifetime-jitter',
     env: 'CASK_MAX_LIFETIME_JITTER',
     section: 'Recycling',
-    doc: 'Add a random 0 to this many seconds to each worker\'s `max-lifetime`.',
+    doc: "Add a random 0 to this many seconds to each worker's `max-lifetime`.",
     default: '0s',
   }),
   maxRss: bytes({
     flag: '--max-rss',
     env: 'CASK_MAX_RSS',
     section: 'Recycling',
-    doc: 'Replace a worker whose resident memory is above this (uWSGI\'s `reload-on-rss`), sampled once a second from `/proc` (Linux only), the same way as `max-requests`. 0 means no limit.',
+    doc: "Replace a worker whose resident memory is above this (uWSGI's `reload-on-rss`), sampled once a second from `/proc` (Linux only), the same way as `max-requests`. 0 means no limit.",
     default: '0',
   }),
 
@@ -517,14 +531,14 @@ export const SETTINGS = table({
     short: 't',
     env: 'CASK_TIMEOUT',
     section: 'Timeouts',
-    doc: 'How long a request may run in a worker. Past it the client gets 504 and the app is stopped inside its thread (a `RequestTimeout` exception); the worker\'s other requests go on. 0 means no limit.',
+    doc: "How long a request may run in a worker. Past it the client gets 504 and the app is stopped inside its thread (a `RequestTimeout` exception); the worker's other requests go on. 0 means no limit.",
     default: '30s',
   }),
   timeoutGrace: seconds({
     flag: '--timeout-grace',
     env: 'CASK_TIMEOUT_GRACE',
     section: 'Timeouts',
-    doc: 'After `timeout`, how long the app\'s thread has to unwind. A request still running then (blocked in a C call) has its worker replaced: it takes no new requests, its other requests finish, then it is aborted.',
+    doc: "After `timeout`, how long the app's thread has to unwind. A request still running then (blocked in a C call) has its worker replaced: it takes no new requests, its other requests finish, then it is aborted.",
     default: '10s',
   }),
   maxQueueWait: seconds({
@@ -559,7 +573,7 @@ export const SETTINGS = table({
     flag: '--header-timeout',
     env: 'CASK_HEADER_TIMEOUT',
     section: 'Timeouts',
-    doc: 'How long a client has to send a whole request head, counted from the connection\'s start for its first request and from the first byte for the next ones; a slower one gets 408 (slowloris). Also the allowance before `body-min-rate` applies. 0 means no limit.',
+    doc: "How long a client has to send a whole request head, counted from the connection's start for its first request and from the first byte for the next ones; a slower one gets 408 (slowloris). Also the allowance before `body-min-rate` applies. 0 means no limit.",
     default: '10s',
   }),
   bodyMinRate: bytes({
@@ -573,7 +587,7 @@ export const SETTINGS = table({
     flag: '--send-timeout',
     env: 'CASK_SEND_TIMEOUT',
     section: 'Timeouts',
-    doc: 'How long a client may take none of the response it is sent before the connection is dropped and the app\'s request cancelled (slow read). 0 means no limit.',
+    doc: "How long a client may take none of the response it is sent before the connection is dropped and the app's request cancelled (slow read). 0 means no limit.",
     default: '30s',
   }),
 
@@ -676,14 +690,13 @@ export const SETTINGS = table({
     default: true,
   }),
 
-
   // ── Server mechanics ─────────────────────────────────────────────────────
   pid: path({
     flag: '--pid',
     short: 'p',
     env: 'CASK_PID',
     section: 'Server mechanics',
-    doc: 'Write the front\'s process id to this file, removed at exit (as gunicorn). `cask reload` reads it to find the server.',
+    doc: "Write the front's process id to this file, removed at exit (as gunicorn). `cask reload` reads it to find the server.",
     default: null,
   }),
   daemon: bool({
@@ -691,7 +704,7 @@ export const SETTINGS = table({
     short: 'D',
     env: 'CASK_DAEMON',
     section: 'Server mechanics',
-    doc: 'Run in the background, detached from the terminal, as gunicorn `-D` does: `cask` returns 0 once the server is ready, or the server\'s exit code if it stopped first. Its stdout and stderr are dropped unless they are files, so give `--error-log FILE`, and `--pid FILE` to find it (`cask reload`, `kill`).',
+    doc: "Run in the background, detached from the terminal, as gunicorn `-D` does: `cask` returns 0 once the server is ready, or the server's exit code if it stopped first. Its stdout and stderr are dropped unless they are files, so give `--error-log FILE`, and `--pid FILE` to find it (`cask reload`, `kill`).",
     default: false,
   }),
   hooks: string({
@@ -699,7 +712,7 @@ export const SETTINGS = table({
     env: 'CASK_HOOKS',
     metavar: 'MODULE',
     section: 'Server mechanics',
-    doc: 'A Python module (`myproject.hooks`) or file (`gunicorn.conf.py`) whose functions named as gunicorn\'s server hooks run at the matching moment: `on_starting`, `when_ready`, `post_fork`, `post_worker_init`, `pre_request`, `post_request`, `worker_exit`, `worker_abort`, `child_exit`, `nworkers_changed`, `on_reload`, `on_exit` (docs/operations.md).',
+    doc: "A Python module (`myproject.hooks`) or file (`gunicorn.conf.py`) whose functions named as gunicorn's server hooks run at the matching moment: `on_starting`, `when_ready`, `post_fork`, `post_worker_init`, `pre_request`, `post_request`, `worker_exit`, `worker_abort`, `child_exit`, `nworkers_changed`, `on_reload`, `on_exit` (docs/operations.md).",
     default: null,
   }),
 
@@ -748,7 +761,8 @@ export const SETTINGS = table({
     doc: 'Serve the files under DIR at the URL path PREFIX from the front, without Python: `--static /static=./staticfiles`. Repeat for several. In the config file, a table (`[static]` with `"/static" = "staticfiles"`) or an array of `PREFIX=DIR` strings. Under a PREFIX the front answers every GET and HEAD itself (404 for a missing file); a mount at `/` serves the files that exist and passes the rest to the app (docs/static.md).',
     default: [],
     item: checkMount,
-    tableItem: (key, value) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`,
+    tableItem: (key, value) =>
+      `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`,
   }),
   staticFollowSymlinks: bool({
     flag: '--static-follow-symlinks',
@@ -775,14 +789,14 @@ export const SETTINGS = table({
     flag: '--static-cache-valid',
     env: 'CASK_STATIC_CACHE_VALID',
     section: 'Static files and compression',
-    doc: 'How long the front trusts what it knows of a static file it holds open (up to 256 files: its descriptor, its validators, for a small file its bytes, which precompressed siblings exist) before it `stat`s the path again. A file edited, replaced or deleted is seen within this time, as with nginx\'s `open_file_cache_valid`. 0 checks on every request (one `stat` each).',
+    doc: "How long the front trusts what it knows of a static file it holds open (up to 256 files: its descriptor, its validators, for a small file its bytes, which precompressed siblings exist) before it `stat`s the path again. A file edited, replaced or deleted is seen within this time, as with nginx's `open_file_cache_valid`. 0 checks on every request (one `stat` each).",
     default: '1s',
   }),
   staticImmutable: bool({
     flag: '--static-immutable',
     env: 'CASK_STATIC_IMMUTABLE',
     section: 'Static files and compression',
-    doc: 'Files whose name holds a content hash (`app.3f9a2c7e.js`, Django\'s `ManifestStaticFilesStorage`, bundlers\' `[contenthash]`) get `Cache-Control: public, max-age=31536000, immutable`, whatever `static-max-age` says.',
+    doc: "Files whose name holds a content hash (`app.3f9a2c7e.js`, Django's `ManifestStaticFilesStorage`, bundlers' `[contenthash]`) get `Cache-Control: public, max-age=31536000, immutable`, whatever `static-max-age` says.",
     default: false,
   }),
   sendfileRoot: path({
@@ -798,7 +812,7 @@ export const SETTINGS = table({
     flag: '--compress',
     env: 'CASK_COMPRESS',
     section: 'Static files and compression',
-    doc: 'Compress app responses with brotli or gzip, as the client\'s `Accept-Encoding` prefers, when their type is in `compress-types` and they are at least `compress-min-size`; streamed as they come, with `Vary: Accept-Encoding`. Never a range, a HEAD, a 204/206/304, an HTTP/1.0 client, a response with a `Content-Encoding` or with `Cache-Control: no-transform`, or an already compressed type.',
+    doc: "Compress app responses with brotli or gzip, as the client's `Accept-Encoding` prefers, when their type is in `compress-types` and they are at least `compress-min-size`; streamed as they come, with `Vary: Accept-Encoding`. Never a range, a HEAD, a 204/206/304, an HTTP/1.0 client, a response with a `Content-Encoding` or with `Cache-Control: no-transform`, or an already compressed type.",
     default: false,
   }),
   compressMinSize: bytes({
@@ -885,7 +899,7 @@ export const SETTINGS = table({
     flag: '--reload',
     env: 'CASK_RELOAD',
     section: 'Development',
-    doc: 'Watch the app\'s source files and reload the workers when one changes: a new generation imports the new code and takes over once ready, so no request fails; code that does not import leaves the old workers serving (with `cask dev`, requests get an error page naming the error instead). The files are those of every module the app loaded from outside the standard library and the installed packages, plus `reload-include`, less `reload-exclude` (docs/development.md).',
+    doc: "Watch the app's source files and reload the workers when one changes: a new generation imports the new code and takes over once ready, so no request fails; code that does not import leaves the old workers serving (with `cask dev`, requests get an error page naming the error instead). The files are those of every module the app loaded from outside the standard library and the installed packages, plus `reload-include`, less `reload-exclude` (docs/development.md).",
     default: false,
   }),
   reloadInclude: list({
@@ -932,7 +946,7 @@ export const SETTINGS = table({
     flag: '--open',
     env: 'CASK_OPEN',
     section: 'Development',
-    doc: 'Open the server\'s first address in a browser once it listens: `$BROWSER` when set, else `xdg-open` (Linux), `open` (macOS) or `start` (Windows).',
+    doc: "Open the server's first address in a browser once it listens: `$BROWSER` when set, else `xdg-open` (Linux), `open` (macOS) or `start` (Windows).",
     default: false,
   }),
   devAllowedHosts: list({
@@ -962,14 +976,15 @@ export const SETTINGS = table({
     section: 'Config file',
     doc: 'The one config file to read instead of looking for them: a `cask.toml`, a `pyproject.toml` (read from its `[tool.cask]` table), or a gunicorn config file (`gunicorn.conf.py`, any `.py` file, `python:MODULE` or `file:PATH`), which is run with `python` as gunicorn runs it and whose settings and hooks are taken as docs/compat.md says.',
     default: null,
-    defaultDoc: '`./gunicorn.conf.py` if present, and `./cask.toml` if present, else `./pyproject.toml` if it has `[tool.cask]`',
+    defaultDoc:
+      '`./gunicorn.conf.py` if present, and `./cask.toml` if present, else `./pyproject.toml` if it has `[tool.cask]`',
   }),
   uwsgiIni: path({
     flag: '--uwsgi-ini',
     env: 'CASK_UWSGI_INI',
     inFile: false,
     section: 'Config file',
-    doc: 'A uWSGI ini file to read settings from (`uwsgi.ini`, or `uwsgi.ini:SECTION` for another section than `[uwsgi]`): its common options (`module`, `http-socket`, `processes`, `threads`, `harakiri`, `static-map`, …) map to Cask\'s as docs/compat.md says, and the options Cask does not read are named in a warning at start. Between the environment and `cask.toml`, in place of `./gunicorn.conf.py`.',
+    doc: "A uWSGI ini file to read settings from (`uwsgi.ini`, or `uwsgi.ini:SECTION` for another section than `[uwsgi]`): its common options (`module`, `http-socket`, `processes`, `threads`, `harakiri`, `static-map`, …) map to Cask's as docs/compat.md says, and the options Cask does not read are named in a warning at start. Between the environment and `cask.toml`, in place of `./gunicorn.conf.py`.",
     default: null,
   }),
   printConfig: bool({
@@ -1023,7 +1038,11 @@ export const RENAMED: Readonly<Record<string, SettingKey>> = {
  *   `--fronts N` which one it is (src/fronts/child.ts).
  * No option's env var may start with one of these (a test checks it).
  */
-export const INTERNAL_ENV_PREFIXES: readonly string[] = ['CASK_TEST_', 'CASK_BENCH_', 'CASK_PROCESS_'];
+export const INTERNAL_ENV_PREFIXES: readonly string[] = [
+  'CASK_TEST_',
+  'CASK_BENCH_',
+  'CASK_PROCESS_',
+];
 
 /**
  * Where `cask dev` starts from other defaults than `cask serve`: one worker with threads (a

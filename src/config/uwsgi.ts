@@ -11,7 +11,7 @@
 //                                 CPU count; host name; %; an environment variable
 
 import { readFileSync } from 'node:fs';
-import { cpus, hostname, userInfo } from 'node:os';
+import { cpus, hostname } from 'node:os';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import {
@@ -115,10 +115,6 @@ function app(values: readonly string[], all: ReadonlyMap<string, readonly string
   const callable = all.get('callable');
   if (spec.includes(':') || callable === undefined) return { set: { app: spec } };
   return { set: { app: `${spec}:${last(callable)}` } };
-}
-
-function isCurrent(value: string, id: number, name?: string): boolean {
-  return value === String(id) || (name !== undefined && value === name);
 }
 
 const ROWS: ForeignSetting[] = [
@@ -315,13 +311,15 @@ const ROWS: ForeignSetting[] = [
   row('umask', 'honoured', 'As `umask`.', (values) => ({ set: { umask: last(values) } })),
   row(
     'chmod-socket',
-    'mapped',
-    'To `umask`, the complement of the mode (`660` gives `117`): the socket file gets that mode, as do the other files the server creates.',
+    'honoured',
+    'As `socket-mode`, set on the Unix sockets after bind (alone, `666` as in uWSGI).',
     (values) => {
-      const mode = parseInt(last(values) === '' ? '666' : last(values), 8);
-      if (!Number.isInteger(mode) || mode < 0 || mode > 0o777)
+      // A bare `chmod-socket` (read as "true") is uWSGI's 666.
+      const given = last(values);
+      const text = given === '' || given === 'true' ? '666' : given;
+      if (!/^[0-7]{1,4}$/.test(text) || parseInt(text, 8) > 0o777)
         return { refuse: 'it is not an octal file mode (write 660)' };
-      return { set: { umask: `0o${(0o777 & ~mode).toString(8).padStart(3, '0')}` } };
+      return { set: { socketMode: text } };
     },
   ),
   row(
@@ -335,27 +333,15 @@ const ROWS: ForeignSetting[] = [
   ),
   row(
     'uid',
-    'refused',
-    'Refused unless it names the user Cask runs as: Cask does not switch the user its processes run as (start it as that user: systemd User=, Docker USER); `chown-socket` sets the owner of its Unix sockets.',
-    (values) =>
-      isCurrent(last(values), userInfo().uid, userInfo().username)
-        ? NOTHING
-        : {
-            refuse:
-              'Cask does not switch the user its processes run as: start it as that user (systemd User=, Docker USER)',
-          },
+    'honoured',
+    'As `user`: started as root, Cask binds, then the front and its workers run as this user (a name or uid), as uWSGI does after binding.',
+    (values) => ({ set: { user: last(values) } }),
   ),
   row(
     'gid',
-    'refused',
-    'Refused unless it names the group Cask runs in: Cask does not switch groups (systemd Group=).',
-    (values) =>
-      isCurrent(last(values), userInfo().gid)
-        ? NOTHING
-        : {
-            refuse:
-              'Cask does not switch the group its processes run as: start it in that group (systemd Group=)',
-          },
+    'honoured',
+    "As `group` (a name or gid); without it, Cask takes the user's own group.",
+    (values) => ({ set: { group: last(values) } }),
   ),
   skipped('stats', "Cask's statistics are JSON at /stats on --admin-bind (docs/observability.md)"),
   skipped(

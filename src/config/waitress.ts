@@ -155,17 +155,12 @@ const ROWS: ForeignSetting[] = [
   row('unix-socket', 'mapped', 'To `bind` as `unix:PATH`.', (value) => ({
     set: { bind: [`unix:${String(value)}`] },
   })),
-  row(
-    'unix-socket-perms',
-    'mapped',
-    'To `umask`, the complement of the mode (`660` gives `117`): the socket file gets that mode, as do the other files the server creates.',
-    (value) => {
-      const mode = parseInt(String(value), 8);
-      if (!Number.isInteger(mode) || mode < 0 || mode > 0o777)
-        return { refuse: 'it is not an octal file mode (write 660)' };
-      return { set: { umask: `0o${(0o777 & ~mode).toString(8).padStart(3, '0')}` } };
-    },
-  ),
+  row('unix-socket-perms', 'honoured', 'As `socket-mode`.', (value) => {
+    const text = String(value);
+    if (!/^[0-7]{1,4}$/.test(text) || parseInt(text, 8) > 0o777)
+      return { refuse: 'it is not an octal file mode (write 660)' };
+    return { set: { socketMode: text } };
+  }),
   refused(
     'url-scheme',
     'Cask takes wsgi.url_scheme from the listener (https with --certfile) or from X-Forwarded-Proto sent by a forwarded-allow-ips peer',

@@ -1,10 +1,14 @@
-// `--user`, `--group` and `--umask`: who may connect to the Unix sockets Cask binds itself
+// `--user`, `--group` and `--socket-mode`: who may connect to the Unix sockets Cask binds itself
 // (`-b unix:PATH`). A web server running as www-data reaches `unix:/run/cask.sock` when the
-// socket's group is www-data and the umask leaves it group-writable. Sockets systemd binds
-// (socket activation) get theirs from SocketUser=, SocketGroup= and SocketMode= instead.
+// socket's group is www-data and its mode lets the group write (0660, the default). The mode
+// is set after bind with chmod(2), as uWSGI's chmod-socket does, so the umask no longer decides
+// it (under umask 022 a socket was 0755: nginx as another user got "Permission denied").
+// Sockets systemd binds (socket activation) keep what SocketUser=, SocketGroup= and
+// SocketMode= gave them. The same two options also name whom the server runs as once bound
+// (src/process/privileges.ts); this module resolves them.
 
 import { spawnSync } from 'node:child_process';
-import { chownSync } from 'node:fs';
+import { chmodSync, chownSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 
 /** A uid and a gid; -1 leaves that one as it is (chown(2)). */
@@ -18,14 +22,20 @@ export interface SocketOwner {
  * through `getent`: Node has no getpwnam(). A number is taken as an id.
  */
 function lookUp(database: 'passwd' | 'group', name: string, option: string): number {
-  if (/^\d+$/.test(name)) return Number(name);
+  return Number(entry(database, name, option)[2]);
+}
+
+/**
+ * The fields of a user's or group's entry (`name:x:uid:gid:…`). A number without an entry is
+ * taken as the id itself (a container's arbitrary uid), with no name and no group.
+ */
+function entry(database: 'passwd' | 'group', name: string, option: string): string[] {
   const found = spawnSync('getent', [database, name], { encoding: 'utf8' });
-  const id = found.status === 0 ? found.stdout.split(':')[2] : undefined;
-  if (id === undefined || !/^\d+$/.test(id)) {
-    const what = database === 'passwd' ? 'user' : 'group';
-    throw new ConfigError(`Invalid value for ${option}: "${name}" is not a ${what} of this system`);
-  }
-  return Number(id);
+  const fields = found.status === 0 ? found.stdout.trim().split(':') : [];
+  if (fields.length > 2 && /^\d+$/.test(fields[2] ?? '')) return fields;
+  if (/^\d+$/.test(name)) return ['', '', name];
+  const what = database === 'passwd' ? 'user' : 'group';
+  throw new ConfigError(`Invalid value for ${option}: "${name}" is not a ${what} of this system`);
 }
 
 /** The owner to give Unix sockets; undefined when neither option is set. */
@@ -37,16 +47,85 @@ export function socketOwner(user: string, group: string): SocketOwner | undefine
   };
 }
 
-/** Gives the socket file its owner; throws a message naming the socket when it cannot. */
-export function ownSocket(path: string, owner: SocketOwner | undefined): void {
-  if (owner === undefined) return;
+/** Whom `--user` and `--group` say the server runs as, resolved to ids. */
+export interface RunAs {
+  /** The user name for initgroups(3), when the system knows one. */
+  readonly name: string | undefined;
+  /** undefined: the user stays (only `--group` was given). */
+  readonly uid: number | undefined;
+  readonly gid: number;
+}
+
+/**
+ * Whom the server is to run as once bound; undefined when it stays as it was started.
+ * Without `--group`, the group is the user's own (as su(1) and systemd's User= do; gunicorn
+ * would keep root's group). Started as another user than root, the process cannot switch:
+ * `--user` must then name that user and `--group` one of its groups, or a ConfigError says so
+ * (exit 2) before anything is bound, as gunicorn's start fails on its setuid.
+ */
+export function runAs(
+  user: string,
+  group: string,
+  current: { uid: number; gid: number; groups: readonly number[] } = currentIds(),
+): RunAs | undefined {
+  if (user === '' && group === '') return undefined;
+  const person = user === '' ? undefined : entry('passwd', user, '--user');
+  const uid = person === undefined ? undefined : Number(person[2]);
+  const gid =
+    group !== ''
+      ? lookUp('group', group, '--group')
+      : person?.[3] !== undefined && /^\d+$/.test(person[3])
+        ? Number(person[3])
+        : current.gid;
+  if (current.uid !== 0) {
+    if (uid !== undefined && uid !== current.uid) {
+      throw new ConfigError(
+        `Cannot switch to --user ${user}: only root may change the user it runs as, and this process runs as uid ${current.uid}`,
+      );
+    }
+    if (gid !== current.gid && !current.groups.includes(gid)) {
+      throw new ConfigError(
+        `Cannot switch to --group ${group}: only root may change the group it runs in, and this process (uid ${current.uid}) is not in that group`,
+      );
+    }
+    // Nothing to switch: the options name this process's own user and group.
+    return undefined;
+  }
+  const name = person?.[0] === '' ? undefined : person?.[0];
+  return { name, uid, gid };
+}
+
+function currentIds(): { uid: number; gid: number; groups: readonly number[] } {
+  return {
+    uid: process.geteuid?.() ?? -1,
+    gid: process.getegid?.() ?? -1,
+    groups: process.getgroups?.() ?? [],
+  };
+}
+
+/**
+ * Gives the socket file its owner, then its mode; throws a message naming the socket when it
+ * cannot. The owner comes first: chown(2) by root keeps the mode, by its owner may clear bits.
+ */
+export function ownSocket(path: string, owner: SocketOwner | undefined, mode?: number): void {
   try {
-    chownSync(path, owner.uid, owner.gid);
+    if (owner !== undefined) chownSync(path, owner.uid, owner.gid);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'EPERM' ? 'permission denied (only root may give a file away)' : code;
     throw new Error(`Cannot set the owner of unix:${path}: ${why ?? String(error)}`);
   }
+  try {
+    if (mode !== undefined) chmodSync(path, mode);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(`Cannot set the mode of unix:${path}: ${code ?? String(error)}`);
+  }
+}
+
+/** `--socket-mode 660` -> 0o660 (validated by the settings table). */
+export function socketModeValue(text: string): number {
+  return Number.parseInt(text.replace(/^0o/i, ''), 8);
 }
 
 /** `--umask 027` -> 0o027; undefined for '' (the umask cask was started with stays). */

@@ -1,7 +1,7 @@
 // Systemd socket activation over real sockets: cask started by a launcher that binds the
 // sockets, sets LISTEN_PID/LISTEN_FDS/LISTEN_FDNAMES and execs it, as systemd does
 // (test/fixtures/activate.py); the unit and socket files of docs/deploy.md run that way; and
-// --umask, --user and --group on a Unix socket cask binds itself.
+// --socket-mode, --user and --group on a Unix socket cask binds itself.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -180,7 +180,7 @@ function idOf(database: 'passwd' | 'group', name: string): number {
   return Number(spawnSync('getent', [database, name], { encoding: 'utf8' }).stdout.split(':')[2]);
 }
 
-test('--umask, --user and --group give a Unix socket cask binds its mode and owner', async (t) => {
+test('--socket-mode, --user and --group give a Unix socket cask binds its mode and owner', async (t) => {
   const dir = tempDir(t);
   const path = join(dir, 'cask.sock');
   const server = await startCask([
@@ -189,8 +189,8 @@ test('--umask, --user and --group give a Unix socket cask binds its mode and own
     APPS,
     '-b',
     `unix:${path}`,
-    '--umask',
-    '007',
+    '--socket-mode',
+    '770',
     '--user',
     'nobody',
     '--group',

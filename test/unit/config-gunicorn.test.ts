@@ -190,10 +190,7 @@ const SAMPLES: Readonly<Record<string, string>> = {
   reuse_port: 'True',
   daemon: 'True',
   worker_tmp_dir: '"/dev/shm"',
-  user: '"www-data"',
-  group: '"www-data"',
   umask: '0o007',
-  initgroups: 'True',
   tmp_upload_dir: '"/var/tmp"',
   paste: '"production.ini"',
   raw_paste_global_conf: '["A=1"]',
@@ -368,6 +365,15 @@ test('`loadConfig()` takes gunicorn flags Cask spells otherwise', (t: TestContex
   t.assert.deepStrictEqual(config.forwardedAllowIps, ['10.0.0.1', '10.0.0.2']);
   t.assert.strictEqual(config.certReqs, 'required');
   t.assert.strictEqual(config.printConfig, true);
+});
+
+test('`loadConfig()` takes gunicorn user and group from the file and from -u/-g', (t: TestContext) => {
+  t.plan(2);
+  const cwd = withFile(t, 'user = "www-data"\ngroup = 33\ninitgroups = True\n');
+  const config = loadConfig({ env: {}, cwd });
+  t.assert.deepStrictEqual([config.user, config.group], ['www-data', '33']);
+  const flags = loadConfig({ argv: ['-u', 'nobody', '-g', 'nogroup'], env: {}, cwd: tempDir(t) });
+  t.assert.deepStrictEqual([flags.user, flags.group], ['nobody', 'nogroup']);
 });
 
 test('`loadConfigWithNotes()` warns about an ignored gunicorn flag and goes on', (t: TestContext) => {

@@ -202,7 +202,7 @@ test('`loadConfig()` reads --uwsgi-ini and names what it skipped', (t: TestConte
   ]);
   t.assert.deepStrictEqual([config.workers, config.workersMin, config.workersMax], [2, 2, 4]);
   t.assert.strictEqual(config.threads, 2);
-  t.assert.strictEqual(config.umask, '0o117');
+  t.assert.deepStrictEqual([config.socketMode, config.umask], ['660', '']);
   t.assert.strictEqual(config.timeout, 30);
   t.assert.deepStrictEqual([config.maxRequests, config.maxRequestsJitter], [5000, 500]);
   t.assert.strictEqual(config.maxRss, 512 * 1024 * 1024);
@@ -235,8 +235,6 @@ test('`loadConfig()` reads another section of a uWSGI file, and flags win over i
 
 /** An ini body for each way a uWSGI option is refused, with the option it blames. */
 const UWSGI_REFUSALS: ReadonlyArray<[string, string]> = [
-  ['uid = nobody-else-here', 'uid'],
-  ['gid = 4242', 'gid'],
   ['socket = @abstract', 'socket'],
   ['http-socket = :8080\nhttps = :8443,cert.pem,key.pem', 'https'],
   ['chmod-socket = 999', 'chmod-socket'],
@@ -265,6 +263,20 @@ for (const [body, name] of UWSGI_REFUSALS) {
     );
   });
 }
+
+test('`loadConfig()` takes uWSGI uid and gid as user and group, chmod-socket as socket-mode', (t: TestContext) => {
+  t.plan(3);
+  const cwd = tempDir(t);
+  writeFileSync(join(cwd, 'uwsgi.ini'), '[uwsgi]\nuid = www-data\ngid = 33\nchmod-socket\n');
+  const config = loadConfig({ argv: ['--uwsgi-ini', 'uwsgi.ini'], env: {}, cwd });
+  t.assert.deepStrictEqual([config.user, config.group], ['www-data', '33']);
+  // A bare chmod-socket is uWSGI's 666.
+  t.assert.strictEqual(config.socketMode, '666');
+  t.assert.strictEqual(
+    loadConfig({ argv: ['--unix-socket-perms=0600'], env: {}, cwd }).socketMode,
+    '0600',
+  );
+});
 
 test('`main()` exits 2 for a missing uWSGI file or section', async (t: TestContext) => {
   t.plan(4);
