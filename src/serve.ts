@@ -128,6 +128,8 @@ async function serveOne(settings: Config, mode: ServeMode): Promise<number> {
   let fatalKind: 'load' | 'start' = 'load';
   // Every app's requests count in the same histograms; each app counts its own requests.
   const metrics = new RequestMetrics();
+  // X-Sendfile is a server-wide setting: one offload serves every app.
+  const offload = await sendfileOffload(config, logger);
   const apps = served.map((app) => {
     const own = app.config;
     const pool = new Pool(
@@ -148,7 +150,7 @@ async function serveOne(settings: Config, mode: ServeMode): Promise<number> {
       rootPath: own.rootPath,
       isTrustedProxy: (address) => allow.has(address),
       errorPages: dev ? audience : undefined,
-      offload: sendfileOffload(config, logger),
+      offload,
       // Its own request counter, sharing the server's histograms: /metrics labels by app.
       metrics: metrics.forApp(),
     });
@@ -168,7 +170,7 @@ async function serveOne(settings: Config, mode: ServeMode): Promise<number> {
   const pools = new PoolGroup(apps.map(({ name, pool }) => ({ name, pool })));
   const health = new Health(pools);
   const probes = probeRoute({ healthz: config.healthzPath, readyz: config.readyzPath }, health);
-  const statics = staticRoute(config, logger);
+  const statics = await staticRoute(config, logger);
   // The error page's console (`cask dev` only; PIN on the terminal, loopback checks inside).
   const gate = dev ? new ConsoleGate() : undefined;
   if (gate !== undefined) logger.info(`Error page console PIN: ${gate.pin}`);

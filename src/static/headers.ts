@@ -1,7 +1,22 @@
 // Private to src/static: the headers a file's response carries besides its validators — its
 // Content-Type and its Cache-Control — as pure functions of the file name and the settings.
 
-import mime from 'mime';
+/** The part of the `mime` package the front uses. */
+interface TypeTable {
+  getType(name: string): string | null;
+}
+
+/**
+ * mime-db's table, loaded by loadContentTypes() only in a front that serves files: it costs
+ * about 6 MB of the front's memory, which an app with neither `--static` nor `--sendfile-root`
+ * has no use for (docs/performance.md, "Front memory").
+ */
+let types: TypeTable | undefined;
+
+/** Loads the table contentTypeOf() needs; resolves at once when it is loaded already. */
+export async function loadContentTypes(): Promise<void> {
+  types ??= (await import('mime')).default;
+}
 
 /** A year, the longest max-age caches are asked to honour (RFC 9111 §5.2.2.1, in practice). */
 export const IMMUTABLE_MAX_AGE = 31_536_000;
@@ -41,7 +56,8 @@ const TEXT_LIKE = /^application\/(?:javascript|xml|[\w.-]+\+xml)$|^image\/svg\+x
 
 /** `text/css; charset=utf-8` for `app.css`; `application/octet-stream` for an unknown name. */
 export function contentTypeOf(name: string): string {
-  const type = mime.getType(name);
+  if (types === undefined) throw new Error('contentTypeOf() before loadContentTypes()');
+  const type = types.getType(name);
   if (type === null) return 'application/octet-stream';
   return type.startsWith('text/') || TEXT_LIKE.test(type) ? `${type}; charset=utf-8` : type;
 }

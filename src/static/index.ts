@@ -7,6 +7,7 @@ import type { RequestHandler } from '../exchange.js';
 import type { Logger } from '../log.js';
 import type { Route } from '../router.js';
 import { CompressingHandler } from './compress.js';
+import { loadContentTypes } from './headers.js';
 import { SendfileOffload } from './offload.js';
 import { StaticRoute } from './route.js';
 import { typeMatcher } from './types.js';
@@ -16,8 +17,9 @@ export { SendfileOffload } from './offload.js';
 export { StaticRoute, type StaticMount, type StaticOptions } from './route.js';
 
 /** The `--static` route, or undefined when no directory is mounted. */
-export function staticRoute(config: Config, logger: Logger): Route | undefined {
+export async function staticRoute(config: Config, logger: Logger): Promise<Route | undefined> {
   if (config.static.length === 0) return undefined;
+  await loadContentTypes();
   return new StaticRoute(
     {
       mounts: config.static,
@@ -31,10 +33,13 @@ export function staticRoute(config: Config, logger: Logger): Route | undefined {
 }
 
 /** The X-Sendfile handler of `--sendfile-root`, or undefined when it is not set. */
-export function sendfileOffload(config: Config, logger: Logger): SendfileOffload | undefined {
-  return config.sendfileRoot === null
-    ? undefined
-    : new SendfileOffload(config.sendfileRoot, logger);
+export async function sendfileOffload(
+  config: Config,
+  logger: Logger,
+): Promise<SendfileOffload | undefined> {
+  if (config.sendfileRoot === null) return undefined;
+  await loadContentTypes();
+  return new SendfileOffload(config.sendfileRoot, logger);
 }
 
 /** The app handler, compressing its responses when `--compress` is on. */

@@ -3,7 +3,12 @@
 import { test, type TestContext } from 'node:test';
 import { compressedHeaders, decideCompression, withVary } from '../../src/static/compress-plan.js';
 import { acceptedCodings, chooseCoding } from '../../src/static/encoding.js';
-import { cacheControl, contentTypeOf, isFingerprinted } from '../../src/static/headers.js';
+import {
+  cacheControl,
+  contentTypeOf,
+  isFingerprinted,
+  loadContentTypes,
+} from '../../src/static/headers.js';
 import { DEFAULT_COMPRESS_TYPES, checkTypePattern, typeMatcher } from '../../src/static/types.js';
 
 const CHOICES: Array<[string | undefined, Array<'br' | 'zstd' | 'gzip'>, string]> = [
@@ -35,7 +40,8 @@ test('`acceptedCodings()` lists what the client takes, best first', (t: TestCont
   t.assert.deepStrictEqual(acceptedCodings(undefined), []);
 });
 
-test('`contentTypeOf()` adds charset=utf-8 to text types only', (t: TestContext) => {
+test('`contentTypeOf()` adds charset=utf-8 to text types only', async (t: TestContext) => {
+  await loadContentTypes();
   t.plan(7);
   t.assert.strictEqual(contentTypeOf('app.css'), 'text/css; charset=utf-8');
   t.assert.strictEqual(contentTypeOf('app.js'), 'text/javascript; charset=utf-8');
