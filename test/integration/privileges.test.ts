@@ -120,6 +120,7 @@ test(
     // The user must reach the socket's directory, as it would in /run/myproject.
     chmodSync(dir, 0o755);
     const path = join(dir, 'cask.sock');
+    const accessLog = join(dir, 'access.log');
     const server = await startCask([
       'failures:application',
       '--chdir',
@@ -137,6 +138,8 @@ test(
       // Bodies above 1 KiB go to a temporary file, which the user must be able to make.
       '--body-memory-limit',
       '1024',
+      '--access-log',
+      accessLog,
     ]);
     t.after(() => server.stop());
     const tcp = { host: server.host, port: server.port };
@@ -166,6 +169,14 @@ test(
     const socket = statSync(path);
     assert.deepEqual([socket.uid, socket.gid, socket.mode & 0o777], [uid, gid, 0o660]);
     assert.equal((await ask({ socketPath: path }, '/pid')).status, 200);
+
+    // The access log, opened as root, is the user's: SIGUSR1 opens it again after the switch.
+    assert.equal(statSync(accessLog).uid, uid);
+    server.proc.kill('SIGUSR1');
+    await server.waitFor('log files reopened');
+    assert.equal((await ask(tcp, '/after-reopen')).status, 404);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.match(readFileSync(accessLog, 'utf8'), /GET \/after-reopen /);
 
     // SIGUSR2: the new process starts as the user already; it takes the sockets over.
     server.proc.kill('SIGUSR2');
