@@ -128,6 +128,21 @@ export function respondCanned(
   }
 }
 
+/**
+ * RST_STREAM with `code`, with no END_STREAM ahead of it. node:http2's `stream.close(code)` ends
+ * the writable side before it resets (closeStream in lib/internal/http2/core.js): when all that
+ * was written has already gone out, that end at once sends an empty DATA frame with END_STREAM,
+ * the stream is closed, and the reset is dropped — the client takes a cut response for a whole
+ * one. Measured on Node 20.20: a response without Content-Length cut by `--timeout` arrived as a
+ * clean END_STREAM, rstCode 0. With `_final` (which sends that END_STREAM) made a no-op for this
+ * stream, the end sends nothing and the client sees the reset.
+ */
+export function resetStream(stream: ServerHttp2Stream, code: number): void {
+  if (stream.destroyed) return;
+  if (!stream.closed) stream._final = (callback) => callback();
+  stream.close(code);
+}
+
 export interface StreamResponseOptions {
   isHead: boolean;
   serverHeader: string;
@@ -320,7 +335,7 @@ export class StreamResponse implements ResponseSink {
     if (this.finished) return;
     this.spool?.drop();
     this.finished = true;
-    if (!this.stream.destroyed) this.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    resetStream(this.stream, constants.NGHTTP2_INTERNAL_ERROR);
     this.runBacklog(); // files still queued are closed, data dropped
     this.onDone(this);
   }
