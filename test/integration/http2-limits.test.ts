@@ -152,6 +152,25 @@ describe('HTTP/2: --timeout per stream (failures app, 1 worker × 2 threads, --t
     t.assert.equal(neighbour.status, 200);
     t.assert.equal(after.status, 200, 'the connection serves on');
   });
+  test('an app that raises after its headers went out gets its stream reset with INTERNAL_ERROR, not ended', async (t: TestContext) => {
+    const client = await session(t, server.port);
+    const stream = client.request({ ':path': '/raise-after' });
+    let received = '';
+    let ended = false;
+    stream.on('error', () => {});
+    stream.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    stream.on('end', () => (ended = true));
+    const code = await new Promise<number>((resolve) =>
+      stream.once('close', () => resolve(stream.rstCode ?? -1)),
+    );
+    const after = await get(client, '/ok');
+    t.plan(4);
+    t.assert.equal(received, 'first part\n');
+    t.assert.equal(code, constants.NGHTTP2_INTERNAL_ERROR);
+    t.assert.equal(ended, false, 'the client must not take the cut body as complete');
+    t.assert.equal(after.status, 200, 'the connection serves on');
+  });
+
   test('a response shorter than its Content-Length is reset with INTERNAL_ERROR on its stream, which the client sees', async (t: TestContext) => {
     const client = await session(t, server.port);
     const stream = client.request({ ':path': '/short-length' });
