@@ -1,7 +1,8 @@
 // Cask as users install it: `npm pack`, then the tarball installed as npm installs a published
 // package, globally into a prefix and into a project. `cask serve` from the installed package
 // serves, and stops on SIGTERM and SIGINT whether it is run as `bin/cask`,
-// `node_modules/.bin/cask` or through `npx cask`.
+// `node_modules/.bin/cask`, through `npx cask` in a project, or through `npx --package TARBALL
+// cask` outside any project (what `npx cask-wsgi serve` does once published).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -59,11 +60,15 @@ before(
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs a command that starts `cask serve`, and returns it once its workers are ready. */
-async function serve(command: string, args: string[], cwd: string) {
+async function serve(command: string, args: string[], cwd: string, env?: NodeJS.ProcessEnv) {
   const child = spawn(
     command,
     [...args, 'serve', 'failures:application', '--chdir', APPS, '-b', '127.0.0.1:0'],
-    { cwd, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: env === undefined ? undefined : { ...process.env, ...env },
+    },
   );
   let log = '';
   child.stderr.setEncoding('utf8').on('data', (s: string) => (log += s));
@@ -125,3 +130,37 @@ test('`npx cask` in a project stops when npx gets SIGTERM', { skip: npmMissing }
   );
   assert.match(server.log(), /which started this server, is gone: stopping as on SIGTERM/);
 });
+
+test(
+  '`npx --package TARBALL cask serve` outside any project serves, and stops when npx gets SIGTERM',
+  { skip: npmMissing },
+  async () => {
+    // `dir` has no package.json, nor has any folder above it: npx installs the package in its
+    // own cache and runs its `cask`, as `npx cask-wsgi serve` would from the registry. No
+    // lifecycle script runs (the tarball holds the build; `prepare` would rebuild dist/ of the
+    // clone under the tests running beside this one).
+    const server = await serve(
+      'npx',
+      ['--yes', '--prefer-offline', '--no-audit', '--no-fund', '--package', tarball, 'cask'],
+      dir,
+      { npm_config_ignore_scripts: 'true' },
+    );
+    assert.match(server.log(), new RegExp(`Cask ${PKG.version.replace(/\./g, '\\.')} serving`));
+    assert.equal((await get(server.port, '/ok')).status, 200);
+    server.child.kill('SIGTERM');
+    await server.exited;
+    await until(
+      async () => {
+        try {
+          await get(server.port, '/ok', {}, { ms: 500 });
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      10_000,
+      'the server to stop after npx',
+    );
+    assert.match(server.log(), /which started this server, is gone: stopping as on SIGTERM/);
+  },
+);
