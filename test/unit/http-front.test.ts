@@ -306,7 +306,10 @@ for (const chunked of [false, true]) {
     const body = parseResponses(c.received()).responses[0]?.body ?? Buffer.alloc(0);
     t.plan(5);
     // All but the first answer, which went into the socket before it backed up.
-    t.assert.ok(whileUnread >= 15 << 20, `${whileUnread} bytes credited while the client read nothing`);
+    t.assert.ok(
+      whileUnread >= 15 << 20,
+      `${whileUnread} bytes credited while the client read nothing`,
+    );
     t.assert.equal(files, 1, 'one spool file while the client lagged');
     t.assert.equal(body.length, 16 << 20);
     t.assert.ok(
