@@ -71,25 +71,28 @@ export function runAs(
   if (user === '' && group === '') return undefined;
   const person = user === '' ? undefined : entry('passwd', user, '--user');
   const uid = person === undefined ? undefined : Number(person[2]);
-  const gid =
-    group !== ''
-      ? lookUp('group', group, '--group')
-      : person?.[3] !== undefined && /^\d+$/.test(person[3])
-        ? Number(person[3])
-        : current.gid;
+  const own = person?.[3] !== undefined && /^\d+$/.test(person[3]) ? Number(person[3]) : undefined;
+  const named = group === '' ? undefined : lookUp('group', group, '--group');
   if (current.uid !== 0) {
     if (uid !== undefined && uid !== current.uid) {
       throw new ConfigError(
         `Cannot switch to --user ${user}: only root may change the user it runs as, and this process runs as uid ${current.uid}`,
       );
     }
-    if (gid !== current.gid && !current.groups.includes(gid)) {
+    if (named !== undefined && named !== current.gid && !current.groups.includes(named)) {
       throw new ConfigError(
         `Cannot switch to --group ${group}: only root may change the group it runs in, and this process (uid ${current.uid}) is not in that group`,
       );
     }
-    // Nothing to switch: the options name this process's own user and group.
+    // Nothing to switch: the options name this process's own user and a group it is in.
     return undefined;
+  }
+  // A uid the system does not know has no group of its own; root's must not be kept for it.
+  const gid = named ?? own ?? (uid === undefined || uid === 0 ? current.gid : undefined);
+  if (gid === undefined) {
+    throw new ConfigError(
+      `Cannot tell the group of --user ${user}: it is not a user of this system with a group of its own (give --group too)`,
+    );
   }
   const name = person?.[0] === '' ? undefined : person?.[0];
   return { name, uid, gid };
