@@ -187,7 +187,10 @@ export class Control {
         const fatal = this.ctx.fatal();
         if (fatal?.kind === 'start') logger.error(`The workers could not start: ${fatal.reason}`);
         else {
-          const error = new CaskError('CASK_APP_LOAD', (fatal?.reason ?? 'unknown error').trimEnd());
+          const error = new CaskError(
+            'CASK_APP_LOAD',
+            (fatal?.reason ?? 'unknown error').trimEnd(),
+          );
           logger.error(`The application could not be loaded (${error.code}):\n${error.message}`);
         }
         return await this.abortStart(fatal?.kind === 'start' ? 1 : EXIT_LOAD_ERROR);
