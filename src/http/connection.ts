@@ -35,7 +35,12 @@ import { ProxyHeaderReader } from '../net/proxy-protocol.js';
 import { readTlsInfo } from '../net/tls.js';
 import { BodySpool, type RequestBody } from './body.js';
 import { cannedResponse } from './canned.js';
-import { RequestParser, type ParserLimits, type RequestHead } from './parser.js';
+import {
+  type ParserPool,
+  type RequestParser,
+  type ParserLimits,
+  type RequestHead,
+} from './parser.js';
 import { ResponseWriter } from './response.js';
 import type { SpoolPolicy } from './response-spool.js';
 import { refusal, type WebSocketUpgrades } from '../websocket/index.js';
@@ -104,6 +109,8 @@ export interface ConnectionContext {
   readonly handler: RequestHandler;
   /** Live connections; a connection removes itself when its socket closes. */
   readonly registry: Set<FrontConnection>;
+  /** Parsers lent to connections while they read a request (ParserPool). */
+  readonly parsers: ParserPool;
   /** Peers whose proxy headers and PROXY protocol header are believed. */
   readonly allow: AllowList;
   /** Every connection must start with a PROXY protocol header (v1 or v2). */
@@ -127,6 +134,12 @@ export interface ConnectionContext {
 
 function ignoreError(): void {}
 
+/** The Connection that owns a socket, for the listeners every socket shares. */
+const OWNER = Symbol('cask.connection');
+interface OwnedSocket extends Socket {
+  [OWNER]?: Connection;
+}
+
 type State = 'proxy' | 'idle' | 'reading' | 'in-app' | 'flushing' | 'closing' | 'closed';
 
 interface StreamHandle {
@@ -137,7 +150,8 @@ interface StreamHandle {
 }
 
 export class Connection implements FrontConnection {
-  private readonly parser: RequestParser;
+  /** Taken from the front's pool when bytes come, given back when idle (ParserPool). */
+  private parser: RequestParser | undefined;
   private readonly opts: ConnectionOptions;
   private readonly handler: RequestHandler;
   private state: State;
@@ -183,18 +197,26 @@ export class Connection implements FrontConnection {
     this.acceptedAt = acceptedAt;
     this.opts = context.options;
     this.handler = context.handler;
-    this.parser = new RequestParser(this.opts.limits);
     this.remoteAddr = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort === undefined ? '' : String(socket.remotePort);
     this.trusted = context.allow.trustsPeer(this.remoteAddr);
     this.tls = (socket as TLSSocket).encrypted ? readTlsInfo(socket as TLSSocket) : undefined;
     context.registry.add(this);
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('end', () => this.onEnd());
-    // Errors end in 'close', which does the cleaning up; one shared listener for every socket.
-    socket.on('error', ignoreError);
-    socket.on('close', () => this.onClose());
+    // The socket's listeners are shared by every socket and find their Connection on it: a
+    // closure (and its context) per connection and event would cost about 300 bytes for each
+    // idle keep-alive connection held. A socket whose first bytes went to the HTTP/2 sniffer
+    // and came back (a request starting with `P`, src/http2/sniff.ts) has them already.
+    const owned = socket as OwnedSocket;
+    const listening = owned[OWNER] !== undefined;
+    owned[OWNER] = this;
+    if (!listening) {
+      socket.on('data', Connection.socketData);
+      socket.on('end', Connection.socketEnd);
+      // Errors end in 'close', which does the cleaning up.
+      socket.on('error', ignoreError);
+      socket.on('close', Connection.socketClosed);
+    }
     const now = acceptedAt;
     const { headerTimeoutMs, keepAliveMs } = this.opts;
     this.firstDeadline = headerTimeoutMs > 0 ? now + headerTimeoutMs : 0;
@@ -218,6 +240,18 @@ export class Connection implements FrontConnection {
     }
   }
 
+  private static socketData(this: OwnedSocket, chunk: Buffer): void {
+    this[OWNER]?.onData(chunk);
+  }
+
+  private static socketEnd(this: OwnedSocket): void {
+    this[OWNER]?.onEnd();
+  }
+
+  private static socketClosed(this: OwnedSocket): void {
+    this[OWNER]?.onClose();
+  }
+
   /** Server shutdown: close now if idle, else after the response in progress. */
   shutdown(): void {
     this.closing = true;
@@ -232,7 +266,7 @@ export class Connection implements FrontConnection {
   }
 
   get idle(): boolean {
-    return (this.state === 'idle' || this.state === 'proxy') && this.parser.buffered === 0;
+    return (this.state === 'idle' || this.state === 'proxy') && (this.parser?.buffered ?? 0) === 0;
   }
 
   /** The front's sweep: act on the current state's deadline (see the table above). */
@@ -315,19 +349,19 @@ export class Connection implements FrontConnection {
           return;
         }
         this.received += chunk.length;
-        this.parser.push(chunk);
+        this.reader().push(chunk);
         this.startReading();
         this.pump();
         return;
       case 'reading':
         this.received += chunk.length;
-        this.parser.push(chunk);
+        this.reader().push(chunk);
         this.pump();
         return;
       default:
         this.received += chunk.length;
-        this.parser.push(chunk);
-        if (this.parser.buffered > PIPELINE_HIGH_WATER) this.socket.pause();
+        this.reader().push(chunk);
+        if (this.reader().buffered > PIPELINE_HIGH_WATER) this.socket.pause();
     }
   }
 
@@ -352,7 +386,7 @@ export class Connection implements FrontConnection {
     this.state = 'idle';
     if (rest.length > 0) {
       this.received += rest.length;
-      this.parser.push(rest);
+      this.reader().push(rest);
       this.startReading();
       this.pump();
     }
@@ -366,7 +400,7 @@ export class Connection implements FrontConnection {
       return;
     }
     try {
-      this.parser.finish();
+      this.parser?.finish();
     } catch (error) {
       this.refuse(error);
       return;
@@ -401,7 +435,7 @@ export class Connection implements FrontConnection {
     for (;;) {
       let event;
       try {
-        event = this.parser.next();
+        event = this.reader().next();
       } catch (error) {
         this.refuse(error);
         return;
@@ -417,10 +451,10 @@ export class Connection implements FrontConnection {
         if (head.contentLength > 0 || head.chunked) {
           // body-min-rate counts from here (tick()).
           this.bodyStart = Date.now();
-          this.bodyBase = this.received - this.parser.buffered;
+          this.bodyBase = this.received - this.reader().buffered;
           this.spool = new BodySpool(this.opts.bodyMemoryLimit);
           // RFC 9110 §10.1.1: a server may omit the 100 once some of the content has come.
-          if (head.expectContinue && this.parser.buffered === 0) this.socket.write(CONTINUE);
+          if (head.expectContinue && this.reader().buffered === 0) this.socket.write(CONTINUE);
         }
       } else if (event.type === 'body') {
         this.spool?.write(event.chunk);
@@ -525,18 +559,34 @@ export class Connection implements FrontConnection {
     this.exchange = undefined;
     this.context.registry.delete(this);
     if (this.socket.isPaused()) this.socket.resume();
-    return this.parser.takeBuffered();
+    const parser = this.parser;
+    this.parser = undefined;
+    return parser === undefined ? Buffer.alloc(0) : parser.takeBuffered();
+  }
+
+  private reader(): RequestParser {
+    return (this.parser ??= this.context.parsers.take());
+  }
+
+  /** Nothing held between requests: the parser goes back to the pool until bytes come. */
+  private lendParser(): void {
+    const parser = this.parser;
+    if (parser === undefined) return;
+    parser.settle();
+    this.parser = undefined;
+    this.context.parsers.give(parser);
   }
 
   /** The response is out: the next pipelined request, or wait for one. */
   private next(): void {
     if (this.socket.isPaused()) this.socket.resume();
-    if (this.parser.buffered > 0) {
+    if (this.parser !== undefined && this.parser.buffered > 0) {
       this.startReading();
       this.pump();
     } else if (this.eof) {
       this.close();
     } else {
+      this.lendParser();
       this.state = 'idle';
       this.deadline = Date.now() + this.opts.keepAliveMs;
     }

@@ -31,6 +31,7 @@ import type { AllowList } from '../net/allow-ips.js';
 import { readTlsInfo } from '../net/tls.js';
 import { cannedResponse } from './canned.js';
 import { SpoolLedger } from './response-spool.js';
+import { ParserPool } from './parser.js';
 import {
   Connection,
   LINGER_MS,
@@ -185,6 +186,18 @@ export class Front {
   private warnedAt = 0;
   private warnedCount = 0;
   private spoolWarnedAt = 0;
+  /**
+   * One 'close' listener for every socket (the emitter is `this`), rather than a closure per
+   * connection: a few hundred bytes less for each idle keep-alive connection held.
+   */
+  private readonly socketClosed = (() => {
+    const { sockets, counters } = this;
+    return function closed(this: Socket): void {
+      sockets.delete(this);
+      counters.closedBytesIn += this.bytesRead;
+      counters.closedBytesOut += this.bytesWritten;
+    };
+  })();
 
   constructor(
     private readonly options: FrontOptions,
@@ -200,6 +213,7 @@ export class Front {
       options,
       handler,
       registry: this.connections,
+      parsers: new ParserPool(options.limits),
       allow: options.allow,
       proxyProtocol: options.proxyProtocol,
       spool:
@@ -270,11 +284,7 @@ export class Front {
     // Bytes are counted by the socket itself; they are read here once, when it closes, and
     // for open sockets when /metrics is scraped: nothing per request.
     this.sockets.add(socket);
-    socket.on('close', () => {
-      this.sockets.delete(socket);
-      this.counters.closedBytesIn += socket.bytesRead;
-      this.counters.closedBytesOut += socket.bytesWritten;
-    });
+    socket.on('close', this.socketClosed);
     if (transport !== undefined) {
       transport.accept(socket, listener);
       return;

@@ -149,6 +149,30 @@ export class RequestParser extends ReceiveBuffer {
   }
 
   /**
+   * Between requests, with nothing held: lets go of the last request's bytes. The last next()
+   * returned its `end` and was not called again (the response went first), so without this an
+   * idle keep-alive connection would keep the buffer that request arrived in, a few hundred
+   * bytes to a few kilobytes per connection.
+   */
+  settle(): void {
+    if (this.state === LINE && this.start === this.buf.length && this.buf.length > 0) {
+      this.release();
+    }
+  }
+
+  /** Between messages with nothing held, failed or at EOF: as good as a new parser. */
+  get pristine(): boolean {
+    return (
+      this.state === LINE &&
+      this.buf.length === 0 &&
+      this.failure === null &&
+      !this.eof &&
+      !this.closed &&
+      this.emptyLines === 0
+    );
+  }
+
+  /**
    * The client sent EOF. Quiet between messages (stray CRLFs aside); throws a 400 ProtocolError
    * when a message is known to be cut short. Events for bytes not pulled yet can still be
    * pulled with next(), which throws that 400 if it reaches the cut instead of a message end.
@@ -449,5 +473,29 @@ export class RequestParser extends ReceiveBuffer {
 function checkLimit(key: keyof ParserLimits, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new RangeError(`Parser limit must be a non-negative safe integer: ${key} = ${value}`);
+  }
+}
+
+/**
+ * Parsers of connections between requests, lent to the next connection that receives bytes,
+ * so an idle keep-alive connection holds none: a parser with its head builder is about 400
+ * bytes, 4 MB across 10,000 idle connections. Under load a connection takes one from here
+ * rather than allocating it. One pool per set of limits (one per front).
+ */
+export class ParserPool {
+  private readonly free: RequestParser[] = [];
+
+  constructor(
+    private readonly limits: ParserLimits,
+    private readonly max = 1024,
+  ) {}
+
+  take(): RequestParser {
+    return this.free.pop() ?? new RequestParser(this.limits);
+  }
+
+  /** Takes a parser back if it is as good as new (settle() first); any other is left to GC. */
+  give(parser: RequestParser): void {
+    if (this.free.length < this.max && parser.pristine) this.free.push(parser);
   }
 }

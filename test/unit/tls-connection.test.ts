@@ -12,6 +12,7 @@ import type { CaskError } from '../../src/errors.js';
 import type { Exchange, RequestHandler } from '../../src/exchange.js';
 import { Connection } from '../../src/http/connection.js';
 import { Front } from '../../src/http/front.js';
+import { ParserPool } from '../../src/http/parser.js';
 import { AllowList } from '../../src/net/allow-ips.js';
 import { TlsTerminator, type EnabledTlsSettings } from '../../src/net/tls.js';
 import { makeCerts, opensslMissing } from '../helpers/tls.js';
@@ -156,16 +157,17 @@ test('send-timeout judges a TLS client by the TCP queue under the TLS layer', (t
   const handler = new StubHandler();
   handler.hold = true;
   const socket = new FakeTlsSocket();
+  const limits = {
+    maxRequestLine: 1024,
+    maxHeaderCount: 32,
+    maxHeaderFieldSize: 1024,
+    maxBodySize: 0,
+  };
   const connection = new Connection(
     socket as unknown as Socket,
     {
       options: {
-        limits: {
-          maxRequestLine: 1024,
-          maxHeaderCount: 32,
-          maxHeaderFieldSize: 1024,
-          maxBodySize: 0,
-        },
+        limits,
         keepAliveMs: 5000,
         headerTimeoutMs: 5000,
         bodyMinRate: 0,
@@ -178,6 +180,7 @@ test('send-timeout judges a TLS client by the TCP queue under the TLS layer', (t
       },
       handler,
       registry: new Set(),
+      parsers: new ParserPool(limits),
       allow: new AllowList(['127.0.0.1']),
       proxyProtocol: false,
       spool: undefined,
