@@ -7,10 +7,10 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { rss, sleep, until } from '../helpers/attacks.js';
 import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
@@ -91,21 +91,34 @@ const p99 = (sorted: number[]): number =>
   sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)] as number;
 
 /** `threads` requests that each hold a thread for 0.2 s, all at once: whether all were
- *  answered within a second (every thread of the worker was free). */
-async function threadsFree(port: number): Promise<boolean> {
+ *  answered within `ms` (every thread of the worker was free by then, less 0.2 s). */
+async function threadsFree(port: number, ms = 1000): Promise<boolean> {
   const start = Date.now();
   const answers = await Promise.all(
     Array.from({ length: THREADS * WORKERS }, () =>
       get(port, '/sleep?0.2', {}, { ms: 3000 }).catch(() => undefined),
     ),
   );
-  return answers.every((a) => a?.status === 200) && Date.now() - start < 1000;
+  return answers.every((a) => a?.status === 200) && Date.now() - start < ms;
 }
 
 const inflight = async (port: number): Promise<number> =>
   Number((await get(port, '/inflight')).body.toString());
 
 const openFds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
+
+/** The descriptors `pid` holds open on files whose name starts with `prefix`. */
+function fdsOn(pid: number, prefix: string): number {
+  let n = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (basename(readlinkSync(`/proc/${pid}/fd/${fd}`)).startsWith(prefix)) n++;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return n;
+}
 
 describe('slow readers against cask', () => {
   let server: RunningCask;
@@ -150,16 +163,18 @@ describe('slow readers against cask', () => {
       const readers = await slowReaders(port, `/${style}`, N);
       t.after(() => readers.forEach((r) => r.stop()));
 
-      // The threads are free once the app has produced the answers: well within 3 s of
-      // asking, for 160 MiB written to the page cache.
-      let freeAt = 0;
-      for (let waited = 0; freeAt === 0 && waited < 3000; waited = Date.now() - sent) {
-        if (
-          (style === 'list' || style === 'file' || (await inflight(port)) === 0) &&
-          (await threadsFree(port))
-        ) {
-          freeAt = Date.now() - sent;
-        }
+      // The issue's bound (#9): every thread idle within a second of the answers being
+      // produced. Produced: the generators, write() loops and wrappers are closed (/inflight
+      // counts them); a list or a file is produced as it is returned, at once. Free: a burst
+      // holding every thread for 0.2 s was answered within 0.5 s, so the threads were idle by
+      // the time it was answered at the latest.
+      let producedAt = style === 'list' || style === 'file' ? 0 : -1;
+      let freeAt = -1;
+      for (let waited = 0; freeAt < 0 && waited < 5000; waited = Date.now() - sent) {
+        if (producedAt < 0) {
+          if ((await inflight(port)) === 0) producedAt = Date.now() - sent;
+          else await sleep(10);
+        } else if (await threadsFree(port, 500)) freeAt = Date.now() - sent;
       }
       const during = await fastLatencies(port, 20);
       const onFile = spooledBytes();
@@ -170,13 +185,13 @@ describe('slow readers against cask', () => {
       const bodies = await Promise.all(readers.map((r) => r.finish()));
       const answers = bodies.map((raw) => parseResponses(raw).responses[0]);
       t.diagnostic(
-        `threads free ${freeAt} ms after asking; fast client p99 ${p99(usual).toFixed(1)} ms before, ` +
+        `answers produced ${producedAt} ms after asking, threads free ${freeAt} ms after; fast client p99 ${p99(usual).toFixed(1)} ms before, ` +
           `${p99(during).toFixed(1)} ms during; ${(onFile / MiB).toFixed(0)} MiB on file; front RSS +${(grew / MiB).toFixed(1)} MiB`,
       );
       t.plan(8);
       t.assert.ok(
-        freeAt > 0,
-        `the worker's threads were still busy 3 s after ${N} slow readers asked`,
+        producedAt >= 0 && freeAt >= 0 && freeAt - producedAt <= 1000,
+        `answers produced ${producedAt} ms after asking, threads free ${freeAt} ms after (-1: not within 5 s)`,
       );
       // A fast client behind held threads would wait for --send-timeout (30 s) to free one;
       // the margin only absorbs the machine itself stalling while 160 MiB go to the page
@@ -215,29 +230,41 @@ describe('slow readers against cask', () => {
     });
   }
 
-  test('clients that leave mid-spool leave no file, no descriptor and no busy thread behind', async (t: TestContext) => {
-    const port = server.port;
-    const fds = openFds(pid);
-    const readers = [
-      ...(await slowReaders(port, '/stream', N / 2)),
-      ...(await slowReaders(port, '/list', N / 2)),
-    ];
-    t.after(() => readers.forEach((r) => r.stop()));
-    const spooling = await until(() => spools().length === N, 5000);
-    const count = spools().length;
-    for (const r of readers) r.stop();
-    t.plan(4);
-    t.assert.ok(spooling, `${count} of ${N} answers were spooled`);
-    t.assert.ok(
-      await until(() => spools().length === 0, 2000),
-      `${spools().length} spool files left`,
-    );
-    t.assert.ok(
-      await until(() => openFds(pid) <= fds, 2000),
-      `${openFds(pid)} descriptors open, ${fds} before`,
-    );
-    t.assert.equal(await inflight(port), 0, 'every iterable was closed');
-  });
+  for (const style of ['list', 'stream', 'write', 'wrapper', 'file']) {
+    test(`${style}: clients that leave mid-spool leave no file, no descriptor and no busy thread behind`, async (t: TestContext) => {
+      const port = server.port;
+      const fds = openFds(pid);
+      const readers = await slowReaders(port, `/${style}`, N);
+      t.after(() => readers.forEach((r) => r.stop()));
+      // A file is sent from the app's own file (cask-big-*) and never spooled: its clients
+      // leave while the front holds that file open instead.
+      const held = (): number =>
+        style === 'file' ? fdsOn(pid, 'cask-big-') : fdsOn(pid, `cask-response-${pid}-`);
+      const spooling = await until(
+        () => held() === N && (style === 'file' || spools().length === N),
+        5000,
+      );
+      const count = held();
+      for (const r of readers) r.stop();
+      t.plan(5);
+      t.assert.ok(spooling, `${count} of ${N} answers held a file open`);
+      t.assert.ok(await until(() => held() === 0, 2000), `${held()} files still open`);
+      t.assert.ok(
+        await until(() => spools().length === 0, 2000),
+        `${spools().length} spool files left`,
+      );
+      t.assert.ok(
+        await until(() => openFds(pid) <= fds, 2000),
+        `${openFds(pid)} descriptors open, ${fds} before`,
+      );
+      let left = await inflight(port);
+      for (let i = 0; i < 20 && left > 0; i++) {
+        await sleep(100);
+        left = await inflight(port);
+      }
+      t.assert.equal(left, 0, 'every iterable was closed');
+    });
+  }
 });
 
 describe('the global response spool cap', () => {
@@ -288,4 +315,64 @@ describe('the global response spool cap', () => {
     );
     t.assert.equal(await inflight(server.port), 0);
   });
+});
+
+describe('the per-response spool limit', () => {
+  for (const style of ['stream', 'write']) {
+    test(`${style}: past --response-spool-limit the app waits for its client, its thread alone is held, and every byte arrives`, async (t: TestContext) => {
+      const spoolDir = mkdtempSync(join(tmpdir(), 'cask-spool-limit-'));
+      const server = await startCask(
+        [
+          'big_responses:application', '--chdir', APPS, '-w', '1', '--threads', '2',
+          '--send-timeout', '120', '--response-spool-limit', '4m',
+        ], // prettier-ignore
+        { env: { TMPDIR: spoolDir } },
+      );
+      t.after(async () => {
+        await server.stop();
+        rmSync(spoolDir, { recursive: true, force: true });
+      });
+      const { port } = server;
+      const pid = server.proc.pid as number;
+      const onFile = (): number =>
+        readdirSync(spoolDir)
+          .filter((f) => f.startsWith(`cask-response-${pid}-`))
+          .reduce((sum, f) => {
+            try {
+              return sum + statSync(join(spoolDir, f)).size;
+            } catch {
+              return sum;
+            }
+          }, 0);
+      const digest = (await get(port, '/digest')).body.toString();
+      const [reader] = await slowReaders(port, `/${style}`, 1);
+      t.after(() => reader?.stop());
+      let peak = 0;
+      for (let i = 0; i < 20; i++) {
+        peak = Math.max(peak, onFile());
+        await sleep(50);
+      }
+      // The other thread serves while the app of the slow answer waits for its client.
+      const start = Date.now();
+      const other = await get(port, '/sleep?0.2', {}, { ms: 3000 });
+      const took = Date.now() - start;
+      const held = await inflight(port);
+      peak = Math.max(peak, onFile());
+      const raw = await (reader as Reader).finish();
+      const answer = parseResponses(raw).responses[0];
+      t.diagnostic(
+        `${(peak / MiB).toFixed(1)} MiB on file with the limit at 4 MiB; /sleep took ${took} ms`,
+      );
+      t.plan(5);
+      t.assert.equal(held, 1, 'the app of the slow answer waits for its client');
+      t.assert.ok(other.status === 200 && took < 1000, `the other thread answered in ${took} ms`);
+      // The limit, plus at most one link window (1 MiB) of bytes already on their way.
+      t.assert.ok(peak > 2 * MiB && peak <= 5 * MiB + 64 * 1024, `${peak} bytes on file`);
+      t.assert.equal(
+        `${answer?.status} ${answer?.body.length} ${answer && createHash('sha256').update(answer.body).digest('hex')}`,
+        `200 ${SIZE} ${digest}`,
+      );
+      t.assert.equal(await inflight(port), 0, 'the app was done once its client had read');
+    });
+  }
 });
