@@ -10,7 +10,7 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import {
   connect as h2connect,
   constants,
@@ -18,7 +18,7 @@ import {
   type ClientHttp2Stream,
 } from 'node:http2';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { rss, sleep, until } from '../helpers/attacks.js';
 import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
@@ -145,6 +145,19 @@ const inflight = async (port: number): Promise<number> =>
 
 const openFds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
+/** The descriptors `pid` holds open on files whose name starts with `prefix`. */
+function fdsOn(pid: number, prefix: string): number {
+  let n = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (basename(readlinkSync(`/proc/${pid}/fd/${fd}`)).startsWith(prefix)) n++;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return n;
+}
+
 /** The front's response spool files in `dir`, with their sizes. */
 function spoolFiles(dir: string, pid: number): number[] {
   return readdirSync(dir)
@@ -255,15 +268,18 @@ describe('slow readers over HTTP/2 against cask', () => {
       const fds = openFds(pid);
       const reader = slowStream(client, `/${style}`, false);
       t.after(() => reader.stop());
-      const spooled = await until(() => spools().length === 1, 5000);
-      const withFile = openFds(pid);
+      const spooling = (): number => fdsOn(pid, `cask-response-${pid}-`);
+      const spooled = await until(() => spools().length === 1 && spooling() === 1, 5000);
       const size = spools()[0] ?? 0;
       const closed = new Promise((resolve) => reader.stream.on('close', resolve));
       reader.stop();
       await closed;
       t.plan(6);
-      t.assert.ok(spooled, 'the answer went to a spool file');
-      t.assert.ok(withFile > fds, `${withFile} descriptors open with the file, ${fds} before`);
+      t.assert.ok(spooled, 'the answer went to a spool file, held open by the front');
+      t.assert.ok(
+        await until(() => spooling() === 0, 2000),
+        `${spooling()} descriptors still open on spool files`,
+      );
       t.assert.ok(
         await until(() => spools().length === 0, 2000),
         `${spools().length} spool files left (${size} bytes)`,
