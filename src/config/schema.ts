@@ -1059,6 +1059,8 @@ export const DEV_DEFAULTS = profile({
   accessLogFormat: 'dev',
   reload: true,
   gracefulTimeout: '3s',
+  // An edited stylesheet is served fresh at the next request, not up to a second later.
+  staticCacheValid: '0s',
 });
 
 export interface ProfileDefault {
