@@ -218,6 +218,27 @@ describe(
       t.assert.equal(later.status, 200, 'the connection serves on');
     });
 
+    test('a queued stream the client resets leaves the queue: the app never runs it, the next stream is served', async (t: TestContext) => {
+      const server = await startCask([
+      'failures:application', '--chdir', APPS, '-w', '1', '--threads', '1', '--prefetch', '0',
+    ]); // prettier-ignore
+      t.after(() => server.stop());
+      const client = await session(t, server.port);
+      const running = get(client, '/sleep?1');
+      await sleep(200);
+      // Five seconds of the only thread, if it ever ran.
+      const doomed = client.request({ ':path': '/sleep?5' });
+      doomed.on('error', () => {});
+      await sleep(200);
+      doomed.close(constants.NGHTTP2_CANCEL);
+      const next = await get(client, '/ok');
+      const ran = await running;
+      t.plan(3);
+      t.assert.equal(ran.status, 200);
+      t.assert.equal(next.status, 200);
+      t.assert.ok(next.ms < 2500, `served after ${next.ms} ms: the reset stream still ran`);
+    });
+
     test('a stream that waits longer than --max-queue-wait gets 503 with Retry-After; the connection serves on', async (t: TestContext) => {
       const server = await startCask([
       'failures:application', '--chdir', APPS, '-w', '1', '--threads', '1', '--prefetch', '0',
