@@ -417,6 +417,18 @@ export function renderMetrics(snap: Snapshot, utilization?: number): string {
     'The most response bytes ever waiting on file at once.',
     snap.spool.peakBytes,
   );
+  out.one(
+    'cask_response_spool_memory_bytes',
+    'gauge',
+    'Memory claimed for responses waiting for slow clients (256 KiB a response, within response-spool-memory).',
+    snap.spool.memoryBytes,
+  );
+  out.one(
+    'cask_response_spool_memory_peak_bytes',
+    'gauge',
+    'The most memory ever claimed at once for responses waiting for slow clients.',
+    snap.spool.memoryPeakBytes,
+  );
 
   out.one(
     'cask_front_cpu_seconds_total',

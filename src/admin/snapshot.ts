@@ -134,7 +134,14 @@ export interface Snapshot {
   readonly http2Streams: number;
   readonly bytesIn: number;
   readonly bytesOut: number;
-  readonly spool: { readonly bytes: number; readonly files: number; readonly peakBytes: number };
+  readonly spool: {
+    readonly bytes: number;
+    readonly files: number;
+    readonly peakBytes: number;
+    /** Bytes of memory claimed for slow clients now, and at most (response-spool.ts). */
+    readonly memoryBytes: number;
+    readonly memoryPeakBytes: number;
+  };
   readonly counters: AppCounters & { readonly accepted: number; readonly overLimit: number };
   readonly starts: Readonly<Record<string, number>>;
   readonly exits: Readonly<Record<string, number>>;
@@ -325,6 +332,8 @@ export function takeSnapshot(sources: AdminSources, now = Date.now()): Snapshot 
       bytes: front.spoolLedger.onFile,
       files: front.spoolLedger.files,
       peakBytes: front.spoolLedger.peak,
+      memoryBytes: front.spoolLedger.inMemory,
+      memoryPeakBytes: front.spoolLedger.memoryPeak,
     },
     counters: {
       accepted: front.counters.accepted,

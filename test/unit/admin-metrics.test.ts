@@ -142,7 +142,7 @@ function fakeSnapshot(metrics: RequestMetrics, apps?: readonly AppPart[]): Snaps
     http2Streams: 4,
     bytesIn: 100,
     bytesOut: 2000,
-    spool: { bytes: 0, files: 0, peakBytes: 0 },
+    spool: { bytes: 0, files: 0, peakBytes: 0, memoryBytes: 0, memoryPeakBytes: 0 },
     counters: {
       accepted: 5,
       overLimit: 1,

@@ -75,7 +75,7 @@ function stats(over: { uptime: number; cpu: number; served: number }): Stats {
     connectionsByProtocol: {},
     http2Streams: 0,
     bytes: { in: 0, out: 0 },
-    spool: { bytes: 0, files: 0, peakBytes: 0 },
+    spool: { bytes: 0, files: 0, peakBytes: 0, memoryBytes: 0, memoryPeakBytes: 0 },
     counters: {
       accepted: 0,
       overLimit: 0,
