@@ -20,6 +20,7 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
+import { adminPort, metric, parseMetrics } from '../helpers/admin.js';
 import { rss, sleep, until } from '../helpers/attacks.js';
 import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
 import { get } from '../helpers/http.js';
@@ -310,7 +311,7 @@ describe('the global response memory budget over HTTP/2', () => {
     const server = await startCask(
       [
         'big_responses:application', '--chdir', APPS, '-w', '1', '--threads', '4',
-        '--send-timeout', '120', '--response-spool-memory', '4m',
+        '--send-timeout', '120', '--response-spool-memory', '4m', '--admin-bind', '127.0.0.1:0',
       ], // prettier-ignore
       { env: { TMPDIR: spoolDir, BIG_RESPONSE_SIZE: String(size) } },
     );
@@ -339,6 +340,8 @@ describe('the global response memory budget over HTTP/2', () => {
     await sleep(300); // the last files are complete
     const files = spoolFiles(spoolDir, pid).sort((a, b) => a - b);
     const grew = rss(pid) - base;
+    const metrics = parseMetrics((await get(adminPort(server), '/metrics')).body.toString());
+    const claimed = metric(metrics, 'cask_response_spool_memory_bytes');
     const fast = await latencies(clients[0] as ClientHttp2Session, 10);
     const answers = await Promise.all(readers.map((r) => r.finish()));
     // A stream with a claim keeps 256 KiB in memory and the rest of what its window did not let
@@ -348,8 +351,9 @@ describe('the global response memory budget over HTTP/2', () => {
       `${files.length} spool files, ${small} of them with 256 KiB in memory (sizes ${files[0]}..${files[files.length - 1]}); ` +
         `front RSS +${(grew / MiB).toFixed(1)} MiB; same-connection p99 ${p99(fast).toFixed(1)} ms`,
     );
-    t.plan(6);
+    t.plan(7);
     t.assert.ok(spooled, `${spoolFiles(spoolDir, pid).length} of ${total} answers were spooled`);
+    t.assert.equal(claimed, 4 * MiB, 'the whole budget claimed, no more');
     t.assert.equal(left, 0, 'every app was done while no stream was read');
     t.assert.ok(small <= claims, `${small} streams kept more than 16 KiB in memory, ${claims} may`);
     // Unbounded, 297 streams × 256 KiB would be 74 MiB; within the budget, 4 MiB + 297 × 16 KiB.
