@@ -7,8 +7,9 @@
 // goes to a temporary file and is sent on as the client drains. The kernel's own socket
 // buffer comes first and is not counted: it holds what it holds whatever we do.
 //
-//   app bytes ─▶ app() ─┬─ nothing on file, and the socket holds < MEMORY_MARK ─▶ socket
-//                       └─ the rest ─▶ temporary file ──pump() on 'drain'──────▶ socket
+//   app bytes ─▶ app() ─┬─ nothing on file, and the socket holds < its mark ─▶ socket
+//                       │  (MEMORY_MARK with a claim on the budget, else FLOOR)
+//                       └─ the rest ─▶ temporary file ──pump() on 'drain'────▶ socket
 //   credit    ◀─ at once, while this response has ≤ `limit` on file and every response of
 //                the front together ≤ `ledger.total`
 //              ◀─ else once those very bytes have left the file (flow control as usual)
