@@ -58,10 +58,11 @@ async function streamState(port: number): Promise<StreamState> {
 }
 
 /**
- * Opens GET /stream on a raw socket, reads until the stream has begun, then resets the
- * connection (no FIN, no more reads) and returns when that was.
+ * Opens GET /stream on a raw socket, reads until the stream has begun, then leaves: `reset`
+ * sends an RST, `close` a FIN (what a closed browser tab does), after which the client's
+ * kernel answers the next bytes with an RST. Returns when that was.
  */
-async function leaveMidStream(port: number): Promise<number> {
+async function leaveMidStream(port: number, how: 'reset' | 'close'): Promise<number> {
   const socket = connect(port, '127.0.0.1');
   await once(socket, 'connect');
   socket.on('error', () => {});
@@ -75,18 +76,40 @@ async function leaveMidStream(port: number): Promise<number> {
     });
   });
   assert.match(seen, /^HTTP\/1\.1 200 /);
-  socket.resetAndDestroy();
+  if (how === 'reset') socket.resetAndDestroy();
+  else socket.destroy();
   return Date.now();
 }
 
-/** Polls /stream/state until the app says the stream ended, for at most `ms`. */
-async function streamEnded(port: number, ms: number): Promise<StreamState> {
+/** Polls /stream/state until the app says `count` streams ended, for at most `ms`. */
+async function streamsEnded(port: number, count: number, ms: number): Promise<StreamState> {
   const deadline = Date.now() + ms;
   for (;;) {
     const state = await streamState(port);
-    if (state.ended > 0 || Date.now() > deadline) return state;
+    if (state.ended >= count || Date.now() > deadline) return state;
     await sleep(50);
   }
+}
+
+/**
+ * Leaves two streams in turn, by RST then by FIN, and checks after each that the app's
+ * generator ended within 2 s and sent nothing more; returns how the app learned each time.
+ */
+async function leaveTwoStreams(port: number): Promise<string[]> {
+  const hows: string[] = [];
+  for (const [index, how] of (['reset', 'close'] as const).entries()) {
+    const left = await leaveMidStream(port, how);
+    const state = await streamsEnded(port, index + 1, 5000);
+    const waited = Date.now() - left;
+    assert.equal(state.started, index + 1);
+    assert.equal(state.ended, index + 1, `a stream is still running: ${JSON.stringify(state)}`);
+    assert.ok(waited < 2000, `the app learned of the ${how} after ${waited} ms`);
+    // Nothing more is sent once it ended: the count stays put.
+    await sleep(200);
+    assert.equal((await streamState(port)).sent, state.sent);
+    hows.push(`${String(state.how)} (${how}, ${waited} ms)`);
+  }
+  return hows;
 }
 
 test(
@@ -178,19 +201,12 @@ test(
   async (t) => {
     const server = await serve('starlette_app:app');
     t.after(() => server.stop());
-    const left = await leaveMidStream(server.port);
-    const state = await streamEnded(server.port, 5000);
-    const waited = Date.now() - left;
-    assert.equal(state.started, 1);
-    assert.equal(state.ended, 1, `the stream is still running: ${JSON.stringify(state)}`);
+    const hows = await leaveTwoStreams(server.port);
+    t.diagnostic(`the app learned it by ${hows.join(', ')}`);
     // Starlette's listener for http.disconnect cancels the stream: CancelledError in its sleep,
     // or GeneratorExit when it was waiting at its yield.
-    assert.match(String(state.how), /^(CancelledError|GeneratorExit)$/);
-    assert.ok(waited < 2000, `the app learned of the disconnect after ${waited} ms`);
+    for (const how of hows) assert.match(how, /^(CancelledError|GeneratorExit) /);
     await server.waitFor('starlette stream ended');
-    // Nothing more is sent once it ended: the count stays put.
-    await sleep(200);
-    assert.equal((await streamState(server.port)).sent, state.sent);
   },
 );
 
@@ -200,16 +216,11 @@ test(
   async (t) => {
     const server = await serve('fastapi_app:app');
     t.after(() => server.stop());
-    const left = await leaveMidStream(server.port);
-    const state = await streamEnded(server.port, 5000);
-    const waited = Date.now() - left;
-    assert.equal(state.ended, 1, `the stream is still running: ${JSON.stringify(state)}`);
+    const hows = await leaveTwoStreams(server.port);
+    t.diagnostic(`the app learned it by ${hows.join(', ')}`);
     // Whichever reads http.disconnect first: the generator's request.is_disconnected(), or
     // Starlette's listener, which cancels the stream.
-    assert.match(String(state.how), /^(is_disconnected|CancelledError|GeneratorExit)$/);
-    assert.ok(waited < 2000, `the app learned of the disconnect after ${waited} ms`);
-    t.diagnostic(`the app learned it by ${String(state.how)} after ${waited} ms`);
-    await sleep(200);
-    assert.equal((await streamState(server.port)).sent, state.sent);
+    for (const how of hows) assert.match(how, /^(is_disconnected|CancelledError|GeneratorExit) /);
+    await server.waitFor('fastapi stream ended');
   },
 );
