@@ -1,8 +1,9 @@
 // WebSockets against the front's limits and the pool's drains, over real sockets with Node's
 // `ws` as the client and the raw ASGI app test/fixtures/apps/asgi_ws_app.py (stdlib only, so
-// nothing here skips): an open WebSocket holds one of `--max-connections` (docs/asgi.md), and a
-// worker that is recycled (`--max-requests`) or scaled down (SIGTTOU) closes its WebSockets
-// with 1001 once `--graceful-timeout` has passed, serving them until then.
+// nothing here skips): an open WebSocket holds one of `--max-connections` and of
+// `--worker-connections` (docs/asgi.md), and a worker that is recycled (`--max-requests`,
+// `--max-lifetime`) or scaled down (SIGTTOU) closes its WebSockets with 1001 once
+// `--graceful-timeout` has passed, serving them until then.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test } from 'node:test';
@@ -138,6 +139,22 @@ test('a worker recycled by --max-requests serves its WebSocket until --graceful-
   assert.notEqual(fresh.worker, old.worker);
   fresh.ws.send('new worker');
   assert.equal(await nextMessage(fresh.ws), 'new worker');
+  fresh.ws.close();
+});
+
+test('a worker recycled by --max-lifetime closes its WebSocket with 1001 too, and the app hears it', async (t) => {
+  const server = await startCask([
+    'asgi_ws_app:app', '--chdir', APPS, '-w', '1', '--max-lifetime', '3', '--graceful-timeout', '1',
+  ]); // prettier-ignore
+  t.after(() => server.stop());
+  const old = await open(server.port);
+  const end = closed(old.ws);
+  await server.waitFor('Recycling the worker (max-lifetime');
+  const { code } = await end;
+  assert.equal(code, 1001);
+  await server.waitFor('disconnect 1001 /ws/echo');
+  const fresh = await open(server.port);
+  assert.notEqual(fresh.worker, old.worker);
   fresh.ws.close();
 });
 
