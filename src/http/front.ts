@@ -335,9 +335,14 @@ export class Front {
     );
   }
 
-  /** Stops the sweep; connections still open no longer time out. */
+  /**
+   * The server stops (past the graceful timeout, or a start that failed): stops the sweep and
+   * drops every connection still open. A client that never reads would otherwise keep its
+   * socket, and with it the process, alive for good, since no send-timeout runs any more.
+   */
   close(): void {
     clearInterval(this.timer);
+    for (const socket of this.sockets) socket.destroy();
   }
 
   /** Who is on the other end of a socket that carries no PROXY header. */

@@ -52,14 +52,14 @@ export class SpoolLedger {
   peak = 0;
   /** Temporary files open now. */
   files = 0;
-  /** Bytes of memory claimed now (MEMORY_MARK per target holding a claim). */
+  /** Bytes of memory claimed now: each claim is MEMORY_MARK, or a file piece (filePiece()). */
   inMemory = 0;
   /** Most bytes of memory ever claimed at once. */
   memoryPeak = 0;
   /** Writes that found the budget spent and no claim: bytes past FLOOR went to file. */
   memoryRefused = 0;
-  /** Targets holding a claim; the value gives it back once armed (after a write), else undefined. */
-  private readonly claims = new Map<SpoolTarget, (() => void) | undefined>();
+  /** Targets holding a claim: its size, and what gives it back once armed (after a write). */
+  private readonly claims = new Map<SpoolTarget, Claim>();
 
   /**
    * @param total most bytes all responses together keep on file with their apps credited
@@ -78,19 +78,21 @@ export class SpoolLedger {
   }
 
   /**
-   * The most bytes `target` may hold in its user-space queue now: MEMORY_MARK with a claim on
-   * the budget (taken here if there is room), else FLOOR. Call settle() after writing.
+   * The most bytes `target` may hold in its user-space queue now: `bytes` (MEMORY_MARK, or a
+   * file's piece) with a claim on the budget, taken here if there is room, or the size of the
+   * claim it holds already; else FLOOR. Call settle() after writing.
    */
-  mark(target: SpoolTarget): number {
-    if (this.claims.has(target)) return MEMORY_MARK;
-    if (this.inMemory + MEMORY_MARK > this.memory) {
+  mark(target: SpoolTarget, bytes = MEMORY_MARK): number {
+    const held = this.claims.get(target);
+    if (held !== undefined) return held.bytes;
+    if (this.inMemory + bytes > this.memory) {
       this.memoryRefused++;
       return Math.max(FLOOR, target.writableHighWaterMark);
     }
-    this.claims.set(target, undefined);
-    this.inMemory += MEMORY_MARK;
+    this.claims.set(target, { bytes, done: undefined });
+    this.inMemory += bytes;
     if (this.inMemory > this.memoryPeak) this.memoryPeak = this.inMemory;
-    return MEMORY_MARK;
+    return bytes;
   }
 
   /**
@@ -99,7 +101,8 @@ export class SpoolLedger {
    * queued is under the floor).
    */
   settle(target: SpoolTarget): void {
-    if (!this.claims.has(target) || this.claims.get(target) !== undefined) return;
+    const claim = this.claims.get(target);
+    if (claim === undefined || claim.done !== undefined) return;
     if (!target.writableNeedDrain || target.destroyed) {
       this.release(target);
       return;
@@ -114,14 +117,39 @@ export class SpoolLedger {
       target.off('close', done);
       this.release(target);
     };
-    this.claims.set(target, done);
+    claim.done = done;
     target.once('drain', onDrain);
     target.once('close', done);
   }
 
   private release(target: SpoolTarget): void {
-    if (this.claims.delete(target)) this.inMemory -= MEMORY_MARK;
+    const claim = this.claims.get(target);
+    if (claim === undefined) return;
+    this.claims.delete(target);
+    this.inMemory -= claim.bytes;
   }
+}
+
+interface Claim {
+  readonly bytes: number;
+  /** Gives the claim back; set once the target waits for 'drain' (settle()). */
+  done: (() => void) | undefined;
+}
+
+/**
+ * How many bytes of a file (`wsgi.file_wrapper`, a static file, X-Sendfile) the next piece read
+ * for `target` may hold: `want` while the front's memory budget has room for it, else FLOOR. A
+ * piece the client has not taken stays in memory until it drains, so without this a thousand
+ * clients that never read a large file would hold a piece each, a gigabyte at 1 MiB pieces.
+ * Call `ledger.settle(target)` after writing the piece. Without a spool (`--response-spool-limit
+ * 0`) there is no budget: `want`.
+ */
+export function filePiece(
+  policy: SpoolPolicy | undefined,
+  target: SpoolTarget,
+  want: number,
+): number {
+  return policy === undefined ? want : Math.min(want, policy.ledger.mark(target, want));
 }
 
 /**

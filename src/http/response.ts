@@ -8,7 +8,7 @@ import { readSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { cannedResponse } from './canned.js';
 import type { Flushed, ResponseSink } from '../exchange.js';
-import { FLOOR, ResponseSpool, type SpoolPolicy } from './response-spool.js';
+import { FLOOR, ResponseSpool, filePiece, type SpoolPolicy } from './response-spool.js';
 import { httpDate, serializeHead } from './serialize.js';
 
 const CRLF = Buffer.from('\r\n');
@@ -196,8 +196,17 @@ export class ResponseWriter implements ResponseSink {
           setImmediate(step);
           return;
         }
-        piece ??= left < FILE_CHUNK ? Buffer.allocUnsafe(left) : takePiece();
-        const buffer = left < piece.length ? piece.subarray(0, left) : piece;
+        // A full piece while the front's memory budget has room for it, FLOOR once it is
+        // spent, so that a client that does not read holds little (filePiece()). Past the
+        // budget the piece gets a buffer of its own size: cut from a larger one, it would keep
+        // all of that alive.
+        const budget = filePiece(this.opts.spool, this.socket, FILE_CHUNK);
+        const want = Math.min(left, budget);
+        if (piece === undefined || piece.length < want || piece.length > budget) {
+          if (piece?.length === FILE_CHUNK) givePiece(piece);
+          piece = want === FILE_CHUNK ? takePiece() : Buffer.allocUnsafe(want);
+        }
+        const buffer = want < piece.length ? piece.subarray(0, want) : piece;
         let n: number;
         try {
           n = readSync(fd, buffer, 0, buffer.length, position);
@@ -217,12 +226,15 @@ export class ResponseWriter implements ResponseSink {
             this.writeBody(EMPTY, end);
             this.socket.uncork();
           } else this.data(buffer.subarray(0, n), end);
+          this.opts.spool?.ledger.settle(this.socket);
           for (const next of this.backlog.splice(0)) next();
           return;
         }
         position += n;
         left -= n;
-        if (!this.writeBodyBytes(buffer.subarray(0, n))) {
+        const more = this.writeBodyBytes(buffer.subarray(0, n));
+        this.opts.spool?.ledger.settle(this.socket);
+        if (!more) {
           this.waitForDrain(step);
           return;
         }

@@ -16,6 +16,7 @@ import type { Flushed, ResponseSink } from '../exchange.js';
 import { reasonPhrase } from '../http/canned.js';
 import {
   FLOOR,
+  filePiece,
   ResponseSpool,
   type SpoolPolicy,
   type SpoolTarget,
@@ -289,7 +290,11 @@ export class StreamResponse implements ResponseSink {
         this.runBacklog();
         return;
       }
-      const buffer = Buffer.allocUnsafe(Math.min(FILE_CHUNK, left));
+      // A full piece while the front's memory budget has room for it, else a small one: a
+      // stream that is not read holds its piece (filePiece()).
+      const buffer = Buffer.allocUnsafe(
+        Math.min(filePiece(this.opts.spool, this.out, FILE_CHUNK), left),
+      );
       read(fd, buffer, 0, buffer.length, position, (error, n) => {
         if (error || n === 0 || left <= n) {
           close(fd);
@@ -300,12 +305,15 @@ export class StreamResponse implements ResponseSink {
           }
           this.fileBusy = false;
           this.data(buffer.subarray(0, n), end);
+          this.opts.spool?.ledger.settle(this.out);
           this.runBacklog();
           return;
         }
         position += n;
         left -= n;
-        if (this.writeBodyBytes(buffer.subarray(0, n))) step();
+        const more = this.writeBodyBytes(buffer.subarray(0, n));
+        this.opts.spool?.ledger.settle(this.out);
+        if (more) step();
         else {
           // Either event resumes: 'close' comes instead of 'drain' when the client leaves.
           stream.once('drain', resume);
