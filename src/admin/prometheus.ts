@@ -420,7 +420,7 @@ export function renderMetrics(snap: Snapshot, utilization?: number): string {
   out.one(
     'cask_response_spool_memory_bytes',
     'gauge',
-    'Memory claimed for responses waiting for slow clients (256 KiB a response, within response-spool-memory).',
+    'Memory claimed for responses waiting for slow clients (256 KiB a response, or a piece of a file being sent, within response-spool-memory).',
     snap.spool.memoryBytes,
   );
   out.one(
