@@ -160,14 +160,13 @@ export class RequestParser extends ReceiveBuffer {
     }
   }
 
-  /** Between messages with nothing held, failed or at EOF: as good as a new parser. */
+  /** Between messages, nothing held, neither failed nor at EOF: as good as a new parser. */
   get pristine(): boolean {
     return (
       this.state === LINE &&
       this.buf.length === 0 &&
       this.failure === null &&
       !this.eof &&
-      !this.closed &&
       this.emptyLines === 0
     );
   }

@@ -122,3 +122,24 @@ export function onPath(name: string): string | undefined {
   const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
   return found.status === 0 ? found.stdout.trim() : undefined;
 }
+
+/** Whether process `pid` still exists (signal 0 checks without sending anything). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Debian's own python3, where the framework packages (python3-flask, …) are installed. */
+export const DEBIAN_PYTHON = '/usr/bin/python3';
+
+/** Why a test needs Debian's `pkg` to import `module` and cannot run here; false if it can. */
+export function debianMissing(module: string, pkg: string): string | false {
+  const probe = spawnSync(DEBIAN_PYTHON, ['-c', `import ${module}`]);
+  return probe.status === 0
+    ? false
+    : `${pkg} is not installed for ${DEBIAN_PYTHON} (apt-get install ${pkg})`;
+}

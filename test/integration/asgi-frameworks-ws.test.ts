@@ -4,25 +4,21 @@
 // app must see (its generator ends; /stream/state, a second endpoint, tells). Run by Debian's
 // python3 with python3-starlette and python3-fastapi; each test skips, saying why, without them.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import { WebSocket } from 'ws';
-import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
+import {
+  APPS,
+  DEBIAN_PYTHON,
+  debianMissing,
+  type RunningCask,
+  startCask,
+} from '../helpers/cask.js';
 import { get } from '../helpers/http.js';
 
-const DEBIAN_PYTHON = '/usr/bin/python3';
-
-function missing(module: string, pkg: string): string | false {
-  const probe = spawnSync(DEBIAN_PYTHON, ['-c', `import ${module}`]);
-  return probe.status === 0
-    ? false
-    : `${pkg} is not installed for ${DEBIAN_PYTHON} (apt-get install ${pkg})`;
-}
-
-const noStarlette = missing('starlette', 'python3-starlette');
-const noFastapi = missing('fastapi', 'python3-fastapi');
+const noStarlette = debianMissing('starlette', 'python3-starlette');
+const noFastapi = debianMissing('fastapi', 'python3-fastapi');
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -2,19 +2,9 @@
 // python3-fastapi are installed (.ci/run installs them, and python3-uvloop, so these also run
 // on uvloop); each test skips, saying why, when a package is missing.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { APPS, startCask } from '../helpers/cask.js';
+import { APPS, DEBIAN_PYTHON, debianMissing, startCask } from '../helpers/cask.js';
 import { exchange, get } from '../helpers/http.js';
-
-const DEBIAN_PYTHON = '/usr/bin/python3';
-
-function missing(module: string, pkg: string): string | false {
-  const probe = spawnSync(DEBIAN_PYTHON, ['-c', `import ${module}`]);
-  return probe.status === 0
-    ? false
-    : `${pkg} is not installed for ${DEBIAN_PYTHON} (apt-get install ${pkg})`;
-}
 
 function post(port: number, path: string, type: string, body: Buffer | string): Promise<unknown> {
   const bytes = Buffer.from(body);
@@ -27,7 +17,7 @@ function post(port: number, path: string, type: string, body: Buffer | string): 
 
 test(
   'a Starlette app serves routes, bodies, JSON, streams and errors',
-  { skip: missing('starlette', 'python3-starlette') },
+  { skip: debianMissing('starlette', 'python3-starlette') },
   async (t) => {
     const server = await startCask([
       'starlette_app:app',
@@ -73,7 +63,7 @@ test(
 
 test(
   'a FastAPI app validates bodies and runs plain functions off the loop',
-  { skip: missing('fastapi', 'python3-fastapi') },
+  { skip: debianMissing('fastapi', 'python3-fastapi') },
   async (t) => {
     const server = await startCask(['fastapi_app:app', '--chdir', APPS, '--python', DEBIAN_PYTHON]);
     t.after(() => server.stop());

@@ -1,19 +1,11 @@
 // Real frameworks behind cask, run by Debian's python3 where python3-flask and python3-django
 // are installed (.ci/run installs them); each test skips, saying why, when one is missing.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { APPS, startCask } from '../helpers/cask.js';
+import { APPS, DEBIAN_PYTHON, debianMissing, startCask } from '../helpers/cask.js';
 import { exchange, get } from '../helpers/http.js';
 
-const DEBIAN_PYTHON = '/usr/bin/python3';
-
-function missing(module: string, pkg: string): string | false {
-  const probe = spawnSync(DEBIAN_PYTHON, ['-c', `import ${module}`]);
-  return probe.status === 0 ? false : `${pkg} is not installed for ${DEBIAN_PYTHON} (apt-get install ${pkg})`;
-}
-
-test('a Flask app serves routes, forms, errors and root paths', { skip: missing('flask', 'python3-flask') }, async (t) => {
+test('a Flask app serves routes, forms, errors and root paths', { skip: debianMissing('flask', 'python3-flask') }, async (t) => {
   const server = await startCask(['flask_app:app', '--chdir', APPS, '--python', DEBIAN_PYTHON, '--threads', '4', '--root-path', '/site']);
   t.after(() => server.stop());
   const home = await get(server.port, '/site/');
@@ -37,7 +29,7 @@ test('a Flask app serves routes, forms, errors and root paths', { skip: missing(
   await server.waitFor('flask view failed');
 });
 
-test('a Django app serves GET and POST', { skip: missing('django', 'python3-django') }, async (t) => {
+test('a Django app serves GET and POST', { skip: debianMissing('django', 'python3-django') }, async (t) => {
   const server = await startCask(['django_site:application', '--chdir', APPS, '--python', DEBIAN_PYTHON, '-w', '2']);
   t.after(() => server.stop());
   const r = await get(server.port, '/echo/?a=1', { Host: 'django.test' });

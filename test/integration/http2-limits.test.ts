@@ -5,26 +5,15 @@
 // that never gets as far as a request — whether it sends nothing, part of the preface, the
 // preface alone, or a header block it never finishes.
 
-import { connect as h2connect, constants, type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2'; // prettier-ignore
+import { constants, type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2'; // prettier-ignore
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { describe, test, type TestContext } from 'node:test';
 import { sleep } from '../helpers/attacks.js';
 import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
+import { h2session } from '../helpers/h2.js';
 import { makeCerts, opensslMissing } from '../helpers/tls.js';
-
-/** A node:http2 session to the server (prior knowledge), destroyed after the test. */
-async function session(t: TestContext, port: number): Promise<ClientHttp2Session> {
-  const client = h2connect(`http://127.0.0.1:${port}`);
-  client.on('error', () => {});
-  t.after(() => client.destroy());
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  });
-  return client;
-}
 
 interface Answer {
   status: number;
@@ -95,7 +84,7 @@ describe(
     test.after(() => server.stop());
 
     test('a stream past --timeout gets 504, its neighbour on the same connection gets 200, and the worker and its thread serve on', async (t: TestContext) => {
-      const client = await session(t, server.port);
+      const client = await h2session(t, server.port);
       const pid = (await get(client, '/pid')).body;
       const victim = get(client, '/busy?30');
       await sleep(100);
@@ -130,7 +119,7 @@ describe(
     });
 
     test('a stream past --timeout after its headers went out is reset (RST_STREAM INTERNAL_ERROR), its neighbour is served', async (t: TestContext) => {
-      const client = await session(t, server.port);
+      const client = await h2session(t, server.port);
       // 200 chunks 20 ms apart: 4 s of output, cut at 2 s.
       const stream = client.request({ ':path': '/stream?200' });
       let status = 0;
@@ -156,7 +145,7 @@ describe(
       t.assert.equal(after.status, 200, 'the connection serves on');
     });
     test('an app that raises after its headers went out gets its stream reset with INTERNAL_ERROR, not ended', async (t: TestContext) => {
-      const client = await session(t, server.port);
+      const client = await h2session(t, server.port);
       const stream = client.request({ ':path': '/raise-after' });
       let received = '';
       let ended = false;
@@ -175,7 +164,7 @@ describe(
     });
 
     test('a response shorter than its Content-Length is reset with INTERNAL_ERROR on its stream, which the client sees', async (t: TestContext) => {
-      const client = await session(t, server.port);
+      const client = await h2session(t, server.port);
       const stream = client.request({ ':path': '/short-length' });
       stream.on('error', () => {});
       stream.resume();
@@ -201,7 +190,7 @@ describe(
       '--max-queue', '1',
     ]); // prettier-ignore
       t.after(() => server.stop());
-      const client = await session(t, server.port);
+      const client = await h2session(t, server.port);
       const running = get(client, '/sleep?1');
       await sleep(200);
       const queued = get(client, '/ok');
@@ -223,7 +212,7 @@ describe(
       'failures:application', '--chdir', APPS, '-w', '1', '--threads', '1', '--prefetch', '0',
     ]); // prettier-ignore
       t.after(() => server.stop());
-      const client = await session(t, server.port);
+      const client = await h2session(t, server.port);
       const running = get(client, '/sleep?1');
       await sleep(200);
       // Five seconds of the only thread, if it ever ran.
@@ -245,7 +234,7 @@ describe(
       '--max-queue-wait', '0.3',
     ]); // prettier-ignore
       t.after(() => server.stop());
-      const client = await session(t, server.port);
+      const client = await h2session(t, server.port);
       const slow = get(client, '/sleep?1.5');
       await sleep(100);
       const waiting = await get(client, '/ok');
@@ -272,7 +261,7 @@ describe(
       '--header-timeout', '1', '--body-min-rate', '1k', '--log-level', 'debug',
     ]); // prettier-ignore
       t.after(() => server.stop());
-      const client = await session(t, server.port);
+      const client = await h2session(t, server.port);
       const post = { ':method': 'POST', ':path': '/' };
       // 20 bytes/s of a 100 kB body: past its allowance (1 s + 20 ms per second) at about 1 s.
       const slow = request(
@@ -440,7 +429,7 @@ describe(
     });
 
     test('after its first stream, a connection is kept for keep-alive, not header-timeout', async (t: TestContext) => {
-      const client = await session(t, server.port);
+      const client = await h2session(t, server.port);
       let goaway = false;
       client.once('goaway', () => (goaway = true));
       const first = await get(client, '/');
@@ -453,7 +442,7 @@ describe(
     });
 
     test('a session that sends its first request in time is served, whatever header-timeout', async (t: TestContext) => {
-      const client = await session(t, server.port);
+      const client = await h2session(t, server.port);
       await sleep(600);
       const answer = await get(client, '/');
       t.plan(2);

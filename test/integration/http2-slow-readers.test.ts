@@ -10,20 +10,25 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
-import {
-  connect as h2connect,
-  constants,
-  type ClientHttp2Session,
-  type ClientHttp2Stream,
-} from 'node:http2';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { adminPort, metric, parseMetrics } from '../helpers/admin.js';
 import { rss, sleep, until } from '../helpers/attacks.js';
 import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
+import { h2session } from '../helpers/h2.js';
 import { get } from '../helpers/http.js';
+import {
+  fdsOn,
+  inflight,
+  openFds,
+  p99,
+  spoolFiles,
+  spooledBytes,
+  threadsFree,
+} from '../helpers/slow-readers.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -33,20 +38,6 @@ const WORKERS = 1;
 const N = 4 * THREADS * WORKERS;
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
-
-/** A session whose connection window is large, so that streams we do not read never block the
- *  others (RFC 9113 §6.9.1): each stream is then held by its own window only. */
-async function session(t: TestContext, port: number): Promise<ClientHttp2Session> {
-  const client = h2connect(`http://127.0.0.1:${port}`);
-  client.on('error', () => {});
-  t.after(() => client.destroy());
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  });
-  client.setLocalWindowSize(512 * MiB);
-  return client;
-}
 
 interface SlowStream {
   stream: ClientHttp2Stream;
@@ -126,52 +117,6 @@ async function latencies(client: ClientHttp2Session, n: number): Promise<number[
   return times.sort((a, b) => a - b);
 }
 
-const p99 = (sorted: number[]): number =>
-  sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)] as number;
-
-/** Every thread of the worker answered a request that holds it for 0.2 s, all within a
- *  second: no thread was held by a slow stream. */
-async function threadsFree(port: number): Promise<boolean> {
-  const start = Date.now();
-  const answers = await Promise.all(
-    Array.from({ length: THREADS * WORKERS }, () =>
-      get(port, '/sleep?0.2', {}, { ms: 3000 }).catch(() => undefined),
-    ),
-  );
-  return answers.every((a) => a?.status === 200) && Date.now() - start < 1000;
-}
-
-const inflight = async (port: number): Promise<number> =>
-  Number((await get(port, '/inflight')).body.toString());
-
-const openFds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
-
-/** The descriptors `pid` holds open on files whose name starts with `prefix`. */
-function fdsOn(pid: number, prefix: string): number {
-  let n = 0;
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      if (basename(readlinkSync(`/proc/${pid}/fd/${fd}`)).startsWith(prefix)) n++;
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return n;
-}
-
-/** The front's response spool files in `dir`, with their sizes. */
-function spoolFiles(dir: string, pid: number): number[] {
-  return readdirSync(dir)
-    .filter((f) => f.startsWith(`cask-response-${pid}-`))
-    .map((f) => {
-      try {
-        return statSync(join(dir, f)).size;
-      } catch {
-        return 0; // removed meanwhile
-      }
-    });
-}
-
 describe('slow readers over HTTP/2 against cask', () => {
   let server: RunningCask;
   let pid: number;
@@ -199,7 +144,7 @@ describe('slow readers over HTTP/2 against cask', () => {
   for (const style of ['list', 'stream', 'write', 'wrapper', 'file']) {
     test(`${style}: ${N} slow streams of 20 MiB answers on one connection hold no thread, the connection's other streams keep their latency, every answer arrives whole`, async (t: TestContext) => {
       const port = server.port;
-      const client = await session(t, port);
+      const client = await h2session(t, port, 512 * MiB);
       await latencies(client, 20); // warm up before measuring memory
       const usual = await latencies(client, 20);
       const base = rss(pid);
@@ -213,13 +158,13 @@ describe('slow readers over HTTP/2 against cask', () => {
       for (let waited = 0; freeAt === 0 && waited < 3000; waited = Date.now() - sent) {
         if (
           (style === 'list' || style === 'file' || (await inflight(port)) === 0) &&
-          (await threadsFree(port))
+          (await threadsFree(port, THREADS * WORKERS))
         ) {
           freeAt = Date.now() - sent;
         }
       }
       const during = await latencies(client, 20);
-      const onFile = spools().reduce((a, b) => a + b, 0);
+      const onFile = spooledBytes(spoolDir, pid);
       const grew = rss(pid) - base;
       const trickled = readers.map((r) => r.taken());
       const stillOpen = readers.filter((r) => !r.stream.closed).length;
@@ -264,7 +209,7 @@ describe('slow readers over HTTP/2 against cask', () => {
   for (const style of ['list', 'stream', 'write', 'wrapper']) {
     test(`${style}: a stream reset while its answer is on file takes the file and its descriptor with it; the connection serves on`, async (t: TestContext) => {
       const port = server.port;
-      const client = await session(t, port);
+      const client = await h2session(t, port, 512 * MiB);
       assert.equal((await request(client, '/ok')).status, 200);
       const fds = openFds(pid);
       const reader = slowStream(client, `/${style}`, false);
@@ -322,7 +267,7 @@ describe('the global response memory budget over HTTP/2', () => {
     const pid = server.proc.pid as number;
     const digest = (await get(server.port, '/digest')).body.toString();
     const clients = await Promise.all(
-      Array.from({ length: sessions }, () => session(t, server.port)),
+      Array.from({ length: sessions }, () => h2session(t, server.port, 512 * MiB)),
     );
     for (const client of clients) await latencies(client, 20);
     const base = rss(pid);

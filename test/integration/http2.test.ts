@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  connect as h2connect,
   constants,
   type ClientHttp2Session,
   type ClientHttp2Stream,
@@ -18,6 +17,7 @@ import { connect, type Socket } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import { sleep } from '../helpers/attacks.js';
 import { APPS, onPath, startCask, type RunningCask } from '../helpers/cask.js';
+import { h2session } from '../helpers/h2.js';
 import { exchange, get } from '../helpers/http.js';
 import { makeCerts, opensslMissing } from '../helpers/tls.js';
 
@@ -41,20 +41,6 @@ function run(command: string, args: string[], ms = 30_000): Promise<Run> {
       resolve({ code, stdout, stderr });
     });
   });
-}
-
-/** A node:http2 session to the server, closed after the test; its connection window is
- *  large, so that a stream we do not read never blocks the others (RFC 9113 §6.9.1). */
-async function session(t: TestContext, port: number): Promise<ClientHttp2Session> {
-  const client = h2connect(`http://127.0.0.1:${port}`);
-  client.on('error', () => {});
-  t.after(() => client.destroy());
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  });
-  client.setLocalWindowSize(256 * MiB);
-  return client;
 }
 
 interface Answer {
@@ -135,7 +121,7 @@ describe('HTTP/2 with the echo app', () => {
   );
 
   test('a 5 MB POST reaches the app byte for byte, with and without a Content-Length', async (t: TestContext) => {
-    const client = await session(t, server.port);
+    const client = await h2session(t, server.port, 256 * MiB);
     // Printable bytes, so that the JSON report carries them one for one.
     const body = Buffer.from(randomBytes(5_000_000).map((b) => 0x20 + (b % 0x5f)));
     const sized = echoed(
@@ -155,7 +141,7 @@ describe('HTTP/2 with the echo app', () => {
   });
 
   test('HEAD gets the headers and no body; cookie crumbs reach the app as one Cookie', async (t: TestContext) => {
-    const client = await session(t, server.port);
+    const client = await h2session(t, server.port, 256 * MiB);
     const head = await request(client, { ':method': 'HEAD', ':path': '/h' });
     const cookies = echoed(await request(client, { ':path': '/c', cookie: ['a=1', 'b=2'] })).environ
       .HTTP_COOKIE;
@@ -266,7 +252,7 @@ describe('HTTP/2 streams and the app threads (big_responses app, 1 worker × 2 t
       '--response-spool-limit', '0',
     ]); // prettier-ignore
     t.after(() => server.stop());
-    const client = await session(t, server.port);
+    const client = await h2session(t, server.port, 256 * MiB);
     const streams: ClientHttp2Stream[] = [];
     for (let i = 0; i < THREADS; i++) {
       const stream = client.request({ ':path': '/stream' });
@@ -293,7 +279,7 @@ describe('HTTP/2 streams and the app threads (big_responses app, 1 worker × 2 t
     ]); // prettier-ignore
     t.after(() => server.stop());
     const digest = (await get(server.port, '/digest')).body.toString();
-    const client = await session(t, server.port);
+    const client = await h2session(t, server.port, 256 * MiB);
     const slow = client.request({ ':path': '/list' });
     const chunks: Buffer[] = [];
     slow.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -337,7 +323,7 @@ describe('HTTP/2 streams and the app threads (big_responses app, 1 worker × 2 t
     );
     t.after(() => server.stop());
     const digest = (await get(server.port, '/digest')).body.toString();
-    const client = await session(t, server.port);
+    const client = await h2session(t, server.port, 256 * MiB);
     const bodies = Array.from({ length: 60 }, () => {
       const stream = client.request({ ':path': '/list' });
       const chunks: Buffer[] = [];
@@ -365,7 +351,7 @@ describe('HTTP/2 streams and the app threads (big_responses app, 1 worker × 2 t
       '--response-spool-limit', '0', '--send-timeout', '1',
     ]); // prettier-ignore
     t.after(() => server.stop());
-    const client = await session(t, server.port);
+    const client = await h2session(t, server.port, 256 * MiB);
     const stream = client.request({ ':path': '/stream' });
     stream.pause();
     const closed = new Promise<number>((resolve) =>
@@ -394,7 +380,7 @@ describe('HTTP/2 limits, versions and shutdown', () => {
       '--limit-request-fields', '10',
     ]); // prettier-ignore
     t.after(() => server.stop());
-    const client = await session(t, server.port);
+    const client = await h2session(t, server.port, 256 * MiB);
     await new Promise((resolve) =>
       client.remoteSettings.maxConcurrentStreams === 7
         ? resolve(0)
@@ -415,7 +401,7 @@ describe('HTTP/2 limits, versions and shutdown', () => {
   test('an idle session is closed with GOAWAY after --keep-alive', async (t: TestContext) => {
     const server = await startCask(['hello:application', '--chdir', APPS, '--keep-alive', '1']);
     t.after(() => server.stop());
-    const client = await session(t, server.port);
+    const client = await h2session(t, server.port, 256 * MiB);
     await request(client, { ':path': '/' });
     const start = Date.now();
     const goaway = new Promise<number>((resolve) =>
@@ -448,7 +434,7 @@ describe('HTTP/2 limits, versions and shutdown', () => {
       waitClose: true,
       ms: 3000,
     });
-    const client = await session(t, server.port);
+    const client = await h2session(t, server.port, 256 * MiB);
     const h2 = await request(client, { ':path': '/' });
     t.plan(3);
     t.assert.match(h1.raw.toString('latin1'), /^HTTP\/1\.1 505 HTTP Version Not Supported\r\n/);
@@ -459,7 +445,7 @@ describe('HTTP/2 limits, versions and shutdown', () => {
   test('the access log shows HTTP/2 requests as HTTP/2', async (t: TestContext) => {
     const server = await startCask(['hello:application', '--chdir', APPS, '--access-log', '-']);
     t.after(() => server.stop());
-    const client = await session(t, server.port);
+    const client = await h2session(t, server.port, 256 * MiB);
     await request(client, { ':path': '/logged?x=1' });
     t.plan(1);
     await server.waitFor('"GET /logged?x=1 HTTP/2" 200', 3000).then(
@@ -477,7 +463,7 @@ describe('HTTP/2 limits, versions and shutdown', () => {
       '2',
     ]);
     t.after(() => server.stop());
-    const client = await session(t, server.port);
+    const client = await h2session(t, server.port, 256 * MiB);
     const goaway = new Promise<number>((resolve) =>
       client.once('goaway', (code: number) => resolve(code)),
     );

@@ -111,15 +111,12 @@ test(
   },
 );
 
-test('`npx cask` in a project stops when npx gets SIGTERM', { skip: npmMissing }, async () => {
-  const server = await serve('npx', ['--offline', 'cask'], project);
-  assert.equal((await get(server.port, '/ok')).status, 200);
-  server.child.kill('SIGTERM');
-  await server.exited;
+/** Waits until nothing answers on `port`: the server npx started is gone with npx. */
+async function stopped(port: number): Promise<void> {
   await until(
     async () => {
       try {
-        await get(server.port, '/ok', {}, { ms: 500 });
+        await get(port, '/ok', {}, { ms: 500 });
         return false;
       } catch {
         return true;
@@ -128,6 +125,14 @@ test('`npx cask` in a project stops when npx gets SIGTERM', { skip: npmMissing }
     10_000,
     'the server to stop after npx',
   );
+}
+
+test('`npx cask` in a project stops when npx gets SIGTERM', { skip: npmMissing }, async () => {
+  const server = await serve('npx', ['--offline', 'cask'], project);
+  assert.equal((await get(server.port, '/ok')).status, 200);
+  server.child.kill('SIGTERM');
+  await server.exited;
+  await stopped(server.port);
   assert.match(server.log(), /which started this server, is gone: stopping as on SIGTERM/);
 });
 
@@ -149,18 +154,7 @@ test(
     assert.equal((await get(server.port, '/ok')).status, 200);
     server.child.kill('SIGTERM');
     await server.exited;
-    await until(
-      async () => {
-        try {
-          await get(server.port, '/ok', {}, { ms: 500 });
-          return false;
-        } catch {
-          return true;
-        }
-      },
-      10_000,
-      'the server to stop after npx',
-    );
+    await stopped(server.port);
     assert.match(server.log(), /which started this server, is gone: stopping as on SIGTERM/);
   },
 );

@@ -7,18 +7,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { APPS, ROOT, onPath, runCask } from '../helpers/cask.js';
+import { alive, APPS, onPath, ROOT, runCask } from '../helpers/cask.js';
 import { get } from '../helpers/http.js';
 import { until } from '../helpers/load.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'cask-process-'));

@@ -7,14 +7,23 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { rss, sleep, until } from '../helpers/attacks.js';
 import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
 import { get, parseResponses } from '../helpers/http.js';
+import {
+  fdsOn,
+  inflight,
+  openFds,
+  p99,
+  spoolFiles,
+  spooledBytes,
+  threadsFree,
+} from '../helpers/slow-readers.js';
 
 const MiB = 1024 * 1024;
 const SIZE = 20 * MiB;
@@ -87,54 +96,12 @@ async function fastLatencies(port: number, n: number): Promise<number[]> {
   return times.sort((a, b) => a - b);
 }
 
-const p99 = (sorted: number[]): number =>
-  sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)] as number;
-
-/** `threads` requests that each hold a thread for 0.2 s, all at once: whether all were
- *  answered within `ms` (every thread of the worker was free by then, less 0.2 s). */
-async function threadsFree(port: number, ms = 1000): Promise<boolean> {
-  const start = Date.now();
-  const answers = await Promise.all(
-    Array.from({ length: THREADS * WORKERS }, () =>
-      get(port, '/sleep?0.2', {}, { ms: 3000 }).catch(() => undefined),
-    ),
-  );
-  return answers.every((a) => a?.status === 200) && Date.now() - start < ms;
-}
-
-const inflight = async (port: number): Promise<number> =>
-  Number((await get(port, '/inflight')).body.toString());
-
-const openFds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
-
-/** The descriptors `pid` holds open on files whose name starts with `prefix`. */
-function fdsOn(pid: number, prefix: string): number {
-  let n = 0;
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      if (basename(readlinkSync(`/proc/${pid}/fd/${fd}`)).startsWith(prefix)) n++;
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return n;
-}
-
 describe('slow readers against cask', () => {
   let server: RunningCask;
   let pid: number;
   let spoolDir: string;
   let digest: string;
-  const spools = (): string[] =>
-    readdirSync(spoolDir).filter((f) => f.startsWith(`cask-response-${pid}-`));
-  const spooledBytes = (): number =>
-    spools().reduce((sum, f) => {
-      try {
-        return sum + statSync(join(spoolDir, f)).size;
-      } catch {
-        return sum; // removed meanwhile
-      }
-    }, 0);
+  const spools = (): number[] => spoolFiles(spoolDir, pid);
 
   before(async () => {
     spoolDir = mkdtempSync(join(tmpdir(), 'cask-slow-readers-'));
@@ -179,10 +146,10 @@ describe('slow readers against cask', () => {
         if (producedAt < 0) {
           if ((await inflight(port)) === 0) producedAt = Date.now() - sent;
           else await sleep(10);
-        } else if (await threadsFree(port, 500)) freeAt = Date.now() - sent;
+        } else if (await threadsFree(port, THREADS * WORKERS, 500)) freeAt = Date.now() - sent;
       }
       const during = await fastLatencies(port, 20);
-      const onFile = spooledBytes();
+      const onFile = spooledBytes(spoolDir, pid);
       const grew = rss(pid) - base;
       const trickled = readers.map((r) => r.taken());
       const stillOpen = readers.filter((r) => !r.socket.destroyed).length;
@@ -287,16 +254,7 @@ describe('the global response spool cap', () => {
       rmSync(spoolDir, { recursive: true, force: true });
     });
     const pid = server.proc.pid as number;
-    const onFile = (): number =>
-      readdirSync(spoolDir)
-        .filter((f) => f.startsWith(`cask-response-${pid}-`))
-        .reduce((sum, f) => {
-          try {
-            return sum + statSync(join(spoolDir, f)).size;
-          } catch {
-            return sum;
-          }
-        }, 0);
+    const onFile = (): number => spooledBytes(spoolDir, pid);
     const digest = (await get(server.port, '/digest')).body.toString();
     const readers = await slowReaders(server.port, '/stream', 4);
     t.after(() => readers.forEach((r) => r.stop()));
@@ -339,16 +297,7 @@ describe('the per-response spool limit', () => {
       });
       const { port } = server;
       const pid = server.proc.pid as number;
-      const onFile = (): number =>
-        readdirSync(spoolDir)
-          .filter((f) => f.startsWith(`cask-response-${pid}-`))
-          .reduce((sum, f) => {
-            try {
-              return sum + statSync(join(spoolDir, f)).size;
-            } catch {
-              return sum;
-            }
-          }, 0);
+      const onFile = (): number => spooledBytes(spoolDir, pid);
       const digest = (await get(port, '/digest')).body.toString();
       const [reader] = await slowReaders(port, `/${style}`, 1);
       t.after(() => reader?.stop());

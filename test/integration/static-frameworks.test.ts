@@ -6,17 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { APPS, startCask } from '../helpers/cask.js';
+import { APPS, DEBIAN_PYTHON, debianMissing, startCask } from '../helpers/cask.js';
 import { get } from '../helpers/http.js';
-
-const DEBIAN_PYTHON = '/usr/bin/python3';
-
-function missing(module: string, pkg: string): string | false {
-  const probe = spawnSync(DEBIAN_PYTHON, ['-c', `import ${module}`]);
-  return probe.status === 0
-    ? false
-    : `${pkg} is not installed for ${DEBIAN_PYTHON} (apt-get install ${pkg})`;
-}
 
 const COLLECT = `
 import sys, django
@@ -36,7 +27,7 @@ call_command("collectstatic", interactive=False, verbosity=0)
 
 test(
   "a Django site's collectstatic output is served by --static, fingerprinted names immutable",
-  { skip: missing('django', 'python3-django') },
+  { skip: debianMissing('django', 'python3-django') },
   async (t: TestContext) => {
     t.plan(8);
     const dir = mkdtempSync(join(tmpdir(), 'cask-django-static-'));
@@ -78,7 +69,7 @@ test(
 
 test(
   "Flask's send_file with USE_X_SENDFILE is sent by the front",
-  { skip: missing('flask', 'python3-flask') },
+  { skip: debianMissing('flask', 'python3-flask') },
   async (t: TestContext) => {
     t.plan(7);
     const dir = mkdtempSync(join(tmpdir(), 'cask-flask-sendfile-'));

@@ -2,33 +2,14 @@
 // each of its HTTP/2 clients with GOAWAY (RFC 9113 §6.8) so that they open no new stream on a
 // connection about to close: the stream in flight is answered, an idle session is closed at
 // once, and a new connection is served by the new process.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect as h2connect, constants, type ClientHttp2Session } from 'node:http2';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { constants, type ClientHttp2Session } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { APPS, startCask } from '../helpers/cask.js';
-import { until } from '../helpers/load.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function session(t: TestContext, port: number): Promise<ClientHttp2Session> {
-  const client = h2connect(`http://127.0.0.1:${port}`);
-  client.on('error', () => {});
-  t.after(() => client.destroy());
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  });
-  return client;
-}
+import { h2session } from '../helpers/h2.js';
+import { stopLater, successorPid } from '../helpers/upgrade.js';
 
 function get(client: ClientHttp2Session, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -70,17 +51,10 @@ test(
   ]); // prettier-ignore
     t.after(() => server.stop('SIGKILL'));
     const successor: { pid?: number } = {};
-    t.after(async () => {
-      const pid = successor.pid;
-      if (pid === undefined || !alive(pid)) return;
-      process.kill(pid, 'SIGTERM');
-      await until(() => !alive(pid), 15_000, 'the new process to stop').catch(() =>
-        process.kill(pid, 'SIGKILL'),
-      );
-    });
+    stopLater(t, () => successor.pid);
 
-    const busy = await session(t, server.port);
-    const idle = await session(t, server.port);
+    const busy = await h2session(t, server.port);
+    const idle = await h2session(t, server.port);
     const oldWorker = (await get(busy, '/pid')).body;
     await get(idle, '/ok');
     const busyWatch = watch(busy);
@@ -91,15 +65,7 @@ test(
 
     const old = server.proc.pid as number;
     server.proc.kill('SIGUSR2');
-    let next = old;
-    await until(
-      () => {
-        next = Number(readFileSync(pidFile, 'utf8').trim());
-        return next !== old;
-      },
-      20_000,
-      'the new process to write the pid file',
-    );
+    const next = await successorPid(pidFile, old);
     successor.pid = next;
 
     const idleGoaway = await idleWatch.goaway;
@@ -109,7 +75,7 @@ test(
     await busyWatch.closed;
     const exit = await server.exited;
 
-    const fresh = await session(t, server.port);
+    const fresh = await h2session(t, server.port);
     const newWorker = (await get(fresh, '/pid')).body;
 
     t.plan(8);

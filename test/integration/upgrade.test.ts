@@ -8,49 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { adminPort } from '../helpers/admin.js';
-import { APPS, startCask } from '../helpers/cask.js';
+import { alive, APPS, startCask } from '../helpers/cask.js';
 import { get } from '../helpers/http.js';
 import { startLoad, until } from '../helpers/load.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { stopLater, successorPid } from '../helpers/upgrade.js';
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'cask-upgrade-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
-}
-
-/** The pid the pid file names once it names another process than `old`. */
-async function successorPid(pidFile: string, old: number): Promise<number> {
-  let pid = old;
-  await until(
-    () => {
-      pid = Number(readFileSync(pidFile, 'utf8').trim());
-      return pid !== old;
-    },
-    20_000,
-    'the new process to write the pid file',
-  );
-  return pid;
-}
-
-/** Stops a server that is not our child (the new process), by its pid. */
-function stopLater(t: TestContext, pid: () => number | undefined): void {
-  t.after(async () => {
-    const target = pid();
-    if (target === undefined || !alive(target)) return;
-    process.kill(target, 'SIGTERM');
-    await until(() => !alive(target), 15_000, 'the new process to stop').catch(() =>
-      process.kill(target, 'SIGKILL'),
-    );
-  });
 }
 
 function getUnix(path: string, target: string): Promise<{ status: number; body: string }> {

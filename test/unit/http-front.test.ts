@@ -11,6 +11,7 @@ import type { CaskError } from '../../src/errors.js';
 import type { Exchange, RequestHandler } from '../../src/exchange.js';
 import { Front, sweepInterval, type FrontOptions } from '../../src/http/front.js';
 import { AllowList } from '../../src/net/allow-ips.js';
+import { testFrontOptions } from '../helpers/front.js';
 import { parseResponses } from '../helpers/http.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -56,31 +57,7 @@ interface Harness {
 
 async function harness(t: TestContext, options: Partial<FrontOptions> = {}): Promise<Harness> {
   const handler = new StubHandler();
-  const front = new Front(
-    {
-      limits: {
-        maxRequestLine: 1024,
-        maxHeaderCount: 32,
-        maxHeaderFieldSize: 1024,
-        maxBodySize: 1 << 20,
-      },
-      keepAliveMs: 5000,
-      headerTimeoutMs: 5000,
-      bodyMinRate: 0,
-      sendTimeoutMs: 0,
-      bodyMemoryLimit: 1 << 20,
-      responseSpoolLimit: 0,
-      responseSpoolTotal: 1 << 30,
-      responseSpoolMemory: 64 << 20,
-      serverHeader: 'Cask',
-      maxConnections: 0,
-      proxyProtocol: false,
-      allow: new AllowList(['127.0.0.1', '::1']),
-      ...options,
-    },
-    handler,
-    { warn: () => {} },
-  );
+  const front = new Front(testFrontOptions(options), handler, { warn: () => {} });
   const server = createServer({ allowHalfOpen: true }, (socket) =>
     front.accept(socket, { scheme: 'http', serverName: '127.0.0.1', serverPort: '0' }),
   );

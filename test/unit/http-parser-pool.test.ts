@@ -10,7 +10,7 @@ import type { CaskError } from '../../src/errors.js';
 import type { Exchange, RequestHandler } from '../../src/exchange.js';
 import { Front } from '../../src/http/front.js';
 import { ParserPool, RequestParser, type ParserEvent } from '../../src/http/parser.js';
-import { AllowList } from '../../src/net/allow-ips.js';
+import { testFrontOptions } from '../helpers/front.js';
 
 const LIMITS = {
   maxRequestLine: 1024,
@@ -104,25 +104,9 @@ async function response(socket: Socket): Promise<string> {
 
 test('connections that interleave over a real Front each see only their own request', async (t: TestContext) => {
   t.plan(5);
-  const front = new Front(
-    {
-      limits: LIMITS,
-      keepAliveMs: 5000,
-      headerTimeoutMs: 5000,
-      bodyMinRate: 0,
-      sendTimeoutMs: 0,
-      bodyMemoryLimit: 1 << 20,
-      responseSpoolLimit: 0,
-      responseSpoolTotal: 1 << 30,
-      responseSpoolMemory: 64 << 20,
-      serverHeader: 'Cask',
-      maxConnections: 0,
-      proxyProtocol: false,
-      allow: new AllowList(['127.0.0.1']),
-    },
-    new EchoHandler(),
-    { warn: () => {} },
-  );
+  const front = new Front(testFrontOptions({ limits: LIMITS }), new EchoHandler(), {
+    warn: () => {},
+  });
   const server = createServer((socket) =>
     front.accept(socket, { scheme: 'http', serverName: '127.0.0.1', serverPort: '0' }),
   );

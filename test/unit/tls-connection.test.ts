@@ -15,6 +15,7 @@ import { Front } from '../../src/http/front.js';
 import { ParserPool } from '../../src/http/parser.js';
 import { AllowList } from '../../src/net/allow-ips.js';
 import { TlsTerminator, type EnabledTlsSettings } from '../../src/net/tls.js';
+import { testFrontOptions } from '../helpers/front.js';
 import { makeCerts, opensslMissing } from '../helpers/tls.js';
 
 const skip = opensslMissing();
@@ -61,26 +62,7 @@ async function tlsFront(t: TestContext, handler: StubHandler, sendTimeoutMs: num
     5000,
   );
   const front = new Front(
-    {
-      limits: {
-        maxRequestLine: 1024,
-        maxHeaderCount: 32,
-        maxHeaderFieldSize: 1024,
-        maxBodySize: 1 << 20,
-      },
-      keepAliveMs: 5000,
-      headerTimeoutMs: 5000,
-      bodyMinRate: 0,
-      sendTimeoutMs,
-      bodyMemoryLimit: 1 << 20,
-      responseSpoolLimit: 0,
-      responseSpoolTotal: 1 << 30,
-      responseSpoolMemory: 64 << 20,
-      serverHeader: 'Cask',
-      maxConnections: 0,
-      proxyProtocol: false,
-      allow: new AllowList(['127.0.0.1']),
-    },
+    testFrontOptions({ sendTimeoutMs, allow: new AllowList(['127.0.0.1']) }),
     handler,
     { warn: () => {} },
   );
