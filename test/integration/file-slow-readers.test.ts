@@ -3,11 +3,13 @@
 // taken stays in the front's memory. Pieces are full size (1 MiB over HTTP/1.1) only while the
 // front's memory budget (`--response-spool-memory`) has room; past it they are 16 KiB, so two
 // hundred such clients cost the front a few megabytes, not two hundred. Every byte still
-// arrives once the clients read. Static files and `wsgi.file_wrapper` go the same way.
+// arrives once the clients read. Static files and `wsgi.file_wrapper` go the same way, and
+// so do HTTP/2 streams (256 KiB pieces).
 
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +17,7 @@ import { test, type TestContext } from 'node:test';
 import { adminPort, metric, parseMetrics } from '../helpers/admin.js';
 import { rss, sleep } from '../helpers/attacks.js';
 import { APPS, startCask } from '../helpers/cask.js';
+import { h2session } from '../helpers/h2.js';
 import { get } from '../helpers/http.js';
 
 const MiB = 1024 * 1024;
@@ -125,4 +128,59 @@ test('SIGTERM with a client that never reads: the front drops it at --graceful-t
   assert.equal(exited, 0, 'the server exits with 0 within 15 s of SIGTERM');
   assert.ok(took >= 1500, `exited after ${took} ms, before the graceful timeout`);
   assert.match(server.stderr(), /Graceful timeout: dropping 1 connection/);
+});
+
+test('297 HTTP/2 streams that never read an 8 MiB static file: full pieces only within --response-spool-memory, every byte arrives', async (t: TestContext) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cask-file-slow-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const content = randomBytes(SIZE);
+  writeFileSync(join(dir, 'large.bin'), content);
+  const server = await startCask([
+    'hello:application', '--chdir', APPS, '--static', `/static=${dir}`,
+    '--response-spool-memory', '4m', '--send-timeout', '120', '--admin-bind', '127.0.0.1:0',
+  ]); // prettier-ignore
+  t.after(() => server.stop());
+  const pid = server.proc.pid as number;
+  // Each session's connection window is large, so each stream is held by its own window only
+  // (64 KiB): what the front read past it waits in the front's memory.
+  const sessions = await Promise.all([0, 1, 2].map(() => h2session(t, server.port, 512 * MiB)));
+  const fetch = (client: ClientHttp2Session, path: string): ClientHttp2Stream => {
+    const stream = client.request({ ':path': path });
+    stream.on('error', () => {});
+    stream.pause();
+    return stream;
+  };
+  const whole = (stream: ClientHttp2Stream): Promise<Buffer> =>
+    new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.once('end', () => resolve(Buffer.concat(chunks)));
+      stream.once('error', reject);
+      stream.resume();
+    });
+  const digest = sha256(content);
+  assert.equal(
+    sha256(await whole(fetch(sessions[0] as ClientHttp2Session, '/static/large.bin'))),
+    digest,
+  );
+  await sleep(300);
+  const base = rss(pid);
+  // 99 a session: one under --http2-max-streams' default.
+  const streams = sessions.flatMap((client) =>
+    Array.from({ length: 99 }, () => fetch(client, '/static/large.bin')),
+  );
+  await sleep(1500);
+  const grew = rss(pid) - base;
+  const metrics = parseMetrics((await get(adminPort(server), '/metrics')).body.toString());
+  const claimed = metric(metrics, 'cask_response_spool_memory_bytes') ?? Number.NaN;
+  t.diagnostic(
+    `front RSS grew ${(grew / MiB).toFixed(1)} MiB for ${streams.length} streams that read nothing; ` +
+      `${claimed / MiB} MiB claimed of the 4 MiB budget`,
+  );
+  // Full 256 KiB pieces for all of them would be 74 MiB; the budget plus 16 KiB each are
+  // about 9 MiB. 40 MiB leaves room for the garbage collector's timing.
+  assert.ok(grew < 40 * MiB, `front RSS grew ${(grew / MiB).toFixed(1)} MiB`);
+  assert.ok(claimed <= 4 * MiB, `${claimed} bytes claimed`);
+  const bodies = await Promise.all(streams.map(whole));
+  for (const body of bodies) assert.equal(sha256(body), digest);
 });
