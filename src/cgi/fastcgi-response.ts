@@ -95,6 +95,16 @@ export class RecordOut implements SpoolTarget {
     return this.socket.destroyed;
   }
 
+  /** Every request of the connection writes into its socket's one queue. */
+  get shared(): Socket {
+    return this.socket;
+  }
+
+  on(event: 'drain', listener: () => void): this {
+    this.socket.on(event, listener);
+    return this;
+  }
+
   once(event: 'drain' | 'close', listener: () => void): unknown {
     return this.socket.once(event, listener);
   }

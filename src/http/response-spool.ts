@@ -58,8 +58,10 @@ export class SpoolLedger {
   memoryPeak = 0;
   /** Writes that found the budget spent and no claim: bytes past FLOOR went to file. */
   memoryRefused = 0;
-  /** Targets holding a claim: its size, and what gives it back once armed (after a write). */
+  /** Targets holding a claim, with its size and whether it waits for 'drain'. */
   private readonly claims = new Map<SpoolTarget, Claim>();
+  /** Targets this ledger listens to (once each, for as long as they live: see watch()). */
+  private readonly watched = new WeakSet<SpoolTarget>();
 
   /**
    * @param total most bytes all responses together keep on file with their apps credited
@@ -82,44 +84,54 @@ export class SpoolLedger {
    * file's piece) with a claim on the budget, taken here if there is room, or the size of the
    * claim it holds already; else FLOOR. Call settle() after writing.
    */
-  mark(target: SpoolTarget, bytes = MEMORY_MARK): number {
+  mark(of: SpoolTarget, bytes = MEMORY_MARK): number {
+    const target = of.shared ?? of;
     const held = this.claims.get(target);
     if (held !== undefined) return held.bytes;
     if (this.inMemory + bytes > this.memory) {
       this.memoryRefused++;
       return Math.max(FLOOR, target.writableHighWaterMark);
     }
-    this.claims.set(target, { bytes, done: undefined });
+    this.claims.set(target, { bytes, waiting: false });
+    this.watch(target);
     this.inMemory += bytes;
     if (this.inMemory > this.memoryPeak) this.memoryPeak = this.inMemory;
     return bytes;
   }
 
   /**
-   * After writing to `target`: a claim is kept while the target waits to drain (its queue
-   * reached the high-water mark, so 'drain' will come), else given back at once (what is
-   * queued is under the floor).
+   * After writing to `target`: a claim is kept while bytes wait in its queue and it waits to
+   * drain (its queue reached the high-water mark, so 'drain' will come), else given back at
+   * once (what is queued is under the floor, or nothing is).
    */
-  settle(target: SpoolTarget): void {
+  settle(of: SpoolTarget): void {
+    const target = of.shared ?? of;
     const claim = this.claims.get(target);
-    if (claim === undefined || claim.done !== undefined) return;
-    if (!target.writableNeedDrain || target.destroyed) {
+    if (claim === undefined || claim.waiting) return;
+    if (!target.writableNeedDrain || target.writableLength === 0 || target.destroyed) {
       this.release(target);
       return;
     }
-    const onDrain = (): void => {
-      // A 'drain' listener before this one may have filled the queue again.
-      if (target.writableNeedDrain && !target.destroyed) target.once('drain', onDrain);
-      else done();
-    };
-    const done = (): void => {
-      target.off('drain', onDrain);
-      target.off('close', done);
-      this.release(target);
-    };
-    claim.done = done;
-    target.once('drain', onDrain);
-    target.once('close', done);
+    claim.waiting = true;
+  }
+
+  /**
+   * Listens to `target` once for its whole life, so that a claim waiting for 'drain' is given
+   * back when it comes, or when the target closes. Listeners added for each write and removed
+   * at its 'drain' (two closures a piece: a socket asks for 'drain' after every write past its
+   * high-water mark) cost a 10 MB download streamed in 64 KiB pieces about a tenth more CPU
+   * (docs/performance.md, "The response memory budget on the request path").
+   */
+  private watch(target: SpoolTarget): void {
+    if (this.watched.has(target)) return;
+    this.watched.add(target);
+    target.on('drain', () => {
+      // A 'drain' listener before this one may have filled the queue again: the next 'drain'.
+      if (this.claims.get(target)?.waiting === true && !target.writableNeedDrain) {
+        this.release(target);
+      }
+    });
+    target.once('close', () => this.release(target));
   }
 
   private release(target: SpoolTarget): void {
@@ -132,8 +144,8 @@ export class SpoolLedger {
 
 interface Claim {
   readonly bytes: number;
-  /** Gives the claim back; set once the target waits for 'drain' (settle()). */
-  done: (() => void) | undefined;
+  /** Given back at the target's next 'drain' (settle()). */
+  waiting: boolean;
 }
 
 /**
@@ -164,6 +176,12 @@ export interface SpoolTarget {
   readonly writableHighWaterMark: number;
   uncork(): void;
   readonly destroyed: boolean;
+  /**
+   * The target whose queue this one writes into, when several share it (the FastCGI requests
+   * of one connection): claims and their listeners are that one's.
+   */
+  readonly shared?: SpoolTarget;
+  on(event: 'drain', listener: () => void): unknown;
   once(event: 'drain' | 'close', listener: () => void): unknown;
   off(event: 'drain' | 'close', listener: () => void): unknown;
 }

@@ -90,6 +90,11 @@ class StreamOut implements SpoolTarget {
     return this.stream.destroyed;
   }
 
+  on(event: 'drain', listener: () => void): this {
+    this.stream.on(event, listener);
+    return this;
+  }
+
   once(event: 'drain' | 'close', listener: () => void): this {
     this.stream.once(event, listener);
     return this;
