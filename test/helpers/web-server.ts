@@ -34,19 +34,6 @@ export function deployConfig(name: string): string {
   return text.slice(start, text.indexOf('\n```', start) + 1);
 }
 
-/** A port free right now on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 export interface RunningNginx {
   /** Its error log so far (upstream errors are logged at `error`). */
   errorLog(): string;

@@ -13,7 +13,6 @@ import {
   HAPROXY,
   NGINX,
   deployBlock,
-  freePort,
   missing,
   rateLoad,
   startApache,
@@ -22,6 +21,7 @@ import {
   waitForPort,
   type Daemon,
 } from '../helpers/proxies.js';
+import { freePort } from '../helpers/ports.js';
 
 /** Requests per second through the balancer: constant, and small enough for a shared machine. */
 const RATE = 40;

@@ -24,7 +24,8 @@ import { loadConfig } from '../../src/config/index.js';
 import { APPS, ROOT, onPath, startCask } from '../helpers/cask.js';
 import { get } from '../helpers/http.js';
 import { until } from '../helpers/load.js';
-import { deployBlock, freePort } from '../helpers/proxies.js';
+import { deployBlock } from '../helpers/proxies.js';
+import { freePort } from '../helpers/ports.js';
 
 const EXAMPLES = join(ROOT, 'examples', 'deploy');
 const DOCKERFILE = readFileSync(join(EXAMPLES, 'Dockerfile'), 'utf8');

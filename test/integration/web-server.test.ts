@@ -24,12 +24,12 @@ import { exchange, parseResponses, type ParsedResponse } from '../helpers/http.j
 import {
   countingProxy,
   deployConfig,
-  freePort,
   nginxMissing,
   startNginx,
   type CountingProxy,
   type RunningNginx,
 } from '../helpers/web-server.js';
+import { freePort } from '../helpers/ports.js';
 
 const skip = nginxMissing();
 
