@@ -23,6 +23,7 @@
 
 import type { RequestBody } from './http/body.js';
 import type { CaskError } from './errors.js';
+import type { Loan } from './ipc/read-loans.js';
 
 /** What a listener tells every exchange that came through it. */
 export interface ListenerInfo {
@@ -69,9 +70,22 @@ export interface ResponseSink {
   readonly bytesSent: number;
   readonly headSent: boolean;
   readonly finished: boolean;
+  /**
+   * The sink takes body bytes on loan: with a `loan`, `body` and `chunk` are views of a
+   * buffer that is used again once the call returns, unless the sink holds the loan until it
+   * is done with them (src/ipc/read-loans.ts). Sinks without it are given copies.
+   */
+  readonly borrows?: boolean;
   /** Status line and headers from the app, plus the first body bytes. */
-  head(status: string, headers: string[], body: Buffer, end: boolean, flushed?: Flushed): void;
-  data(chunk: Buffer, end: boolean, flushed?: Flushed): void;
+  head(
+    status: string,
+    headers: string[],
+    body: Buffer,
+    end: boolean,
+    flushed?: Flushed,
+    loan?: Loan,
+  ): void;
+  data(chunk: Buffer, end: boolean, flushed?: Flushed, loan?: Loan): void;
   /**
    * Send `length` bytes (undefined: to EOF) of the open file `fd` from `offset`. The sink calls
    * `close(fd)` exactly once for every call, also when the response is cut or the client is

@@ -9,6 +9,7 @@ import { removeBodyFile } from './http/body.js';
 import { RequestMetrics, type RequestTimes } from './admin/instruments.js';
 import type { Exchange, RequestHandler } from './exchange.js';
 import type { WorkerLink } from './ipc/link.js';
+import type { Loan } from './ipc/read-loans.js';
 import { WebSocketBridge } from './websocket/index.js';
 import {
   FLAG_END,
@@ -160,7 +161,12 @@ class GatewayJob implements PoolJob, RequestTimes {
       feed.sent += n;
       feed.window -= n;
       const end = feed.sent === body.length;
-      feed.link.send(feed.id, Kind.BODY, end ? FLAG_END : 0, chunk.subarray(feed.offset, feed.offset + n));
+      feed.link.send(
+        feed.id,
+        Kind.BODY,
+        end ? FLAG_END : 0,
+        chunk.subarray(feed.offset, feed.offset + n),
+      );
       feed.offset += n;
       if (feed.offset === chunk.length) {
         feed.chunk++;
@@ -179,7 +185,10 @@ class GatewayJob implements PoolJob, RequestTimes {
     if (bytes > 0) this.gateway.pool.grant(this, bytes);
   };
 
-  onHead(status: string, headers: string[], body: Buffer, end: boolean): void {
+  /** Loans are passed on to responses that take them; others get copies (onHead, onData). */
+  readonly borrows = true;
+
+  onHead(status: string, headers: string[], body: Buffer, end: boolean, loan?: Loan): void {
     if (end) this.doneAt = performance.now();
     const offload = this.gateway.options.offload;
     if (offload !== undefined && offload.wants(headers)) {
@@ -191,16 +200,22 @@ class GatewayJob implements PoolJob, RequestTimes {
       offload.serve(this.exchange, status, headers);
       return;
     }
-    this.exchange.response.head(status, headers, body, end, this.flushed);
+    const response = this.exchange.response;
+    if (loan === undefined || response.borrows === true)
+      response.head(status, headers, body, end, this.flushed, loan);
+    else response.head(status, headers, Buffer.from(body), end, this.flushed);
   }
 
-  onData(chunk: Buffer, end: boolean): void {
+  onData(chunk: Buffer, end: boolean, loan?: Loan): void {
     if (end) this.doneAt = performance.now();
     if (this.offloaded) {
       this.flushed(chunk.length);
       return;
     }
-    this.exchange.response.data(chunk, end, this.flushed);
+    const response = this.exchange.response;
+    if (loan === undefined || response.borrows === true)
+      response.data(chunk, end, this.flushed, loan);
+    else response.data(Buffer.from(chunk), end, this.flushed);
   }
 
   onSendFile(file: SendFile, end: boolean): void {
@@ -210,7 +225,9 @@ class GatewayJob implements PoolJob, RequestTimes {
     try {
       fd = openSync(file.path, 'r');
     } catch (error) {
-      this.gateway.logger.error(`Cannot open the file the app returned: ${(error as Error).message}`);
+      this.gateway.logger.error(
+        `Cannot open the file the app returned: ${(error as Error).message}`,
+      );
       this.exchange.response.fail(500);
       return;
     }
@@ -319,7 +336,9 @@ export class Gateway implements RequestHandler {
     this.counters.refused++;
     this.metrics.refusedWith(error?.code ?? 'CASK_HTTP_BAD_REQUEST');
     if (this.logger.enabled(10)) {
-      this.logger.debug(`Refused a request from ${remoteAddr || 'a local socket'} with ${status}: ${error?.message ?? 'bad request'}`);
+      this.logger.debug(
+        `Refused a request from ${remoteAddr || 'a local socket'} with ${status}: ${error?.message ?? 'bad request'}`,
+      );
     }
   }
 

@@ -27,6 +27,7 @@ import { closeSync, openSync, readSync, unlink, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Flushed } from '../exchange.js';
+import type { Loan } from '../ipc/read-loans.js';
 
 /** Most bytes of one response held in memory (the socket's user-space queue), by claim. */
 export const MEMORY_MARK = 256 * 1024;
@@ -169,7 +170,8 @@ export function filePiece(
  * `writableLength` likewise counts what the client has not taken yet (src/http2/response.ts).
  */
 export interface SpoolTarget {
-  write(bytes: Buffer): boolean;
+  /** Queue `bytes`; `done` is called once they are written, or the target is destroyed. */
+  write(bytes: Buffer, done?: () => void): boolean;
   readonly writableLength: number;
   readonly writableCorked: number;
   readonly writableNeedDrain: boolean;
@@ -226,8 +228,8 @@ export class ResponseSpool {
   }
 
   /** The app's body bytes, framed; `credit` (the app's own byte count) is paid to `flushed`. */
-  app(parts: Buffer[], credit: number, flushed: Flushed): void {
-    const rest = this.file === undefined ? this.toSocket(parts) : parts;
+  app(parts: Buffer[], credit: number, flushed: Flushed, loan?: Loan): void {
+    const rest = this.file === undefined ? this.toSocket(parts, loan) : parts;
     if (rest.length > 0 && !this.append(rest)) return;
     const file = this.file;
     const { limit, ledger } = this.policy;
@@ -266,7 +268,7 @@ export class ResponseSpool {
    * but a client that keeps up still gets everything from here: what the kernel takes at once
    * leaves the queue empty for the next piece.
    */
-  private toSocket(parts: Buffer[]): Buffer[] {
+  private toSocket(parts: Buffer[], loan?: Loan): Buffer[] {
     const socket = this.socket;
     const ledger = this.policy.ledger;
     for (let i = 0; i < parts.length; i++) {
@@ -285,7 +287,12 @@ export class ResponseSpool {
           continue;
         }
         const n = Math.min(room, part.length - at);
-        socket.write(at === 0 && n === part.length ? part : part.subarray(at, at + n));
+        // A lent part is held until the socket has written it (ResponseWriter.borrows);
+        // what goes to the file below is written synchronously and not held.
+        socket.write(
+          at === 0 && n === part.length ? part : part.subarray(at, at + n),
+          loan?.hold(),
+        );
         at += n;
       }
     }

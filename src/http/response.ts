@@ -8,6 +8,7 @@ import { readSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { cannedResponse } from './canned.js';
 import type { Flushed, ResponseSink } from '../exchange.js';
+import type { Loan } from '../ipc/read-loans.js';
 import { FLOOR, ResponseSpool, filePiece, type SpoolPolicy } from './response-spool.js';
 import { httpDate, serializeHead } from './serialize.js';
 
@@ -71,6 +72,13 @@ export class ResponseWriter implements ResponseSink {
   private endSpooled = false;
   /** The socket is corked until the end of this turn (corkForTurn). */
   private corked = false;
+  /**
+   * Bytes on loan (src/ipc/read-loans.ts) are held until the socket has written them: every
+   * write of a lent view passes the loan's release as its callback, which Node calls once
+   * the bytes are written or the socket is destroyed. Bytes that wait elsewhere (the backlog
+   * behind a file) are copied; the spool's file is written synchronously.
+   */
+  readonly borrows = true;
 
   constructor(
     private readonly socket: Socket,
@@ -82,7 +90,14 @@ export class ResponseWriter implements ResponseSink {
   }
 
   /** Status line and headers from the app, plus the first body bytes. */
-  head(status: string, headers: string[], body: Buffer, end: boolean, flushed?: Flushed): void {
+  head(
+    status: string,
+    headers: string[],
+    body: Buffer,
+    end: boolean,
+    flushed?: Flushed,
+    loan?: Loan,
+  ): void {
     const code = Number.parseInt(status, 10);
     let contentLength = -1;
     let hasDate = false;
@@ -126,17 +141,18 @@ export class ResponseWriter implements ResponseSink {
     this.headSent = true;
     this.corkForTurn();
     this.socket.write(headBytes);
-    this.writeBody(body, end, flushed);
+    this.writeBody(body, end, flushed, loan);
   }
 
-  data(chunk: Buffer, end: boolean, flushed?: Flushed): void {
+  data(chunk: Buffer, end: boolean, flushed?: Flushed, loan?: Loan): void {
     if (this.finished || this.socket.destroyed) return;
     if (this.fileBusy) {
-      this.backlog.push(() => this.data(chunk, end, flushed));
+      const kept = loan === undefined ? chunk : Buffer.from(chunk);
+      this.backlog.push(() => this.data(kept, end, flushed));
       return;
     }
     this.corkForTurn();
-    this.writeBody(chunk, end, flushed);
+    this.writeBody(chunk, end, flushed, loan);
   }
 
   /**
@@ -279,8 +295,8 @@ export class ResponseWriter implements ResponseSink {
     this.onDone(this);
   }
 
-  private writeBody(chunk: Buffer, end: boolean, flushed?: Flushed): void {
-    if (chunk.length > 0) this.writeBodyBytes(chunk, flushed);
+  private writeBody(chunk: Buffer, end: boolean, flushed?: Flushed, loan?: Loan): void {
+    if (chunk.length > 0) this.writeBodyBytes(chunk, flushed, undefined, loan);
     else if (flushed && chunk.length === 0) flushed(0);
     if (!end || this.finished) return;
     if (this.remaining > 0) {
@@ -303,7 +319,12 @@ export class ResponseWriter implements ResponseSink {
   }
 
   /** Returns false when the socket wants us to wait for 'drain'. */
-  private writeBodyBytes(chunk: Buffer, flushed?: Flushed, written?: () => void): boolean {
+  private writeBodyBytes(
+    chunk: Buffer,
+    flushed?: Flushed,
+    written?: () => void,
+    loan?: Loan,
+  ): boolean {
     if (!this.bodyAllowed) {
       flushed?.(chunk.length);
       written?.();
@@ -326,7 +347,7 @@ export class ResponseWriter implements ResponseSink {
       return true;
     }
     if (flushed !== undefined) {
-      this.writeAppBytes(bytes, chunk.length, flushed);
+      this.writeAppBytes(bytes, chunk.length, flushed, loan);
       return true;
     }
     // A file's bytes (file()): streamed on 'drain', never spooled; file() waits for the spool.
@@ -363,24 +384,29 @@ export class ResponseWriter implements ResponseSink {
    * spool decides where they wait (in memory only with a claim on the front's budget) and when
    * the app is credited.
    */
-  private writeAppBytes(bytes: Buffer, credit: number, flushed: Flushed): void {
+  private writeAppBytes(bytes: Buffer, credit: number, flushed: Flushed, loan?: Loan): void {
     const socket = this.socket;
     const size = this.chunked ? bytes.length + 16 : bytes.length;
     if (this.opts.spool === undefined) {
       // No spool: the app is credited when the socket has written its bytes.
+      const release = loan?.hold();
+      const written = (): void => {
+        flushed(credit);
+        release?.();
+      };
       if (this.chunked) {
         socket.write(`${bytes.length.toString(16)}\r\n`, 'latin1');
         socket.write(bytes);
-        socket.write(CRLF, () => flushed(credit));
-      } else socket.write(bytes, () => flushed(credit));
+        socket.write(CRLF, written);
+      } else socket.write(bytes, written);
       return;
     }
     if (this.spool?.busy !== true && socket.writableLength + size <= FLOOR) {
       if (this.chunked) {
         socket.write(`${bytes.length.toString(16)}\r\n`, 'latin1');
-        socket.write(bytes);
+        socket.write(bytes, loan?.hold());
         socket.write(CRLF);
-      } else socket.write(bytes);
+      } else socket.write(bytes, loan?.hold());
       flushed(credit);
       return;
     }
@@ -396,7 +422,7 @@ export class ResponseWriter implements ResponseSink {
     const parts = this.chunked
       ? [Buffer.from(`${bytes.length.toString(16)}\r\n`, 'latin1'), bytes, CRLF]
       : [bytes];
-    this.spool.app(parts, credit, flushed);
+    this.spool.app(parts, credit, flushed, loan);
   }
 
   /** The spool has sent everything it held: finish, or go on with what waited behind it. */

@@ -4,6 +4,7 @@
 import type { Socket } from 'node:net';
 import { LinkProtocolError, type WorkerError } from '../errors.js';
 import { FrameDecoder } from './framer.js';
+import { BufferLender, readWithLoans, type Loan } from './read-loans.js';
 import {
   FLAG_BINARY,
   FLAG_END,
@@ -26,8 +27,14 @@ import {
 
 /** What the link tells the party waiting for one request's response. */
 export interface ExchangeSink {
-  onHead(status: string, headers: string[], body: Buffer, end: boolean): void;
-  onData(chunk: Buffer, end: boolean): void;
+  /**
+   * The sink takes `body` and `chunk` on loan (src/ipc/read-loans.ts): with a `loan`, they
+   * are views of the link's read buffer, valid past the call only while held. Sinks without
+   * it are given copies.
+   */
+  readonly borrows?: boolean;
+  onHead(status: string, headers: string[], body: Buffer, end: boolean, loan?: Loan): void;
+  onData(chunk: Buffer, end: boolean, loan?: Loan): void;
   onSendFile(file: SendFile, end: boolean): void;
   /** The app failed (ERROR frame); `text` is the traceback. Final. */
   onAppError(text: string): void;
@@ -79,6 +86,7 @@ export const GRANT_STEP = INITIAL_WINDOW / 4;
 const ignore = (): void => {};
 /** Stands in for an exchange whose client is gone: swallows what the worker still sends. */
 const DETACHED: ExchangeSink = {
+  borrows: true,
   onHead: ignore,
   onData: ignore,
   onSendFile: ignore,
@@ -94,15 +102,26 @@ export class WorkerLink {
   private readonly owed = new Map<number, number>();
   private corked = false;
   private closed = false;
+  private readonly socket: Socket;
+  /** The buffers reads of the link go into (undefined: read as a plain stream). */
+  readonly lender: BufferLender | undefined;
 
   constructor(
-    private readonly socket: Socket,
+    socket: Socket,
     private readonly events: LinkEvents,
   ) {
-    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    const lender = new BufferLender();
+    const adopted = readWithLoans(socket, lender, (chunk, loan) => this.receive(chunk, loan));
+    if (adopted === undefined) {
+      socket.on('data', (chunk: Buffer) => this.receive(chunk, undefined));
+      this.socket = socket;
+    } else {
+      this.socket = adopted;
+      this.lender = lender;
+    }
     // Errors surface as the worker's exit; the pool handles that.
-    socket.on('error', () => {});
-    socket.setNoDelay?.(true);
+    this.socket.on('error', () => {});
+    this.socket.setNoDelay?.(true);
   }
 
   get inFlight(): number {
@@ -167,7 +186,7 @@ export class WorkerLink {
     this.socket.destroy();
   }
 
-  private receive(chunk: Buffer): void {
+  private receive(chunk: Buffer, loan: Loan | undefined): void {
     // After a protocol error (or close()) nothing more from this worker is believed, even
     // bytes already read: found by test/unit/ipc-fuzz.test.ts.
     if (this.closed) return;
@@ -180,7 +199,7 @@ export class WorkerLink {
     }
     for (const frame of frames) {
       try {
-        this.dispatch(frame.id, frame.kind, frame.flags, frame.payload);
+        this.dispatch(frame.id, frame.kind, frame.flags, frame.payload, loan);
       } catch (error) {
         this.fail(error as Error);
         return;
@@ -194,8 +213,18 @@ export class WorkerLink {
     this.events.onProtocolError(error);
   }
 
-  private dispatch(id: number, kind: number, flags: number, payload: Buffer): void {
+  private dispatch(
+    id: number,
+    kind: number,
+    flags: number,
+    lent: Buffer,
+    loan: Loan | undefined,
+  ): void {
     const end = (flags & FLAG_END) !== 0;
+    // Only a response's head and body go on lent, to sinks that take loans; every other
+    // frame is small, rare, or kept (an error page, a WebSocket message): it gets a copy.
+    const lends = loan !== undefined && (kind === Kind.HEAD || kind === Kind.DATA);
+    const payload = loan === undefined || lends ? lent : Buffer.from(lent);
     if (id === 0) {
       this.dispatchLinkFrame(kind, payload);
       return;
@@ -215,12 +244,15 @@ export class WorkerLink {
       case Kind.HEAD: {
         const head = decodeHead(payload);
         if (end) this.finish(id);
-        sink.onHead(head.status, head.headers, head.body, end);
+        if (loan === undefined || sink.borrows === true)
+          sink.onHead(head.status, head.headers, head.body, end, loan);
+        else sink.onHead(head.status, head.headers, Buffer.from(head.body), end);
         return;
       }
       case Kind.DATA:
         if (end) this.finish(id);
-        sink.onData(payload, end);
+        if (loan === undefined || sink.borrows === true) sink.onData(payload, end, loan);
+        else sink.onData(Buffer.from(payload), end);
         return;
       case Kind.SENDFILE:
         if (end) this.finish(id);
