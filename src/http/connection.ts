@@ -16,7 +16,9 @@
 //            |                                 |   + bytes so far / body-min-rate
 //   in-app   | the response (worker's timeout) | send-timeout without the   | dropped, app told
 //   flushing | output to drain below the mark  |   client taking a byte     |   the client is gone
-//   closing  | the peer's FIN after our answer | LINGER_MS                  | destroyed
+//   closing  | our answer to leave user space  | send-timeout without the   | dropped
+//            |                                 |   client taking a byte     |
+//   closing  | the peer's FIN after our answer | answer flushed + LINGER_MS | destroyed
 //   closed   | —                               |                            |
 //
 //   proxy ─header─▶ idle ─bytes─▶ reading ─end of request─▶ in-app ─response done─┐
@@ -252,6 +254,10 @@ export class Connection implements FrontConnection {
     this[OWNER]?.onClose();
   }
 
+  private static socketFinished(this: OwnedSocket): void {
+    this[OWNER]?.onFinish();
+  }
+
   /** Server shutdown: close now if idle, else after the response in progress. */
   shutdown(): void {
     this.closing = true;
@@ -296,7 +302,10 @@ export class Connection implements FrontConnection {
         this.checkSend(now);
         return;
       case 'closing':
-        if (now >= this.deadline) this.socket.destroy();
+        // Still writing our last answer: the client is held to the send timeout, as while
+        // flushing; the linger starts only once the answer has left (close()).
+        if (this.deadline === 0) this.checkSend(now);
+        else if (now >= this.deadline) this.socket.destroy();
         return;
       default:
         return;
@@ -607,12 +616,32 @@ export class Connection implements FrontConnection {
     this.close();
   }
 
-  /** End our side, keep draining input for a moment so the client reads our last answer. */
+  /**
+   * End our side, keep draining input for a moment so the client reads our last answer.
+   *
+   * The moment is counted from when the answer has left user space ('finish': every byte
+   * handed to the kernel, our FIN queued behind them), not from end(): a client that reads a
+   * large answer slowly may still have megabytes of it queued here, and destroying the
+   * socket then would cut the answer short while the client sees a clean close. Until then
+   * the send timeout applies (tick()).
+   */
   private close(): void {
     if (this.state === 'closed' || this.state === 'closing') return;
     this.state = 'closing';
-    this.deadline = Date.now() + LINGER_MS;
-    this.socket.end();
-    this.socket.resume();
+    const socket = this.socket;
+    socket.end();
+    socket.resume();
+    if (socket.writableFinished) this.onFinish();
+    else {
+      this.deadline = 0;
+      this.lastPending = -1; // the send timeout counts from now
+      // Shared by every socket, as the constructor's listeners are: no closure per close.
+      socket.once('finish', Connection.socketFinished);
+    }
+  }
+
+  /** Our answer has left user space: the linger starts. */
+  private onFinish(): void {
+    if (this.state === 'closing') this.deadline = Date.now() + LINGER_MS;
   }
 }

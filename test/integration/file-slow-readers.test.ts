@@ -14,7 +14,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { adminPort, metric, parseMetrics } from '../helpers/admin.js';
+import { adminPort, metric, metricSum, parseMetrics } from '../helpers/admin.js';
 import { rss, sleep } from '../helpers/attacks.js';
 import { APPS, startCask } from '../helpers/cask.js';
 import { h2session } from '../helpers/h2.js';
@@ -26,10 +26,52 @@ const CLIENTS = 200;
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
+/** A temporary directory holding `large.bin`, SIZE random bytes, removed after the test. */
+function largeFile(t: TestContext): { dir: string; content: Buffer } {
+  const dir = mkdtempSync(join(tmpdir(), 'cask-file-slow-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const content = randomBytes(SIZE);
+  writeFileSync(join(dir, 'large.bin'), content);
+  return { dir, content };
+}
+
+/**
+ * Takes an HTTP/1.1 response as it arrives and keeps only its head, its body's length and the
+ * body's SHA-256: hundreds of 8 MiB bodies held whole would cost the test gigabytes.
+ */
+class ResponseDigest {
+  private head = Buffer.alloc(0);
+  private headDone = false;
+  private readonly hash = createHash('sha256');
+  length = 0;
+
+  push(chunk: Buffer): void {
+    if (this.headDone) {
+      this.hash.update(chunk);
+      this.length += chunk.length;
+      return;
+    }
+    this.head = Buffer.concat([this.head, chunk]);
+    const end = this.head.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const body = this.head.subarray(end + 4);
+    this.head = this.head.subarray(0, end);
+    this.headDone = true;
+    this.push(body);
+  }
+
+  /** The body's SHA-256, once the response is a 200 with a whole head. */
+  bodyDigest(): string {
+    assert.ok(this.headDone, 'a response head');
+    assert.match(this.head.toString('latin1'), /^HTTP\/1\.1 200 /);
+    return this.hash.digest('hex');
+  }
+}
+
 interface Reader {
   socket: Socket;
-  /** Starts reading: the whole response once the server has sent it all. */
-  finish(): Promise<Buffer>;
+  /** Starts reading: resolves once the server has sent the whole response and closed. */
+  finish(into?: ResponseDigest): Promise<ResponseDigest>;
 }
 
 /** Asks for `path` and reads nothing until finish(). */
@@ -44,29 +86,42 @@ async function stalled(port: number, path: string): Promise<Reader> {
   socket.write(`GET ${path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n`);
   return {
     socket,
-    finish: () =>
-      new Promise<Buffer>((resolve, reject) => {
-        const chunks: Buffer[] = [];
-        socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-        socket.once('end', () => resolve(Buffer.concat(chunks)));
+    finish: (into = new ResponseDigest()) =>
+      new Promise<ResponseDigest>((resolve, reject) => {
+        socket.on('data', (chunk: Buffer) => into.push(chunk));
+        socket.once('end', () => resolve(into));
         socket.once('error', reject);
         socket.resume();
       }),
   };
 }
 
-function bodyOf(response: Buffer): Buffer {
-  const end = response.indexOf('\r\n\r\n');
-  assert.ok(end > 0, 'a response head');
-  assert.match(response.subarray(0, end).toString('latin1'), /^HTTP\/1\.1 200 /);
-  return response.subarray(end + 4);
+/**
+ * Reads a paused socket slowly, 64 KiB every 20 ms, into `response` until `done()` says so.
+ * Returns the bytes read.
+ */
+async function readSlowlyUntil(
+  socket: Socket,
+  response: ResponseDigest,
+  done: () => boolean,
+): Promise<number> {
+  let received = 0;
+  while (!done()) {
+    await sleep(20);
+    const before = received;
+    for (
+      let chunk: Buffer | null;
+      received - before < 64 * 1024 && (chunk = socket.read()) !== null;
+    ) {
+      response.push(chunk);
+      received += chunk.length;
+    }
+  }
+  return received;
 }
 
 test(`${CLIENTS} clients that never read an 8 MiB static file: full pieces only within --response-spool-memory, the front stays small, every byte arrives`, async (t: TestContext) => {
-  const dir = mkdtempSync(join(tmpdir(), 'cask-file-slow-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const content = randomBytes(SIZE);
-  writeFileSync(join(dir, 'large.bin'), content);
+  const { dir, content } = largeFile(t);
   const server = await startCask([
     'hello:application', '--chdir', APPS, '--static', `/static=${dir}`,
     '--response-spool-memory', '4m', '--max-connections', '1000', '--send-timeout', '120',
@@ -75,9 +130,10 @@ test(`${CLIENTS} clients that never read an 8 MiB static file: full pieces only 
   t.after(() => server.stop());
   const pid = server.proc.pid as number;
   // Warm up: one whole download, so the front's own buffers are counted in the baseline.
+  const digest = sha256(content);
   assert.equal(
-    sha256(bodyOf(await (await stalled(server.port, '/static/large.bin')).finish())),
-    sha256(content),
+    (await (await stalled(server.port, '/static/large.bin')).finish()).bodyDigest(),
+    digest,
   );
   await sleep(300);
   const base = rss(pid);
@@ -103,15 +159,74 @@ test(`${CLIENTS} clients that never read an 8 MiB static file: full pieces only 
   assert.ok(claimed <= 4 * MiB, `${claimed} bytes claimed`);
   assert.ok(fast < 2000, `a fast request took ${fast} ms`);
 
-  const bodies = await Promise.all(readers.map((r) => r.finish()));
-  const digest = sha256(content);
-  for (const body of bodies) assert.equal(sha256(bodyOf(body)), digest);
+  const responses = await Promise.all(readers.map((r) => r.finish()));
+  for (const response of responses) {
+    assert.equal(response.length, SIZE);
+    assert.equal(response.bodyDigest(), digest);
+  }
+});
+
+test('Connection: close with the answer still queued: the linger waits for it to leave, and a client that pauses past it gets every byte', async (t: TestContext) => {
+  const { dir, content } = largeFile(t);
+  const server = await startCask([
+    'hello:application', '--chdir', APPS, '--static', `/static=${dir}`,
+    '--access-log', '-', '--access-log-format', 'done %(r)s %(s)s',
+  ]); // prettier-ignore
+  t.after(() => server.stop());
+  const reader = await stalled(server.port, '/static/large.bin');
+  t.after(() => reader.socket.destroy());
+  // The front has handed over the file's last piece and logged the response: the socket is
+  // ended then, with up to a piece still queued.
+  const response = new ResponseDigest();
+  const logged = (): boolean => server.stdout().includes('done GET /static/large.bin');
+  const received = await readSlowlyUntil(reader.socket, response, logged);
+  // Past the 2 s linger the front used to count from end(): it destroyed the socket with
+  // the answer's tail still in its queue, and the client saw a clean close, short.
+  await sleep(3000);
+  await reader.finish(response);
+  t.diagnostic(
+    `${received} bytes read when the response was logged; body ${response.length} bytes`,
+  );
+  assert.equal(response.length, SIZE);
+  assert.equal(response.bodyDigest(), sha256(content));
+});
+
+test('Connection: close with the answer still queued and a client that stops reading: dropped at --send-timeout, not held', async (t: TestContext) => {
+  const { dir } = largeFile(t);
+  const server = await startCask([
+    'hello:application', '--chdir', APPS, '--static', `/static=${dir}`, '--send-timeout', '2',
+    '--admin-bind', '127.0.0.1:0', '--access-log', '-', '--access-log-format', 'done %(r)s %(s)s',
+  ]); // prettier-ignore
+  t.after(() => server.stop());
+  const reader = await stalled(server.port, '/static/large.bin');
+  t.after(() => reader.socket.destroy());
+  const logged = (): boolean => server.stdout().includes('done GET /static/large.bin');
+  const response = new ResponseDigest();
+  const received = await readSlowlyUntil(reader.socket, response, logged);
+  // The client now takes nothing more. While the answer's tail waits in the front, the
+  // linger has not started and the send timeout is what ends the connection.
+  const scrape = async (): Promise<Map<string, number>> =>
+    parseMetrics((await get(adminPort(server), '/metrics')).body.toString());
+  const started = Date.now();
+  let metrics = await scrape();
+  while (metricSum(metrics, 'cask_connections') > 0 && Date.now() - started < 10_000) {
+    await sleep(200);
+    metrics = await scrape();
+  }
+  const timedOut = metric(metrics, 'cask_refused_total', { reason: 'CASK_SEND_TIMEOUT' }) ?? 0;
+  t.diagnostic(
+    `${received} bytes read before the client stopped; connection gone after ` +
+      `${Date.now() - started} ms; send timeouts ${timedOut}`,
+  );
+  assert.equal(metricSum(metrics, 'cask_connections'), 0, 'the connection is still held');
+  // Either the tail was still in the front (dropped by the send timeout), or the kernel took
+  // all of it and the linger closed the connection after it left.
+  if (timedOut === 0) assert.equal((await reader.finish(response)).length, SIZE);
+  else assert.equal(timedOut, 1);
 });
 
 test('SIGTERM with a client that never reads: the front drops it at --graceful-timeout and exits', async (t: TestContext) => {
-  const dir = mkdtempSync(join(tmpdir(), 'cask-file-slow-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'large.bin'), randomBytes(SIZE));
+  const { dir } = largeFile(t);
   const server = await startCask([
     'hello:application', '--chdir', APPS, '--static', `/static=${dir}`,
     '--graceful-timeout', '2', '--send-timeout', '120',
@@ -131,10 +246,7 @@ test('SIGTERM with a client that never reads: the front drops it at --graceful-t
 });
 
 test('297 HTTP/2 streams that never read an 8 MiB static file: full pieces only within --response-spool-memory, every byte arrives', async (t: TestContext) => {
-  const dir = mkdtempSync(join(tmpdir(), 'cask-file-slow-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const content = randomBytes(SIZE);
-  writeFileSync(join(dir, 'large.bin'), content);
+  const { dir, content } = largeFile(t);
   const server = await startCask([
     'hello:application', '--chdir', APPS, '--static', `/static=${dir}`,
     '--response-spool-memory', '4m', '--send-timeout', '120', '--admin-bind', '127.0.0.1:0',
@@ -150,17 +262,23 @@ test('297 HTTP/2 streams that never read an 8 MiB static file: full pieces only 
     stream.pause();
     return stream;
   };
-  const whole = (stream: ClientHttp2Stream): Promise<Buffer> =>
+  // The body's length and SHA-256, hashed as it arrives: 297 bodies of 8 MiB held whole
+  // would cost the test gigabytes.
+  const whole = (stream: ClientHttp2Stream): Promise<{ length: number; digest: string }> =>
     new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.once('end', () => resolve(Buffer.concat(chunks)));
+      const hash = createHash('sha256');
+      let length = 0;
+      stream.on('data', (chunk: Buffer) => {
+        hash.update(chunk);
+        length += chunk.length;
+      });
+      stream.once('end', () => resolve({ length, digest: hash.digest('hex') }));
       stream.once('error', reject);
       stream.resume();
     });
   const digest = sha256(content);
   assert.equal(
-    sha256(await whole(fetch(sessions[0] as ClientHttp2Session, '/static/large.bin'))),
+    (await whole(fetch(sessions[0] as ClientHttp2Session, '/static/large.bin'))).digest,
     digest,
   );
   await sleep(300);
@@ -182,5 +300,5 @@ test('297 HTTP/2 streams that never read an 8 MiB static file: full pieces only 
   assert.ok(grew < 40 * MiB, `front RSS grew ${(grew / MiB).toFixed(1)} MiB`);
   assert.ok(claimed <= 4 * MiB, `${claimed} bytes claimed`);
   const bodies = await Promise.all(streams.map(whole));
-  for (const body of bodies) assert.equal(sha256(body), digest);
+  for (const body of bodies) assert.deepEqual(body, { length: SIZE, digest });
 });
