@@ -49,6 +49,11 @@ export function createServer() {
   return net.createServer({ noDelay: true }, (socket) => {
     let pending = '';
     socket.on('data', (chunk) => {
+      // After the closing answer, whatever the client still sends is read and dropped, as a
+      // server lingering to close does: a load generator may send its next request before it
+      // sees our FIN, and writing to the ended socket would cost an error (with its stack
+      // trace) per connection, charging the ceiling for work no real server does.
+      if (socket.writableEnded) return;
       const { heads, close, rest } = scanHeads(pending, chunk);
       pending = rest;
       if (pending.length > MAX_HEAD) {

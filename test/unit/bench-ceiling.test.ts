@@ -1,7 +1,9 @@
 // The raw-net ceiling: its request-head scanner, which scenarios it runs, and the report's
 // ratio of every server to it.
+import { once } from 'node:events';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { RESPONSE, scanHeads } from '../../bench/launchers/raw-net.mjs';
+import { RESPONSE, createServer, scanHeads } from '../../bench/launchers/raw-net.mjs';
 import { ceilingTable } from '../../src/bench/report/tables.js';
 import { renderMarkdown } from '../../src/bench/report/markdown.js';
 import { DEFAULT_SCENARIOS, SCENARIOS } from '../../src/bench/scenarios.js';
@@ -52,6 +54,32 @@ test('`scanHeads()` does not take a header value mentioning close for the header
   t.plan(1);
   const head = 'GET / HTTP/1.1\r\nX-Connection: close\r\nReferer: /connection:close\r\n\r\n';
   t.assert.strictEqual(scanHeads('', Buffer.from(head)).close, false);
+});
+
+test('raw-net drops, without an error, a request sent after its closing answer', async (t: TestContext) => {
+  const server = createServer();
+  const errors: string[] = [];
+  server.on('connection', (socket: Socket) =>
+    socket.on('error', (e: NodeJS.ErrnoException) => errors.push(e.code ?? e.message)),
+  );
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  t.after(() => client.destroy());
+  await once(client, 'connect');
+  // The next request leaves as soon as the answer arrives, before its FIN is seen, as wrk's
+  // next one does: the server reads it after it has ended its side.
+  client.write(CLOSE);
+  const chunks: Buffer[] = [];
+  client.on('data', (chunk: Buffer) => {
+    if (chunks.length === 0) client.write(GET);
+    chunks.push(chunk);
+  });
+  await once(client, 'end');
+  await new Promise((resolve) => setTimeout(resolve, 50)); // the server's side of the close
+  t.assert.deepStrictEqual(Buffer.concat(chunks), RESPONSE);
+  t.assert.deepStrictEqual(errors, []);
 });
 
 test('the raw-net row runs the connection scenarios and nothing that needs an app', (t: TestContext) => {
