@@ -476,7 +476,9 @@ export class Connection implements FrontConnection {
 
   private dispatch(): void {
     const head = this.head as RequestHead;
-    const handshake = this.context.websockets?.handshake(head, head.versionMinor === 0);
+    const handshake = head.upgrade
+      ? this.context.websockets?.handshake(head, head.versionMinor === 0)
+      : undefined;
     if (handshake?.kind === 'refuse') {
       // Not a WebSocket handshake any server could accept: answered here, whatever the app.
       this.handler.refused(
@@ -628,6 +630,9 @@ export class Connection implements FrontConnection {
   private close(): void {
     if (this.state === 'closed' || this.state === 'closing') return;
     this.state = 'closing';
+    // Nothing more is parsed here: the parser goes back to the pool if it is as good as new,
+    // else a client that opens a connection per request would cost a new parser each time.
+    this.lendParser();
     const socket = this.socket;
     socket.end();
     socket.resume();

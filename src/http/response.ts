@@ -10,7 +10,7 @@ import { cannedResponse } from './canned.js';
 import type { Flushed, ResponseSink } from '../exchange.js';
 import type { Loan } from '../ipc/read-loans.js';
 import { FLOOR, ResponseSpool, filePiece, type SpoolPolicy } from './response-spool.js';
-import { httpDate, serializeHead } from './serialize.js';
+import { headText, httpDate, serializeHead } from './serialize.js';
 
 const CRLF = Buffer.from('\r\n');
 const EMPTY = Buffer.alloc(0);
@@ -24,6 +24,11 @@ const LAST_CHUNK = Buffer.from('0\r\n\r\n');
  * piece in memory.
  */
 const FILE_CHUNK = 1024 * 1024;
+/**
+ * A whole response whose body is under this, with nothing queued before it, leaves in one
+ * write (writeWhole()); the same bound under which the app's bytes are credited at once.
+ */
+const WHOLE_MAX = FLOOR;
 /** Pieces sent in one turn of the event loop to a client that keeps up, before yielding. */
 const FILE_CHUNKS_PER_TURN = 4;
 /**
@@ -137,11 +142,45 @@ export class ResponseWriter implements ResponseSink {
     }
     if (!this.keepAlive) extra += 'Connection: close\r\n';
     else if (this.opts.versionMinor === 0) extra += 'Connection: keep-alive\r\n';
+    if (
+      end &&
+      flushed !== undefined &&
+      this.bodyAllowed &&
+      !this.chunked &&
+      this.remaining === body.length &&
+      this.socket.writableLength + body.length < WHOLE_MAX
+    ) {
+      this.writeWhole(headText(this.opts.versionMinor, status, headers, extra), body, flushed);
+      return;
+    }
     const headBytes = serializeHead(this.opts.versionMinor, status, headers, extra);
     this.headSent = true;
     this.corkForTurn();
     this.socket.write(headBytes);
     this.writeBody(body, end, flushed, loan);
+  }
+
+  /**
+   * A whole response that fits under WHOLE_MAX (nearly every response of an API or a page):
+   * head and body copied into one buffer and written at once. One write of one buffer costs
+   * Node less than a corked head and body (a writev request, its buffer list and a tick to
+   * uncork), and the body is copied, so a lent one is free again when this returns.
+   */
+  private writeWhole(head: string, body: Buffer, flushed: Flushed): void {
+    const bytes = Buffer.allocUnsafe(head.length + body.length);
+    bytes.write(head, 0, 'latin1');
+    body.copy(bytes, head.length);
+    this.headSent = true;
+    this.remaining = 0;
+    this.bytesSent += body.length;
+    if (this.opts.spool === undefined) {
+      // No spool: the app is credited when the socket has written its bytes, as in writeAppBytes().
+      this.socket.write(bytes, () => flushed(body.length));
+    } else {
+      this.socket.write(bytes);
+      flushed(body.length);
+    }
+    this.finish();
   }
 
   data(chunk: Buffer, end: boolean, flushed?: Flushed, loan?: Loan): void {

@@ -16,7 +16,8 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
 
 /**
- * The head of a response as one latin1 Buffer:
+ * The head of a response as latin1 text, one byte per character (every character is checked
+ * to be below 0x100, `extra` is ASCII):
  *
  *   HTTP/1.<versionMinor> SP <status> CRLF
  *   <name>: <value> CRLF       for each pair of the flat `headers` list
@@ -25,12 +26,12 @@ const BAD_VALUE_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
  *
  * `extra` is trusted: it comes from the driver, never from the application.
  */
-export function serializeHead(
+export function headText(
   versionMinor: 0 | 1,
   status: string,
   headers: string[],
   extra: string,
-): Buffer {
+): string {
   if (!STATUS.test(status)) {
     throw new CaskError('CASK_APP_ERROR', `Invalid response status: ${JSON.stringify(status)}`);
   }
@@ -56,8 +57,17 @@ export function serializeHead(
     }
     head += `${name}: ${value}\r\n`;
   }
-  head += `${extra}\r\n`;
-  return Buffer.from(head, 'latin1');
+  return `${head}${extra}\r\n`;
+}
+
+/** headText() as one latin1 Buffer. */
+export function serializeHead(
+  versionMinor: 0 | 1,
+  status: string,
+  headers: string[],
+  extra: string,
+): Buffer {
+  return Buffer.from(headText(versionMinor, status, headers, extra), 'latin1');
 }
 
 /** CRLF that ends each chunk's data (RFC 9112 §7.1). */

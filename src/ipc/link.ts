@@ -156,19 +156,24 @@ export class WorkerLink {
 
   send(id: number, kind: number, flags: number, payload?: Buffer): void {
     if (this.closed) return;
-    // Cork once per turn so every frame produced in this turn leaves in one writev.
+    // Cork until the end of this pass of the event loop, so the frames for every connection
+    // whose bytes came in the same poll leave in one writev, and the worker wakes once for
+    // all of them rather than once per connection (setImmediate runs right after the poll
+    // phase that produced them: no wait is added).
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
+      setImmediate(this.uncork);
     }
     const length = payload === undefined ? 0 : payload.length;
     this.socket.write(frameHeader(id, kind, flags, length));
     if (length > 0) this.socket.write(payload as Buffer);
   }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   grant(id: number, bytes: number): void {
     if (!this.sinks.has(id)) return;

@@ -252,4 +252,32 @@ export const hardeningCases: ValidCase[] = [
       },
     ],
   },
+  {
+    // The handshake check runs only for a request with both an Upgrade field and the upgrade
+    // option in Connection; with one of the two missing, `upgrade` stays false.
+    name: 'upgrade-asked-and-not',
+    bytes:
+      'GET /ws HTTP/1.1\r\nHost: a\r\nupgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n\r\n' +
+      'GET /b HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n',
+    requests: [
+      {
+        method: 'GET',
+        target: '/ws',
+        headers: [
+          ['Host', 'a'],
+          ['upgrade', 'websocket'],
+          ['Connection', 'keep-alive, Upgrade'],
+        ],
+        upgrade: true,
+      },
+      {
+        method: 'GET',
+        target: '/b',
+        headers: [
+          ['Host', 'a'],
+          ['Upgrade', 'websocket'],
+        ],
+      },
+    ],
+  },
 ];

@@ -13,6 +13,7 @@ export interface ExpectedRequest {
   chunked?: boolean;
   keepAlive?: boolean; // default true
   expectContinue?: boolean;
+  upgrade?: boolean; // default false
   body?: string; // default ''
 }
 

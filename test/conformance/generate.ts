@@ -52,6 +52,7 @@ validCases.forEach((c, i) => {
     chunked: r.chunked ?? false,
     keepAlive: r.keepAlive ?? true,
     expectContinue: r.expectContinue ?? false,
+    upgrade: r.upgrade ?? false,
     body: r.body ?? '',
   }));
   write(validDir, i, c.name, c.bytes, { requests });

@@ -41,6 +41,7 @@ export interface ExpectedRequest {
   chunked: boolean;
   keepAlive: boolean;
   expectContinue: boolean;
+  upgrade: boolean;
   body: string;
 }
 

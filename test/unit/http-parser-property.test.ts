@@ -184,6 +184,7 @@ const validRequest = fc
       chunked,
       keepAlive: r.minor === 1 ? r.connection !== 'close' : r.connection === 'keep-alive',
       expectContinue: false,
+      upgrade: false,
       host: r.host,
     };
     return { bytes: Buffer.concat(framed), expected: [head, r.body.toString('latin1')] };

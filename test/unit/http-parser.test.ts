@@ -318,6 +318,23 @@ for (const [version, connection, keepAlive] of [
   });
 }
 
+for (const [fields, upgrade] of [
+  ['Upgrade: websocket\r\nConnection: Upgrade\r\n', true],
+  ['connection: keep-alive, UPGRADE\r\nUPGRADE: h2c\r\n', true],
+  ['Connection: close\r\nConnection: upgrade\r\nUpgrade: websocket\r\n', true],
+  ['Upgrade: websocket\r\n', false],
+  ['Connection: Upgrade\r\n', false],
+  ['Upgrade: websocket\r\nConnection: upgraded, keep-alive\r\n', false],
+  ['Upgrades: websocket\r\nConnection: Upgrade\r\n', false],
+  ['', false],
+] as const) {
+  test(`\`RequestParser\` says upgrade is ${upgrade} for ${JSON.stringify(fields)}`, (t: TestContext) => {
+    t.plan(1);
+    const text = `GET / HTTP/1.1\r\nHost: h\r\n${fields}\r\n`;
+    t.assert.equal(head(drain(feed(parser(), text))).upgrade, upgrade);
+  });
+}
+
 test('`RequestParser` ignores expectations other than 100-continue', (t: TestContext) => {
   t.plan(1);
   const text =

@@ -213,6 +213,7 @@ function head(headers: string[], target = '/p'): RequestHead {
     chunked: false,
     keepAlive: true,
     expectContinue: false,
+    upgrade: false,
     host: hostAt === -1 ? '' : (headers[hostAt + 1] as string),
   };
 }

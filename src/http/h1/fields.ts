@@ -138,10 +138,11 @@ export function scanTransferEncoding(buf: Buffer, vs: number, ve: number, flags:
 
 export const CONNECTION_CLOSE = 1;
 export const CONNECTION_KEEP_ALIVE = 2;
+export const CONNECTION_UPGRADE = 4;
 
 /**
- * Folds Connection value [vs, ve) into `flags`: the `close` and `keep-alive` options (RFC 9110
- * §7.6.1, RFC 9112 §9.3). Other options are ignored, as are empty members (RFC 9110 §5.6.1);
+ * Folds Connection value [vs, ve) into `flags`: the `close`, `keep-alive` and `upgrade`
+ * options (RFC 9110 §7.6.1, §7.8, RFC 9112 §9.3). Other options are ignored, as are empty members (RFC 9110 §5.6.1);
  * this header does not frame the message, so leniency here cannot desynchronise anyone.
  */
 export function scanConnection(buf: Buffer, vs: number, ve: number, flags: number): number {
@@ -153,6 +154,7 @@ export function scanConnection(buf: Buffer, vs: number, ve: number, flags: numbe
     end = trimEnd(buf, i, end);
     if (equalsLower(buf, i, end, 'close')) flags |= CONNECTION_CLOSE;
     else if (equalsLower(buf, i, end, 'keep-alive')) flags |= CONNECTION_KEEP_ALIVE;
+    else if (equalsLower(buf, i, end, 'upgrade')) flags |= CONNECTION_UPGRADE;
     i = skipOws(buf, next, ve);
   }
   return flags;

@@ -11,6 +11,7 @@ import { badRequest, equalsLower, shown } from './bytes.js';
 import {
   CONNECTION_CLOSE,
   CONNECTION_KEEP_ALIVE,
+  CONNECTION_UPGRADE,
   TE_CHUNKED,
   TE_OTHER,
   parseContentLength,
@@ -40,6 +41,7 @@ export class HeadBuilder {
   private teFlags = 0;
   private connectionFlags = 0;
   private expect = false;
+  private upgradeField = false;
 
   /** Starts a message; `originForm` says the target starts with "/". */
   begin(method: string, target: string, minor: 0 | 1, originForm: boolean): void {
@@ -56,6 +58,7 @@ export class HeadBuilder {
     this.teFlags = 0;
     this.connectionFlags = 0;
     this.expect = false;
+    this.upgradeField = false;
   }
 
   /**
@@ -88,6 +91,9 @@ export class HeadBuilder {
         if (equalsLower(buf, ls, colon, 'expect') && equalsLower(buf, vs, ve, '100-continue')) {
           this.expect = true;
         }
+        return;
+      case 7:
+        if (equalsLower(buf, ls, colon, 'upgrade')) this.upgradeField = true;
         return;
       case 10:
         if (equalsLower(buf, ls, colon, 'connection')) {
@@ -175,6 +181,7 @@ export class HeadBuilder {
           : (connection & (CONNECTION_CLOSE | CONNECTION_KEEP_ALIVE)) === CONNECTION_KEEP_ALIVE,
       // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0 request must be ignored.
       expectContinue: this.expect && minor === 1,
+      upgrade: this.upgradeField && (connection & CONNECTION_UPGRADE) !== 0,
       // RFC 9112 §3.2.2: with an absolute-form target, its authority replaces Host.
       host: this.authority ?? this.host,
     };

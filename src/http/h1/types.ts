@@ -37,6 +37,12 @@ export interface RequestHead extends RequestInfo {
   keepAlive: boolean;
   /** `Expect: 100-continue` in an HTTP/1.1 request (only meaningful with a body) */
   expectContinue: boolean;
+  /**
+   * An Upgrade field and the `upgrade` option in Connection (RFC 9110 §7.8): only such a
+   * request can ask to switch protocols, so the WebSocket handshake is looked for in no other
+   * and the common request pays nothing for it.
+   */
+  upgrade: boolean;
   /** the Host value ('' if absent in HTTP/1.0), or the authority of an absolute-form target */
   host: string;
 }
