@@ -19,6 +19,7 @@ from .environ import FileWrapper, file_input, memory_input
 from .errors import Cancelled, LinkClosed, ResponseStateError
 from .headers import content_length, head_bytes
 from .interrupt import RequestTimeout
+from .push import Detach, PushStream
 
 END = p.FLAG_END
 # One frame carries at most this much body: with a head (at most MAX_HEAD_SIZE) it stays
@@ -37,6 +38,7 @@ class Exchange:
         "granted", "cancelled", "reclaimed", "file_taken",
         "head", "headers", "head_sent", "finished", "sent",
         "timed_out", "thread", "interrupted", "parked", "uncredited",
+        "push", "detached", "forget",
     )
 
     def __init__(self, id, received, link, flow, link_parts=None):
@@ -64,6 +66,9 @@ class Exchange:
         self.interrupted = False        # RequestTimeout was raised in that thread (Guard)
         self.parked = False             # the thread sleeps on `flow` (under its lock)
         self.uncredited = 0             # BODY bytes received and not yet credited back
+        self.push = None                # the PushStream made by environ["cask.push_stream"]
+        self.detached = False           # the push stream has the response: no thread holds it
+        self.forget = None              # forget(id): the runner stops routing frames to it
 
     # -- the app's side -------------------------------------------------------------
 
@@ -90,6 +95,12 @@ class Exchange:
         if data:
             self._send_body(data, False)
 
+    def push_stream(self):
+        """environ["cask.push_stream"]: this request's push stream (push.py), made once."""
+        if self.push is None:
+            self.push = PushStream(self, self.environ["wsgi.errors"])
+        return self.push
+
     # -- running --------------------------------------------------------------------
 
     def run(self, app, environ, errors, pages=None):
@@ -107,7 +118,16 @@ class Exchange:
                 body_input = file_input(self.body_path)
             environ["wsgi.input"] = body_input
             result = app(environ, self.start_response)
-            self._send_result(result)
+            try:
+                self._send_result(result)
+            except Detach:
+                if self.push is None:
+                    raise RuntimeError("Detach raised outside a push stream") from None
+                # The stream has the response now; its end closes `result` (PEP 3333).
+                self.push.detach(result)
+                if body_input is not None:
+                    body_input.close()
+                return
         except Cancelled:
             failure = TIMED_OUT_TEXT if self.timed_out else CANCELLED_TEXT
         except LinkClosed:

@@ -28,6 +28,9 @@ GRANT_STEP = INITIAL_WINDOW // 4
 FLAG_END = 0x01
 # WS_MESSAGE and WS_SEND: the message is binary (else UTF-8 text).
 FLAG_BINARY = 0x02
+# HEAD or DATA without END: from this frame on the request holds no thread of the worker
+# (a push stream sends the rest of its response from the app's own threads).
+FLAG_DETACHED = 0x04
 # SENDFILE length meaning "to the end of the file" (2**64 - 1).
 TO_EOF = 0xFFFFFFFFFFFFFFFF
 

@@ -111,6 +111,11 @@ class Runner:
             if self._stopping:
                 return
             self._stopping = True
+            # Push streams hold no thread, so nothing would wait for them: they end now
+            # (a client's EventSource reconnects, to the worker that takes over).
+            for exchange in list(self.exchanges.values()):
+                if exchange.detached:
+                    exchange.push.stop()
             # FIFO: the sentinels line up behind every request already queued.
             for _ in range(self.threads):
                 self.queue.put(None)
@@ -271,6 +276,7 @@ class Runner:
             if rid == 0 or rid in self.exchanges:
                 raise ProtocolError("REQUEST with a request id already in use: %d" % rid)
             exchange = Exchange(rid, payload, self.send, self.flow, self._send_parts)
+            exchange.forget = self._forget
             self.exchanges[rid] = exchange
             if flags & p.FLAG_END:
                 exchange.body = b""
@@ -298,6 +304,8 @@ class Runner:
                 with self.flow:
                     exchange.granted += nbytes
                     self.flow.notify_all()
+                if exchange.detached:
+                    exchange.push.window()
         elif kind == p.CANCEL:
             self._cancel(rid)
         elif kind == p.FILE_TAKEN:
@@ -326,6 +334,10 @@ class Runner:
                              name="cask-console", daemon=True).start()
         else:
             raise ProtocolError("Unexpected frame kind from the front: 0x%02x (id %d)" % (kind, rid))
+
+    def _forget(self, rid):
+        """A push stream ended: no more frames for it are routed."""
+        self.exchanges.pop(rid, None)
 
     def _receiving(self, rid, what):
         exchange = self.exchanges.get(rid)
@@ -356,6 +368,8 @@ class Runner:
         exchange.cancelled = True
         if self.waiting.pop(rid, None) is not None:
             self._answer_unrun(exchange, p.ERROR, CANCELLED_TEXT)  # queued: the app never runs
+        elif exchange.push is not None and exchange.push.abort(CANCELLED_TEXT):
+            pass  # a push stream no thread holds: ended here
         else:
             with self.flow:  # running: wake it if it waits for a window or FILE_TAKEN
                 self.flow.notify_all()
@@ -368,7 +382,9 @@ class Runner:
         if exchange is None:
             return  # it finished meanwhile
         ident = exchange.thread
-        if ident is None:
+        if exchange.detached:
+            text = "(a push stream: no thread holds it, it is sent from the app's own threads)\n"
+        elif ident is None:
             text = "(not started: waiting in the worker for a free thread)\n"
         else:
             frame = frame_of(ident)
@@ -391,6 +407,8 @@ class Runner:
             return
         if type(exchange.body) is list:
             return  # still receiving its body: _enqueue answers it once complete
+        if exchange.push is not None and exchange.push.abort(TIMED_OUT_TEXT):
+            return  # a push stream no thread holds: ended here, nothing to interrupt
         with self.flow:
             parked = exchange.parked
             self.flow.notify_all()
@@ -451,6 +469,7 @@ class Runner:
         hooks = self.hooks
         req = None
         environ = build_environ(self.base, exchange.received, self.root_path)
+        environ["cask.push_stream"] = exchange.push_stream
         if hooks is not None:
             req = Request(environ)
             hooks.call("pre_request", self.worker, req)
@@ -460,8 +479,14 @@ class Runner:
             self.guard.leave(exchange)
         except RequestTimeout:
             self._leave_late(exchange)
-        self.exchanges.pop(exchange.id, None)
-        if not exchange.finished:
+        if exchange.detached:
+            # The push stream has the response and takes the exchange out when it ends;
+            # one detached while the worker was stopping ends at once, as stop() does.
+            if self._stopping:
+                exchange.push.stop()
+        else:
+            self.exchanges.pop(exchange.id, None)
+        if not exchange.finished and not exchange.detached:
             # The exception hit our own code after the app: the request still needs its
             # one final frame.
             exchange.finished = True

@@ -7,6 +7,7 @@ import { FrameDecoder } from './framer.js';
 import { BufferLender, readWithLoans, type Loan } from './read-loans.js';
 import {
   FLAG_BINARY,
+  FLAG_DETACHED,
   FLAG_END,
   Kind,
   decodeFiles,
@@ -72,6 +73,8 @@ export interface LinkEvents {
   onExchangeDone(id: number, sink: ExchangeSink): void;
   /** The worker gave back a request it had not started (answer to RECLAIM). */
   onReclaimed(id: number, sink: ExchangeSink): void;
+  /** The request no longer holds a thread of the worker (FLAG_DETACHED); not final. */
+  onDetached?(id: number): void;
   /** The Python stack of the thread running `id` (answer to STACK_DUMP; not final). */
   onStack?(id: number, text: string): void;
   /** The peer broke the protocol; the link is unusable. */
@@ -249,6 +252,7 @@ export class WorkerLink {
       case Kind.HEAD: {
         const head = decodeHead(payload);
         if (end) this.finish(id);
+        else if ((flags & FLAG_DETACHED) !== 0) this.events.onDetached?.(id);
         if (loan === undefined || sink.borrows === true)
           sink.onHead(head.status, head.headers, head.body, end, loan);
         else sink.onHead(head.status, head.headers, Buffer.from(head.body), end);
@@ -256,6 +260,7 @@ export class WorkerLink {
       }
       case Kind.DATA:
         if (end) this.finish(id);
+        else if ((flags & FLAG_DETACHED) !== 0) this.events.onDetached?.(id);
         if (loan === undefined || sink.borrows === true) sink.onData(payload, end, loan);
         else sink.onData(Buffer.from(payload), end);
         return;

@@ -19,6 +19,11 @@ export const INITIAL_WINDOW = 1024 * 1024;
 export const FLAG_END = 0x01;
 /** WS_MESSAGE and WS_SEND: the message is binary (else UTF-8 text). */
 export const FLAG_BINARY = 0x02;
+/**
+ * HEAD or DATA without END: from this frame on, the request holds no thread of the worker (a
+ * push stream sends the rest of its response from the app's own threads; docs/asgi.md).
+ */
+export const FLAG_DETACHED = 0x04;
 /** SENDFILE length meaning "to the end of the file". */
 export const TO_EOF = 0xffff_ffff_ffff_ffffn;
 

@@ -293,14 +293,32 @@ export class Pool {
   onExchangeDone(worker: WorkerProcess, id: number): void {
     const held = worker.held.get(id);
     worker.held.delete(id);
+    if (held?.detached !== true) this.freeSlot(worker);
+    if (held?.job !== undefined) this.running.delete(held.job as PoolJob);
+    this.pump();
+  }
+
+  /**
+   * The request goes on as a push stream that holds no thread of the worker: its slot is
+   * free for the next request, while the watchdog still times it (`held` keeps it).
+   */
+  onDetached(worker: WorkerProcess, id: number): void {
+    const held = worker.held.get(id);
+    if (held === undefined || held.detached === true) return;
+    held.detached = true;
+    // Its stack has no thread to show (the worker answers so); nothing to ask for.
+    held.slowReported = true;
+    this.freeSlot(worker);
+    this.pump();
+  }
+
+  private freeSlot(worker: WorkerProcess): void {
     const now = Date.now();
     worker.settle(now);
     worker.inFlight--;
     worker.lastDoneAt = now;
     if (worker.inFlight === 0) worker.idleSince = now;
     worker.stalled = false;
-    if (held?.job !== undefined) this.running.delete(held.job as PoolJob);
-    this.pump();
   }
 
   onReclaimed(worker: WorkerProcess, id: number, sink: ExchangeSink): void {
@@ -389,6 +407,7 @@ export class Pool {
       // thread count are the ones still waiting; a Map iterates in insertion order.
       let index = 0;
       for (const held of worker.held.values()) {
+        if (held.detached === true) continue; // started, and on no thread
         if (index++ < threads || held.reclaiming || held.phase !== 'running') continue;
         held.reclaiming = true;
         worker.link.send(held.id, Kind.RECLAIM, 0);

@@ -53,6 +53,8 @@ export interface Dispatch {
   workerGone(worker: WorkerProcess, why: string): void;
   onExchangeDone(worker: WorkerProcess, id: number): void;
   onReclaimed(worker: WorkerProcess, id: number, sink: ExchangeSink): void;
+  /** A request let go of its worker's thread (a push stream). */
+  onDetached?(worker: WorkerProcess, id: number): void;
   /** The stack of a slow request's thread arrived. */
   onStack?(worker: WorkerProcess, id: number, text: string): void;
 }
@@ -368,6 +370,7 @@ export class Supervisor {
         onLoadError: (w, text) => this.onLoadError(w, text),
         onExchangeDone: (w, id) => this.dispatch.onExchangeDone(w, id),
         onReclaimed: (w, id, sink) => this.dispatch.onReclaimed(w, id, sink),
+        onDetached: (w, id) => this.dispatch.onDetached?.(w, id),
         onStack: (w, id, text) => this.dispatch.onStack?.(w, id, text),
         onExit: (w, code, signal) => this.onExit(w, code, signal),
         onFiles: (w, files) => this.events.onFiles?.(files, w.generation),

@@ -68,6 +68,8 @@ export interface Held {
   slowReported?: boolean;
   /** `timeout` does not apply (a WebSocket). */
   untimed?: boolean;
+  /** A push stream: it holds no thread of the worker, so it is not counted in `inFlight`. */
+  detached?: boolean;
 }
 
 export interface WorkerEvents {
@@ -75,6 +77,8 @@ export interface WorkerEvents {
   onLoadError(worker: WorkerProcess, text: string): void;
   onExchangeDone(worker: WorkerProcess, id: number, sink: ExchangeSink): void;
   onReclaimed(worker: WorkerProcess, id: number, sink: ExchangeSink): void;
+  /** Request `id` no longer holds a thread of the worker (a push stream). */
+  onDetached?(worker: WorkerProcess, id: number): void;
   /** The stack of the thread running request `id`, asked for by the slow-request watch. */
   onStack?(worker: WorkerProcess, id: number, text: string): void;
   onExit(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void;
@@ -231,6 +235,7 @@ export class WorkerProcess {
       onLoadErrorPage: (page) => events.onLoadErrorPage?.(this, page),
       onExchangeDone: (id, sink) => events.onExchangeDone(this, id, sink),
       onReclaimed: (id, sink) => events.onReclaimed(this, id, sink),
+      onDetached: (id) => events.onDetached?.(this, id),
       onStack: (id, text) => events.onStack?.(this, id, text),
       onProtocolError: (error) => {
         this.brokenLink =

@@ -1,7 +1,8 @@
 // Long streaming responses (server-sent events) over real sockets: 1,000 open streams on one
 // worker with other requests still served, and what holds what. An ASGI stream is a task; a
 // WSGI stream holds a thread of the threaded worker for its whole life (and a greenlet of the
-// gevent worker). The figures are printed as diagnostics; docs/asgi.md quotes a run.
+// gevent worker), unless it is a push stream (environ["cask.push_stream"]), which holds none.
+// The figures are printed as diagnostics; docs/asgi.md quotes a run.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -146,3 +147,172 @@ test('a WSGI stream holds a thread of the threaded worker for its whole life', a
   assert.ok(Date.now() - started >= 1500);
   streams.close();
 });
+
+/** What the push_sse app says: open push streams, and close callbacks run so far. */
+async function counts(server: RunningCask): Promise<{ open: number; closed: number }> {
+  const r = await get(server.port, '/count');
+  assert.equal(r.status, 200);
+  return JSON.parse(r.body.toString()) as { open: number; closed: number };
+}
+
+async function untilCounts(
+  server: RunningCask,
+  done: (c: { open: number; closed: number }) => boolean,
+  ms: number,
+): Promise<{ open: number; closed: number }> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const c = await counts(server);
+    if (done(c) || Date.now() > deadline) return c;
+    await sleep(100);
+  }
+}
+
+/** One SSE client that keeps every byte it gets; `ended` once the server closed. */
+function rawStream(
+  port: number,
+  path: string,
+): { text(): string; ended: Promise<void>; socket: Socket } {
+  let text = '';
+  const socket = connect(port, '127.0.0.1', () => {
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: h\r\nAccept: text/event-stream\r\n\r\n`);
+  });
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => (text += chunk));
+  socket.on('error', () => {});
+  const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  return { text: () => text, ended, socket };
+}
+
+test('1,000 push streams from a WSGI app on one worker x 4 threads hold no thread: other requests are still served', async (t) => {
+  const server = await startCask([
+    'push_sse:application', '--chdir', APPS, '-w', '1', '--threads', '4', '--max-queue-wait', '2',
+  ]); // prettier-ignore
+  t.after(() => server.stop());
+  const streams = await openStreams(server.port, '/events', 1000);
+  t.after(() => streams.close());
+  const opened = await untilCounts(server, (c) => c.open === 1000, 20_000);
+  assert.equal(opened.open, 1000, 'every stream registered');
+  // Every stream is open and no thread is held: plain requests go straight through.
+  const times = await latencies(server, '/pid', 300);
+  for (const round of [1, 2]) {
+    const r = await get(server.port, `/publish?${round}`);
+    assert.deepEqual(JSON.parse(r.body.toString()), { sent: 1000 });
+    assert.ok(
+      await until(() => streams.events.every((n) => n >= round), 20_000),
+      `every stream got event ${round}: ${streams.events.filter((n) => n < round).length} did not`,
+    );
+  }
+  const pid = Number((await get(server.port, '/pid')).body.toString());
+  t.diagnostic(
+    `WSGI push streams, 1 worker x 4 threads: 1,000 open; 300 other requests p50 ${pct(times, 50)} ms, ` +
+      `p99 ${pct(times, 99)} ms; RSS front ${rssMiB(server.proc.pid as number)} MiB, worker ${rssMiB(pid)} MiB`,
+  );
+  // Clients that leave are noticed at the next writes (docs/asgi.md, rule 3), and every
+  // stream's close callback runs.
+  streams.close();
+  for (let i = 0; i < 3; i++) {
+    await sleep(200);
+    await get(server.port, '/publish?gone');
+  }
+  const after = await untilCounts(server, (c) => c.open === 0, 20_000);
+  assert.deepEqual(after, { open: 0, closed: 1000 });
+});
+
+test('a push stream whose client stops reading is cut once 1 MiB waits unsent, and its close callback runs', async (t) => {
+  const server = await startCask([
+    'push_sse:application', '--chdir', APPS, '-w', '1', '--threads', '2',
+    '--response-spool-limit', '0',
+  ]); // prettier-ignore
+  t.after(() => server.stop());
+  const stream = rawStream(server.port, '/events');
+  t.after(() => stream.socket.destroy());
+  assert.equal((await untilCounts(server, (c) => c.open === 1, 10_000)).open, 1);
+  stream.socket.pause();
+  const r = await get(server.port, '/flood?50000000', {}, { ms: 20_000 });
+  const { taken } = JSON.parse(r.body.toString()) as { taken: number };
+  t.diagnostic(
+    `a client that reads nothing: the stream took ${(taken / 2 ** 20).toFixed(1)} MiB before it was cut`,
+  );
+  assert.ok(taken < 50_000_000, `the stream was cut (took ${taken} bytes)`);
+  assert.deepEqual(await untilCounts(server, (c) => c.closed === 1, 10_000), {
+    open: 0,
+    closed: 1,
+  });
+  // The front cut the response: the client never gets the last chunk.
+  stream.socket.resume();
+  await stream.ended;
+  assert.ok(!stream.text().endsWith('0\r\n\r\n'));
+  assert.match(server.stderr(), /Push stream cut: the client has taken none of the last \d+ bytes/);
+});
+
+test('--timeout cuts a push stream, and its close callback runs', async (t) => {
+  const server = await startCask([
+    'push_sse:application',
+    '--chdir',
+    APPS,
+    '-w',
+    '1',
+    '--timeout',
+    '2',
+  ]);
+  t.after(() => server.stop());
+  const stream = rawStream(server.port, '/events');
+  t.after(() => stream.socket.destroy());
+  assert.equal((await untilCounts(server, (c) => c.open === 1, 10_000)).open, 1);
+  const started = Date.now();
+  await stream.ended;
+  t.diagnostic(`cut ${Date.now() - started} ms after the stream opened`);
+  assert.match(stream.text(), /^HTTP\/1\.1 200 /);
+  assert.ok(!stream.text().endsWith('0\r\n\r\n'), 'cut, not ended');
+  assert.deepEqual(await untilCounts(server, (c) => c.closed === 1, 10_000), {
+    open: 0,
+    closed: 1,
+  });
+});
+
+test('SIGTERM ends push streams with their last chunk, and the server exits 0', async (t) => {
+  const server = await startCask(['push_sse:application', '--chdir', APPS, '-w', '1']);
+  const streams = [0, 1, 2].map(() => rawStream(server.port, '/events'));
+  t.after(() => streams.forEach((s) => s.socket.destroy()));
+  assert.equal((await untilCounts(server, (c) => c.open === 3, 10_000)).open, 3);
+  await get(server.port, '/publish?last');
+  assert.equal(await server.stop(), 0);
+  await Promise.all(streams.map((s) => s.ended));
+  for (const s of streams) {
+    assert.match(s.text(), /data: last\n\n\r\n0\r\n\r\n$/);
+  }
+});
+
+test('returning a push stream without start_response() is a 500 that names the mistake', async (t) => {
+  const server = await startCask(['push_sse:application', '--chdir', APPS, '-w', '1']);
+  t.after(() => server.stop());
+  const r = await get(server.port, '/no-head');
+  assert.equal(r.status, 500);
+  await server.waitFor(/returned a push stream without calling start_response\(\)/, 5000);
+  // The thread was let go: the next request is served.
+  assert.equal((await get(server.port, '/pid')).status, 200);
+});
+
+const noFlask = ((): string | false => {
+  const probe = spawnSync('/usr/bin/python3', ['-c', 'import flask']);
+  return probe.status === 0 ? false : 'python3-flask is not installed for /usr/bin/python3';
+})();
+
+test(
+  'a Flask Response wrapping a push stream lets go of the thread as well',
+  { skip: noFlask },
+  async (t) => {
+    const server = await startCask([
+    'push_sse:application', '--chdir', APPS, '-w', '1', '--threads', '1', '--max-queue-wait', '2',
+  ]); // prettier-ignore
+    t.after(() => server.stop());
+    const streams = await openStreams(server.port, '/flask/events', 5);
+    t.after(() => streams.close());
+    assert.equal((await untilCounts(server, (c) => c.open === 5, 10_000)).open, 5);
+    // One thread, five streams open: the thread is free.
+    assert.equal((await get(server.port, '/pid')).status, 200);
+    await get(server.port, '/publish?flask');
+    assert.ok(await until(() => streams.events.every((n) => n === 1), 10_000));
+  },
+);
