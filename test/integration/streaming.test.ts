@@ -316,3 +316,17 @@ test(
     assert.ok(await until(() => streams.events.every((n) => n === 1), 10_000));
   },
 );
+
+test('push streams hold no greenlet of the gevent worker either', { skip: noGevent }, async (t) => {
+  const server = await startCask([
+    'push_sse:application', '--chdir', APPS, '--python', '/usr/bin/python3', '-w', '1',
+    '--worker-class', 'gevent', '--worker-connections', '2', '--max-queue-wait', '2',
+  ]); // prettier-ignore
+  t.after(() => server.stop());
+  const streams = await openStreams(server.port, '/events', 10);
+  t.after(() => streams.close());
+  assert.equal((await untilCounts(server, (c) => c.open === 10, 10_000)).open, 10);
+  assert.equal((await get(server.port, '/pid')).status, 200);
+  await get(server.port, '/publish?gevent');
+  assert.ok(await until(() => streams.events.every((n) => n === 1), 10_000));
+});
