@@ -253,11 +253,12 @@ export const hardeningCases: ValidCase[] = [
     ],
   },
   {
-    // The handshake check runs only for a request with both an Upgrade field and the upgrade
-    // option in Connection; with one of the two missing, `upgrade` stays false.
+    // `upgrade` is true only for a request with both an Upgrade field and the upgrade option
+    // in Connection, and only such a request is checked for a WebSocket handshake; with a
+    // protocol the server does not switch to, it is served as an ordinary request.
     name: 'upgrade-asked-and-not',
     bytes:
-      'GET /ws HTTP/1.1\r\nHost: a\r\nupgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n\r\n' +
+      'GET /ws HTTP/1.1\r\nHost: a\r\nupgrade: example/1\r\nConnection: keep-alive, Upgrade\r\n\r\n' +
       'GET /b HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n',
     requests: [
       {
@@ -265,7 +266,7 @@ export const hardeningCases: ValidCase[] = [
         target: '/ws',
         headers: [
           ['Host', 'a'],
-          ['upgrade', 'websocket'],
+          ['upgrade', 'example/1'],
           ['Connection', 'keep-alive, Upgrade'],
         ],
         upgrade: true,
