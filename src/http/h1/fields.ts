@@ -142,8 +142,9 @@ export const CONNECTION_UPGRADE = 4;
 
 /**
  * Folds Connection value [vs, ve) into `flags`: the `close`, `keep-alive` and `upgrade`
- * options (RFC 9110 §7.6.1, §7.8, RFC 9112 §9.3). Other options are ignored, as are empty members (RFC 9110 §5.6.1);
- * this header does not frame the message, so leniency here cannot desynchronise anyone.
+ * options (RFC 9110 §7.6.1, §7.8, RFC 9112 §9.3). Other options are ignored, as are empty
+ * members (RFC 9110 §5.6.1); this header does not frame the message, so leniency here cannot
+ * desynchronise anyone.
  */
 export function scanConnection(buf: Buffer, vs: number, ve: number, flags: number): number {
   let i = vs;
