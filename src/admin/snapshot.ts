@@ -37,7 +37,10 @@ export interface RequestView {
   readonly client: string;
   /** Seconds since the worker was handed the request. */
   readonly age: number;
-  /** `running`, `overdue` (past `timeout`, being stopped) or `stuck` (past `timeout-grace`). */
+  /**
+   * `running`, `streaming` (a push stream, on no thread), `overdue` (past `timeout`, being
+   * stopped) or `stuck` (past `timeout-grace`).
+   */
   readonly phase: string;
   /** Running in a thread (true), or prefetched and waiting inside the worker (false). */
   readonly started: boolean;
@@ -165,8 +168,10 @@ function requestsOf(worker: WorkerProcess, now: number): RequestView[] {
   const out: RequestView[] = [];
   let index = 0;
   for (const held of worker.held.values()) {
-    // The worker starts requests in the order it got them: the first `threads` run.
-    const started = index++ < worker.threads;
+    // The worker starts requests in the order it got them: the first `threads` run. A push
+    // stream has started and holds none of them.
+    const detached = held.detached === true;
+    const started = detached || index++ < worker.threads;
     const exchange = (held.job as { exchange?: Exchange } | undefined)?.exchange;
     out.push({
       id: held.id,
@@ -174,7 +179,7 @@ function requestsOf(worker: WorkerProcess, now: number): RequestView[] {
       target: exchange?.request.target ?? '(client gone)',
       client: exchange?.remoteAddr ?? '',
       age: Math.max(0, now - held.startedAt) / 1000,
-      phase: held.phase,
+      phase: detached && held.phase === 'running' ? 'streaming' : held.phase,
       started,
     });
   }

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
+import { adminPort } from '../helpers/admin.js';
 import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
 import { get } from '../helpers/http.js';
 
@@ -300,11 +301,12 @@ const noFlask = ((): string | false => {
 })();
 
 test(
-  'a Flask Response wrapping a push stream lets go of the thread as well',
+  'a Flask Response wrapping a push stream lets go of the thread as well, and /stats shows it streaming',
   { skip: noFlask },
   async (t) => {
     const server = await startCask([
     'push_sse:application', '--chdir', APPS, '-w', '1', '--threads', '1', '--max-queue-wait', '2',
+    '--admin-bind', '127.0.0.1:0',
   ]); // prettier-ignore
     t.after(() => server.stop());
     const streams = await openStreams(server.port, '/flask/events', 5);
@@ -312,6 +314,16 @@ test(
     assert.equal((await untilCounts(server, (c) => c.open === 5, 10_000)).open, 5);
     // One thread, five streams open: the thread is free.
     assert.equal((await get(server.port, '/pid')).status, 200);
+    // /stats shows them as streaming, on no thread.
+    const stats = JSON.parse((await get(adminPort(server), '/stats')).body.toString()) as {
+      workers: Array<{ busy: number; requests: Array<{ target: string; phase: string }> }>;
+    };
+    const worker = stats.workers[0]!;
+    assert.equal(worker.busy, 0);
+    assert.deepEqual(
+      worker.requests.map((r) => `${r.target} ${r.phase}`),
+      Array<string>(5).fill('/flask/events streaming'),
+    );
     await get(server.port, '/publish?flask');
     assert.ok(await until(() => streams.events.every((n) => n === 1), 10_000));
   },
