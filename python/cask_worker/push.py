@@ -17,8 +17,10 @@ calls `send()` to put bytes on the wire, and `close()` to end the response.
 Nothing here waits: `send()` writes what the window allows and keeps the rest, and a
 stream holding more than MAX_PENDING unsent bytes (a client that stopped reading, with the
 front's spool full) is cut, as is one whose client left, whose request ran past the
-front's timeout, or whose worker stops with bytes unsent. `send()` then returns False, and
-the callbacks given to `on_close()` run once, in whichever thread ended the stream.
+front's timeout, or whose worker stops with bytes unsent. Before the thread lets go, the
+bound is MAX_PENDING plus the window the stream will then have. `send()` then returns
+False, and the callbacks given to `on_close()` run once, in whichever thread ended the
+stream.
 
 All state is under the stream's lock, which is also held while its frames are written, so
 frames leave in the order `send()` was called; the link's own lock is taken inside it and
@@ -86,12 +88,16 @@ class PushStream:
                 return True
             self._pending.append(data)
             self._pending_size += len(data)
-            if self._pending_size > MAX_PENDING:
+            if self._detached:
+                ended = self._flush_locked()
+                limit = MAX_PENDING
+            else:
+                # Held until the thread lets go, when a whole window goes at once.
+                limit = MAX_PENDING + p.INITIAL_WINDOW
+            if ended is None and self._pending_size > limit:
                 ended = self._cut_locked(
                     "Push stream cut: the client has taken none of the last %d bytes"
                     % self._pending_size)
-            elif self._detached:
-                ended = self._flush_locked()
         if ended is not None:
             self._ended()
             return False

@@ -115,6 +115,19 @@ class PushStreamTests(PushCase):
         self.assertEqual(self.app.closed, [0])
         self.assertEqual(bytes(self.plain().body), b"ok")
 
+    def test_a_piece_larger_than_the_bound_goes_as_far_as_the_window_takes_it(self):
+        rid = self.open()
+        stream = self.app.streams[0]
+        piece = b"w" * (MAX_PENDING + 65536)
+        sender = threading.Thread(target=lambda: self.assertTrue(stream.send(piece)))
+        sender.start()
+        wait_until(lambda: len(self.client.response(rid, timeout=5, until_final=False).body)
+                   >= len(piece))
+        sender.join()
+        stream.close()
+        self.assertIsNone(self.client.response(rid).error)
+        self.assertEqual(bytes(self.client.responses[rid].body), piece)
+
     def test_cancel_ends_a_detached_stream_once_with_error(self):
         rid = self.open()
         self.client.cancel(rid)
