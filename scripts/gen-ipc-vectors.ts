@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import {
   FLAG_BINARY,
+  FLAG_DETACHED,
   FLAG_END,
   Kind,
   encodeEnviron,
@@ -89,6 +90,10 @@ add('head without headers or body', 9, Kind.HEAD, 0, encodeHead('204 No Content'
   head: { status: '204 No Content', headers: [], body_hex: '' },
 });
 add('data chunk', 1, Kind.DATA, 0, Buffer.from([0, 1, 2, 255]));
+add('head of a push stream', 15, Kind.HEAD, FLAG_DETACHED, encodeHead('200 OK', [], Buffer.alloc(0)), {
+  head: { status: '200 OK', headers: [], body_hex: '' },
+});
+add('end stream', 15, Kind.END_STREAM, 0, Buffer.alloc(0));
 add('last data chunk', 4294967295, Kind.DATA, FLAG_END, Buffer.alloc(0));
 add('sendfile to eof', 8, Kind.SENDFILE, FLAG_END, encodeSendFile({ offset: 0, length: undefined, path: '/srv/f\u00fcr.bin' }), {
   sendfile: { offset: 0, length: -1, path: '/srv/f\u00fcr.bin' },

@@ -372,6 +372,7 @@ export class Control {
     );
     const closing = closeServers(listeners.map((l) => l.server));
     for (const connection of connections) connection.shutdown();
+    pool.endStreams();
     const deadline = Date.now() + graceMs;
     while (connections.size > 0 && Date.now() < deadline) await sleep(25);
     if (connections.size > 0)

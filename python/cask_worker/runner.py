@@ -323,6 +323,10 @@ class Runner:
             self._enqueue(exchange)
         elif kind == p.RECLAIM:
             self._reclaim(rid)
+        elif kind == p.END_STREAM:
+            exchange = self.exchanges.get(rid)
+            if exchange is not None and exchange.detached:
+                exchange.push.stop()
         elif kind == p.TIMEOUT:
             self._time_out(rid)
         elif kind == p.STACK_DUMP:

@@ -43,6 +43,7 @@ export const Kind = {
   WEBSOCKET: 0x0c,
   WS_MESSAGE: 0x0d,
   WS_CLOSED: 0x0e,
+  END_STREAM: 0x0f,
   // worker -> front
   HEAD: 0x11,
   DATA: 0x12,

@@ -56,6 +56,11 @@ export class PoolGroup {
     return this.sum((pool) => pool.scale(delta, why));
   }
 
+  /** Shutdown: every app's push streams end now (Pool.endStreams). */
+  endStreams(): void {
+    for (const { pool } of this.apps) pool.endStreams();
+  }
+
   /** Stops every app's workers after the requests they hold. */
   async stop(graceMs: number): Promise<void> {
     await Promise.all(this.apps.map(({ pool }) => pool.stop(graceMs)));

@@ -312,6 +312,18 @@ export class Pool {
     this.pump();
   }
 
+  /**
+   * The server is shutting down: every push stream is asked to end now (END_STREAM), since
+   * the connections it holds would otherwise keep the drain waiting until its deadline.
+   */
+  endStreams(): void {
+    for (const worker of this.workers) {
+      if (worker.state === 'dead') continue;
+      for (const held of worker.held.values())
+        if (held.detached === true) worker.link.send(held.id, Kind.END_STREAM, 0);
+    }
+  }
+
   private freeSlot(worker: WorkerProcess): void {
     const now = Date.now();
     worker.settle(now);

@@ -70,7 +70,9 @@ test('--max-lifetime recycles a worker under load without failing a request', as
   const seen = load.count();
   await until(() => load.count() >= seen + 10, 10_000, 'responses from the third worker');
   const result = await load.stop();
-  assert.match(server.stderr(), /Recycling the worker \(max-lifetime: 1 s old\)/);
+  // The age counts from the worker's start; on a loaded machine it may be ready only 1.5 s
+  // later, and is then recycled at once, "2 s old" once rounded.
+  assert.match(server.stderr(), /Recycling the worker \(max-lifetime: [12] s old\)/);
   assert.deepEqual(result.failures, []);
   assert.ok(pids(result.responses).size >= 3, `only ${pids(result.responses).size} workers served`);
 });

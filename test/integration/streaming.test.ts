@@ -272,14 +272,19 @@ test('--timeout cuts a push stream, and its close callback runs', async (t) => {
   });
 });
 
-test('SIGTERM ends push streams with their last chunk, and the server exits 0', async (t) => {
-  const server = await startCask(['push_sse:application', '--chdir', APPS, '-w', '1']);
+test('SIGTERM ends push streams at once with their last chunk, and the server exits 0', async (t) => {
+  const server = await startCask([
+    'push_sse:application', '--chdir', APPS, '-w', '1', '--graceful-timeout', '20',
+  ]); // prettier-ignore
   const streams = [0, 1, 2].map(() => rawStream(server.port, '/events'));
   t.after(() => streams.forEach((s) => s.socket.destroy()));
   assert.equal((await untilCounts(server, (c) => c.open === 3, 10_000)).open, 3);
   await get(server.port, '/publish?last');
+  const started = Date.now();
   assert.equal(await server.stop(), 0);
   await Promise.all(streams.map((s) => s.ended));
+  // The streams do not hold the drain until the graceful timeout (END_STREAM).
+  assert.ok(Date.now() - started < 10_000, `stopped after ${Date.now() - started} ms`);
   for (const s of streams) {
     assert.match(s.text(), /data: last\n\n\r\n0\r\n\r\n$/);
   }
