@@ -9,7 +9,7 @@ import { removeBodyFile } from './http/body.js';
 import { RequestMetrics, type RequestTimes } from './admin/instruments.js';
 import type { Exchange, RequestHandler } from './exchange.js';
 import type { WorkerLink } from './ipc/link.js';
-import type { Loan } from './ipc/read-loans.js';
+import { kept, type Loan } from './ipc/read-loans.js';
 import { WebSocketBridge } from './websocket/index.js';
 import {
   FLAG_END,
@@ -201,9 +201,8 @@ class GatewayJob implements PoolJob, RequestTimes {
       return;
     }
     const response = this.exchange.response;
-    if (loan === undefined || response.borrows === true)
-      response.head(status, headers, body, end, this.flushed, loan);
-    else response.head(status, headers, Buffer.from(body), end, this.flushed);
+    if (response.borrows === true) response.head(status, headers, body, end, this.flushed, loan);
+    else response.head(status, headers, kept(body, loan), end, this.flushed);
   }
 
   onData(chunk: Buffer, end: boolean, loan?: Loan): void {
@@ -213,9 +212,8 @@ class GatewayJob implements PoolJob, RequestTimes {
       return;
     }
     const response = this.exchange.response;
-    if (loan === undefined || response.borrows === true)
-      response.data(chunk, end, this.flushed, loan);
-    else response.data(Buffer.from(chunk), end, this.flushed);
+    if (response.borrows === true) response.data(chunk, end, this.flushed, loan);
+    else response.data(kept(chunk, loan), end, this.flushed);
   }
 
   onSendFile(file: SendFile, end: boolean): void {

@@ -8,7 +8,7 @@ import { readSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { cannedResponse } from './canned.js';
 import type { Flushed, ResponseSink } from '../exchange.js';
-import type { Loan } from '../ipc/read-loans.js';
+import { kept, type Loan } from '../ipc/read-loans.js';
 import { FLOOR, ResponseSpool, filePiece, type SpoolPolicy } from './response-spool.js';
 import { headText, httpDate, serializeHead } from './serialize.js';
 
@@ -186,8 +186,8 @@ export class ResponseWriter implements ResponseSink {
   data(chunk: Buffer, end: boolean, flushed?: Flushed, loan?: Loan): void {
     if (this.finished || this.socket.destroyed) return;
     if (this.fileBusy) {
-      const kept = loan === undefined ? chunk : Buffer.from(chunk);
-      this.backlog.push(() => this.data(kept, end, flushed));
+      const own = kept(chunk, loan);
+      this.backlog.push(() => this.data(own, end, flushed));
       return;
     }
     this.corkForTurn();

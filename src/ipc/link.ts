@@ -4,7 +4,7 @@
 import type { Socket } from 'node:net';
 import { LinkProtocolError, type WorkerError } from '../errors.js';
 import { FrameDecoder } from './framer.js';
-import { BufferLender, readWithLoans, type Loan } from './read-loans.js';
+import { BufferLender, kept, readWithLoans, type Loan } from './read-loans.js';
 import {
   FLAG_BINARY,
   FLAG_DETACHED,
@@ -232,7 +232,7 @@ export class WorkerLink {
     // Only a response's head and body go on lent, to sinks that take loans; every other
     // frame is small, rare, or kept (an error page, a WebSocket message): it gets a copy.
     const lends = loan !== undefined && (kind === Kind.HEAD || kind === Kind.DATA);
-    const payload = loan === undefined || lends ? lent : Buffer.from(lent);
+    const payload = lends ? lent : kept(lent, loan);
     if (id === 0) {
       this.dispatchLinkFrame(kind, payload);
       return;
@@ -253,16 +253,15 @@ export class WorkerLink {
         const head = decodeHead(payload);
         if (end) this.finish(id);
         else if ((flags & FLAG_DETACHED) !== 0) this.events.onDetached?.(id);
-        if (loan === undefined || sink.borrows === true)
-          sink.onHead(head.status, head.headers, head.body, end, loan);
-        else sink.onHead(head.status, head.headers, Buffer.from(head.body), end);
+        if (sink.borrows === true) sink.onHead(head.status, head.headers, head.body, end, loan);
+        else sink.onHead(head.status, head.headers, kept(head.body, loan), end);
         return;
       }
       case Kind.DATA:
         if (end) this.finish(id);
         else if ((flags & FLAG_DETACHED) !== 0) this.events.onDetached?.(id);
-        if (loan === undefined || sink.borrows === true) sink.onData(payload, end, loan);
-        else sink.onData(Buffer.from(payload), end);
+        if (sink.borrows === true) sink.onData(payload, end, loan);
+        else sink.onData(kept(payload, loan), end);
         return;
       case Kind.SENDFILE:
         if (end) this.finish(id);

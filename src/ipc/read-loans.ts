@@ -28,6 +28,11 @@ export interface Loan {
   hold(): () => void;
 }
 
+/** `bytes` to keep past the call: as they are when not lent, else a copy of their own. */
+export function kept(bytes: Buffer, loan: Loan | undefined): Buffer {
+  return loan === undefined ? bytes : Buffer.from(bytes);
+}
+
 /** Size of each read buffer: more than a link socket holds by default (about 208 KiB), so
  *  one read takes whatever the worker has queued. */
 export const READ_BUFFER = 256 * 1024;
