@@ -121,9 +121,8 @@ class Exchange:
             try:
                 self._send_result(result)
             except Detach:
-                if self.push is None:
-                    raise RuntimeError("Detach raised outside a push stream") from None
-                # The stream has the response now; its end closes `result` (PEP 3333).
+                # Raised only by this request's own stream, in this thread (push.py): the
+                # stream has the response now; its end closes `result` (PEP 3333).
                 self.push.detach(result)
                 if body_input is not None:
                     body_input.close()
