@@ -11,6 +11,7 @@ import { test, type TestContext } from 'node:test';
 import { adminPort } from '../helpers/admin.js';
 import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
 import { get } from '../helpers/http.js';
+import { until as poll } from '../helpers/load.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -161,12 +162,10 @@ async function untilCounts(
   done: (c: { open: number; closed: number }) => boolean,
   ms: number,
 ): Promise<{ open: number; closed: number }> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const c = await counts(server);
-    if (done(c) || Date.now() > deadline) return c;
-    await sleep(100);
-  }
+  let last = await counts(server);
+  // Not thrown on timeout: the caller's assertion shows what was seen last.
+  await poll(async () => done((last = await counts(server))), ms).catch(() => undefined);
+  return last;
 }
 
 /** One SSE client that keeps every byte it gets; `ended` once the server closed. */
