@@ -61,6 +61,9 @@ def parse_args(argv):
                         default="gthread",
                         help="run a WSGI app's requests in threads (gthread, sync) or, "
                              "monkey-patched, in greenlets (gevent)")
+    parser.add_argument("--scheduling", choices=("batch", "inherit"), default="inherit",
+                        help="batch: run under Linux's SCHED_BATCH policy, so that a request "
+                             "arriving does not make this worker preempt the front")
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error("--threads must be at least 1: %d" % args.threads)
@@ -172,6 +175,31 @@ def dump_busy_threads(runner):
         sys.stderr.write("\n".join(lines) + "\n")
 
 
+def use_scheduling(policy):
+    """`--scheduling batch`: put this process under SCHED_BATCH, a policy of the same
+    priority (nice value) under which the kernel takes the threads for CPU-bound ones: their
+    wake-ups do not preempt the task running on that CPU. Called from the main thread before any other thread exists, since the policy
+    is per thread and each new thread inherits it from the one that starts it.
+
+    Where the front shares a CPU with the worker, each request written on the link would
+    otherwise switch to the worker at once, for that one request; without the preemption
+    the front finishes its turn and the worker reads every request that came meanwhile.
+    Returns what went wrong, or None; an interpreter or system without the call (not
+    Linux) keeps its policy without a word, as the setting documents.
+    """
+    if policy != "batch":
+        return None
+    setscheduler = getattr(os, "sched_setscheduler", None)
+    batch = getattr(os, "SCHED_BATCH", None)
+    if setscheduler is None or batch is None:
+        return None
+    try:
+        setscheduler(0, batch, os.sched_param(0))
+    except OSError as error:
+        return "Cannot use the SCHED_BATCH policy (%s): going on with the inherited one" % error
+    return None
+
+
 def patch_gevent():
     """`--worker-class gevent`: make the standard library cooperative (sockets, sleep,
     threads, locks, queues, DNS, subprocesses) before the link socket is made and before the
@@ -197,8 +225,11 @@ def main(argv=None, preloaded=None):
     """Runs a worker to its end. `preloaded` is (app, interface) when the app was imported
     before this process was forked from the zygote (`--preload`, zygote.py)."""
     args = parse_args(argv)
+    scheduling_problem = use_scheduling(args.scheduling)
     gevent_problem = patch_gevent() if args.worker_class == "gevent" else None
     setup_stdio()
+    if scheduling_problem is not None:
+        sys.stderr.write("cask_worker: %s\n" % scheduling_problem)
     # A terminal's Ctrl-C reaches the whole process group; the front handles it and
     # sends STOP, so the worker must not die of SIGINT on its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -126,6 +126,35 @@ class LifecycleTests(unittest.TestCase):
         client.send(0, p.STOP)
         self.assertEqual(self.worker.wait(), 0)
 
+    def thread_policies(self):
+        pid = self.worker.proc.pid
+        return {int(tid): os.sched_getscheduler(int(tid)) for tid in os.listdir("/proc/%d/task" % pid)}
+
+    @unittest.skipUnless(hasattr(os, "SCHED_BATCH") and os.path.isdir("/proc/self/task"),
+                         "SCHED_BATCH is Linux's")
+    def test_scheduling_batch_covers_every_thread(self):
+        # --scheduling batch is set before any thread starts, so the reader, the app's
+        # threads and the link writer all inherit it; the app still answers.
+        self.worker = start("router", "--threads", "3", "--scheduling", "batch")
+        client = self.worker.client
+        client.ready()
+        client.request(1, environ_for("/echo"))
+        self.assertEqual(client.response(1).status, "200 OK")
+        policies = self.thread_policies()
+        self.assertGreaterEqual(len(policies), 5)  # main, reader, three app threads
+        self.assertEqual(set(policies.values()), {os.SCHED_BATCH}, policies)
+        client.send(0, p.STOP)
+        self.assertEqual(self.worker.wait(), 0)
+
+    @unittest.skipUnless(hasattr(os, "SCHED_BATCH") and os.path.isdir("/proc/self/task"),
+                         "SCHED_BATCH is Linux's")
+    def test_scheduling_inherit_keeps_the_parents_policy(self):
+        self.worker = start("router", "--threads", "2")
+        self.worker.client.ready()
+        self.assertEqual(set(self.thread_policies().values()), {os.sched_getscheduler(0)})
+        self.worker.client.send(0, p.STOP)
+        self.assertEqual(self.worker.wait(), 0)
+
     def test_link_eof_exits_3(self):
         self.worker = start("router")
         self.worker.client.ready()

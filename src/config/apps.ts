@@ -39,6 +39,7 @@ export const PER_APP_KEYS = [
   'workers',
   'threads',
   'workerClass',
+  'workerScheduling',
   'workerConnections',
   'prefetch',
   'maxQueue',

@@ -36,6 +36,7 @@ export interface WorkerSpec extends Readonly<
     | 'hooks'
     | 'interface'
     | 'workerClass'
+    | 'workerScheduling'
     | 'workerConnections'
   >
 > {
@@ -115,6 +116,8 @@ export function workerArgs(spec: WorkerSpec, index = 1, generation = 1): string[
   if (spec.workerClass === 'gevent') args.push('--worker-class', 'gevent');
   if (spec.interface !== 'wsgi' || spec.workerClass === 'gevent')
     args.push('--worker-connections', String(spec.workerConnections));
+  // Set by the worker itself, before its threads start, so that every thread inherits it.
+  if (spec.workerScheduling === 'batch') args.push('--scheduling', 'batch');
   if (spec.multiprocess) args.push('--multiprocess');
   for (const dir of spec.pythonpath) args.push('--pythonpath', dir);
   if (spec.chdir) args.push('--chdir', spec.chdir);

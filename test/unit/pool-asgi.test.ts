@@ -14,6 +14,7 @@ const spec: WorkerSpec = {
   hooks: null,
   interface: 'auto',
   workerClass: 'gthread',
+  workerScheduling: 'batch',
   workerConnections: 1000,
   multiprocess: false,
 };
@@ -39,6 +40,11 @@ test('workerArgs() lets the worker decide `auto`, and passes the slots an ASGI o
   });
   assert.ok(gevent.includes('--worker-class') && gevent.includes('gevent'));
   assert.equal(gevent[gevent.indexOf('--worker-connections') + 1], '500');
+  assert.deepEqual(auto.slice(auto.indexOf('--scheduling'), auto.indexOf('--scheduling') + 2), [
+    '--scheduling',
+    'batch',
+  ]);
+  assert.ok(!workerArgs({ ...spec, workerScheduling: 'inherit' }).includes('--scheduling'));
 });
 
 test('sampleLoad() counts the slots a worker announced, so an ASGI worker with 40 requests is not overloaded', () => {
