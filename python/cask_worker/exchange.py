@@ -98,6 +98,8 @@ class Exchange:
     def push_stream(self):
         """environ["cask.push_stream"]: this request's push stream (push.py), made once."""
         if self.push is None:
+            if self.environ is None:
+                raise ResponseStateError("cask.push_stream() called after the response ended")
             self.push = PushStream(self, self.environ["wsgi.errors"])
         return self.push
 
@@ -126,6 +128,7 @@ class Exchange:
                 self.push.detach(result)
                 if body_input is not None:
                     body_input.close()
+                self.environ = None
                 return
         except Cancelled:
             failure = TIMED_OUT_TEXT if self.timed_out else CANCELLED_TEXT
@@ -154,6 +157,11 @@ class Exchange:
                 frame = p.encode_frame(self.id, p.ERROR_PAGE, 0, page) + frame
             self.link(frame)
             self.finished = True
+        # environ holds this exchange (its cask.push_stream is a bound method): dropping
+        # the way back lets both go by reference counting when the request ends, not at
+        # the next cyclic collection, which the cycles left by every request would bring
+        # on again and again, each time walking the app's young objects.
+        self.environ = None
 
     def _close(self, result, failure, errors):
         """PEP 3333: close() is called whatever happened, cancel included."""
