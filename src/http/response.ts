@@ -173,13 +173,7 @@ export class ResponseWriter implements ResponseSink {
     this.headSent = true;
     this.remaining = 0;
     this.bytesSent += body.length;
-    if (this.opts.spool === undefined) {
-      // No spool: the app is credited when the socket has written its bytes, as in writeAppBytes().
-      this.socket.write(bytes, () => flushed(body.length));
-    } else {
-      this.socket.write(bytes);
-      flushed(body.length);
-    }
+    this.writeAppBytes(bytes, body.length, flushed);
     this.finish();
   }
 
