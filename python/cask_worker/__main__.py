@@ -178,8 +178,9 @@ def dump_busy_threads(runner):
 def use_scheduling(policy):
     """`--scheduling batch`: put this process under SCHED_BATCH, a policy of the same
     priority (nice value) under which the kernel takes the threads for CPU-bound ones: their
-    wake-ups do not preempt the task running on that CPU. Called from the main thread before any other thread exists, since the policy
-    is per thread and each new thread inherits it from the one that starts it.
+    wake-ups do not preempt the task running on that CPU. Called from the main thread before
+    any other thread exists, since the policy is per thread and each new thread inherits it
+    from the one that starts it.
 
     Where the front shares a CPU with the worker, each request written on the link would
     otherwise switch to the worker at once, for that one request; without the preemption

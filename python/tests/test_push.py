@@ -8,6 +8,7 @@ import unittest
 
 from tests.linkclient import InProcessWorker, Response, environ_for, wait_until
 from cask_worker import protocol as p
+from cask_worker.errors import ResponseStateError
 from cask_worker.push import MAX_PENDING
 
 
@@ -18,9 +19,11 @@ class PushApp:
         self.streams = []
         self.ended = []       # ids of streams whose close callbacks ran, in order
         self.closed = []      # ids of streams whose iterable's close() ran (PEP 3333)
+        self.kept = None      # environ["cask.push_stream"] of the last /plain request
 
     def __call__(self, environ, start_response):
         if environ["PATH_INFO"] == "/plain":
+            self.kept = environ["cask.push_stream"]
             start_response("200 OK", [("Content-Length", "2")])
             return [b"ok"]
         start_response("200 OK", [("Content-Type", "text/event-stream")])
@@ -159,6 +162,12 @@ class PushStreamTests(PushCase):
             self.assertIsNone(response.error)
         self.assertEqual(bytes(self.client.responses[second].body), b"last words")
         self.assertEqual(sorted(self.app.ended), [0, 1])
+
+    def test_a_push_stream_asked_for_after_the_response_ended_is_refused_by_name(self):
+        self.assertEqual(bytes(self.plain().body), b"ok")
+        with self.assertRaisesRegex(ResponseStateError, "after the response ended"):
+            self.app.kept()
+        self.assertEqual(bytes(self.plain().body), b"ok")
 
     def test_a_stack_dump_says_no_thread_holds_it(self):
         rid = self.open()

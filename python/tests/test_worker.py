@@ -130,6 +130,29 @@ class LifecycleTests(unittest.TestCase):
         pid = self.worker.proc.pid
         return {int(tid): os.sched_getscheduler(int(tid)) for tid in os.listdir("/proc/%d/task" % pid)}
 
+    def test_a_refused_scheduling_policy_is_reported_and_the_worker_goes_on(self):
+        # A container's seccomp profile may refuse sched_setscheduler (EPERM); the kernel
+        # itself never refuses SCHED_BATCH, so the refusal is staged in this process.
+        from cask_worker import __main__ as entry
+        real = getattr(os, "sched_setscheduler", None)
+
+        def refuse(*_args):
+            raise PermissionError(1, "Operation not permitted")
+        os.sched_setscheduler = refuse
+        try:
+            problem = entry.use_scheduling("batch")
+        finally:
+            if real is None:
+                del os.sched_setscheduler
+            else:
+                os.sched_setscheduler = real
+        if real is None or not hasattr(os, "SCHED_BATCH"):
+            self.assertIsNone(problem)  # not Linux: the setting is ignored without a word
+        else:
+            self.assertRegex(problem, r"^Cannot use the SCHED_BATCH policy \(.*not permitted\): "
+                                      r"going on with the inherited one$")
+        self.assertIsNone(entry.use_scheduling("inherit"))
+
     @unittest.skipUnless(hasattr(os, "SCHED_BATCH") and os.path.isdir("/proc/self/task"),
                          "SCHED_BATCH is Linux's")
     def test_scheduling_batch_covers_every_thread(self):
