@@ -165,6 +165,9 @@ class PushStreamTests(PushCase):
 
     def test_a_push_stream_asked_for_after_the_response_ended_is_refused_by_name(self):
         self.assertEqual(bytes(self.plain().body), b"ok")
+        # The response is out before its thread is done with the exchange.
+        rid = self.next_id - 1
+        wait_until(lambda: rid not in self.worker.runner.exchanges)
         with self.assertRaisesRegex(ResponseStateError, "after the response ended"):
             self.app.kept()
         self.assertEqual(bytes(self.plain().body), b"ok")
