@@ -442,7 +442,7 @@ export const SETTINGS = table({
     flag: '--worker-scheduling',
     env: 'CASK_WORKER_SCHEDULING',
     section: 'Workers',
-    doc: 'How Linux schedules the Python workers: `batch` (the kernel\'s `SCHED_BATCH` policy, at the same priority) or `inherit` (the front\'s own policy, usually the normal one). Under `batch`, a worker woken by a request does not preempt the front where they share a CPU: the front goes on accepting and parsing, and the worker takes the requests that arrived meanwhile in one read, with fewer context switches. Where a CPU is free nothing changes. On one shared CPU with a new connection per request: about 15% more requests a second, and a third less CPU per request in the worker (docs/performance.md, "Workers that do not preempt the front"). Other systems ignore it.',
+    doc: 'How Linux schedules the Python workers: `batch` (the kernel\'s `SCHED_BATCH` policy, at the same priority) or `inherit` (the front\'s own policy, usually the normal one). Under `batch`, a worker woken by a request does not preempt the front where they share a CPU: the front goes on accepting and parsing, and the worker takes the requests that arrived meanwhile in one read, with fewer context switches. Where a CPU is free nothing changes. On one shared CPU with a new connection per request: about a sixth more requests a second, and 10–15% less CPU per request in the worker (docs/performance.md, "Workers that do not preempt the front"). Other systems ignore it.',
     choices: ['batch', 'inherit'],
     default: 'batch',
   }),
