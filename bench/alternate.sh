@@ -50,7 +50,11 @@ start() {  # SERVER → sets $server
     local rest=${spec#*=} dir env=()
     dir=${rest%%:*}
     [ "$rest" != "$dir" ] && env=("${rest#*:}")
-    (cd "$dir" && exec env "${env[@]}" taskset -c 1 node bin/cask.js serve "$app" \
+    # The Node flags the `cask` command runs with (the first line of bin/cask.js), as
+    # `cask bench` starts it, so that a checkout is measured as a user would run it.
+    local flags
+    read -ra flags <<<"$(head -1 "$dir/bin/cask.js" | sed -n 's/^#!.* node //p')"
+    (cd "$dir" && exec env "${env[@]}" taskset -c 1 node "${flags[@]}" bin/cask.js serve "$app" \
       --chdir "$apps" -w 1 --threads 4 --python "$python" -b "127.0.0.1:$port" >/dev/null 2>&1) &
   fi
   server=$!
