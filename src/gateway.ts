@@ -24,7 +24,7 @@ import {
 import type { AccessLog, Logger } from './log.js';
 import type { Pool, PoolJob } from './pool/pool.js';
 import type { SendfileOffload } from './static/offload.js';
-import type { WorkerProcess } from './pool/worker.js';
+import type { Held, WorkerProcess } from './pool/worker.js';
 import { buildEnviron } from './wsgi/environ.js';
 import { addRequestIds, RequestIds } from './request-id.js';
 
@@ -34,6 +34,8 @@ const BODY_FRAME = 1024 * 1024;
 interface BodyFeed {
   readonly link: WorkerLink;
   readonly id: number;
+  /** The body itself: it outlives the exchange when the app answered before reading it all. */
+  readonly body: { readonly chunks: Buffer[]; readonly length: number };
   window: number;
   /** The chunk being sent, and how far into it. */
   chunk: number;
@@ -66,16 +68,42 @@ class GatewayJob implements PoolJob, RequestTimes {
   dispatchedAt = -1;
   /** performance.now() when the worker's final frame came (or the front gave up); -1 before. */
   doneAt = -1;
+  /** The pool's (PoolJob.poolHeld), declared so that every job has the same shape. */
+  poolHeld: Held | undefined = undefined;
+  /**
+   * The exchange until it is completed (its response sent, or its client gone); then
+   * undefined, and what the worker still sends for it is dropped. Letting go of it matters
+   * for the collector: a job still referenced from an object V8 has promoted to its old
+   * generation would otherwise keep the whole exchange (request head, response writer,
+   * environ) alive through every young-generation collection until the next full one,
+   * and with it, through the exchange's links to the connection's next request, a chain
+   * of later ones (docs/performance.md, "Garbage that outlived its request").
+   */
+  exchange: Exchange | undefined;
+  /** Kept for what is said of a job whose exchange is over: log lines, /stats. */
+  readonly method: string;
+  readonly target: string;
+  readonly client: string;
 
   constructor(
     private readonly gateway: Gateway,
-    readonly exchange: Exchange,
+    exchange: Exchange,
     private readonly environ: Buffer,
     /** performance.now() when the gateway took the request. */
     readonly startedAt: number,
     /** X-Request-Id as the app sees it. */
     readonly requestId: string,
-  ) {}
+  ) {
+    this.exchange = exchange;
+    this.method = exchange.request.method;
+    this.target = exchange.request.target;
+    this.client = exchange.remoteAddr;
+  }
+
+  /** The exchange is over for the client: see `exchange`. */
+  release(): void {
+    this.exchange = undefined;
+  }
 
   /** The app's head named a file that the front sends instead of the app's body. */
   private offloaded = false;
@@ -84,9 +112,12 @@ class GatewayJob implements PoolJob, RequestTimes {
     // Dispatched at once, from inside handle(): no time was spent queued, and a clock read
     // (~50 ns here) is saved on the hot path.
     this.dispatchedAt = this.gateway.submitting === this ? this.startedAt : performance.now();
-    const body = this.exchange.body;
+    const exchange = this.exchange;
+    // The pool never dispatches a job whose client is gone (cancel() takes it out first).
+    if (exchange === undefined) return;
+    const body = exchange.body;
     const link = worker.link;
-    if (this.exchange.websocket !== undefined && worker.interface === 'asgi') {
+    if (exchange.websocket !== undefined && worker.interface === 'asgi') {
       // A WebSocket handshake for an ASGI app: the app answers it (src/websocket/bridge.ts).
       // A WSGI app gets it as the plain GET it also is, and its answer is no switch.
       this.untimed = true;
@@ -109,7 +140,7 @@ class GatewayJob implements PoolJob, RequestTimes {
     }
     // A body in memory goes within the request window; the worker's CREDIT frames widen it
     // (docs/protocol.md, "Flow control"). A request given back by RECLAIM starts over here.
-    this.feed = { link, id, window: INITIAL_WINDOW, chunk: 0, offset: 0, sent: 0 };
+    this.feed = { link, id, body, window: INITIAL_WINDOW, chunk: 0, offset: 0, sent: 0 };
     this.sendBody();
   }
 
@@ -154,7 +185,7 @@ class GatewayJob implements PoolJob, RequestTimes {
 
   private sendBody(): void {
     const feed = this.feed as BodyFeed;
-    const body = this.exchange.body as { chunks: Buffer[]; length: number };
+    const body = feed.body;
     while (feed.window > 0 && feed.sent < body.length) {
       const chunk = body.chunks[feed.chunk] as Buffer;
       const n = Math.min(BODY_FRAME, chunk.length - feed.offset, feed.window);
@@ -177,11 +208,10 @@ class GatewayJob implements PoolJob, RequestTimes {
   }
 
   describe(): string {
-    const { method, target } = this.exchange.request;
-    return `${method} ${target} from ${this.exchange.remoteAddr || 'a local socket'}`;
+    return `${this.method} ${this.target} from ${this.client || 'a local socket'}`;
   }
 
-  private readonly flushed = (bytes: number): void => {
+  private flushed = (bytes: number): void => {
     if (bytes > 0) this.gateway.pool.grant(this, bytes);
   };
 
@@ -197,9 +227,12 @@ class GatewayJob implements PoolJob, RequestTimes {
       this.offloaded = true;
       this.flushed(body.length);
       if (!end) this.gateway.pool.cancel(this);
-      offload.serve(this.exchange, status, headers);
+      if (this.exchange !== undefined) offload.serve(this.exchange, status, headers);
       return;
     }
+    // A response for an exchange that is over has nobody to go to (as a finished writer would
+    // drop it).
+    if (this.exchange === undefined) return;
     const response = this.exchange.response;
     if (response.borrows === true) response.head(status, headers, body, end, this.flushed, loan);
     else response.head(status, headers, kept(body, loan), end, this.flushed);
@@ -211,6 +244,7 @@ class GatewayJob implements PoolJob, RequestTimes {
       this.flushed(chunk.length);
       return;
     }
+    if (this.exchange === undefined) return;
     const response = this.exchange.response;
     if (response.borrows === true) response.data(chunk, end, this.flushed, loan);
     else response.data(kept(chunk, loan), end, this.flushed);
@@ -219,6 +253,8 @@ class GatewayJob implements PoolJob, RequestTimes {
   onSendFile(file: SendFile, end: boolean): void {
     if (this.offloaded) return;
     if (end) this.doneAt = performance.now();
+    const exchange = this.exchange;
+    if (exchange === undefined) return;
     let fd: number;
     try {
       fd = openSync(file.path, 'r');
@@ -226,10 +262,10 @@ class GatewayJob implements PoolJob, RequestTimes {
       this.gateway.logger.error(
         `Cannot open the file the app returned: ${(error as Error).message}`,
       );
-      this.exchange.response.fail(500);
+      exchange.response.fail(500);
       return;
     }
-    this.exchange.response.file(fd, file.offset, file.length, end, closeSync);
+    exchange.response.file(fd, file.offset, file.length, end, closeSync);
   }
 
   /** The development error page the worker sent ahead of its ERROR (`cask dev` only). */
@@ -242,30 +278,32 @@ class GatewayJob implements PoolJob, RequestTimes {
   onAppError(text: string): void {
     this.doneAt = performance.now();
     this.gateway.counters.appErrors++;
-    const { method, target } = this.exchange.request;
-    this.gateway.logger.error(`Error handling request ${method} ${target}\n${text.trimEnd()}`);
+    this.gateway.logger.error(
+      `Error handling request ${this.method} ${this.target}\n${text.trimEnd()}`,
+    );
     if (this.ws?.accepted === true) {
       this.ws.fail();
       return;
     }
+    const exchange = this.exchange;
+    if (exchange === undefined) return;
     const page = this.page;
-    if (page !== undefined && this.gateway.mayShowErrorPage(this.exchange)) {
-      this.exchange.response.head(page.status, page.headers, page.body, true);
+    if (page !== undefined && this.gateway.mayShowErrorPage(exchange)) {
+      exchange.response.head(page.status, page.headers, page.body, true);
       return;
     }
-    this.exchange.response.fail(500);
+    exchange.response.fail(500);
   }
 
   onFail(error: WorkerError): void {
     if (this.dispatchedAt >= 0) this.doneAt = performance.now();
     this.gateway.counters.failed++;
-    const { method, target } = this.exchange.request;
-    this.gateway.logger.error(`${error.message}: ${method} ${target} (${error.status})`);
+    this.gateway.logger.error(`${error.message}: ${this.method} ${this.target} (${error.status})`);
     if (this.ws?.accepted === true) {
       this.ws.fail();
       return;
     }
-    this.exchange.response.fail(error.status);
+    this.exchange?.response.fail(error.status);
   }
 }
 
@@ -352,6 +390,7 @@ export class Gateway implements RequestHandler {
     const status = ws === undefined ? exchange.response.status : 101;
     this.metrics.completed(exchange.request.method, status, job, now);
     if (exchange.body.kind === 'file') removeBodyFile(exchange.body.path);
+    job?.release();
     if (this.accessLog === undefined) return;
     const head = exchange.request;
     let referer = '';

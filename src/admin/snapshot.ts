@@ -2,7 +2,6 @@
 // (/metrics, /stats, the dashboard's sampler). It reads the counters the request path keeps
 // (instruments.ts, the pool's and the front's) and /proc, and computes nothing per request.
 
-import type { Exchange } from '../exchange.js';
 import type { GatewayCounters } from '../gateway.js';
 import type { Front } from '../http/front.js';
 import type { Pool } from '../pool/pool.js';
@@ -172,12 +171,14 @@ function requestsOf(worker: WorkerProcess, now: number): RequestView[] {
     // stream has started and holds none of them.
     const detached = held.detached === true;
     const started = detached || index++ < worker.threads;
-    const exchange = (held.job as { exchange?: Exchange } | undefined)?.exchange;
+    // A job says what it was even once its exchange is over (the response sent, the app
+    // still finishing); the pool lets go of the job when its client leaves.
+    const job = held.job as { method?: string; target?: string; client?: string } | undefined;
     out.push({
       id: held.id,
-      method: exchange?.request.method ?? '',
-      target: exchange?.request.target ?? '(client gone)',
-      client: exchange?.remoteAddr ?? '',
+      method: job?.method ?? '',
+      target: job?.target ?? '(client gone)',
+      client: job?.client ?? '',
       age: Math.max(0, now - held.startedAt) / 1000,
       phase: detached && held.phase === 'running' ? 'streaming' : held.phase,
       started,

@@ -4,6 +4,7 @@
 import type { Socket } from 'node:net';
 import { LinkProtocolError, type WorkerError } from '../errors.js';
 import { FrameDecoder } from './framer.js';
+import { IdTable } from './id-table.js';
 import { BufferLender, kept, readWithLoans, type Loan } from './read-loans.js';
 import {
   FLAG_BINARY,
@@ -100,9 +101,9 @@ const DETACHED: ExchangeSink = {
 export class WorkerLink {
   // DATA is a byte stream: a frame cut by a read is handed on in parts, never copied.
   private readonly decoder = new FrameDecoder(Kind.DATA);
-  private readonly sinks = new Map<number, ExchangeSink>();
+  private readonly sinks = new IdTable<ExchangeSink>();
   /** Credit earned by each exchange and not yet sent (less than GRANT_STEP). */
-  private readonly owed = new Map<number, number>();
+  private readonly owed = new IdTable<number>();
   private corked = false;
   private closed = false;
   private readonly socket: Socket;

@@ -92,6 +92,12 @@ export interface PoolJob extends ExchangeSink {
   describe?(): string;
   /** Set by dispatch() for an exchange `timeout` does not apply to (a WebSocket). */
   readonly untimed?: boolean;
+  /**
+   * The pool's record of the job while a worker runs it and its client still waits; only the
+   * pool reads or writes it. It is kept on the job rather than in a Map keyed by job, for the
+   * reason src/ipc/id-table.ts gives.
+   */
+  poolHeld?: Held | undefined;
 }
 
 /**
@@ -111,8 +117,8 @@ export class Pool {
   private readonly workers: WorkerProcess[];
   private readonly watched: Watched;
   private readonly queue = new WaitQueue<PoolJob>();
-  /** Requests in a worker whose client still waits for them. */
-  private readonly running = new Map<PoolJob, Held>();
+  /** Requests in a worker whose client still waits for them (those with a `poolHeld`). */
+  private runningCount = 0;
   private rotate = 0;
   private stopping = false;
   private tickTimer: NodeJS.Timeout | undefined;
@@ -161,7 +167,7 @@ export class Pool {
       graceMs: options.timeoutGrace * 1000,
       logger,
       counters: this.counters,
-      gaveUp: (job) => this.running.delete(job as PoolJob),
+      gaveUp: (job) => this.release(job as PoolJob),
       takeOut: (worker, why) => this.supervisor.takeOut(worker, why),
       failure: () =>
         new WorkerError('CASK_WORKER_TIMEOUT', `Request ran longer than ${options.timeout} s`),
@@ -202,7 +208,7 @@ export class Pool {
   }
 
   get busy(): number {
-    return this.running.size;
+    return this.runningCount;
   }
 
   get readyWorkers(): number {
@@ -230,13 +236,13 @@ export class Pool {
 
   /** The client went away: drop a queued job, or tell the worker to stop a running one. */
   cancel(job: PoolJob): void {
-    const held = this.running.get(job);
+    const held = job.poolHeld;
     if (held === undefined) {
       this.queue.remove(job);
       return;
     }
     // The worker still holds it (and it still counts against `timeout`) until its final frame.
-    this.running.delete(job);
+    this.release(job);
     held.job = undefined;
     held.worker.link.detach(held.id);
     held.worker.link.send(held.id, Kind.CANCEL, 0);
@@ -244,8 +250,16 @@ export class Pool {
 
   /** Grant response-body credit for a running job (see docs/protocol.md, flow control). */
   grant(job: PoolJob, bytes: number): void {
-    const held = this.running.get(job);
+    const held = job.poolHeld;
     if (held !== undefined) held.worker.link.grant(held.id, bytes);
+  }
+
+  /** The job is no longer running for its client; false if it was not. */
+  private release(job: PoolJob): boolean {
+    if (job.poolHeld === undefined) return false;
+    job.poolHeld = undefined;
+    this.runningCount--;
+    return true;
   }
 
   /** SIGHUP: a new generation of workers; false before start-up is done. */
@@ -283,7 +297,7 @@ export class Pool {
     for (const held of worker.held.values()) {
       const job = held.job as PoolJob | undefined;
       if (job === undefined) continue;
-      this.running.delete(job);
+      this.release(job);
       job.onFail(worker.brokenLink ?? new WorkerError('CASK_WORKER_DIED', why));
     }
     worker.held.clear();
@@ -294,7 +308,7 @@ export class Pool {
     const held = worker.held.get(id);
     worker.held.delete(id);
     if (held?.detached !== true) this.freeSlot(worker);
-    if (held?.job !== undefined) this.running.delete(held.job as PoolJob);
+    if (held?.job !== undefined) this.release(held.job as PoolJob);
     this.pump();
   }
 
@@ -339,7 +353,7 @@ export class Pool {
     worker.inFlight--;
     if (worker.inFlight === 0) worker.idleSince = Date.now();
     const job = sink as PoolJob;
-    if (this.running.delete(job)) {
+    if (this.release(job)) {
       this.counters.reclaimed++;
       if (this.stopping) {
         // A stopping worker gives back what it had not started; nobody is left to run it.
@@ -385,7 +399,8 @@ export class Pool {
     };
     best.held.set(id, held);
     best.idleSince = 0;
-    this.running.set(job, held);
+    if (job.poolHeld === undefined) this.runningCount++;
+    job.poolHeld = held;
     this.counters.dispatched++;
     job.dispatch(best, id);
     if (job.untimed === true) held.untimed = true;

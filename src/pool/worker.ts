@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { LinkProtocolError } from '../errors.js';
 import { Kind, type ResponseHead } from '../ipc/protocol.js';
 import { WorkerLink, type ExchangeSink } from '../ipc/link.js';
+import { IdTable } from '../ipc/id-table.js';
 import type { Config } from '../config/index.js';
 import type { WorkerChild, ZygoteSource } from './zygote.js';
 import type { Logger } from '../log.js';
@@ -160,7 +161,7 @@ export class WorkerProcess {
   /** When it last had nothing in flight (0 while busy), for idle-timeout. */
   idleSince = Date.now();
   /** Every request it holds, by request id, in dispatch order. */
-  readonly held = new Map<number, Held>();
+  readonly held = new IdTable<Held>();
   /** When it became ready (ms since the epoch); 0 before. Its capacity counts from here. */
   readyAt = 0;
   /**

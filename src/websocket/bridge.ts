@@ -28,7 +28,8 @@ import {
 } from '../ipc/protocol.js';
 
 export interface BridgeHost {
-  readonly exchange: Exchange;
+  /** Undefined once the exchange is over (its client gone before the app accepted). */
+  readonly exchange: Exchange | undefined;
   /** Credit the app for `bytes` of its messages that the transport has taken. */
   grant(bytes: number): void;
 }
@@ -61,7 +62,7 @@ export class WebSocketBridge implements WebSocketPeer {
   // -- from the worker ------------------------------------------------------------------
 
   accept(accept: WsAccept): void {
-    const offer = this.host.exchange.websocket;
+    const offer = this.host.exchange?.websocket;
     if (offer === undefined || this.accepted) return;
     this.accepted = true;
     this.channel = offer.accept(accept.subprotocol, accept.headers, this);

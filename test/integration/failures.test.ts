@@ -176,3 +176,32 @@ test('a full queue answers 503 with Retry-After', async (t) => {
   const busy = results.find((r) => r.status === 503)!;
   assert.equal(busy.headers['retry-after'], '1');
 });
+
+test('an app still running after its whole response is shown by /stats with its request, and its later error is logged with it', async (t) => {
+  const server = await startCask(
+    ['failures:application', '--chdir', APPS, '-w', '1', '--threads', '2', '--admin-bind', '127.0.0.1:0'],
+    { env: { CASK_ADMIN_TOKEN: 'tok' } },
+  );
+  t.after(() => server.stop());
+  const admin = /Admin listener on http:\/\/127\.0\.0\.1:(\d+)/.exec(server.stderr());
+  assert.ok(admin, 'no admin listener in the log');
+  // The client has the whole body (its Content-Length) while the app sleeps on: the front
+  // is done with the exchange, the worker is not.
+  const started = Date.now();
+  const whole = await get(server.port, '/after-body?2');
+  assert.equal(whole.body.toString(), 'all of it');
+  assert.ok(Date.now() - started < 1500, 'the response came before the app finished');
+  const stats = JSON.parse(
+    (await get(Number(admin[1]), '/stats', { Authorization: 'Bearer tok' })).body.toString(),
+  ) as { workers: Array<{ requests: Array<{ method: string; target: string }> }> };
+  assert.deepEqual(
+    stats.workers.flatMap((w) => w.requests).map((r) => `${r.method} ${r.target}`),
+    ['GET /after-body?2'],
+  );
+  // An error the app raises after its whole response still names the request in the log.
+  const late = await get(server.port, '/raise-after-body?0.2');
+  assert.equal(late.body.toString(), 'all of it');
+  await server.waitFor(/Error handling request GET \/raise-after-body\?0\.2\n/);
+  assert.match(server.stderr(), /RuntimeError: boom after the whole response/);
+  assert.equal((await get(server.port, '/ok')).status, 200);
+});
