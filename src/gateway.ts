@@ -73,11 +73,11 @@ class GatewayJob implements PoolJob, RequestTimes {
   /**
    * The exchange until it is completed (its response sent, or its client gone); then
    * undefined, and what the worker still sends for it is dropped. Letting go of it matters
-   * for the collector: a job still referenced from an object V8 has promoted to its old
-   * generation would otherwise keep the whole exchange (request head, response writer,
-   * environ) alive through every young-generation collection until the next full one,
-   * and with it, through the exchange's links to the connection's next request, a chain
-   * of later ones (docs/performance.md, "Garbage that outlived its request").
+   * for the collector: a job still pointed to by an object that V8 had promoted to its old
+   * generation, and that died there, would keep the whole exchange (request head, response
+   * writer, environ) alive through every young-generation collection until the next full
+   * one, and have it promoted too (docs/performance.md, "Garbage that outlived its
+   * request").
    */
   exchange: Exchange | undefined;
   /** Kept for what is said of a job whose exchange is over: log lines, /stats. */
