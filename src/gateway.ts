@@ -211,7 +211,7 @@ class GatewayJob implements PoolJob, RequestTimes {
     return `${this.method} ${this.target} from ${this.client || 'a local socket'}`;
   }
 
-  private flushed = (bytes: number): void => {
+  private readonly flushed = (bytes: number): void => {
     if (bytes > 0) this.gateway.pool.grant(this, bytes);
   };
 

@@ -171,8 +171,8 @@ function requestsOf(worker: WorkerProcess, now: number): RequestView[] {
     // stream has started and holds none of them.
     const detached = held.detached === true;
     const started = detached || index++ < worker.threads;
-    // A job says what it was even once its exchange is over (the response sent, the app
-    // still finishing); the pool lets go of the job when its client leaves.
+    // The job keeps its request's method, target and client for this: it lets go of the
+    // exchange itself when that completes. The pool lets go of the job when its client leaves.
     const job = held.job as { method?: string; target?: string; client?: string } | undefined;
     out.push({
       id: held.id,
