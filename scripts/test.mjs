@@ -11,9 +11,12 @@ const root = new URL('..', import.meta.url).pathname;
  * Runs a command with its output passed through as it comes. With `failures`, the TAP that
  * node:test prints is also read line by line, and every `not ok` block (the line and the YAML
  * that follows it) is kept, so it can be printed again at the end: a run prints some 9,000
- * lines, and a log that keeps only its tail would otherwise hide which test failed.
+ * lines, and a log that keeps only its tail would otherwise hide which test failed. In a
+ * terminal the output is left alone: node:test then uses its spec reporter, which lists the
+ * failures at the end itself.
  */
 function run(cmd, args, failures = null) {
+  if (process.stdout.isTTY) failures = null;
   console.log(`\n$ ${[cmd, ...args].join(' ')}`);
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { cwd: root, stdio: ['inherit', failures ? 'pipe' : 'inherit', 'inherit'] });
