@@ -86,12 +86,15 @@ async function readPipe(mb: number, keep: (index: number) => boolean): Promise<P
   const closed = new Promise<boolean>((resolve) => child.once('close', () => resolve(true)));
   await new Promise<void>((resolve) => adopted.once('close', () => resolve()));
   if (pending > 0) await drained;
+  // The child prints its digest after it closes fd 3, so the pipe may close before the
+  // digest is read: wait for the child's 'close', which comes after its stdout has ended.
+  const childClosed = await closed;
   return {
     received: Buffer.concat(parts),
     expected: stdout.trim(),
     lender,
     lentReads,
-    closed: await closed,
+    closed: childClosed,
   };
 }
 
