@@ -136,10 +136,17 @@ test('a running request is a busy thread in /metrics, and /stats says which requ
     waitClose: true,
   });
   const slow = get(server.port, '/sleep?1.5');
+  // The idle connection's answer and the slow request race: wait for both states.
   await until(
-    async () => metric(await scrape(admin), 'cask_worker_busy_threads', { worker: 1 }) === 1,
+    async () => {
+      const now = await scrape(admin);
+      return (
+        metric(now, 'cask_worker_busy_threads', { worker: 1 }) === 1 &&
+        metric(now, 'cask_connections', { protocol: 'http/1.1', state: 'idle' }) === 1
+      );
+    },
     5000,
-    'a busy thread',
+    'a busy thread and an idle connection',
   );
   const during = await scrape(admin);
   assert.equal(metric(during, 'cask_worker_idle_threads', { worker: 1 }), 1);
