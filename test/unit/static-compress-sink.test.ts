@@ -1,7 +1,7 @@
 // The compressing sink (src/static/compress.ts) keeps the credit rule of src/exchange.ts: the
 // app is credited for its bytes only once the transport's sink has credited what they became.
 import { test, type TestContext } from 'node:test';
-import { gunzipSync } from 'node:zlib';
+import { constants, gunzipSync } from 'node:zlib';
 import type { Flushed, ResponseSink } from '../../src/exchange.js';
 import { CompressingSink } from '../../src/static/compress.js';
 import { DEFAULT_COMPRESS_TYPES, typeMatcher } from '../../src/static/types.js';
@@ -35,6 +35,27 @@ class HoldingSink implements ResponseSink {
 const rules = { minSize: 10, types: typeMatcher(DEFAULT_COMPRESS_TYPES) };
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
 
+/**
+ * Waits until `done()` holds, ticking. node:zlib compresses on the libuv thread pool, so how
+ * long the compressor takes to hand its output on depends on how busy the machine is; a fixed
+ * wait passed here and failed on a loaded CI runner.
+ */
+async function until(done: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`still waiting after 10 s for ${what}`);
+    await tick();
+  }
+}
+
+/** What the compressed output handed to the inner sink so far decodes to. */
+function decodedSoFar(inner: HoldingSink): string {
+  if (inner.chunks.length === 0) return '';
+  return gunzipSync(Buffer.concat(inner.chunks), {
+    finishFlush: constants.Z_SYNC_FLUSH,
+  }).toString();
+}
+
 test('`CompressingSink` credits the app only after the transport credits the output', async (t: TestContext) => {
   t.plan(4);
   const inner = new HoldingSink();
@@ -46,14 +67,23 @@ test('`CompressingSink` credits the app only after the transport credits the out
   const piece = Buffer.from('hello compressed world\n'.repeat(100));
   sink.head('200 OK', ['Content-Type', 'text/plain'], piece, false, flushed);
   sink.data(piece, false, flushed);
+  // Both pieces have reached the transport (each is flushed through the compressor) ...
+  await until(() => decodedSoFar(inner) === piece.toString().repeat(2), 'two pieces compressed');
   await tick();
+  // ... and the transport has not credited them, so neither has the app been.
   t.assert.strictEqual(credited, 0, 'credited before the transport took the bytes');
-  inner.payAll();
+  // The compressor's flush callbacks, which record what is owed, may come a little after the
+  // output itself; the transport pays whatever it holds each time until the app is credited.
+  await until(() => {
+    inner.payAll();
+    return credited >= 2 * piece.length;
+  }, 'the app credited for two pieces');
   t.assert.strictEqual(credited, 2 * piece.length);
   sink.data(piece, true, flushed);
-  await tick();
-  inner.payAll();
-  await tick();
+  await until(() => {
+    inner.payAll();
+    return credited >= 3 * piece.length;
+  }, 'the app credited for the last piece');
   t.assert.strictEqual(credited, 3 * piece.length);
   t.assert.strictEqual(
     gunzipSync(Buffer.concat(inner.chunks)).toString(),
