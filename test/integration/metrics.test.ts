@@ -136,11 +136,14 @@ test('a running request is a busy thread in /metrics, and /stats says which requ
     waitClose: true,
   });
   const slow = get(server.port, '/sleep?1.5');
-  // The idle connection's answer and the slow request race: wait for both states.
+  // The idle connection's answer and the slow request race: wait for both states. Both
+  // requests must have reached the worker first: a connection whose request the front has
+  // not read yet is idle too, and its request would then make a second thread busy.
   await until(
     async () => {
       const now = await scrape(admin);
       return (
+        metric(now, 'cask_worker_requests_total', { worker: 1 }) === 2 &&
         metric(now, 'cask_worker_busy_threads', { worker: 1 }) === 1 &&
         metric(now, 'cask_connections', { protocol: 'http/1.1', state: 'idle' }) === 1
       );

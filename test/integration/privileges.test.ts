@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { APPS, BIN, ROOT, runCask, startCask } from '../helpers/cask.js';
+import { until } from '../helpers/load.js';
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'cask-privileges-'));
@@ -175,7 +176,12 @@ test(
     server.proc.kill('SIGUSR1');
     await server.waitFor('log files reopened');
     assert.equal((await ask(tcp, '/after-reopen')).status, 404);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The access log is written through a file stream (the thread pool): wait for the line.
+    await until(
+      () => readFileSync(accessLog, 'utf8').includes('GET /after-reopen '),
+      10_000,
+      'the request in the reopened access log',
+    );
     assert.match(readFileSync(accessLog, 'utf8'), /GET \/after-reopen /);
 
     // SIGUSR2: the new process starts as the user already; it takes the sockets over.

@@ -7,6 +7,7 @@ import { parseCpuList } from '../../src/bench/cpus.js';
 import { readRecords, summarizeInside } from '../../src/bench/inside.js';
 import { commandLine, groupMembers } from '../../src/bench/launch.js';
 import { machineBusyTicks, parseStat, processTree } from '../../src/bench/sample.js';
+import { until } from '../helpers/load.js';
 
 test('`summarizeInside()` integrates how many requests were in the app at once', (t: TestContext) => {
   t.plan(6);
@@ -113,10 +114,11 @@ test('`groupMembers()` lists the live members of a process group we started', as
       /* gone */
     }
   });
-  await new Promise((r) => setTimeout(r, 100));
+  // The shell has to start and fork its background sleep: slow on a loaded machine.
+  await until(() => groupMembers(child.pid ?? -1).length >= 2, 10_000, 'the shell and a sleep');
   t.assert.ok(groupMembers(child.pid ?? -1).length >= 2);
   process.kill(-(child.pid ?? 0), 'SIGKILL');
-  await new Promise((r) => setTimeout(r, 100));
+  await until(() => groupMembers(child.pid ?? -1).length === 0, 10_000, 'the group gone');
   t.assert.strictEqual(groupMembers(child.pid ?? -1).length, 0);
 });
 

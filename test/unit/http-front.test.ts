@@ -13,8 +13,18 @@ import { Front, sweepInterval, type FrontOptions } from '../../src/http/front.js
 import { AllowList } from '../../src/net/allow-ips.js';
 import { testFrontOptions } from '../helpers/front.js';
 import { parseResponses } from '../helpers/http.js';
+import { until as poll } from '../helpers/load.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/**
+ * How long to wait for something the server is expected to do. A fixed short wait is not
+ * enough on a loaded machine (each step needs the event loop, and the thread pool for file
+ * work, to come round); this bounds the wait within the tests' own 10 s timeout.
+ */
+const WAIT = 5000;
+/** The responses `c` has received so far. */
+const statuses = (c: Client): number[] =>
+  parseResponses(c.received()).responses.map((r) => r.status);
 /** Every test here stops by itself, whatever goes wrong. */
 const test = (name: string, fn: (t: TestContext) => void | Promise<void>): void => {
   nodeTest(name, { timeout: 10_000 }, fn);
@@ -126,7 +136,7 @@ test('`Front` counts the first head timeout from the connection, the next from t
   c.socket.write('GET / HTTP/1.1\r\n');
   await sleep(250);
   c.socket.write('Host: a\r\n\r\n');
-  await sleep(100);
+  await poll(() => statuses(c).length >= 2, WAIT, 'the answer to the second request');
   t.plan(3);
   t.assert.match(late.received().toString('latin1'), /^HTTP\/1\.1 408 /);
   t.assert.deepEqual(
@@ -159,14 +169,20 @@ test('`Front` answers 408 to a body slower than body-min-rate and serves one tha
   const steady = await client(port, t);
   slow.socket.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n');
   steady.socket.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 120\r\n\r\n');
-  // The slow one sends 5 bytes every 100 ms (50 B/s); the steady one 20 (200 B/s).
+  // The slow one sends 5 bytes every 100 ms (50 B/s); the steady one 20 (200 B/s), its 120
+  // bytes and no more (more would start a second request, which would time out).
+  let steadySent = 0;
   const timer = setInterval(() => {
     if (!slow.socket.destroyed) slow.socket.write('xxxxx');
-    if (!steady.socket.destroyed) steady.socket.write('y'.repeat(20));
+    if (!steady.socket.destroyed && steadySent < 120) {
+      steady.socket.write('y'.repeat(20));
+      steadySent += 20;
+    }
   }, 100);
   t.after(() => clearInterval(timer));
   const took = await slow.closed;
-  await sleep(200);
+  // The steady one may still be sending when the slow one is cut: wait for its answer.
+  await poll(() => statuses(steady).length >= 1, WAIT, 'the answer to the steady body');
   clearInterval(timer);
   t.plan(4);
   t.assert.match(slow.received().toString('latin1'), /^HTTP\/1\.1 408 /);
@@ -280,6 +296,8 @@ for (const chunked of [false, true]) {
     const files = spoolFiles().length;
     c.socket.resume();
     await c.closed;
+    // The spool file is unlinked asynchronously (on the thread pool).
+    await poll(() => spoolFiles().length === 0, WAIT, 'the spool file removed');
     const body = parseResponses(c.received()).responses[0]?.body ?? Buffer.alloc(0);
     t.plan(5);
     // All but the first answer, which went into the socket before it backed up.
@@ -341,7 +359,12 @@ test('`Front` holds at most response-spool-memory for clients that do not read: 
   for (const c of clients) c.socket.resume();
   await Promise.all(clients.map((c) => c.closed));
   const bodies = clients.map((c) => parseResponses(c.received()).responses[0]?.body);
-  await sleep(20);
+  // The claims go back as the sockets close, and the files are unlinked on the thread pool.
+  await poll(
+    () => ledger.inMemory === 0 && spoolFiles().length === 0,
+    WAIT,
+    'the claims and spool files given back',
+  );
   t.diagnostic(`queued per socket: ${queued.join(', ')}; ${memoryRefused} writes found no claim`);
   t.plan(8);
   t.assert.ok(memoryPeak <= 512 << 10, `${memoryPeak} bytes claimed at most`);
@@ -380,7 +403,8 @@ test('`Front` removes the spool of a client dropped by send-timeout', async (t: 
   sendSixteen(handler.exchanges[0]!, true);
   const spooling = spoolFiles().length;
   await until(() => front.connections.size === 0);
-  await sleep(50);
+  // The spool file is unlinked asynchronously (on the thread pool).
+  await poll(() => spoolFiles().length === 0, WAIT, 'the spool file removed');
   t.plan(3);
   t.assert.equal(spooling, 1);
   t.assert.deepEqual(spoolFiles(), []);
@@ -397,14 +421,14 @@ test('`Front` refuses connections past max-connections with 503 and counts them'
     warn: (m) => warnings.push(m),
   };
   const held = await Promise.all([client(port, t), client(port, t), client(port, t)]);
-  await sleep(50);
+  await poll(() => front.connections.size === 3, WAIT, 'three connections accepted');
   const over = await client(port, t);
   await over.closed;
   held[0]!.socket.destroy();
-  await sleep(50);
+  await poll(() => front.connections.size === 2, WAIT, 'the front to see one close');
   const next = await client(port, t);
   next.socket.write(GET);
-  await sleep(100);
+  await poll(() => statuses(next).length >= 1, WAIT, 'an answer on the next connection');
   t.plan(6);
   const refusal = parseResponses(over.received()).responses[0];
   t.assert.equal(refusal?.status, 503);
@@ -459,7 +483,11 @@ test('`Front` sends 100 Continue only while the body has not started to come', a
   waiting.socket.write(
     'PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n',
   );
-  await sleep(100);
+  await poll(
+    () => waiting.received().includes('\r\n\r\n'),
+    WAIT,
+    'an interim answer before the body',
+  );
   const before = waiting.received().toString('latin1');
   waiting.socket.write('data');
   const eager = await client(port, t);
@@ -471,7 +499,11 @@ test('`Front` sends 100 Continue only while the body has not started to come', a
     'PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 101\r\n\r\n',
   );
   await large.closed;
-  await sleep(100);
+  await poll(
+    () => statuses(waiting).length >= 2 && statuses(eager).length >= 1,
+    WAIT,
+    'the answers to both bodies',
+  );
   t.plan(4);
   t.assert.equal(before, 'HTTP/1.1 100 Continue\r\n\r\n');
   t.assert.deepEqual(
@@ -499,7 +531,7 @@ test('`Front` stops taking pipelined requests from a client that does not read i
   const whileStalled = handler.exchanges.length;
   c.socket.resume();
   while (handler.exchanges.length < n) await sleep(20);
-  await sleep(100);
+  await poll(() => statuses(c).length >= n, WAIT, `${n} answers`);
   t.plan(2);
   t.assert.ok(
     whileStalled < n / 2,
@@ -515,7 +547,11 @@ test('`Front` marks an exchange trusted only when its peer is in forwarded-allow
   const b = await client(wary.port, t);
   a.socket.write(GET);
   b.socket.write(GET);
-  await sleep(100);
+  await poll(
+    () => trusting.handler.exchanges.length > 0 && wary.handler.exchanges.length > 0,
+    WAIT,
+    'a request on each front',
+  );
   t.plan(2);
   t.assert.equal(trusting.handler.exchanges[0]?.trusted, true);
   t.assert.equal(wary.handler.exchanges[0]?.trusted, false);

@@ -14,6 +14,7 @@ import {
   decodeWindow,
   encodeFrame,
 } from '../../src/ipc/protocol.js';
+import { until } from '../helpers/load.js';
 
 const ignore = (): void => {};
 const events: LinkEvents = {
@@ -65,6 +66,7 @@ async function linkPair(): Promise<{
   };
 }
 
+/** Time for a frame that should not be sent to show up, were it sent. */
 const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 50));
 
 test('credit goes back in steps of GRANT_STEP, each step the sum of what was taken', async (t) => {
@@ -75,6 +77,8 @@ test('credit goes back in steps of GRANT_STEP, each step the sum of what was tak
   // A client taking a 64 KiB chunk at a time, as the socket drains.
   const chunk = 64 * 1024;
   for (let taken = 0; taken < 2 * GRANT_STEP + chunk; taken += chunk) pair.link.grant(1, chunk);
+  // The frames cross a real socket: wait for them, then a little more for any extra one.
+  await until(() => pair.windows.length >= 2, 10_000, 'two WINDOW frames');
   await settle();
   assert.deepEqual(pair.windows, [
     [1, GRANT_STEP],
@@ -83,6 +87,7 @@ test('credit goes back in steps of GRANT_STEP, each step the sum of what was tak
   // A single grant of at least a step goes at once.
   pair.windows.length = 0;
   pair.link.grant(1, GRANT_STEP * 3);
+  await until(() => pair.windows.length >= 1, 10_000, 'a WINDOW frame');
   await settle();
   // The 64 KiB left over from before travel with it: nothing is lost, only delayed.
   assert.deepEqual(pair.windows, [[1, GRANT_STEP * 3 + chunk]]);
@@ -91,11 +96,13 @@ test('credit goes back in steps of GRANT_STEP, each step the sum of what was tak
 test('credit owed to an exchange that ended is dropped, not sent', async (t) => {
   const pair = await linkPair();
   t.after(pair.close);
-  pair.link.open(2, sink);
+  let ended = false;
+  pair.link.open(2, { ...sink, onData: (_chunk, end) => (ended ||= end) });
   pair.link.grant(2, GRANT_STEP - 1);
   // The worker ends the response; then the client drains the rest.
   pair.worker.write(encodeFrame(2, Kind.DATA, FLAG_END, Buffer.from('end')));
-  await settle();
+  // The frame crosses a real socket: the grant below must come after the link has read it.
+  await until(() => ended, 10_000, 'the last DATA frame read by the link');
   pair.link.grant(2, GRANT_STEP);
   await settle();
   assert.deepEqual(pair.windows, []);
