@@ -14,6 +14,7 @@ import { test, type TestContext } from 'node:test';
 import { encodeUwsgiRequest } from '../../src/cgi/uwsgi.js';
 import { APPS, BIN, runCask, startCask, type RunningCask } from '../helpers/cask.js';
 import { get } from '../helpers/http.js';
+import { until } from '../helpers/load.js';
 import { deployBlock } from '../helpers/proxies.js';
 
 const LAUNCHER = fileURLToPath(new URL('../fixtures/activate.py', import.meta.url));
@@ -143,15 +144,30 @@ test('socket activation: HTTP on TCP and Unix sockets, uwsgi by name; --bind unu
 test('socket activation: a passed socket never leaks into a worker, so it refuses connections once closed', async (t) => {
   const server = await startCask(['several:site', '--chdir', APPS, '--graceful-timeout', '10s'], {
     launcher: launcher([{ listen: '127.0.0.1:0', name: 'http' }]),
+    env: { SAY_SLEEP: '1' },
   });
   t.after(() => server.stop());
   const port = bound(server)[0]?.port as number;
-  const slow = get(port, '/sleep?s=2');
-  await new Promise((r) => setTimeout(r, 300));
+  const slow = get(port, '/sleep?s=3');
+  let answered = false;
+  void slow.then(
+    () => (answered = true),
+    () => (answered = true),
+  );
+  // The app says so once the request is in it: its worker is busy for 3 s from there.
+  await server.waitFor('site sleeping 3');
   server.proc.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 400));
-  // The front closed its listener; a worker holding a copy would keep it accepting.
-  assert.equal(await refused(port), true);
+  // Logged just before the front closes its listener.
+  await server.waitFor('SIGTERM: shutting down');
+  // The front closed its listener; a worker holding a copy would keep it accepting until the
+  // worker exits, after the slow request: so the port must refuse while that is unanswered.
+  let closed = false;
+  await until(
+    async () => answered || (closed = await refused(port)),
+    15_000,
+    'the port to refuse or the slow request to end',
+  );
+  assert.equal(closed, true, 'the port refused connections while the worker still ran');
   assert.equal((await slow).status, 200);
   assert.equal(await server.exited, 0);
 });

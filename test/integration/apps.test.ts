@@ -238,10 +238,14 @@ test('several apps: a crash, SIGTTIN and SIGTTOU touch each app’s own workers'
 });
 
 test('several apps: SIGTERM turns /readyz 503, then drains the requests of every app', async (t) => {
-  const server = await startCask(['--shutdown-delay', '1s'], { cwd: configFile(t, TWO_APPS) });
+  const server = await startCask(['--shutdown-delay', '1s'], {
+    cwd: configFile(t, TWO_APPS),
+    env: { SAY_SLEEP: '1' },
+  });
   t.after(() => server.stop());
-  const slow = [get(server.port, '/api/sleep?s=0.8'), get(server.port, '/sleep?s=1.5')];
-  await new Promise((r) => setTimeout(r, 200));
+  const slow = [get(server.port, '/api/sleep?s=0.5'), get(server.port, '/sleep?s=1.5')];
+  // Each app says so once its request is in it: both are in progress for SIGTERM.
+  await Promise.all([server.waitFor('api sleeping 0.5'), server.waitFor('site sleeping 1.5')]);
   server.proc.kill('SIGTERM');
   await until(async () => (await get(server.port, '/readyz')).status === 503, 2000, '/readyz 503');
   const [api, site] = await Promise.all(slow);

@@ -162,10 +162,11 @@ test('a failed lifespan startup stops cask with exit code 4 and the traceback', 
 });
 
 test('SIGTERM drains an ASGI worker: the request in progress finishes, then the lifespan shutdown runs', async (t) => {
-  const server = await startCask(['asgi_app:app', '--chdir', APPS]);
+  const server = await startCask(['asgi_app:app', '--chdir', APPS], { env: { SAY_SLEEP: '1' } });
   t.after(() => server.stop());
   const slow = get(server.port, '/sleep?0.5');
-  await sleep(100);
+  // The app says so once the request is in it: only then is it in progress for SIGTERM.
+  await server.waitFor('sleeping 0.5');
   const code = server.stop();
   assert.equal((await slow).body.toString(), 'slept 0.5');
   assert.equal(await code, 0);

@@ -232,11 +232,12 @@ describe(
       const server = await startCask([
       'failures:application', '--chdir', APPS, '-w', '1', '--threads', '1', '--prefetch', '0',
       '--max-queue-wait', '0.3',
-    ]); // prettier-ignore
+    ], { env: { SAY_SLEEP: '1' } }); // prettier-ignore
       t.after(() => server.stop());
       const client = await h2session(t, server.port);
       const slow = get(client, '/sleep?1.5');
-      await sleep(100);
+      // The app says so once the stream holds the only thread: the next one must wait.
+      await server.waitFor('sleeping 1.5');
       const waiting = await get(client, '/ok');
       const ran = await slow;
       await server.waitFor(/No worker was free within 0\.3 s/);

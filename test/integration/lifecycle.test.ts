@@ -20,7 +20,16 @@ test('`cask serve` with no APP serves the bundled example page', async (t) => {
 });
 
 test('an app that fails to import is reported once and the server exits 4 without respawning', async () => {
-  const server = runCask(['serve', 'broken_import:application', '--chdir', APPS, '-w', '2', '-b', '127.0.0.1:0']);
+  const server = runCask([
+    'serve',
+    'broken_import:application',
+    '--chdir',
+    APPS,
+    '-w',
+    '2',
+    '-b',
+    '127.0.0.1:0',
+  ]);
   const code = await server.exited;
   assert.equal(code, 4);
   const err = server.stderr();
@@ -61,7 +70,14 @@ test('a port already in use exits 1 with a clear message', async (t) => {
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
   t.after(() => blocker.close());
   const port = (blocker.address() as { port: number }).port;
-  const server = runCask(['serve', 'hello:application', '--chdir', APPS, '-b', `127.0.0.1:${port}`]);
+  const server = runCask([
+    'serve',
+    'hello:application',
+    '--chdir',
+    APPS,
+    '-b',
+    `127.0.0.1:${port}`,
+  ]);
   assert.equal(await server.exited, 1);
   assert.match(server.stderr(), /already in use/);
 });
@@ -69,11 +85,20 @@ test('a port already in use exits 1 with a clear message', async (t) => {
 test('a Unix socket listener serves requests', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'cask-test-'));
   const path = join(dir, 'app.sock');
-  const server = await startCask(['serve', 'hello:application', '--chdir', APPS, '-b', `unix:${path}`]);
+  const server = await startCask([
+    'serve',
+    'hello:application',
+    '--chdir',
+    APPS,
+    '-b',
+    `unix:${path}`,
+  ]);
   t.after(() => server.stop());
   const raw = await new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const socket = connect({ path }, () => socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+    const socket = connect({ path }, () =>
+      socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+    );
     socket.on('data', (c) => chunks.push(c));
     socket.on('end', () => resolve(Buffer.concat(chunks)));
     socket.on('error', reject);
@@ -84,9 +109,19 @@ test('a Unix socket listener serves requests', async (t) => {
 });
 
 test('--access-log - writes combined-format lines to stdout', async (t) => {
-  const server = await startCask(['serve', 'hello:application', '--chdir', APPS, '--access-log', '-']);
+  const server = await startCask([
+    'serve',
+    'hello:application',
+    '--chdir',
+    APPS,
+    '--access-log',
+    '-',
+  ]);
   t.after(() => server.stop());
-  await get(server.port, '/logged?q=1', { 'User-Agent': 'test-agent/1.0', Referer: 'http://ref.test/' });
+  await get(server.port, '/logged?q=1', {
+    'User-Agent': 'test-agent/1.0',
+    Referer: 'http://ref.test/',
+  });
   await server.waitFor('/logged');
   assert.match(
     server.stdout(),
@@ -96,9 +131,13 @@ test('--access-log - writes combined-format lines to stdout', async (t) => {
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   test(`${signal} lets in-flight requests finish, refuses new connections, and exits 0`, async () => {
-    const server = await startCask(['serve', 'failures:application', '--chdir', APPS, '--threads', '2']);
+    const server = await startCask(
+      ['serve', 'failures:application', '--chdir', APPS, '--threads', '2'],
+      { env: { SAY_SLEEP: '1' } },
+    );
     const inflight = get(server.port, '/sleep?1', {}, { ms: 10_000 });
-    await new Promise((r) => setTimeout(r, 300));
+    // The app says so once the request is in it: only then is it in flight for the signal.
+    await server.waitFor('sleeping 1.0');
     server.proc.kill(signal);
     const response = await inflight;
     assert.equal(response.status, 200);

@@ -13,7 +13,14 @@ import { APPS, startCask } from '../helpers/cask.js';
 import { get } from '../helpers/http.js';
 import { until } from '../helpers/load.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** The targets of the requests running in a worker thread, from the admin /stats. */
+async function running(admin: number): Promise<string[]> {
+  const r = await get(admin, '/stats');
+  const doc = JSON.parse(r.body.toString()) as {
+    workers: Array<{ requests: Array<{ target: string; started: boolean }> }>;
+  };
+  return doc.workers.flatMap((w) => w.requests.filter((q) => q.started).map((q) => q.target));
+}
 
 async function readyz(
   port: number,
@@ -39,7 +46,12 @@ test('SIGTERM: /readyz turns 503 first, --shutdown-delay keeps serving, in-fligh
   assert.equal((await readyz(admin)).status, 200);
 
   const inflight = get(server.port, '/sleep?1.5', {}, { ms: 10_000 });
-  await sleep(200);
+  // In flight: the admin listener's /stats shows it running in a worker thread.
+  await until(
+    async () => (await running(admin)).includes('/sleep?1.5'),
+    10_000,
+    'the request running',
+  );
   server.proc.kill('SIGTERM');
   await server.waitFor(
     'SIGTERM: not ready any more; serving 1 s more before closing the listeners',
@@ -83,9 +95,12 @@ test('SIGTERM closes an idle keep-alive connection at once', async () => {
 });
 
 test('a second SIGTERM stops at once with 143', async () => {
-  const server = await startCask(['failures:application', '--chdir', APPS]);
+  const server = await startCask(['failures:application', '--chdir', APPS], {
+    env: { SAY_SLEEP: '1' },
+  });
   const inflight = get(server.port, '/sleep?20', {}, { ms: 10_000 }).catch(() => undefined);
-  await sleep(200);
+  // The app says so once the request is in it: the shutdown then waits for it.
+  await server.waitFor('sleeping 20');
   server.proc.kill('SIGTERM');
   await server.waitFor('SIGTERM: shutting down');
   server.proc.kill('SIGTERM');

@@ -98,22 +98,26 @@ test('a thread blocked in C past --timeout-grace gets its worker replaced and it
 });
 
 test('a request that waits longer than --max-queue-wait gets 503 with Retry-After', async (t) => {
-  const server = await startCask([
-    'failures:application',
-    '--chdir',
-    APPS,
-    '-w',
-    '1',
-    '--threads',
-    '1',
-    '--prefetch',
-    '0',
-    '--max-queue-wait',
-    '0.3',
-  ]);
+  const server = await startCask(
+    [
+      'failures:application',
+      '--chdir',
+      APPS,
+      '-w',
+      '1',
+      '--threads',
+      '1',
+      '--prefetch',
+      '0',
+      '--max-queue-wait',
+      '0.3',
+    ],
+    { env: { SAY_SLEEP: '1' } },
+  );
   t.after(() => server.stop());
   const slow = get(server.port, '/sleep?1.5', {}, { ms: 10_000 });
-  await sleep(100);
+  // The app says so once the request holds the only thread: the next one must wait.
+  await server.waitFor('sleeping 1.5');
   const waiting = await get(server.port, '/ok', {}, { ms: 10_000 });
   assert.equal(waiting.status, 503);
   assert.equal(waiting.headers['retry-after'], '1');

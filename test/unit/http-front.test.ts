@@ -25,9 +25,17 @@ const WAIT = 5000;
 /** The responses `c` has received so far. */
 const statuses = (c: Client): number[] =>
   parseResponses(c.received()).responses.map((r) => r.status);
-/** Every test here stops by itself, whatever goes wrong. */
-const test = (name: string, fn: (t: TestContext) => void | Promise<void>): void => {
-  nodeTest(name, { timeout: 10_000 }, fn);
+/**
+ * Every test here stops by itself, whatever goes wrong: after 10 s, or `timeout` for the few
+ * that take seconds on purpose (their margins are seconds wide, so a loaded machine stretches
+ * them).
+ */
+const test = (
+  name: string,
+  fn: (t: TestContext) => void | Promise<void>,
+  timeout = 10_000,
+): void => {
+  nodeTest(name, { timeout }, fn);
 };
 
 class StubHandler implements RequestHandler {
@@ -123,18 +131,26 @@ test('`Front` answers 408 to a head that takes longer than header-timeout', asyn
 });
 
 test('`Front` counts the first head timeout from the connection, the next from their first byte', async (t: TestContext) => {
-  const { port, handler } = await harness(t, { headerTimeoutMs: 400, keepAliveMs: 2000 });
+  // Every step is a second inside the 2 s header-timeout, or past it and past the sweep that
+  // answers it, so a pause of the process of up to about a second (a loaded machine) cannot
+  // flip an outcome. The front's sweep runs every 500 ms (a quarter of the shortest timeout),
+  // so the 408 goes out between 2 and 2.5 s after connect.
+  const { port, handler } = await harness(t, { headerTimeoutMs: 2000, keepAliveMs: 5000 });
   const late = await client(port, t);
-  await sleep(250);
+  await sleep(1000); // the first byte arrives 1 s before the connection's deadline
   late.socket.write('GET / HTTP/1.1\r\n');
-  await sleep(250); // 500 ms after connect, 250 ms after the first byte
+  // 2.8 s after connect, past the 408: only 1.8 s after the first byte, so a timeout counted
+  // from the first byte (deadline at 3 s) would let this head complete and get a 200.
+  await sleep(1800);
   late.socket.write('Host: a\r\n\r\n');
   await late.closed;
   const c = await client(port, t);
   c.socket.write(GET);
-  await sleep(600); // idle, well within keep-alive
+  await sleep(1800); // idle, well within keep-alive (5 s)
   c.socket.write('GET / HTTP/1.1\r\n');
-  await sleep(250);
+  // 1 s after the first byte, well within 2 s; but 2.8 s after the connection and after the
+  // previous answer, so a timeout counted from either would answer 408.
+  await sleep(1000);
   c.socket.write('Host: a\r\n\r\n');
   await poll(() => statuses(c).length >= 2, WAIT, 'the answer to the second request');
   t.plan(3);
@@ -144,7 +160,7 @@ test('`Front` counts the first head timeout from the connection, the next from t
     [200, 200],
   );
   t.assert.equal(handler.exchanges.length, 2);
-});
+}, 30_000);
 
 test('`Front` closes a silent new connection at header-timeout and an idle one at keep-alive, without a 408', async (t: TestContext) => {
   const { port, handler } = await harness(t, { headerTimeoutMs: 300, keepAliveMs: 600 });
@@ -243,25 +259,28 @@ test('`Front` cancels the request of a client dropped by send-timeout mid-respon
 });
 
 test('`Front` keeps a slow reader that takes bytes more often than send-timeout', async (t: TestContext) => {
-  const { port, handler } = await harness(t, { sendTimeoutMs: 400 });
-  handler.size = 16 << 20;
+  const { port, handler } = await harness(t, { sendTimeoutMs: 2500 });
+  handler.size = 24 << 20;
   const c = await client(port, t);
   c.socket.pause();
   c.socket.write('GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
-  // Read for 2 ms every 150 ms: never 400 ms without taking bytes, but far slower than the
-  // server could send.
+  // Read for 2 ms every 400 ms: a read takes 2 to 4 MiB at most (one or two polls of the
+  // socket), so the 24 MiB take a dozen reads or more, about 5 s, far slower than the server
+  // could send; bytes stay pending on its side for about 4 s of it, well past send-timeout.
+  // But the client never goes 2.5 s without taking bytes: a pause of up to 2 s (a loaded
+  // machine) still passes.
   const timer = setInterval(() => {
     c.socket.resume();
     setTimeout(() => c.socket.pause(), 2);
-  }, 150);
+  }, 400);
   t.after(() => clearInterval(timer));
   await c.closed;
   clearInterval(timer);
   t.plan(3);
   t.assert.deepEqual(handler.refusals, []);
   t.assert.equal(handler.gone, 0);
-  t.assert.equal(parseResponses(c.received()).responses[0]?.body.length, 16 << 20);
-});
+  t.assert.equal(parseResponses(c.received()).responses[0]?.body.length, 24 << 20);
+}, 30_000);
 
 /** This process's response spool files (response.ts names them by pid). */
 function spoolFiles(): string[] {
@@ -388,7 +407,7 @@ test('`Front` holds at most response-spool-memory for clients that do not read: 
     Array(6).fill(`${16 << 20} true`),
   );
   t.assert.deepEqual([ledger.inMemory, spoolFiles().length], [0, 0], 'claims and files given back');
-});
+}, 30_000);
 
 test('`Front` removes the spool of a client dropped by send-timeout', async (t: TestContext) => {
   const { port, front, handler } = await harness(t, {
@@ -590,7 +609,12 @@ for (const [what, header, address, trusted] of [
       c.socket.write(bytes.subarray(i, i + 1));
       if (i < header.length + 2) await sleep(1);
     }
-    while (handler.exchanges.length === 0) await sleep(10);
+    // The answer too: the handler has the request before its answer reaches the client.
+    await poll(
+      () => handler.exchanges.length > 0 && statuses(c).length > 0,
+      WAIT,
+      'the request and its answer',
+    );
     t.plan(3);
     t.assert.equal(handler.exchanges[0]?.remoteAddr, address);
     t.assert.equal(handler.exchanges[0]?.trusted, trusted);
