@@ -5,6 +5,7 @@ import { constants, gunzipSync } from 'node:zlib';
 import type { Flushed, ResponseSink } from '../../src/exchange.js';
 import { CompressingSink } from '../../src/static/compress.js';
 import { DEFAULT_COMPRESS_TYPES, typeMatcher } from '../../src/static/types.js';
+import { until } from '../helpers/load.js';
 
 /** A transport's sink that holds credit until told to pay it. */
 class HoldingSink implements ResponseSink {
@@ -35,19 +36,6 @@ class HoldingSink implements ResponseSink {
 const rules = { minSize: 10, types: typeMatcher(DEFAULT_COMPRESS_TYPES) };
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
 
-/**
- * Waits until `done()` holds, ticking. node:zlib compresses on the libuv thread pool, so how
- * long the compressor takes to hand its output on depends on how busy the machine is; a fixed
- * wait passed here and failed on a loaded CI runner.
- */
-async function until(done: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`still waiting after 10 s for ${what}`);
-    await tick();
-  }
-}
-
 /** What the compressed output handed to the inner sink so far decodes to. */
 function decodedSoFar(inner: HoldingSink): string {
   if (inner.chunks.length === 0) return '';
@@ -68,22 +56,36 @@ test('`CompressingSink` credits the app only after the transport credits the out
   sink.head('200 OK', ['Content-Type', 'text/plain'], piece, false, flushed);
   sink.data(piece, false, flushed);
   // Both pieces have reached the transport (each is flushed through the compressor) ...
-  await until(() => decodedSoFar(inner) === piece.toString().repeat(2), 'two pieces compressed');
+  // node:zlib compresses on the libuv thread pool, so how long that takes depends on how busy
+  // the machine is: a fixed wait passed here and failed on a loaded CI runner.
+  await until(
+    () => decodedSoFar(inner) === piece.toString().repeat(2),
+    10_000,
+    'two pieces compressed',
+  );
   await tick();
   // ... and the transport has not credited them, so neither has the app been.
   t.assert.strictEqual(credited, 0, 'credited before the transport took the bytes');
   // The compressor's flush callbacks, which record what is owed, may come a little after the
   // output itself; the transport pays whatever it holds each time until the app is credited.
-  await until(() => {
-    inner.payAll();
-    return credited >= 2 * piece.length;
-  }, 'the app credited for two pieces');
+  await until(
+    () => {
+      inner.payAll();
+      return credited >= 2 * piece.length;
+    },
+    10_000,
+    'the app credited for two pieces',
+  );
   t.assert.strictEqual(credited, 2 * piece.length);
   sink.data(piece, true, flushed);
-  await until(() => {
-    inner.payAll();
-    return credited >= 3 * piece.length;
-  }, 'the app credited for the last piece');
+  await until(
+    () => {
+      inner.payAll();
+      return credited >= 3 * piece.length;
+    },
+    10_000,
+    'the app credited for the last piece',
+  );
   t.assert.strictEqual(credited, 3 * piece.length);
   t.assert.strictEqual(
     gunzipSync(Buffer.concat(inner.chunks)).toString(),
