@@ -227,7 +227,7 @@ export function renderMetrics(snap: Snapshot, utilization?: number): string {
   perWorker(
     'cask_worker_requests_total',
     'counter',
-    'Requests dispatched to the worker over its life.',
+    'Requests the worker has taken over its life, not counting those it gave back unstarted.',
     (w) => w.served,
   );
   perWorker(
