@@ -62,7 +62,21 @@ export function runCask(args: string[], options: StartOptions = {}): RunningCask
     out += s;
     check();
   });
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  // 'exit' can come before the last of the server's output has been read from its pipes (a
+  // message printed just before it exits, which a test then looks for); 'close' comes once
+  // both pipes are drained. A process the server started may hold them open after it (the new
+  // process of SIGUSR2 writes to the same stderr), so that wait is bounded: draining what is
+  // already in the pipes takes one turn of the event loop, not a second.
+  const drained = new Promise<void>((resolve) => proc.once('close', () => resolve()));
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once('exit', (code) => {
+      const bound = setTimeout(() => resolve(code), 1000);
+      void drained.then(() => {
+        clearTimeout(bound);
+        resolve(code);
+      });
+    }),
+  );
   const server: RunningCask = {
     proc,
     port: 0,

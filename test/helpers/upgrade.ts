@@ -11,8 +11,17 @@ export async function successorPid(pidFile: string, old: number): Promise<number
   let pid = old;
   await until(
     () => {
-      pid = Number(readFileSync(pidFile, 'utf8').trim());
-      return pid !== old;
+      // The file is rewritten in place (truncated, then written), so a read can come between
+      // the two and find it empty, which would read as pid 0: only a whole line counts.
+      let text: string;
+      try {
+        text = readFileSync(pidFile, 'utf8');
+      } catch {
+        return false;
+      }
+      if (!/^\d+\n$/.test(text)) return false;
+      pid = Number(text);
+      return pid > 0 && pid !== old;
     },
     20_000,
     'the new process to write the pid file',

@@ -11,6 +11,7 @@ import type { Exchange, RequestHandler } from '../../src/exchange.js';
 import { Front } from '../../src/http/front.js';
 import { ParserPool, RequestParser, type ParserEvent } from '../../src/http/parser.js';
 import { testFrontOptions } from '../helpers/front.js';
+import { until } from '../helpers/load.js';
 
 const LIMITS = {
   maxRequestLine: 1024,
@@ -132,7 +133,14 @@ test('connections that interleave over a real Front each see only their own requ
   b.write('GET /b HTTP/1.1\r\nHost: b.example\r\nX-B: 1\r\nCookie: b-secret\r\n\r\n');
   t.assert.strictEqual(await response(b), '/b\nHost: b.example\nX-B: 1\nCookie: b-secret');
   a.write('GET /a HTTP/1.1\r\nHost: a.example\r\nX-A: ');
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // a's bytes must have been read (a holding a parser) before c's arrive. A fixed wait does not
+  // ensure that on a busy machine; the front's connections show it: a's is the only one that
+  // is not idle once it holds half a head.
+  await until(
+    () => [...front.connections].filter((connection) => !connection.idle).length === 1,
+    10_000,
+    "a's half head read by the front",
+  );
   c.write('GET /c HTTP/1.1\r\nHost: c.example\r\n\r\n');
   t.assert.strictEqual(await response(c), '/c\nHost: c.example');
   b.write('GET /b2 HTTP/1.1\r\nHost: b.example\r\n\r\n');
