@@ -372,7 +372,6 @@ export class Pool {
   // -- dispatch -------------------------------------------------------------------------
 
   private tryDispatch(job: PoolJob): boolean {
-    const prefetch = this.options.prefetch;
     const count = this.workers.length;
     // With autoscaling the oldest of equally busy workers is preferred, so a light load
     // leaves the youngest idle and they can be retired; otherwise ties rotate.
@@ -380,9 +379,7 @@ export class Pool {
     let best: WorkerProcess | undefined;
     for (let i = 0; i < count; i++) {
       const worker = this.workers[(start + i) % count] as WorkerProcess;
-      const threads = worker.threads;
-      if (!worker.accepting || worker.inFlight >= (worker.stalled ? threads : threads + prefetch))
-        continue;
+      if (!this.canTake(worker)) continue;
       if (best === undefined || worker.inFlight < best.inFlight) best = worker;
       if (best.inFlight === 0) break;
     }
@@ -427,14 +424,24 @@ export class Pool {
   private unstick(): boolean {
     const now = Date.now();
     let again = false;
+    const stalled: WorkerProcess[] = [];
     for (const worker of this.workers) {
-      const threads = worker.threads;
-      if (worker.state !== 'ready' || worker.inFlight <= threads) continue;
+      if (worker.state !== 'ready' || worker.inFlight <= worker.threads) continue;
       again = true;
       if (now - worker.lastDoneAt < STALL_MS) continue;
       worker.stalled = true;
+      stalled.push(worker);
+    }
+    // A request given back waits in the front's queue for the next worker that can take it.
+    // While no other worker can (one worker, or every other one stalled or full), it would only
+    // come back to the same worker, one RECLAIM and one resend later, as often as every
+    // STALL_MS for requests that simply take longer than that: so it stays where it is until
+    // another worker has room, which a later check sees.
+    if (stalled.length === 0 || !this.workers.some((w) => this.canTake(w))) return again;
+    for (const worker of stalled) {
       // The worker starts requests in the order it got them, so the newest ones beyond its
       // thread count are the ones still waiting; a Map iterates in insertion order.
+      const threads = worker.threads;
       let index = 0;
       for (const held of worker.held.values()) {
         if (held.detached === true) continue; // started, and on no thread
@@ -444,6 +451,12 @@ export class Pool {
       }
     }
     return again;
+  }
+
+  /** Whether tryDispatch() could give `worker` one more request now. */
+  private canTake(worker: WorkerProcess): boolean {
+    const limit = worker.stalled ? worker.threads : worker.threads + this.options.prefetch;
+    return worker.accepting && worker.inFlight < limit;
   }
 
   // -- the watchdog -------------------------------------------------------------------

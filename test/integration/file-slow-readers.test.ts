@@ -157,7 +157,10 @@ test(`${CLIENTS} clients that never read an 8 MiB static file: full pieces only 
   // are about 7 MiB. 48 MiB leaves room for the garbage collector's timing.
   assert.ok(grew < 48 * MiB, `front RSS grew ${(grew / MiB).toFixed(1)} MiB`);
   assert.ok(claimed <= 4 * MiB, `${claimed} bytes claimed`);
-  assert.ok(fast < 2000, `a fast request took ${fast} ms`);
+  // A front held up by the readers would answer only once they had read (never, here, before
+  // --send-timeout's 120 s); 10 s tells that apart from a machine busy with other work, where
+  // this request has been seen to take 4 s.
+  assert.ok(fast < 10_000, `a fast request took ${fast} ms`);
 
   const responses = await Promise.all(readers.map((r) => r.finish()));
   for (const response of responses) {
