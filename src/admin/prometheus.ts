@@ -227,7 +227,7 @@ export function renderMetrics(snap: Snapshot, utilization?: number): string {
   perWorker(
     'cask_worker_requests_total',
     'counter',
-    'Requests the worker has taken over its life, not counting those it gave back unstarted.',
+    'Requests dispatched to the worker over its life; one given back unstarted and sent again counts for each worker it was sent to.',
     (w) => w.served,
   );
   perWorker(

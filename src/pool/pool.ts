@@ -351,9 +351,6 @@ export class Pool {
     worker.held.delete(id);
     worker.settle(Date.now());
     worker.inFlight--;
-    // The worker gave the request back unstarted: it does not count towards the requests it
-    // served (`--max-requests`, `cask_worker_requests_total`); the worker that runs it does.
-    worker.served--;
     if (worker.inFlight === 0) worker.idleSince = Date.now();
     const job = sink as PoolJob;
     if (this.release(job)) {

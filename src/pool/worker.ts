@@ -151,8 +151,7 @@ export class WorkerProcess {
   accepting = false;
   /** Why it should be replaced (max-requests, max-lifetime, max-rss), once a fresh one is ready. */
   retiring: string | undefined;
-  /** Requests it has taken over its life (less those it gave back unstarted), and how many it
-   *  may take (max-requests). */
+  /** Requests dispatched to it over its life, and how many it may take (max-requests). */
   served = 0;
   maxServed = Infinity;
   /** When max-lifetime retires it (ms since the epoch). */
