@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { adminPort } from '../helpers/admin.js';
 import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
 import { exchange, get } from '../helpers/http.js';
+import { until } from '../helpers/load.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -119,11 +120,14 @@ describe('a broken app behind cask', () => {
         resolve();
       });
     });
+    // The worker learns of the disconnect at its next write to the front, and close() runs
+    // after that: poll for it, with a deadline far past what a loaded machine needs.
     let closed = '';
-    for (let i = 0; i < 50 && !closed.includes('stream'); i++) {
-      await sleep(100);
-      closed = (await get(server.port, '/closed')).body.toString();
-    }
+    await until(
+      async () => (closed = (await get(server.port, '/closed')).body.toString()).includes('stream'),
+      20_000,
+      'close() of the abandoned stream',
+    ).catch(() => {});
     assert.match(closed, /stream/);
   });
 
@@ -131,11 +135,14 @@ describe('a broken app behind cask', () => {
     const before = (await get(server.port, '/pid')).body.toString();
     const r = await get(server.port, '/busy?10', {}, { ms: 8000 });
     assert.equal(r.status, 504);
+    // The thread is stopped asynchronously after the 504 is sent: poll for its finally block.
     let closed = '';
-    for (let i = 0; i < 50 && !closed.includes('busy-finally'); i++) {
-      await sleep(50);
-      closed = (await get(server.port, '/closed')).body.toString();
-    }
+    await until(
+      async () =>
+        (closed = (await get(server.port, '/closed')).body.toString()).includes('busy-finally'),
+      20_000,
+      "the app's finally block",
+    ).catch(() => {});
     assert.match(closed, /busy-finally/, "the app's finally block ran");
     assert.equal((await get(server.port, '/pid')).body.toString(), before);
   });
@@ -143,11 +150,13 @@ describe('a broken app behind cask', () => {
   test('a worker that dies mid-request gives 502 and is respawned', async () => {
     const r = await get(server.port, '/die');
     assert.equal(r.status, 502);
+    // A new Python worker has to start: on a loaded machine that can take several seconds.
     let ok = 0;
-    for (let i = 0; i < 50 && ok !== 200; i++) {
-      await sleep(100);
-      ok = (await get(server.port, '/ok')).status;
-    }
+    await until(
+      async () => (ok = (await get(server.port, '/ok')).status) === 200,
+      30_000,
+      'a respawned worker',
+    ).catch(() => {});
     assert.equal(ok, 200);
     assert.match(server.stderr(), /Worker exited/);
   });
@@ -159,11 +168,13 @@ describe('a broken app behind cask', () => {
       server.stderr(),
       /Worker link broken, killing the worker: Unknown link frame kind from worker: 0x7f \(CASK_LINK_PROTOCOL\)/,
     );
+    // A new Python worker has to start: on a loaded machine that can take several seconds.
     let ok = 0;
-    for (let i = 0; i < 50 && ok !== 200; i++) {
-      await sleep(100);
-      ok = (await get(server.port, '/ok')).status;
-    }
+    await until(
+      async () => (ok = (await get(server.port, '/ok')).status) === 200,
+      30_000,
+      'a new worker',
+    ).catch(() => {});
     assert.equal(ok, 200, 'a new worker serves');
   });
 });
@@ -171,7 +182,11 @@ describe('a broken app behind cask', () => {
 test('a full queue answers 503 with Retry-After', async (t) => {
   const server = await startCask(['failures:application', '--chdir', APPS, '-w', '1', '--threads', '1', '--prefetch', '0', '--max-queue', '1']);
   t.after(() => server.stop());
-  const results = await Promise.all([0, 1, 2, 3].map(() => get(server.port, '/sleep?0.5', {}, { ms: 10_000 })));
+  // Four requests on four connections at once: one runs, one waits in the queue, two find it
+  // full. That holds only while all four reach the front before the first one ends, so each
+  // runs 2 s: on a loaded machine the four connections can be read hundreds of milliseconds
+  // apart, and with a shorter request the queue could empty before the last one arrives.
+  const results = await Promise.all([0, 1, 2, 3].map(() => get(server.port, '/sleep?2', {}, { ms: 20_000 })));
   const statuses = results.map((r) => r.status).sort();
   assert.deepEqual(statuses, [200, 200, 503, 503]);
   const busy = results.find((r) => r.status === 503)!;
@@ -180,22 +195,28 @@ test('a full queue answers 503 with Retry-After', async (t) => {
 
 test('an app still running after its whole response is shown by /stats with its request, and its later error is logged with it', async (t) => {
   const server = await startCask(
-    ['failures:application', '--chdir', APPS, '-w', '1', '--threads', '2', '--admin-bind', '127.0.0.1:0'],
+    // --graceful-timeout 1: the app is still in its 10 s sleep when the test ends, and the
+    // stop need not wait for it.
+    ['failures:application', '--chdir', APPS, '-w', '1', '--threads', '2', '--admin-bind', '127.0.0.1:0', '--graceful-timeout', '1'],
     { env: { CASK_ADMIN_TOKEN: 'tok' } },
   );
   t.after(() => server.stop());
   // The client has the whole body (its Content-Length) while the app sleeps on: the front
-  // is done with the exchange, the worker is not.
+  // is done with the exchange, the worker is not. The app sleeps 10 s after its body, so a
+  // front that waited for the app to finish answers after 10 s; the bound of 5 s leaves a
+  // loaded machine seconds for a request that takes milliseconds, and the /stats request
+  // below still comes while the app sleeps.
   const started = Date.now();
-  const whole = await get(server.port, '/after-body?2');
+  const whole = await get(server.port, '/after-body?10', {}, { ms: 20_000 });
   assert.equal(whole.body.toString(), 'all of it');
-  assert.ok(Date.now() - started < 1500, 'the response came before the app finished');
+  const took = Date.now() - started;
+  assert.ok(took < 5000, `the response came after ${took} ms, not before the app finished`);
   const stats = JSON.parse(
     (await get(adminPort(server), '/stats', { Authorization: 'Bearer tok' })).body.toString(),
   ) as { workers: Array<{ requests: Array<{ method: string; target: string }> }> };
   assert.deepEqual(
     stats.workers.flatMap((w) => w.requests).map((r) => `${r.method} ${r.target}`),
-    ['GET /after-body?2'],
+    ['GET /after-body?10'],
   );
   // An error the app raises after its whole response still names the request in the log.
   const late = await get(server.port, '/raise-after-body?0.2');

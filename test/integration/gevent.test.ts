@@ -44,13 +44,15 @@ test(
   'a gevent request past --timeout gets 504, is stopped in its greenlet, and its neighbours finish',
   { skip: missing },
   async (t) => {
-    const server = await startCask([...gevent, '-w', '1', '--timeout', '1']);
+    // The neighbour runs 0.5 s under a 3 s timeout: it must finish, and a loaded machine can
+    // add seconds to a request, which must not push it past the timeout too.
+    const server = await startCask([...gevent, '-w', '1', '--timeout', '3']);
     t.after(() => server.stop());
     const pid = (await get(server.port, '/pid')).body.toString();
-    const neighbour = get(server.port, '/sleep?0.8', {}, { ms: 10_000 });
+    const neighbour = get(server.port, '/sleep?0.5', {}, { ms: 10_000 });
     const slow = await get(server.port, '/sleep?30', {}, { ms: 10_000 });
     assert.equal(slow.status, 504);
-    assert.equal((await neighbour).body.toString(), 'slept 0.8');
+    assert.equal((await neighbour).body.toString(), 'slept 0.5');
     await server.waitFor('sleep 30 stopped by RequestTimeout');
     assert.equal((await get(server.port, '/pid')).body.toString(), pid);
   },

@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   constants,
@@ -19,6 +20,7 @@ import { sleep } from '../helpers/attacks.js';
 import { APPS, onPath, startCask, type RunningCask } from '../helpers/cask.js';
 import { h2session } from '../helpers/h2.js';
 import { exchange, get } from '../helpers/http.js';
+import { until } from '../helpers/load.js';
 import { makeCerts, opensslMissing } from '../helpers/tls.js';
 
 const MiB = 1024 * 1024;
@@ -202,15 +204,19 @@ describe('HTTP/2 behind a PROXY protocol balancer', () => {
 describe('HTTP/2 streams and the app threads (big_responses app, 1 worker × 2 threads)', () => {
   const THREADS = 2;
 
-  /** Both threads answered a 0.2 s request within a second: every thread was free. */
+  /**
+   * Both of THREADS requests of 0.2 s were answered: a thread was free to run them. While every
+   * thread is held by a stream nobody reads they are never answered, and give up after 5 s.
+   * The answer itself is the signal, not how fast it came: a loaded machine can take well over
+   * a second for a 0.2 s request, which must not read as held threads.
+   */
   async function threadsFree(port: number): Promise<boolean> {
-    const start = Date.now();
     const answers = await Promise.all(
       Array.from({ length: THREADS }, () =>
-        get(port, '/sleep?0.2', {}, { ms: 3000 }).catch(() => undefined),
+        get(port, '/sleep?0.2', {}, { ms: 5000 }).catch(() => undefined),
       ),
     );
-    return answers.every((a) => a?.status === 200) && Date.now() - start < 1000;
+    return answers.every((a) => a?.status === 200);
   }
 
   const inflight = async (port: number): Promise<number> =>
@@ -254,19 +260,30 @@ describe('HTTP/2 streams and the app threads (big_responses app, 1 worker × 2 t
     t.after(() => server.stop());
     const client = await h2session(t, server.port, 256 * MiB);
     const streams: ClientHttp2Stream[] = [];
+    const started: Array<Promise<unknown>> = [];
     for (let i = 0; i < THREADS; i++) {
       const stream = client.request({ ':path': '/stream' });
       stream.on('error', () => {});
+      started.push(once(stream, 'response'));
       stream.pause(); // read nothing: the app fills the window and waits
       streams.push(stream);
     }
-    await sleep(300);
+    // A stream's headers go out with the first piece its generator yields: once both have
+    // arrived, both apps are in their 20 MiB generators, which cannot finish while the client
+    // reads nothing, so they hold both threads.
+    await Promise.all(started);
     const busy = !(await threadsFree(server.port));
     for (const stream of streams) stream.close(constants.NGHTTP2_CANCEL);
-    let freed = false;
-    for (let i = 0; i < 20 && !freed; i++) {
-      freed = (await inflight(server.port)) === 0 && (await threadsFree(server.port));
-    }
+    // The worker learns of the resets asynchronously: poll, with a deadline far past what a
+    // loaded machine needs, for the generators closed and the threads answering again.
+    const freed = await until(
+      async () => (await inflight(server.port)) === 0 && (await threadsFree(server.port)),
+      20_000,
+      'the threads to be freed',
+    ).then(
+      () => true,
+      () => false,
+    );
     t.plan(2);
     t.assert.ok(busy, 'the threads were held by the streams nobody read');
     t.assert.ok(freed, 'the reset streams left no thread busy');
@@ -361,11 +378,9 @@ describe('HTTP/2 streams and the app threads (big_responses app, 1 worker × 2 t
     const start = Date.now();
     const code = await closed;
     const after = Date.now() - start;
+    // The generator is closed once the worker has heard of the reset: poll for it.
     let left = await inflight(server.port);
-    for (let i = 0; i < 20 && left > 0; i++) {
-      await sleep(100);
-      left = await inflight(server.port);
-    }
+    await until(async () => (left = await inflight(server.port)) === 0, 15_000).catch(() => {});
     t.plan(3);
     t.assert.equal(code, constants.NGHTTP2_CANCEL);
     t.assert.ok(after >= 900 && after < 5000, `reset after ${after} ms`);
@@ -455,20 +470,20 @@ describe('HTTP/2 limits, versions and shutdown', () => {
   });
 
   test('SIGTERM: GOAWAY, the stream in flight completes, and the server exits 0', async (t: TestContext) => {
-    const server = await startCask([
-      'big_responses:application',
-      '--chdir',
-      APPS,
-      '--threads',
-      '2',
-    ]);
+    const server = await startCask(
+      ['big_responses:application', '--chdir', APPS, '--threads', '2'],
+      { env: { SAY_SLEEP: '1' } },
+    );
     t.after(() => server.stop());
     const client = await h2session(t, server.port, 256 * MiB);
     const goaway = new Promise<number>((resolve) =>
       client.once('goaway', (code: number) => resolve(code)),
     );
-    const inFlight = request(client, { ':path': '/sleep?1' });
-    await sleep(300);
+    // The stream is in flight once the app says it started: a signal sent before the front has
+    // read the request would test a stream refused by the GOAWAY instead. It runs 3 s, so that
+    // it is still running when the signal comes even if the log line reaches the test late.
+    const inFlight = request(client, { ':path': '/sleep?3' });
+    await server.waitFor('sleeping 3.0');
     server.proc.kill('SIGTERM');
     const code = await goaway;
     const answer = await inFlight;
@@ -637,7 +652,8 @@ async function rawH2(
     socket,
     data: (stream) => data.get(stream) ?? '',
     async until(done) {
-      const deadline = Date.now() + 5000;
+      // A deadline for frames that should come in milliseconds, generous for a loaded machine.
+      const deadline = Date.now() + 15_000;
       while (!done(seen) && Date.now() < deadline) {
         await new Promise<void>((resolve) => {
           waiters.push(resolve);

@@ -138,8 +138,12 @@ test('a WSGI stream holds a thread of the threaded worker for its whole life', a
   t.after(() => server.stop());
   const streams = await openStreams(server.port, '/events?0.2', 20);
   t.after(() => streams.close());
+  // Wait until four streams get events (a loaded machine can take seconds to start them),
+  // then 2 s more: any fifth stream would have had time to start as well.
+  const streamingNow = (): number => streams.events.filter((n) => n > 0).length;
+  await until(() => streamingNow() >= 4, 20_000);
   await sleep(2000);
-  const streaming = streams.events.filter((n) => n > 0).length;
+  const streaming = streamingNow();
   t.diagnostic(`WSGI threads, 1 worker x 4 threads: ${streaming} of 20 streams get events`);
   assert.equal(streaming, 4);
   // Every thread streams: a plain request waits in the queue, and gets 503 after max-queue-wait.

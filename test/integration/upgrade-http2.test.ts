@@ -48,7 +48,7 @@ test(
     const pidFile = join(dir, 'cask.pid');
     const server = await startCask([
     'failures:application', '--chdir', APPS, '--threads', '2', '--pid', pidFile,
-  ]); // prettier-ignore
+  ], { env: { SAY_SLEEP: '1' } }); // prettier-ignore
     t.after(() => server.stop('SIGKILL'));
     const successor: { pid?: number } = {};
     stopLater(t, () => successor.pid);
@@ -61,7 +61,9 @@ test(
     const idleWatch = watch(idle);
     // Long enough to be in flight when the new process is ready (a second or so).
     const inFlight = get(busy, '/sleep?3');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // In flight once the app says it started: a signal sent before the old process has read
+    // the request would leave the stream out of what its GOAWAY promises to process.
+    await server.waitFor('sleeping 3.0');
 
     const old = server.proc.pid as number;
     server.proc.kill('SIGUSR2');
