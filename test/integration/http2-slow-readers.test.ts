@@ -240,7 +240,7 @@ describe('slow readers over HTTP/2 against cask', () => {
       // Closing files and iterables after the streams are reset is asynchronous; what leaks
       // stays for ever, so the deadlines above and here are generous for a loaded machine.
       let left = await inflight(port);
-      for (const until = Date.now() + 10_000; left > 0 && Date.now() < until;) {
+      for (const deadline = Date.now() + 10_000; left > 0 && Date.now() < deadline;) {
         await sleep(100);
         left = await inflight(port);
       }

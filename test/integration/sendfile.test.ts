@@ -101,7 +101,7 @@ describe('X-Sendfile against cask', () => {
       const logged = (): boolean => server.stderr().split('CASK_SENDFILE').length > before;
       // The log line can reach the test after the response: wait for it, for longer than a
       // loaded machine needs.
-      for (const until = Date.now() + 10_000; !logged() && Date.now() < until;) await sleep(20);
+      for (const deadline = Date.now() + 10_000; !logged() && Date.now() < deadline;) await sleep(20);
       t.assert.ok(logged(), server.stderr());
     });
   }
