@@ -48,15 +48,21 @@ export function startLoad(port: number, path: string | (() => string), clients =
   };
 }
 
-/** Poll `check` every 50 ms until it holds, for at most `ms`. */
+/**
+ * Poll `check` every `everyMs` until it holds, for at most `ms`; resolves with how long that
+ * took (ms), for tests that bound the time a server takes to do something.
+ */
 export async function until(
   check: () => boolean | Promise<boolean>,
   ms = 15_000,
   what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + ms;
+  everyMs = 50,
+): Promise<number> {
+  const started = Date.now();
+  const deadline = started + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
+  return Date.now() - started;
 }
