@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { get } from './http.js';
+import { until as poll } from './load.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -88,11 +89,9 @@ export async function fastClient(port: number, n: number, path = '/ok'): Promise
 }
 
 /** Waits until `done()` holds or `ms` passes; whether it held. */
-export async function until(done: () => boolean, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) return false;
-    await sleep(20);
-  }
-  return true;
+export function until(done: () => boolean, ms: number): Promise<boolean> {
+  return poll(done, ms, 'condition', 20).then(
+    () => true,
+    () => false,
+  );
 }

@@ -10,6 +10,7 @@ import { connect, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { adminPort } from '../helpers/admin.js';
 import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
+import { until } from '../helpers/attacks.js';
 import { get } from '../helpers/http.js';
 import { until as poll } from '../helpers/load.js';
 
@@ -44,15 +45,6 @@ async function openStreams(port: number, path: string, count: number): Promise<S
     await Promise.all(batch);
   }
   return { events, close: () => sockets.forEach((s) => s.destroy()) };
-}
-
-async function until(done: () => boolean, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) return false;
-    await sleep(50);
-  }
-  return true;
 }
 
 function rssMiB(pid: number): number {
