@@ -2,11 +2,22 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { onPath, type RunningCask } from './cask.js';
+import { get } from './http.js';
 
 export function adminPort(server: RunningCask): number {
   const match = /Admin listener on http:\/\/127\.0\.0\.1:(\d+)/.exec(server.stderr());
   assert.ok(match, 'no admin listener in the log');
   return Number(match[1]);
+}
+
+/** GET /metrics from the admin listener on `port`, which must answer 200, parsed. */
+export async function scrapeMetrics(
+  port: number,
+  headers: Record<string, string> = {},
+): Promise<Map<string, number>> {
+  const response = await get(port, '/metrics', headers);
+  assert.equal(response.status, 200, response.body.toString());
+  return parseMetrics(response.body.toString());
 }
 
 /** One sample line of a Prometheus exposition: `name{labels}` as printed → value. */

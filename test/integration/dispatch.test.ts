@@ -1,24 +1,18 @@
 // Dispatch: least-busy choice, prefetch, and reclaim of requests queued behind a slow one.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { adminPort, metricSum, parseMetrics } from '../helpers/admin.js';
-import { APPS, startCask } from '../helpers/cask.js';
+import { adminPort, metricSum, scrapeMetrics } from '../helpers/admin.js';
+import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
 import { get } from '../helpers/http.js';
 
+/** The failures app on `workers` workers of one thread each, with the admin listener. */
+function startOneThreadEach(workers: number, prefetch: number): Promise<RunningCask> {
+  const counts = ['-w', String(workers), '--threads', '1', '--prefetch', String(prefetch)];
+  return startCask(['failures:application', '--chdir', APPS, ...counts, '--admin-bind', '127.0.0.1:0']);
+}
+
 test('requests prefetched behind a slow one are reclaimed and served by a free worker', async (t) => {
-  const server = await startCask([
-    'failures:application',
-    '--chdir',
-    APPS,
-    '-w',
-    '2',
-    '--threads',
-    '1',
-    '--prefetch',
-    '4',
-    '--admin-bind',
-    '127.0.0.1:0',
-  ]);
+  const server = await startOneThreadEach(2, 4);
   t.after(() => server.stop());
   const order: string[] = [];
   const slow = get(server.port, '/sleep?3', {}, { ms: 15_000 }).then((r) => {
@@ -41,7 +35,7 @@ test('requests prefetched behind a slow one are reclaimed and served by a free w
   );
   assert.equal((await slow).status, 200);
   assert.equal(order.indexOf('slow'), order.length - 1, `a short request waited for the slow one: ${order.join(',')}`);
-  const metrics = parseMetrics((await get(adminPort(server), '/metrics')).body.toString());
+  const metrics = await scrapeMetrics(adminPort(server));
   // Only the slow worker's prefetched requests are given back, once each: the other worker,
   // busy with 50 ms requests, is never asked for its own just to be handed them again.
   const reclaimed = metricSum(metrics, 'cask_reclaimed_total');
@@ -51,19 +45,7 @@ test('requests prefetched behind a slow one are reclaimed and served by a free w
 });
 
 test('a lone worker busy with long requests keeps what it prefetched: nothing to give it to', async (t) => {
-  const server = await startCask([
-    'failures:application',
-    '--chdir',
-    APPS,
-    '-w',
-    '1',
-    '--threads',
-    '1',
-    '--prefetch',
-    '2',
-    '--admin-bind',
-    '127.0.0.1:0',
-  ]);
+  const server = await startOneThreadEach(1, 2);
   t.after(() => server.stop());
   // Each request runs for 200 ms, ten times the stall check's 20 ms, with two waiting in the
   // worker behind it: given back, they could only come back to this same worker.
@@ -74,7 +56,7 @@ test('a lone worker busy with long requests keeps what it prefetched: nothing to
     responses.map((r) => r.status),
     [200, 200, 200],
   );
-  const metrics = parseMetrics((await get(adminPort(server), '/metrics')).body.toString());
+  const metrics = await scrapeMetrics(adminPort(server));
   assert.equal(metricSum(metrics, 'cask_reclaimed_total'), 0);
   assert.equal(metricSum(metrics, 'cask_worker_requests_total'), 3);
 });

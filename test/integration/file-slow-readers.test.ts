@@ -14,7 +14,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { adminPort, metric, metricSum, parseMetrics } from '../helpers/admin.js';
+import { adminPort, metric, metricSum, scrapeMetrics } from '../helpers/admin.js';
 import { rss, sleep } from '../helpers/attacks.js';
 import { APPS, startCask } from '../helpers/cask.js';
 import { h2session } from '../helpers/h2.js';
@@ -143,7 +143,7 @@ test(`${CLIENTS} clients that never read an 8 MiB static file: full pieces only 
   for (let i = 0; i < CLIENTS; i++) readers.push(await stalled(server.port, '/static/large.bin'));
   await sleep(1500); // every response has written what its client's kernel buffers take
   const grew = rss(pid) - base;
-  const metrics = parseMetrics((await get(adminPort(server), '/metrics')).body.toString());
+  const metrics = await scrapeMetrics(adminPort(server));
   const claimed = metric(metrics, 'cask_response_spool_memory_bytes') ?? Number.NaN;
   // Other requests are still served at once.
   const started = Date.now();
@@ -208,8 +208,7 @@ test('Connection: close with the answer still queued and a client that stops rea
   const received = await readSlowlyUntil(reader.socket, response, logged);
   // The client now takes nothing more. While the answer's tail waits in the front, the
   // linger has not started and the send timeout is what ends the connection.
-  const scrape = async (): Promise<Map<string, number>> =>
-    parseMetrics((await get(adminPort(server), '/metrics')).body.toString());
+  const scrape = (): Promise<Map<string, number>> => scrapeMetrics(adminPort(server));
   const started = Date.now();
   let metrics = await scrape();
   while (metricSum(metrics, 'cask_connections') > 0 && Date.now() - started < 10_000) {
@@ -292,7 +291,7 @@ test('297 HTTP/2 streams that never read an 8 MiB static file: full pieces only 
   );
   await sleep(1500);
   const grew = rss(pid) - base;
-  const metrics = parseMetrics((await get(adminPort(server), '/metrics')).body.toString());
+  const metrics = await scrapeMetrics(adminPort(server));
   const claimed = metric(metrics, 'cask_response_spool_memory_bytes') ?? Number.NaN;
   t.diagnostic(
     `front RSS grew ${(grew / MiB).toFixed(1)} MiB for ${streams.length} streams that read nothing; ` +

@@ -10,7 +10,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { metric, metricSum, parseMetrics, promtoolCheck } from '../helpers/admin.js';
+import { metric, metricSum, promtoolCheck, scrapeMetrics } from '../helpers/admin.js';
 import { APPS, runCask, type RunningCask } from '../helpers/cask.js';
 import { get } from '../helpers/http.js';
 import { until } from '../helpers/load.js';
@@ -36,12 +36,6 @@ async function startFronts(t: TestContext, args: string[]): Promise<Fronts> {
   const admin = Number(/Admin listener on http:\/\/127\.0\.0\.1:(\d+)/.exec(log)?.[1]);
   assert.ok(port > 0 && admin > 0, log);
   return { server, port, admin };
-}
-
-async function scrape(admin: number): Promise<Map<string, number>> {
-  const response = await get(admin, '/metrics');
-  assert.equal(response.status, 200, response.body.toString());
-  return parseMetrics(response.body.toString());
 }
 
 async function stats(admin: number): Promise<{
@@ -75,7 +69,7 @@ test('two fronts serve one port; the admin listener sums them; SIGHUP reloads ev
   );
   assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
 
-  const metrics = await scrape(admin);
+  const metrics = await scrapeMetrics(admin);
   assert.equal(
     metric(metrics, 'cask_requests_total', {
       app: 'failures:application',

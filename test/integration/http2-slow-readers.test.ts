@@ -15,7 +15,7 @@ import { constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { adminPort, metric, parseMetrics } from '../helpers/admin.js';
+import { adminPort, metric, scrapeMetrics } from '../helpers/admin.js';
 import { rss, sleep, until } from '../helpers/attacks.js';
 import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
 import { h2session } from '../helpers/h2.js';
@@ -290,7 +290,7 @@ describe('the global response memory budget over HTTP/2', () => {
     await sleep(300); // the last files are complete
     const files = spoolFiles(spoolDir, pid).sort((a, b) => a - b);
     const grew = rss(pid) - base;
-    const metrics = parseMetrics((await get(adminPort(server), '/metrics')).body.toString());
+    const metrics = await scrapeMetrics(adminPort(server));
     const claimed = metric(metrics, 'cask_response_spool_memory_bytes');
     const fast = await latencies(clients[0] as ClientHttp2Session, 10);
     const answers = await Promise.all(readers.map((r) => r.finish()));

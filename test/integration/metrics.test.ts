@@ -3,19 +3,10 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:http2';
 import { test } from 'node:test';
-import { adminPort, metric, metricSum, parseMetrics, promtoolCheck } from '../helpers/admin.js';
+import { adminPort, metric, metricSum, parseMetrics, promtoolCheck, scrapeMetrics } from '../helpers/admin.js';
 import { APPS, startCask } from '../helpers/cask.js';
 import { exchange, get } from '../helpers/http.js';
 import { until } from '../helpers/load.js';
-
-async function scrape(
-  port: number,
-  headers: Record<string, string> = {},
-): Promise<Map<string, number>> {
-  const response = await get(port, '/metrics', headers);
-  assert.equal(response.status, 200, response.body.toString());
-  return parseMetrics(response.body.toString());
-}
 
 interface StatsDoc {
   requests: { total: number };
@@ -141,7 +132,7 @@ test('a running request is a busy thread in /metrics, and /stats says which requ
   // not read yet is idle too, and its request would then make a second thread busy.
   await until(
     async () => {
-      const now = await scrape(admin);
+      const now = await scrapeMetrics(admin);
       return (
         metric(now, 'cask_worker_requests_total', { worker: 1 }) === 2 &&
         metric(now, 'cask_worker_busy_threads', { worker: 1 }) === 1 &&
@@ -151,7 +142,7 @@ test('a running request is a busy thread in /metrics, and /stats says which requ
     5000,
     'a busy thread and an idle connection',
   );
-  const during = await scrape(admin);
+  const during = await scrapeMetrics(admin);
   assert.equal(metric(during, 'cask_worker_idle_threads', { worker: 1 }), 1);
   assert.equal(metric(during, 'cask_connections', { protocol: 'http/1.1', state: 'in-app' }), 1);
   assert.equal(metric(during, 'cask_connections', { protocol: 'http/1.1', state: 'idle' }), 1);
@@ -167,7 +158,7 @@ test('a running request is a busy thread in /metrics, and /stats says which requ
   assert.equal((await slow).status, 200);
   await idle;
 
-  const after = await scrape(admin);
+  const after = await scrapeMetrics(admin);
   const busy = metric(after, 'cask_busy_thread_seconds_total') as number;
   const capacity = metric(after, 'cask_capacity_thread_seconds_total') as number;
   assert.ok(busy >= 1.45 && busy < 1.8, `busy thread-seconds ${busy}`);
@@ -193,35 +184,35 @@ test('worker starts and exits are counted by reason: start, recycled, crash, rel
   for (let i = 0; i < 3; i++) assert.equal((await get(server.port, '/ok')).status, 200);
   await until(
     async () =>
-      metric(await scrape(admin), 'cask_worker_exits_total', { reason: 'recycled' }) === 1,
+      metric(await scrapeMetrics(admin), 'cask_worker_exits_total', { reason: 'recycled' }) === 1,
     10_000,
     'a recycled worker',
   );
   await server.waitFor('Worker ready', 10_000);
   await until(
-    async () => metric(await scrape(admin), 'cask_workers', { state: 'ready' }) === 1,
+    async () => metric(await scrapeMetrics(admin), 'cask_workers', { state: 'ready' }) === 1,
     10_000,
     'a ready worker',
   );
   assert.equal((await get(server.port, '/die')).status, 502);
   await until(
-    async () => metric(await scrape(admin), 'cask_worker_exits_total', { reason: 'crash' }) === 1,
+    async () => metric(await scrapeMetrics(admin), 'cask_worker_exits_total', { reason: 'crash' }) === 1,
     10_000,
     'a crash',
   );
   await until(
-    async () => metric(await scrape(admin), 'cask_workers', { state: 'ready' }) === 1,
+    async () => metric(await scrapeMetrics(admin), 'cask_workers', { state: 'ready' }) === 1,
     10_000,
     'the replacement',
   );
   server.proc.kill('SIGHUP');
   await server.waitFor('Reload complete', 15_000);
   await until(
-    async () => metric(await scrape(admin), 'cask_worker_exits_total', { reason: 'reload' }) === 1,
+    async () => metric(await scrapeMetrics(admin), 'cask_worker_exits_total', { reason: 'reload' }) === 1,
     10_000,
     'the old generation gone',
   );
-  const values = await scrape(admin);
+  const values = await scrapeMetrics(admin);
   assert.equal(metric(values, 'cask_worker_starts_total', { reason: 'start' }), 1);
   assert.equal(metric(values, 'cask_worker_starts_total', { reason: 'recycled' }), 1);
   assert.equal(metric(values, 'cask_worker_starts_total', { reason: 'crash' }), 1);
@@ -247,18 +238,18 @@ test('timeouts and requests shed with 503 are counted', async (t) => {
   const admin = adminPort(server);
   const slow = get(server.port, '/busy?5');
   await until(
-    async () => metric(await scrape(admin), 'cask_worker_busy_threads', { worker: 1 }) === 1,
+    async () => metric(await scrapeMetrics(admin), 'cask_worker_busy_threads', { worker: 1 }) === 1,
     5000,
     'a busy thread',
   );
   assert.equal((await get(server.port, '/ok')).status, 503);
   assert.equal((await slow).status, 504);
   await until(
-    async () => metric(await scrape(admin), 'cask_worker_busy_threads', { worker: 1 }) === 0,
+    async () => metric(await scrapeMetrics(admin), 'cask_worker_busy_threads', { worker: 1 }) === 0,
     5000,
     'the thread freed',
   );
-  const values = await scrape(admin);
+  const values = await scrapeMetrics(admin);
   assert.equal(metric(values, 'cask_request_timeouts_total'), 1);
   assert.equal(metric(values, 'cask_shed_total', { reason: 'queue_full' }), 1);
   const app = 'failures:application';
@@ -319,18 +310,18 @@ test('open connections are counted by protocol: an HTTP/2 session with a stream 
   });
   await until(
     async () =>
-      metric(await scrape(admin), 'cask_connections', { protocol: 'h2', state: 'active' }) === 1,
+      metric(await scrapeMetrics(admin), 'cask_connections', { protocol: 'h2', state: 'active' }) === 1,
     5000,
     'an active HTTP/2 session',
   );
   await until(
     async () =>
-      metric(await scrape(admin), 'cask_connections', { protocol: 'http/1.1', state: 'idle' }) ===
+      metric(await scrapeMetrics(admin), 'cask_connections', { protocol: 'http/1.1', state: 'idle' }) ===
       1,
     5000,
     'the HTTP/1.1 connection idle after its answer',
   );
-  assert.equal(metric(await scrape(admin), 'cask_http2_streams'), 1);
+  assert.equal(metric(await scrapeMetrics(admin), 'cask_http2_streams'), 1);
   const doc = (await stats(admin)) as StatsDoc & {
     connectionsByProtocol?: Record<string, Record<string, number>>;
   };
@@ -338,10 +329,10 @@ test('open connections are counted by protocol: an HTTP/2 session with a stream 
   assert.equal(await answered, 200);
   await until(
     async () =>
-      metric(await scrape(admin), 'cask_connections', { protocol: 'h2', state: 'idle' }) === 1,
+      metric(await scrapeMetrics(admin), 'cask_connections', { protocol: 'h2', state: 'idle' }) === 1,
     5000,
     'the session idle once its stream is answered',
   );
-  assert.equal(metric(await scrape(admin), 'cask_http2_streams'), 0);
+  assert.equal(metric(await scrapeMetrics(admin), 'cask_http2_streams'), 0);
   await idle;
 });

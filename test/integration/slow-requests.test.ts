@@ -2,7 +2,7 @@
 // taken inside the worker, and goes on to finish.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { adminPort, metric, parseMetrics } from '../helpers/admin.js';
+import { adminPort, metric, scrapeMetrics } from '../helpers/admin.js';
 import { APPS, startCask } from '../helpers/cask.js';
 import { get } from '../helpers/http.js';
 
@@ -30,6 +30,6 @@ test('a request past --slow-request is logged once with the stack of its thread,
   assert.match(report, /failures\.py", line \d+, in application\n\s+time\.sleep\(seconds\)/);
   assert.equal(log.split('Slow request:').length - 1, 1, 'logged once');
   assert.doesNotMatch(log, /Slow request: GET \/ok/);
-  const values = parseMetrics((await get(adminPort(server), '/metrics')).body.toString());
+  const values = await scrapeMetrics(adminPort(server));
   assert.equal(metric(values, 'cask_slow_requests_total'), 1);
 });

@@ -52,6 +52,16 @@ test('`CompressingSink` credits the app only after the transport credits the out
   const flushed = (n: number): void => {
     credited += n;
   };
+  // The transport pays whatever it holds on each poll until the app has `bytes` credited.
+  const creditedFor = (bytes: number, what: string): Promise<number> =>
+    until(
+      () => {
+        inner.payAll();
+        return credited >= bytes;
+      },
+      10_000,
+      what,
+    );
   const piece = Buffer.from('hello compressed world\n'.repeat(100));
   sink.head('200 OK', ['Content-Type', 'text/plain'], piece, false, flushed);
   sink.data(piece, false, flushed);
@@ -67,25 +77,11 @@ test('`CompressingSink` credits the app only after the transport credits the out
   // ... and the transport has not credited them, so neither has the app been.
   t.assert.strictEqual(credited, 0, 'credited before the transport took the bytes');
   // The compressor's flush callbacks, which record what is owed, may come a little after the
-  // output itself; the transport pays whatever it holds each time until the app is credited.
-  await until(
-    () => {
-      inner.payAll();
-      return credited >= 2 * piece.length;
-    },
-    10_000,
-    'the app credited for two pieces',
-  );
+  // output itself, so the transport pays on each poll until the app is credited.
+  await creditedFor(2 * piece.length, 'the app credited for two pieces');
   t.assert.strictEqual(credited, 2 * piece.length);
   sink.data(piece, true, flushed);
-  await until(
-    () => {
-      inner.payAll();
-      return credited >= 3 * piece.length;
-    },
-    10_000,
-    'the app credited for the last piece',
-  );
+  await creditedFor(3 * piece.length, 'the app credited for the last piece');
   t.assert.strictEqual(credited, 3 * piece.length);
   t.assert.strictEqual(
     gunzipSync(Buffer.concat(inner.chunks)).toString(),
