@@ -66,7 +66,8 @@ export function probeServers(
       versions.push(commandVersion(['/usr/sbin/apache2', '-v']).replace(/^Server version:\s*/, ''));
     if (
       d.needs.every((n) => !('module' in n)) &&
-      d.serves !== 'fixed' &&
+      // A fixed-response server runs no Python unless it has a Python part (net-hop).
+      (d.serves !== 'fixed' || d.needs.some((n) => 'file' in n && n.file.endsWith('.py'))) &&
       d.name !== 'uwsgi' &&
       d.name !== 'mod_wsgi' &&
       pyError === ''

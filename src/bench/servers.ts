@@ -275,6 +275,28 @@ export const SERVERS: readonly ServerDef[] = [
     }),
   },
   {
+    name: 'net-hop',
+    title: 'node:net + a Python hop (floor)',
+    model:
+      'raw-net plus one round trip per request to a Python process over a socket (no HTTP parser, no WSGI): the shape of Cask with nothing of its work',
+    needs: [
+      { file: 'bench/launchers/net-hop.mjs', what: 'bench/launchers/net-hop.mjs' },
+      { file: 'bench/launchers/net_hop.py', what: 'bench/launchers/net_hop.py' },
+    ],
+    serves: 'fixed',
+    slots: () => null,
+    budget: () => '1 Node process + 1 Python process (no app)',
+    notes:
+      "the design's floor: what a Node front and a Python process on the same CPU cost with nothing but the hop between them; runs only the connection scenarios",
+    launch: (ctx) => ({
+      argv: [process.execPath, join(ctx.launchersDir, 'net-hop.mjs'), String(ctx.port), ctx.python],
+      env: {},
+      cwd: ctx.launchersDir,
+      stopSignal: 'SIGTERM',
+      files: [],
+    }),
+  },
+  {
     name: 'gunicorn-sync',
     title: 'gunicorn (sync)',
     model: 'pre-fork, one request per process, closes every connection',

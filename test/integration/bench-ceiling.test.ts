@@ -1,5 +1,5 @@
-// `cask bench` end to end for the ceiling, httperf and memory additions: the raw-net server and
-// Cask, each started and pinned like any server, through a short hello-close run, a short
+// `cask bench` end to end for the ceiling, httperf and memory additions: the raw-net server, the
+// net-hop floor and Cask, each started and pinned like any server, through a short hello-close run, a short
 // httperf sweep (skipped with a note without httperf) and idle-10k with 300 connections.
 // Loopback only; every load is bounded and stops by itself.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,13 +18,13 @@ const skip =
       : false;
 
 test(
-  '`cask bench` runs the raw-net ceiling beside Cask, with httperf and idle connections',
+  '`cask bench` runs the raw-net ceiling and the net-hop floor beside Cask, with httperf and idle connections',
   { skip, timeout: 180_000 },
   async (t: TestContext) => {
     const out = mkdtempSync(join(os.tmpdir(), 'bench-ceiling-'));
     t.after(() => rmSync(out, { recursive: true, force: true }));
     const code = await runBench([
-      '--servers', 'raw-net,cask',
+      '--servers', 'raw-net,net-hop,cask',
       '--scenarios', 'hello-close,httperf,idle-10k',
       '--duration', '0.5', '--warmup', '0.2', '--repeat', '1', '--connections', '300',
       '--httperf-max', '1000', '--httperf-seconds', '0.5',
@@ -35,7 +35,7 @@ test(
     const cell = (server: string, scenario: string) =>
       report.cells.find((c) => c.server === server && c.scenario === scenario);
 
-    for (const server of ['raw-net', 'cask']) {
+    for (const server of ['raw-net', 'net-hop', 'cask']) {
       const close = cell(server, 'hello-close');
       t.assert.strictEqual(close?.status, 'ok', close?.error ?? '');
       t.assert.ok((close?.summary?.throughput.median ?? 0) > 0, server);
@@ -65,5 +65,6 @@ test(
     );
     const md = readFileSync(join(out, 'results.md'), 'utf8');
     t.assert.match(md, /Against the ceiling, raw-net[^]*\| cask \| \d+\.\d\d× \|/);
+    t.assert.match(md, /Against the ceiling, raw-net[^]*\| net-hop \| \d+\.\d\d× \|/);
   },
 );

@@ -9,6 +9,7 @@ import { cellOf, headlineMetric, ranServers } from './tables.js';
 /** How the README names each server (the report uses the table's short names). */
 const README_NAMES: Readonly<Record<string, string>> = {
   'raw-net': 'raw node:net (ceiling)',
+  'net-hop': 'node:net + Python hop (floor)',
   'gunicorn-sync': 'gunicorn sync',
   'gunicorn-gthread': 'gunicorn gthread',
   'gunicorn-gevent': 'gunicorn gevent',
