@@ -144,6 +144,55 @@ test('`ceilingTable()` divides each server by raw-net in the connection scenario
   t.assert.match(renderMarkdown(report), /Against the ceiling, raw-net/);
 });
 
+test('`ceilingTable()` compares CPU per request where the generator limited either run', (t: TestContext) => {
+  t.plan(3);
+  // Both at the generator's 6,000 req/s: the throughput ratio would say 1.00×, while the
+  // server spent 140 µs a request against the ceiling's 98.
+  const bound = { generatorBound: true };
+  const report = fixtureReport(
+    ['cask', 'raw-net', 'net-hop'],
+    [
+      fixtureScenario('hello', 'closed', { ceiling: true }),
+      fixtureScenario('hello-close', 'closed', { ceiling: true }),
+    ],
+    [
+      fixtureCell('cask', 'hello', [20000], { cpu: { avg: 99, peak: 100, seconds: 1, perRequestUs: 50 } }),
+      fixtureCell('raw-net', 'hello', [80000], { ...bound, cpu: { avg: 99, peak: 100, seconds: 1, perRequestUs: 12 } }),
+      fixtureCell('net-hop', 'hello', [60000], { cpu: { avg: 99, peak: 100, seconds: 1, perRequestUs: 16 } }),
+      fixtureCell('cask', 'hello-close', [6000], { ...bound, cpu: { avg: 90, peak: 100, seconds: 1, perRequestUs: 140 } }),
+      fixtureCell('raw-net', 'hello-close', [6000], { ...bound, cpu: { avg: 60, peak: 70, seconds: 1, perRequestUs: 98 } }),
+      // Not bound itself, but the ceiling was: still by CPU.
+      fixtureCell('net-hop', 'hello-close', [6000], { cpu: { avg: 60, peak: 70, seconds: 1, perRequestUs: 80 } }),
+    ],
+  ); // prettier-ignore
+  const table = ceilingTable(report);
+  t.assert.deepStrictEqual(table?.rows, [
+    ['cask', '0.24× by CPU', '0.70× by CPU'],
+    ['net-hop', '0.75× by CPU', '1.23× by CPU'],
+  ]);
+  const md = renderMarkdown(report);
+  t.assert.match(md, /\| cask \| 0\.24× by CPU \| 0\.70× by CPU \|/);
+  t.assert.match(md, /the ratio is instead the ceiling's CPU time per request divided by the server's/);
+});
+
+test('`ceilingTable()` gives no ratio for a bound run without CPU figures', (t: TestContext) => {
+  t.plan(1);
+  const report = fixtureReport(
+    ['cask', 'raw-net'],
+    [
+      fixtureScenario('hello', 'closed', { ceiling: true }),
+      fixtureScenario('hello-close', 'closed', { ceiling: true }),
+    ],
+    [
+      fixtureCell('cask', 'hello', [20000]),
+      fixtureCell('raw-net', 'hello', [80000]),
+      fixtureCell('cask', 'hello-close', [6000], { generatorBound: true, cpu: { avg: 0, peak: 0, seconds: 0, perRequestUs: Number.NaN } }),
+      fixtureCell('raw-net', 'hello-close', [6000], { generatorBound: true }),
+    ],
+  ); // prettier-ignore
+  t.assert.deepStrictEqual(ceilingTable(report)?.rows, [['cask', '0.25×', '—']]);
+});
+
 test('`ceilingTable()` is absent when the ceiling did not run', (t: TestContext) => {
   t.plan(1);
   const report = fixtureReport(

@@ -9,6 +9,7 @@ import { explainScenario } from './explain.js';
 import { method } from './markdown.js';
 import {
   CEILING,
+  BY_CPU,
   ceilingTable,
   cellOf,
   headlineTable,
@@ -169,7 +170,7 @@ export function renderHtml(report: BenchReport, chartJs = chartJsSource()): stri
   const ceiling = ceilingTable(report);
   if (ceiling !== null)
     body.push(
-      `<p>Against the ceiling, ${CEILING} (node:net with a fixed response, no HTTP parser, no Python; 1× would cost no more than Node's own accept, read, write and close):</p>`,
+      `<p>Against the ceiling, ${CEILING} (node:net with a fixed response, no HTTP parser, no Python; 1× would cost no more than Node's own accept, read, write and close; where the load generator was at its limit in either run, ⚠, the ratio is of CPU time per request, the ceiling's over the server's, marked “${BY_CPU}”):</p>`,
       htmlTable(ceiling),
     );
   body.push('<h2>Scenarios</h2>', htmlTable(scenariosTable(report)));

@@ -6,6 +6,7 @@ import { explainScenario } from './explain.js';
 import { duration, errorsText, fixed, int, mb, pct } from './format.js';
 import {
   CEILING,
+  BY_CPU,
   ceilingTable,
   cellOf,
   headlineTable,
@@ -98,7 +99,7 @@ export function renderMarkdown(report: BenchReport): string {
   const ceiling = ceilingTable(report);
   if (ceiling !== null) {
     out.push(
-      `Against the ceiling, ${CEILING} (a node:net server answering every request head with a fixed response, no HTTP parser, no Python): each server's number divided by its number in the same run, so 1× would cost no more than Node's own accept, read, write and close:`,
+      `Against the ceiling, ${CEILING} (a node:net server answering every request head with a fixed response, no HTTP parser, no Python): each server's number divided by its number in the same run, so 1× would cost no more than Node's own accept, read, write and close. Where the load generator was at its limit in either run (⚠), requests per second measure the generator, not the servers, and the ratio is instead the ceiling's CPU time per request divided by the server's, marked "${BY_CPU}":`,
       '',
     );
     out.push(markdownTable(ceiling), '');

@@ -139,10 +139,36 @@ export function ratioTable(report: BenchReport, base = 'cask'): Table | null {
 /** The server that stands for the ceiling: node:net with a fixed response (servers.ts). */
 export const CEILING = 'raw-net';
 
+/** Marks a ceiling ratio taken from CPU time per request instead of requests per second. */
+export const BY_CPU = 'by CPU';
+
+/**
+ * One cell of the ceiling table: the server's headline over the ceiling's. When the load
+ * generator was at its limit in either run (⚠), both numbers are the generator's, not the
+ * servers' (a Node generator opening a connection per request cannot outrun a Node server
+ * doing the same), so the ratio says nothing; CPU time per request still does, and the
+ * ratio is the ceiling's CPU per request over the server's, marked. '—' when neither holds.
+ */
+function ceilingRatio(sc: ScenarioInfo, server: Cell | undefined, top: Cell | undefined): string {
+  const a = headlineMetric(sc, server);
+  const b = headlineMetric(sc, top);
+  if (!isNum(a.value) || !a.higherBetter || !isNum(b.value)) return '—';
+  const s = server?.summary;
+  const t = top?.summary;
+  if (s?.generatorBound === true || t?.generatorBound === true) {
+    const mine = s?.perRequestUs;
+    const theirs = t?.perRequestUs;
+    if (!isNum(mine) || !isNum(theirs) || mine <= 0 || theirs <= 0) return '—';
+    return `${(theirs / mine).toFixed(2)}× ${BY_CPU}`;
+  }
+  return `${(a.value / b.value).toFixed(2)}×`;
+}
+
 /** Each server's headline number in the connection scenarios divided by the raw-net
  * ceiling's in the same run (1× would be a server that costs no more than Node's own
- * accept, read, write and close); null when the ceiling did not run. Only scenarios whose
- * headline is higher-is-better take part. */
+ * accept, read, write and close), or the ratio of CPU per request where the generator
+ * limited either run (ceilingRatio); null when the ceiling did not run. Only scenarios
+ * whose headline is higher-is-better take part. */
 export function ceilingTable(report: BenchReport, ceiling = CEILING): Table | null {
   const servers = ranServers(report);
   if (!servers.includes(ceiling)) return null;
@@ -159,11 +185,9 @@ export function ceilingTable(report: BenchReport, ceiling = CEILING): Table | nu
       .filter((srv) => srv !== ceiling)
       .map((srv) => [
         srv,
-        ...scenarios.map((sc) => {
-          const a = headlineMetric(sc, cellOf(report, srv, sc.name));
-          const b = headlineMetric(sc, cellOf(report, ceiling, sc.name));
-          return isNum(a.value) && a.higherBetter ? `${(a.value / b.value).toFixed(2)}×` : '—';
-        }),
+        ...scenarios.map((sc) =>
+          ceilingRatio(sc, cellOf(report, srv, sc.name), cellOf(report, ceiling, sc.name)),
+        ),
       ])
       // Servers that ran none of these scenarios (the ASGI servers) have no row.
       .filter((row) => row.slice(1).some((v) => v !== '—')),
