@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { RESPONSE, createServer, scanHeads } from '../../bench/launchers/raw-net.mjs';
+import type { Cell } from '../../src/bench/results.js';
 import { ceilingTable } from '../../src/bench/report/tables.js';
 import { renderMarkdown } from '../../src/bench/report/markdown.js';
 import { DEFAULT_SCENARIOS, SCENARIOS } from '../../src/bench/scenarios.js';
@@ -173,6 +174,22 @@ test('`ceilingTable()` compares CPU per request where the generator limited eith
   const md = renderMarkdown(report);
   t.assert.match(md, /\| cask \| 0\.24× by CPU \| 0\.70× by CPU \|/);
   t.assert.match(md, /the ratio is instead the ceiling's CPU time per request divided by the server's/);
+});
+
+test('`ceilingTable()` keeps the held rate of a sweep whose generator fell behind at the top', (t: TestContext) => {
+  t.plan(1);
+  const sweep = (server: string, held: number, perRequestUs: number): Cell => {
+    const cell = fixtureCell(server, 'httperf', [held]);
+    if (cell.summary === null) throw new Error('no summary');
+    cell.summary = { ...cell.summary, sustainedRate: held, generatorBound: true, perRequestUs };
+    return cell;
+  };
+  const report = fixtureReport(
+    ['cask', 'raw-net'],
+    [fixtureScenario('httperf', 'httperf', { ceiling: true })],
+    [sweep('cask', 5000, 140), sweep('raw-net', 9000, 100)],
+  );
+  t.assert.deepStrictEqual(ceilingTable(report)?.rows, [['cask', '0.56×']]);
 });
 
 test('`ceilingTable()` gives no ratio for a bound run without CPU figures', (t: TestContext) => {

@@ -144,10 +144,12 @@ export const BY_CPU = 'by CPU';
 
 /**
  * One cell of the ceiling table: the server's headline over the ceiling's. When the load
- * generator was at its limit in either run (⚠), both numbers are the generator's, not the
- * servers' (a Node generator opening a connection per request cannot outrun a Node server
- * doing the same), so the ratio says nothing; CPU time per request still does, and the
- * ratio is the ceiling's CPU per request over the server's, marked. '—' when neither holds.
+ * generator of a closed-loop scenario was at its limit in either run (⚠), both numbers are
+ * the generator's, not the servers' (a Node generator opening a connection per request
+ * cannot outrun a Node server doing the same), so the ratio says nothing; CPU time per
+ * request still does, and the ratio is the ceiling's CPU per request over the server's,
+ * marked. '—' when neither holds. The rate sweeps keep their held rates: a generator that
+ * fell behind at the top rate did not at the rates below it, where the held rate was found.
  */
 function ceilingRatio(sc: ScenarioInfo, server: Cell | undefined, top: Cell | undefined): string {
   const a = headlineMetric(sc, server);
@@ -155,7 +157,7 @@ function ceilingRatio(sc: ScenarioInfo, server: Cell | undefined, top: Cell | un
   if (!isNum(a.value) || !a.higherBetter || !isNum(b.value)) return '—';
   const s = server?.summary;
   const t = top?.summary;
-  if (s?.generatorBound === true || t?.generatorBound === true) {
+  if (sc.kind === 'closed' && (s?.generatorBound === true || t?.generatorBound === true)) {
     const mine = s?.perRequestUs;
     const theirs = t?.perRequestUs;
     if (!isNum(mine) || !isNum(theirs) || mine <= 0 || theirs <= 0) return '—';
