@@ -48,13 +48,16 @@ function pythonChild(pid: number): number {
   return Number(children[0]);
 }
 
+/** Running, not gone and not a zombie waiting for a reaper (its parent, the launcher, has
+ *  exited, and whatever adopts it may reap it late, or never in a container). */
 function alive(pid: number): boolean {
+  let stat: string;
   try {
-    process.kill(pid, 0);
-    return true;
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
   } catch {
     return false;
   }
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
 }
 
 /** Sends `text` on a new connection; resolves with everything read until the server's FIN. */
