@@ -63,7 +63,7 @@ Budget
   --no-pin              do not pin anything with taskset
   --python PATH         Python for the Python servers and Cask's workers
                         (default /usr/bin/python3)
-Timing (defaults per scenario keep the whole matrix under 15 minutes on 2 cores)
+Timing (the defaults keep the whole matrix, every server, to about 20 minutes on 2 cores)
   --duration S          measured seconds per repeat
   --warmup S            warm-up seconds before each repeat
   --repeat N            repeats per server and scenario (medians are reported)
