@@ -1,7 +1,9 @@
 // Starts the real `cask` CLI (bin/cask.js over the built dist/) with a real Python, on port 0,
 // and waits for it to say it is ready. Every test server is stopped by PID in `t.after`.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { statFields } from './procfs.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = fileURLToPath(new URL('../../bin/cask.js', import.meta.url));
@@ -137,13 +139,25 @@ export function onPath(name: string): string | undefined {
   return found.status === 0 ? found.stdout.trim() : undefined;
 }
 
-/** Whether process `pid` still exists (signal 0 checks without sending anything). */
+const HAS_PROCFS = existsSync('/proc/self/stat');
+
+/**
+ * Whether process `pid` still runs. Signal 0 checks that it exists without sending anything;
+ * a process that has exited but whose parent has not reaped it yet (a zombie) still exists,
+ * and /proc says which it is. A process whose parent exited before it is reaped by whatever
+ * adopts it, which may be late, or never in a container whose first process does not reap.
+ */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  if (!HAS_PROCFS) return true;
+  try {
+    return statFields(readFileSync(`/proc/${pid}/stat`, 'latin1'))[0] !== 'Z';
+  } catch {
+    return false; // gone between the two checks
   }
 }
 

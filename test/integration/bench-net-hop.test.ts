@@ -10,13 +10,16 @@ import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import { RESPONSE } from '../../bench/launchers/raw-net.mjs';
 import { python } from '../helpers/bench.js';
+import { alive } from '../helpers/cask.js';
 import { until } from '../helpers/load.js';
 import { freePort } from '../helpers/ports.js';
+import { policyOf } from '../helpers/procfs.js';
 import { waitForPort } from '../helpers/proxies.js';
 
 const LAUNCHER = fileURLToPath(new URL('../../bench/launchers/net-hop.mjs', import.meta.url));
 const GET = 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
 const CLOSE = 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n';
+const SCHED_BATCH = 3;
 const skip = python === undefined ? 'python3 is not on PATH' : false;
 
 interface Hop {
@@ -48,18 +51,6 @@ function pythonChild(pid: number): number {
   return Number(children[0]);
 }
 
-/** Running, not gone and not a zombie waiting for a reaper (its parent, the launcher, has
- *  exited, and whatever adopts it may reap it late, or never in a container). */
-function alive(pid: number): boolean {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return false;
-  }
-  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-}
-
 /** Sends `text` on a new connection; resolves with everything read until the server's FIN. */
 async function exchange(port: number, text: string): Promise<string> {
   const socket = connect(port, '127.0.0.1');
@@ -78,10 +69,8 @@ test('net-hop answers each request after its round trip to python3, pipelined or
   // Two requests, then a closing one, then one more that must not be answered.
   const got = await exchange(hop.port, GET + GET + CLOSE + GET);
   t.assert.strictEqual(got, RESPONSE.toString('latin1').repeat(3));
-  // The Python process runs under the batch policy, as Cask's workers do by default:
-  // field 41 of /proc/PID/stat is the policy, 3 = SCHED_BATCH.
-  const stat = readFileSync(`/proc/${child}/stat`, 'latin1');
-  t.assert.strictEqual(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38], '3');
+  // The Python process runs under the batch policy, as Cask's workers do by default.
+  t.assert.strictEqual(policyOf(readFileSync(`/proc/${child}/stat`, 'latin1')), SCHED_BATCH);
   hop.proc.kill('SIGTERM');
   t.assert.deepStrictEqual(await hop.exited, [0, null]);
   await until(() => !alive(child), 5_000, 'the Python process to end with the launcher');

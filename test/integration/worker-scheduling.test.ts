@@ -6,16 +6,10 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { APPS, startCask } from '../helpers/cask.js';
 import { get } from '../helpers/http.js';
+import { policyOf } from '../helpers/procfs.js';
 
 const SCHED_BATCH = 3;
 const linux = existsSync('/proc/self/task');
-
-/** The scheduling policy in a /proc stat line: field 41. */
-function policyOf(stat: string): number {
-  // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[41 - 3]);
-}
 
 /**
  * The scheduling policy of each thread of `pid`. A thread may end between the listing and
