@@ -19,7 +19,7 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { MAX_HEAD, RESPONSE } from './raw-net.mjs';
+import { MAX_HEAD, RESPONSE, asksToClose } from './raw-net.mjs';
 
 const END = '\r\n\r\n';
 /** Request frame header: u32 request id, u32 payload length (big-endian). */
@@ -44,7 +44,7 @@ export function splitHeads(pending, chunk) {
     const head = text.slice(from, end);
     heads.push(head);
     from = end + END.length;
-    if (/\r\nconnection:[ \t]*close[ \t]*\r\n/i.test(`${head}\r\n`)) {
+    if (asksToClose(head)) {
       close = true;
       break; // nothing after a closing request is answered
     }

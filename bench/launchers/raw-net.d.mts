@@ -4,6 +4,7 @@ import type net from 'node:net';
 export declare const BODY: string;
 export declare const RESPONSE: Buffer;
 export declare const MAX_HEAD: number;
+export declare function asksToClose(head: string): boolean;
 export declare function scanHeads(
   pending: string,
   chunk: Buffer,

@@ -26,6 +26,11 @@ export const MAX_HEAD = 64 * 1024;
  * many heads are complete, whether one of them asks to close, and what to carry over.
  * Bodies are not read: the bench sends only GETs to this server.
  */
+/** Whether a request head (without its blank line) has a `Connection: close` field. */
+export function asksToClose(head) {
+  return /\r\nconnection:[ \t]*close[ \t]*\r\n/i.test(`${head}\r\n`);
+}
+
 export function scanHeads(pending, chunk) {
   const text = pending + chunk.toString('latin1');
   let heads = 0;
@@ -35,7 +40,7 @@ export function scanHeads(pending, chunk) {
     const end = text.indexOf(END, from);
     if (end < 0) break;
     heads += 1;
-    if (/\r\nconnection:[ \t]*close[ \t]*\r\n/i.test(`${text.slice(from, end)}\r\n`)) {
+    if (asksToClose(text.slice(from, end))) {
       close = true;
       from = end + END.length;
       break; // nothing after a closing request is answered
