@@ -47,14 +47,18 @@ test('the dashboard draws its charts from the live stream while the server is un
   const load = startLoad(server.port, () => (Math.random() < 0.2 ? '/sleep?0.05' : '/ok'), 4);
   t.after(() => load.stop());
   const profile = mkdtempSync(join(tmpdir(), 'cask-chromium-'));
-  t.after(() => rmSync(profile, { recursive: true, force: true }));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     args: ARGS,
     viewport: { width: 1400, height: 1000 },
   });
-  t.after(() => context.close());
+  // After hooks run in the order they were added: the profile goes once Chromium has closed,
+  // since a Chromium still shutting down writes into it (rmdir then fails with ENOTEMPTY).
+  t.after(async () => {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  });
   const page = context.pages()[0] ?? (await context.newPage());
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
