@@ -55,6 +55,37 @@ test('`readmeTable()` gives Cask with units and every other server as a ratio to
   t.assert.strictEqual(readmeTable(fixtureReport(['uwsgi'], [], [])), null);
 });
 
+test('`readmeTable()` compares CPU per request where the load generator was at its limit', (t: TestContext) => {
+  t.plan(1);
+  // uWSGI's hello-close figure is the generator's (⚠): level with Cask by requests per
+  // second, but it spent 60 µs per request to Cask's 150. Where neither was limited, the
+  // requests per second stand; without CPU figures a limited cell gives no ratio.
+  const cpu = (perRequestUs: number) => ({ cpu: { avg: 90, peak: 100, seconds: 1, perRequestUs } });
+  const bound = { generatorBound: true };
+  const report = fixtureReport(
+    ['cask', 'uwsgi', 'waitress'],
+    [fixtureScenario('hello'), fixtureScenario('hello-close')],
+    [
+      fixtureCell('cask', 'hello', [20_000], cpu(50)),
+      fixtureCell('uwsgi', 'hello', [16_000], cpu(40)),
+      fixtureCell('waitress', 'hello', [10_000], cpu(90)),
+      fixtureCell('cask', 'hello-close', [7_000], cpu(150)),
+      fixtureCell('uwsgi', 'hello-close', [7_000], { ...bound, ...cpu(60) }),
+      fixtureCell('waitress', 'hello-close', [5_000], { ...bound, cpu: { avg: 0, peak: 0, seconds: 0, perRequestUs: Number.NaN } }),
+    ],
+  ); // prettier-ignore
+  t.assert.strictEqual(
+    readmeTable(report),
+    [
+      '| server   |        hello |  hello-close |',
+      '| -------- | -----------: | -----------: |',
+      '| **cask** | 20,000 req/s |  7,000 req/s |',
+      '| uWSGI    |        0.80× | 2.50× by CPU |',
+      '| waitress |        0.50× |            — |',
+    ].join('\n'),
+  );
+});
+
 test('`--note` puts what the machine was doing into the report', (t: TestContext) => {
   t.plan(2);
   const argv = ['--note', 'shared machine, load average 5', '--note', 'second'];

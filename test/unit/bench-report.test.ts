@@ -135,6 +135,27 @@ test('`ratioTable()` divides each server by Cask', (t: TestContext) => {
   t.assert.deepStrictEqual(headlineTable(syntheticReport()).columns, ['server', 'hello (req/s)']);
 });
 
+test('`ratioTable()` divides CPU per request where the load generator was at its limit', (t: TestContext) => {
+  t.plan(3);
+  const report = syntheticReport();
+  const [base, other] = report.cells as [Cell, Cell];
+  // The generator held waitress at 100 req/s (⚠) while it spent 50 µs per request to
+  // Cask's 100: twice as cheap, whatever the requests per second say.
+  other.summary = {
+    ...(other.summary as NonNullable<Cell['summary']>),
+    generatorBound: true,
+    perRequestUs: 50,
+  };
+  t.assert.deepStrictEqual(ratioTable(report)?.rows, [
+    ['cask', '1.00×'],
+    ['waitress', '2.00× by CPU'],
+  ]);
+  t.assert.match(renderMarkdown(report), /Relative to Cask[^\n]*marked "by CPU"/);
+  // A limited run without a CPU figure gives no ratio rather than the generator's.
+  base.summary = { ...(base.summary as NonNullable<Cell['summary']>), perRequestUs: Number.NaN };
+  t.assert.deepStrictEqual(ratioTable(report)?.rows[1], ['waitress', '—']);
+});
+
 test('`renderMarkdown()` prints a dash, not zero, for values lost as null in JSON', (t: TestContext) => {
   t.plan(1);
   const report = JSON.parse(JSON.stringify(syntheticReport())) as BenchReport;

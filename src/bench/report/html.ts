@@ -166,7 +166,10 @@ export function renderHtml(report: BenchReport, chartJs = chartJsSource()): stri
   body.push('<h2>Headline</h2>', htmlTable(headlineTable(report)));
   const ratios = ratioTable(report);
   if (ratios !== null)
-    body.push('<p>Relative to Cask (&gt; 1× is better than Cask):</p>', htmlTable(ratios));
+    body.push(
+      `<p>Relative to Cask (&gt; 1× is better than Cask; where the load generator was at its limit in either run, ⚠, the ratio is of CPU time per request, Cask's over the server's, marked “${BY_CPU}”):</p>`,
+      htmlTable(ratios),
+    );
   const ceiling = ceilingTable(report);
   if (ceiling !== null)
     body.push(

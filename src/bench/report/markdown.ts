@@ -91,7 +91,7 @@ export function renderMarkdown(report: BenchReport): string {
   const ratios = ratioTable(report);
   if (ratios !== null) {
     out.push(
-      'Relative to Cask (> 1× is better than Cask; for mixed, the inverse of the short-request p99):',
+      `Relative to Cask (> 1× is better than Cask; for mixed, the inverse of the short-request p99). Where the load generator was at its limit in either run (⚠), requests per second measure the generator, not the servers, and the ratio is instead Cask's CPU time per request divided by the server's, marked "${BY_CPU}":`,
       '',
     );
     out.push(markdownTable(ratios), '');

@@ -1,10 +1,12 @@
 // The README's comparison table, rendered from results.json: Cask's headline figure in each
 // scenario with its unit, then every other server's figure divided by Cask's (above 1× is
-// better than Cask; for lower-is-better figures, Cask's divided by the server's), padded the
-// way Prettier pads Markdown tables so the README stays formatted.
+// better than Cask; for lower-is-better figures, Cask's divided by the server's; by CPU time
+// per request where the load generator was at its limit, as in the report's own table,
+// tables.ts relativeTo), padded the way Prettier pads Markdown tables so the README stays
+// formatted.
 import type { BenchReport } from '../results.js';
 import { isNum } from './format.js';
-import { cellOf, headlineMetric, ranServers } from './tables.js';
+import { BY_CPU, cellOf, headlineMetric, ranServers, relativeTo } from './tables.js';
 
 /** How the README names each server (the report uses the table's short names). */
 const README_NAMES: Readonly<Record<string, string>> = {
@@ -65,10 +67,9 @@ export function readmeTable(report: BenchReport, base = 'cask'): string | null {
     rows.push([
       README_NAMES[srv] ?? srv,
       ...scenarios.map((sc) => {
-        const a = headlineMetric(sc, cellOf(report, srv, sc.name));
-        const b = headlineMetric(sc, cellOf(report, base, sc.name));
-        if (!isNum(a.value) || a.value === 0) return '—';
-        return ratioText(a.higherBetter ? a.value / b.value : b.value / a.value);
+        const r = relativeTo(sc, cellOf(report, srv, sc.name), cellOf(report, base, sc.name));
+        if (r === undefined) return '—';
+        return `${ratioText(r.value)}${r.byCpu ? ` ${BY_CPU}` : ''}`;
       }),
     ]);
   }

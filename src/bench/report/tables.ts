@@ -115,8 +115,60 @@ export function headlineTable(report: BenchReport): Table {
   };
 }
 
+/** Marks a ratio taken from CPU time per request instead of the headline figure. */
+export const BY_CPU = 'by CPU';
+
+/** One server's standing against another in one scenario (relativeTo). */
+export interface Relative {
+  /** Above 1 is better than the other server. */
+  value: number;
+  /** Taken from CPU time per request: the load generator was at its limit (relativeTo). */
+  byCpu: boolean;
+}
+
+/**
+ * `server`'s headline figure over `other`'s in scenario `sc`, inverted for lower-is-better
+ * figures so that above 1 always means better than `other`; undefined when either has no
+ * figure. When the load generator of a closed-loop scenario was at its limit in either run
+ * (⚠), both numbers are the generator's, not the servers' (a Node generator opening a
+ * connection per request cannot outrun uWSGI, nor a Node server doing the same), so their
+ * ratio says nothing; CPU time per request still does, and the ratio is then `other`'s CPU
+ * per request over `server`'s, marked byCpu (undefined without both CPU figures). The rate
+ * sweeps keep their held rates: a generator that fell behind at the top rate did not at the
+ * rates below it, where the held rate was found.
+ */
+export function relativeTo(
+  sc: ScenarioInfo,
+  server: Cell | undefined,
+  other: Cell | undefined,
+): Relative | undefined {
+  const a = headlineMetric(sc, server);
+  const b = headlineMetric(sc, other);
+  if (!isNum(a.value) || !isNum(b.value) || a.value === 0 || b.value === 0) return undefined;
+  const s = server?.summary;
+  const o = other?.summary;
+  if (
+    sc.kind === 'closed' &&
+    a.higherBetter &&
+    (s?.generatorBound === true || o?.generatorBound === true)
+  ) {
+    const mine = s?.perRequestUs;
+    const theirs = o?.perRequestUs;
+    if (!isNum(mine) || !isNum(theirs) || mine <= 0 || theirs <= 0) return undefined;
+    return { value: theirs / mine, byCpu: true };
+  }
+  return { value: a.higherBetter ? a.value / b.value : b.value / a.value, byCpu: false };
+}
+
+/** A ratio cell of the report's tables: 0.35×, or 0.35× by CPU; '—' for none. */
+function relativeText(r: Relative | undefined): string {
+  if (r === undefined) return '—';
+  return `${r.value.toFixed(2)}×${r.byCpu ? ` ${BY_CPU}` : ''}`;
+}
+
 /** Each server's headline numbers divided by Cask's (for "higher is better" metrics;
- * inverted for latency, so > 1 always means better than Cask). */
+ * inverted for latency, so > 1 always means better than Cask), or its CPU per request
+ * against Cask's where the generator limited either run (relativeTo). */
 export function ratioTable(report: BenchReport, base = 'cask'): Table | null {
   const servers = ranServers(report);
   if (!servers.includes(base)) return null;
@@ -125,13 +177,9 @@ export function ratioTable(report: BenchReport, base = 'cask'): Table | null {
     align: ['l', ...report.scenarios.map(() => 'r' as const)],
     rows: servers.map((srv) => [
       srv,
-      ...report.scenarios.map((sc) => {
-        const a = headlineMetric(sc, cellOf(report, srv, sc.name));
-        const b = headlineMetric(sc, cellOf(report, base, sc.name));
-        if (!isNum(a.value) || !isNum(b.value) || a.value === 0 || b.value === 0) return '—';
-        const r = a.higherBetter ? a.value / b.value : b.value / a.value;
-        return `${r.toFixed(2)}×`;
-      }),
+      ...report.scenarios.map((sc) =>
+        relativeText(relativeTo(sc, cellOf(report, srv, sc.name), cellOf(report, base, sc.name))),
+      ),
     ]),
   };
 }
@@ -139,37 +187,10 @@ export function ratioTable(report: BenchReport, base = 'cask'): Table | null {
 /** The server that stands for the ceiling: node:net with a fixed response (servers.ts). */
 export const CEILING = 'raw-net';
 
-/** Marks a ceiling ratio taken from CPU time per request instead of requests per second. */
-export const BY_CPU = 'by CPU';
-
-/**
- * One cell of the ceiling table: the server's headline over the ceiling's. When the load
- * generator of a closed-loop scenario was at its limit in either run (⚠), both numbers are
- * the generator's, not the servers' (a Node generator opening a connection per request
- * cannot outrun a Node server doing the same), so the ratio says nothing; CPU time per
- * request still does, and the ratio is the ceiling's CPU per request over the server's,
- * marked. '—' when neither holds. The rate sweeps keep their held rates: a generator that
- * fell behind at the top rate did not at the rates below it, where the held rate was found.
- */
-function ceilingRatio(sc: ScenarioInfo, server: Cell | undefined, top: Cell | undefined): string {
-  const a = headlineMetric(sc, server);
-  const b = headlineMetric(sc, top);
-  if (!isNum(a.value) || !a.higherBetter || !isNum(b.value)) return '—';
-  const s = server?.summary;
-  const t = top?.summary;
-  if (sc.kind === 'closed' && (s?.generatorBound === true || t?.generatorBound === true)) {
-    const mine = s?.perRequestUs;
-    const theirs = t?.perRequestUs;
-    if (!isNum(mine) || !isNum(theirs) || mine <= 0 || theirs <= 0) return '—';
-    return `${(theirs / mine).toFixed(2)}× ${BY_CPU}`;
-  }
-  return `${(a.value / b.value).toFixed(2)}×`;
-}
-
 /** Each server's headline number in the connection scenarios divided by the raw-net
  * ceiling's in the same run (1× would be a server that costs no more than Node's own
  * accept, read, write and close), or the ratio of CPU per request where the generator
- * limited either run (ceilingRatio); null when the ceiling did not run. Only scenarios
+ * limited either run (relativeTo); null when the ceiling did not run. Only scenarios
  * whose headline is higher-is-better take part. */
 export function ceilingTable(report: BenchReport, ceiling = CEILING): Table | null {
   const servers = ranServers(report);
@@ -188,7 +209,9 @@ export function ceilingTable(report: BenchReport, ceiling = CEILING): Table | nu
       .map((srv) => [
         srv,
         ...scenarios.map((sc) =>
-          ceilingRatio(sc, cellOf(report, srv, sc.name), cellOf(report, ceiling, sc.name)),
+          relativeText(
+            relativeTo(sc, cellOf(report, srv, sc.name), cellOf(report, ceiling, sc.name)),
+          ),
         ),
       ])
       // Servers that ran none of these scenarios (the ASGI servers) have no row.
