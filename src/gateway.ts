@@ -63,6 +63,17 @@ export interface GatewayCounters {
   failed: number;
 }
 
+/** The methods RFC 9110 §9.2.2 defines as idempotent: a request with one of them may be
+ *  sent again when the outcome of the first attempt is unknown. */
+const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
+  'GET',
+  'HEAD',
+  'OPTIONS',
+  'TRACE',
+  'PUT',
+  'DELETE',
+]);
+
 class GatewayJob implements PoolJob, RequestTimes {
   /** performance.now() when the pool handed the request to a worker; -1 while queued. */
   dispatchedAt = -1;
@@ -107,6 +118,21 @@ class GatewayJob implements PoolJob, RequestTimes {
 
   /** The app's head named a file that the front sends instead of the app's body. */
   private offloaded = false;
+  /** A worker sent something of a response for it (head, body, file, error). */
+  private answered = false;
+
+  /**
+   * PoolJob.replayable: nothing of a response came, the client still waits, and the method is
+   * one RFC 9110 §9.2.2 calls idempotent; a WebSocket handshake is never sent again.
+   */
+  replayable(): boolean {
+    return (
+      !this.answered &&
+      this.exchange !== undefined &&
+      this.ws === undefined &&
+      IDEMPOTENT_METHODS.has(this.method)
+    );
+  }
 
   dispatch(worker: WorkerProcess, id: number): void {
     // Dispatched at once, from inside handle(): no time was spent queued, and a clock read
@@ -219,6 +245,7 @@ class GatewayJob implements PoolJob, RequestTimes {
   readonly borrows = true;
 
   onHead(status: string, headers: string[], body: Buffer, end: boolean, loan?: Loan): void {
+    this.answered = true;
     if (end) this.doneAt = performance.now();
     const offload = this.gateway.options.offload;
     if (offload !== undefined && offload.wants(headers)) {
@@ -239,6 +266,7 @@ class GatewayJob implements PoolJob, RequestTimes {
   }
 
   onData(chunk: Buffer, end: boolean, loan?: Loan): void {
+    this.answered = true;
     if (end) this.doneAt = performance.now();
     if (this.offloaded) {
       this.flushed(chunk.length);
@@ -251,6 +279,7 @@ class GatewayJob implements PoolJob, RequestTimes {
   }
 
   onSendFile(file: SendFile, end: boolean): void {
+    this.answered = true;
     if (this.offloaded) return;
     if (end) this.doneAt = performance.now();
     const exchange = this.exchange;
@@ -272,10 +301,12 @@ class GatewayJob implements PoolJob, RequestTimes {
   private page: ResponseHead | undefined;
 
   onErrorPage(page: ResponseHead): void {
+    this.answered = true;
     this.page = page;
   }
 
   onAppError(text: string): void {
+    this.answered = true;
     this.doneAt = performance.now();
     this.gateway.counters.appErrors++;
     this.gateway.logger.error(

@@ -359,7 +359,7 @@ export function renderMetrics(snap: Snapshot, utilization?: number): string {
   perApp(
     'cask_reclaimed_total',
     'counter',
-    'Prefetched requests taken back from a stalled or draining worker and sent elsewhere.',
+    'Prefetched requests taken back from a stalled, draining or dead worker before they started, and sent elsewhere.',
     (a) => a.counters.reclaimed,
   );
 

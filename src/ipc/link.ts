@@ -195,6 +195,32 @@ export class WorkerLink {
     this.socket.destroy();
   }
 
+  /**
+   * Calls `then` once everything the worker wrote has been read and dispatched (the link's
+   * end), or after `limitMs` if the end does not come (a process the worker forked may still
+   * hold its end of the link open). For a worker that exited: the last frames it sent, a
+   * response finished just before it died, come in before its requests are failed.
+   */
+  afterEnd(limitMs: number, then: () => void): void {
+    const socket = this.socket;
+    if (this.closed || socket.readableEnded || socket.destroyed) {
+      then();
+      return;
+    }
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.off('end', finish);
+      socket.off('close', finish);
+      then();
+    };
+    const timer = setTimeout(finish, limitMs);
+    socket.once('end', finish);
+    socket.once('close', finish);
+  }
+
   private receive(chunk: Buffer, loan: Loan | undefined): void {
     // After a protocol error (or close()) nothing more from this worker is believed, even
     // bytes already read: found by test/unit/ipc-fuzz.test.ts.

@@ -98,6 +98,13 @@ export interface PoolJob extends ExchangeSink {
    * reason src/ipc/id-table.ts gives.
    */
   poolHeld?: Held | undefined;
+  /**
+   * Whether the request may run in another worker after the one holding it died before
+   * starting it (Pool.workerGone): its method is idempotent (RFC 9110 §9.2.2, which lets a
+   * request with such a method be sent again when the first attempt's outcome is unknown) and
+   * nothing of a response came for it. Absent: never.
+   */
+  replayable?(): boolean;
 }
 
 /**
@@ -292,15 +299,45 @@ export class Pool {
     }
   }
 
+  /**
+   * The worker exited: what it held fails with 502, except the requests it cannot have
+   * started, which go back to the head of the queue for another worker, as a RECLAIM would
+   * have sent them. A worker starts requests in the order it got them, one per thread, and
+   * this runs once the link has been read to its end (WorkerProcess), so every response it
+   * finished is known: past its thread count, in the order sent (push streams aside), the
+   * requests it held were still waiting. A request that kills its worker is one it was
+   * running, so it is never sent again. One case escapes that count: a final frame the
+   * worker had queued for its link writer thread and not yet written when it died (it
+   * writes while another write is in progress: docs/protocol.md, "Coalescing"), after which
+   * that thread may have started the next request. That is why only requests that may be sent
+   * twice anyway are sent again (PoolJob.replayable).
+   */
   workerGone(worker: WorkerProcess, why: string): void {
     worker.link.drainSinks();
+    const failure = worker.brokenLink ?? new WorkerError('CASK_WORKER_DIED', why);
+    const replayed: PoolJob[] = [];
+    const threads = worker.threads;
+    let index = 0;
     for (const held of worker.held.values()) {
+      const waiting = held.detached !== true && index++ >= threads;
       const job = held.job as PoolJob | undefined;
       if (job === undefined) continue;
       this.release(job);
-      job.onFail(worker.brokenLink ?? new WorkerError('CASK_WORKER_DIED', why));
+      if (waiting && !this.stopping && held.phase === 'running' && job.replayable?.() === true) {
+        replayed.push(job);
+        continue;
+      }
+      job.onFail(failure);
     }
     worker.held.clear();
+    if (replayed.length > 0) {
+      this.counters.reclaimed += replayed.length;
+      // In the order they came, ahead of everything queued: they have waited longest.
+      for (let i = replayed.length - 1; i >= 0; i--) this.queue.unshift(replayed[i] as PoolJob);
+      this.logger.warn(
+        `${replayed.length} request${replayed.length === 1 ? '' : 's'} the worker had not started sent to another worker (idempotent, no response yet)`,
+      );
+    }
     this.pump();
   }
 
@@ -493,7 +530,8 @@ export class Pool {
     const held = worker.held.get(id);
     const job = held?.job as PoolJob | undefined;
     const what = job?.describe?.() ?? `request ${id} (its client is gone)`;
-    const age = held === undefined ? '' : ` for ${((Date.now() - held.startedAt) / 1000).toFixed(1)} s`;
+    const age =
+      held === undefined ? '' : ` for ${((Date.now() - held.startedAt) / 1000).toFixed(1)} s`;
     this.logger.warn(
       `Slow request: ${what} has run${age} (slow-request is ${this.options.slowRequest} s); ` +
         `its thread, where it is now:\n${text.trimEnd()}`,

@@ -23,6 +23,9 @@ export const EXIT_LOAD_ERROR = 4;
 export const EXIT_ABORTED = 5;
 /** After SIGABRT (or SIGTERM from kill()), how long before SIGKILL. */
 const KILL_AFTER_MS = 1000;
+/** How long after a worker's exit its link may take to reach its end (WorkerLink.afterEnd):
+ *  at once when the worker held it alone, so this only bounds a forked process holding it. */
+const LINK_END_WAIT_MS = 200;
 
 /** How to start a worker: settings from the table (`hooks` is a module or file of
  *  python/cask_worker/hooks.py, or null), and whether there may be several. */
@@ -253,9 +256,16 @@ export class WorkerProcess {
     });
     this.child.on('exit', (code, signal) => {
       this.state = 'dead';
+      this.accepting = false;
       clearTimeout(this.killTimer);
-      this.link.close();
-      events.onExit(this, code, signal);
+      // The exit can be seen before the last frames the worker wrote are read: a response it
+      // finished just before dying would be failed with 502, and the request it was running
+      // would look as if it had not started (Pool.workerGone). So its requests are settled
+      // only once the link is read to its end.
+      this.link.afterEnd(LINK_END_WAIT_MS, () => {
+        this.link.close();
+        events.onExit(this, code, signal);
+      });
     });
   }
 
