@@ -458,7 +458,7 @@ export const SETTINGS = table({
     flag: '--prefetch',
     env: 'CASK_PREFETCH',
     section: 'Workers',
-    doc: 'Requests a worker may hold queued beyond its threads, so it never idles for a round trip between requests; requests a stalled worker has not started are taken back and sent elsewhere (see docs/performance.md).',
+    doc: 'Requests a worker may hold queued beyond its threads, so it never idles for a round trip between requests; a worker whose requests are short holds more, as many as it runs in about 10 ms (at most 128). Requests a stalled worker has not started are taken back and sent elsewhere; 0 turns prefetching off (see docs/performance.md).',
     default: 8,
     min: 0,
   }),

@@ -3,10 +3,11 @@
 // the requests they hit. Which workers exist is the supervisor's business (supervisor.ts);
 // this file is the dispatcher and the watchdog, and the pool's one public entry.
 //
-// Capacity per worker is `threads + prefetch`. The least busy worker is chosen first, so a
-// request is queued *inside* a worker (behind a possibly slow one) only when every thread of
-// every worker is already busy; the prefetched request then saves the round trip that would
-// otherwise leave the worker idle between requests (docs/protocol.md, "Keeping a worker fed").
+// Capacity per worker is its threads plus `prefetch`, or more for a worker whose requests are
+// short (prefetch-depth.ts). The least busy worker is chosen first, so a request is queued
+// *inside* a worker (behind a possibly slow one) only when every thread of every worker is
+// already busy; the prefetched request then saves the round trip that would otherwise leave
+// the worker idle between requests (docs/protocol.md, "Keeping a worker fed").
 //
 // One timer ticks for the whole pool (no timer per request). Each tick: requests past
 // `timeout` get 504 and a TIMEOUT frame (the worker raises RequestTimeout in that thread);
@@ -377,6 +378,7 @@ export class Pool {
 
   private freeSlot(worker: WorkerProcess): void {
     const now = Date.now();
+    worker.depth.finished(performance.now(), worker.inFlight > worker.threads);
     worker.settle(now);
     worker.inFlight--;
     worker.lastDoneAt = now;
@@ -489,7 +491,9 @@ export class Pool {
 
   /** Whether tryDispatch() could give `worker` one more request now. */
   private canTake(worker: WorkerProcess): boolean {
-    const limit = worker.stalled ? worker.threads : worker.threads + this.options.prefetch;
+    const limit = worker.stalled
+      ? worker.threads
+      : worker.threads + worker.depth.extra(this.options.prefetch);
     return worker.accepting && worker.inFlight < limit;
   }
 

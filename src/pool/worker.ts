@@ -10,6 +10,7 @@ import { LinkProtocolError } from '../errors.js';
 import { Kind, type ResponseHead } from '../ipc/protocol.js';
 import { WorkerLink, type ExchangeSink } from '../ipc/link.js';
 import { IdTable } from '../ipc/id-table.js';
+import { PrefetchDepth } from './prefetch-depth.js';
 import type { Config } from '../config/index.js';
 import type { WorkerChild, ZygoteSource } from './zygote.js';
 import type { Logger } from '../log.js';
@@ -145,6 +146,8 @@ export class WorkerProcess {
   lastDoneAt = Date.now();
   /** Stalled workers get no requests beyond their threads until they finish one. */
   stalled = false;
+  /** How many it may hold beyond its threads, from the pace it finishes them at. */
+  readonly depth = new PrefetchDepth();
   /** Set when the interpreter itself could not be started. */
   spawnError: Error | undefined;
   /** The worker broke the link protocol: its requests in flight fail with this (502). */
@@ -180,7 +183,7 @@ export class WorkerProcess {
   /**
    * Requests it runs at once: `threads` for a WSGI worker, `worker-connections` for an ASGI
    * one (its READY says which, and how many). The dispatcher holds at most this plus
-   * `prefetch` in it; /stats counts these slots as its threads.
+   * `depth.extra(prefetch)` in it; /stats counts these slots as its threads.
    */
   threads: number;
   /** What its READY said the app is; undefined until then. */
