@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Requests per second of a hello-world app under Cask for several --prefetch depths, with
+# Requests per second of a hello-world app under Cask for several --prefetch values, with
 # 1 worker: the server (Node front and Python worker together) pinned to CPU 1 and wrk
-# pinned to CPU 0. Usage: bench/prefetch.sh [threads] [seconds]
+# pinned to CPU 0. --prefetch is the floor of the depth (src/pool/prefetch-depth.ts): a
+# hello world's requests are short enough that the depth grows past any floor below 128
+# once the worker's pace is known, so 0 (off) against the others is what this shows now.
+# Usage: bench/prefetch.sh [threads] [seconds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=${1:-1}
