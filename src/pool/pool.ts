@@ -120,6 +120,20 @@ export const STALL_MS = 20;
 const TICK_MIN_MS = 50;
 const TICK_MAX_MS = 250;
 
+/**
+ * The requests `worker` holds that it cannot have started: it starts them in the order it got
+ * them, one per thread, so those past its thread count in that order are still waiting
+ * (`held` iterates in the order the requests were sent: ids count up, src/ipc/id-table.ts).
+ * Push streams are left out: started, and on no thread.
+ */
+function* waitingIn(worker: WorkerProcess): Generator<Held> {
+  let index = 0;
+  for (const held of worker.held.values()) {
+    if (held.detached === true) continue;
+    if (index++ >= worker.threads) yield held;
+  }
+}
+
 export class Pool {
   readonly supervisor: Supervisor;
   private readonly workers: WorkerProcess[];
@@ -317,14 +331,17 @@ export class Pool {
     worker.link.drainSinks();
     const failure = worker.brokenLink ?? new WorkerError('CASK_WORKER_DIED', why);
     const replayed: PoolJob[] = [];
-    const threads = worker.threads;
-    let index = 0;
+    const waiting = new Set(waitingIn(worker));
     for (const held of worker.held.values()) {
-      const waiting = held.detached !== true && index++ >= threads;
       const job = held.job as PoolJob | undefined;
       if (job === undefined) continue;
       this.release(job);
-      if (waiting && !this.stopping && held.phase === 'running' && job.replayable?.() === true) {
+      if (
+        waiting.has(held) &&
+        !this.stopping &&
+        held.phase === 'running' &&
+        job.replayable?.() === true
+      ) {
         replayed.push(job);
         continue;
       }
@@ -475,13 +492,8 @@ export class Pool {
     // another worker has room, which a later check sees.
     if (stalled.length === 0 || !this.workers.some((w) => this.canTake(w))) return again;
     for (const worker of stalled) {
-      // The worker starts requests in the order it got them, so the newest ones beyond its
-      // thread count are the ones still waiting; a Map iterates in insertion order.
-      const threads = worker.threads;
-      let index = 0;
-      for (const held of worker.held.values()) {
-        if (held.detached === true) continue; // started, and on no thread
-        if (index++ < threads || held.reclaiming || held.phase !== 'running') continue;
+      for (const held of waitingIn(worker)) {
+        if (held.reclaiming || held.phase !== 'running') continue;
         held.reclaiming = true;
         worker.link.send(held.id, Kind.RECLAIM, 0);
       }
