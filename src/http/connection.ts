@@ -36,6 +36,7 @@ import type { AllowList } from '../net/allow-ips.js';
 import { ProxyHeaderReader } from '../net/proxy-protocol.js';
 import { readTlsInfo } from '../net/tls.js';
 import { BodySpool, type RequestBody } from './body.js';
+import { readBodiesInPlace, type BodyReadOwner } from './body-reads.js';
 import { cannedResponse } from './canned.js';
 import {
   type ParserPool,
@@ -151,7 +152,7 @@ interface StreamHandle {
   _parent?: StreamHandle;
 }
 
-export class Connection implements FrontConnection {
+export class Connection implements FrontConnection, BodyReadOwner {
   /** Taken from the front's pool when bytes come, given back when idle (ParserPool). */
   private parser: RequestParser | undefined;
   private readonly opts: ConnectionOptions;
@@ -182,6 +183,8 @@ export class Connection implements FrontConnection {
   private remoteAddr: string;
   private remotePort: string;
   private trusted: boolean;
+  /** Reads go into the front's shared buffer once a large body has come (body-reads.ts). */
+  private readsInPlace = false;
   /** The TLS facts, read once: every request on the connection shares them. */
   private readonly tls: TlsInfo | undefined;
   private readonly acceptedAt: number;
@@ -374,6 +377,16 @@ export class Connection implements FrontConnection {
     }
   }
 
+  /** BodyReadOwner: `n` bytes are all body of the request being read (pump() consumes them). */
+  consumesNow(n: number): boolean {
+    return this.state === 'reading' && this.parser !== undefined && n <= this.parser.bodyAwaited;
+  }
+
+  /** BodyReadOwner: a read of body bytes, as a view valid during the call. */
+  onBody(view: Buffer): void {
+    this.onData(view);
+  }
+
   private onProxyBytes(chunk: Buffer): void {
     let result;
     try {
@@ -462,6 +475,9 @@ export class Connection implements FrontConnection {
           this.bodyStart = Date.now();
           this.bodyBase = this.received - this.reader().buffered;
           this.spool = new BodySpool(this.opts.bodyMemoryLimit);
+          // A body that will go to a file is read into the front's own buffer from here on.
+          if (!this.readsInPlace && head.contentLength > this.opts.bodyMemoryLimit)
+            this.readsInPlace = readBodiesInPlace(this.socket, this);
           // RFC 9110 §10.1.1: a server may omit the 100 once some of the content has come.
           if (head.expectContinue && this.reader().buffered === 0) this.socket.write(CONTINUE);
         }

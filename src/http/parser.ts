@@ -131,6 +131,15 @@ export class RequestParser extends ReceiveBuffer {
     super.push(chunk);
   }
 
+  /**
+   * Bytes of a Content-Length body still to come beyond those held: the next push() of up to
+   * this many bytes is body only, and the next() calls that follow consume all of it. 0 when
+   * not inside such a body.
+   */
+  get bodyAwaited(): number {
+    return this.state === LENGTH ? this.remaining - this.buffered : 0;
+  }
+
   /** The next event, or null when more bytes are needed. Throws ProtocolError. */
   next(): ParserEvent | null {
     if (this.failure !== null) throw this.failure;

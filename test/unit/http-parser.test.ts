@@ -89,6 +89,24 @@ test('`RequestParser` streams a Content-Length body as it arrives', (t: TestCont
   t.assert.equal(p.next()?.type, 'end');
 });
 
+test('`RequestParser` says in `bodyAwaited` how much of a Content-Length body is still to come', (t: TestContext) => {
+  t.plan(8);
+  const p = parser();
+  t.assert.equal(p.bodyAwaited, 0); // no request yet
+  p.push(bytes('POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nab'));
+  t.assert.equal(p.bodyAwaited, 0); // the head is held, not parsed: the body has not begun
+  t.assert.equal(p.next()?.type, 'head');
+  t.assert.equal(p.bodyAwaited, 8); // "ab" is held and counts as come
+  p.next();
+  t.assert.equal(p.bodyAwaited, 8);
+  p.push(bytes('cdefghij'));
+  drain(p);
+  t.assert.equal(p.bodyAwaited, 0); // the body is whole
+  feed(p, 'POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n');
+  t.assert.equal(p.next()?.type, 'head');
+  t.assert.equal(p.bodyAwaited, 0); // chunked: not a length the next bytes could be counted in
+});
+
 test('`RequestParser` reports what it holds in `buffered` and lets go of consumed bytes', (t: TestContext) => {
   t.plan(5);
   const p = parser();

@@ -1,0 +1,314 @@
+// Large request bodies read into the front's one shared buffer (src/http/body-reads.ts), over
+// real sockets: first the switch itself on a loopback socket pair, then the whole server with
+// a real worker, where every body is checked with SHA-256 by the app. The server cases are the
+// ways a read of the shared buffer could be kept past its call or reach the wrong reader:
+// bodies pipelined with the next request in the same read, several sockets uploading at once
+// (their reads land in the same buffer in turn), a client that trickles and half-closes, one
+// that leaves mid-body, a connection that switches to WebSocket after an upload, and TLS.
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { BODY_READ_BUFFER, readBodiesInPlace } from '../../src/http/body-reads.js';
+import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
+import { exchange, parseResponses, type ParsedResponse } from '../helpers/http.js';
+import { makeCerts, opensslMissing } from '../helpers/tls.js';
+
+const MB = 1024 * 1024;
+
+function digestLine(body: Buffer): string {
+  return `${createHash('sha256').update(body).digest('hex')} ${body.length}`;
+}
+
+function upload(body: Buffer, close = false): string {
+  return (
+    `POST /digest HTTP/1.1\r\nHost: h\r\nContent-Length: ${body.length}\r\n` +
+    `${close ? 'Connection: close\r\n' : ''}\r\n`
+  );
+}
+
+/** `bytes` cut into pieces of the given sizes in turn (the last piece takes the rest). */
+function cut(bytes: Buffer, sizes: number[]): Buffer[] {
+  const pieces: Buffer[] = [];
+  let at = 0;
+  for (let i = 0; at < bytes.length; i++) {
+    const size = sizes[i % sizes.length] as number;
+    pieces.push(bytes.subarray(at, at + size));
+    at += size;
+  }
+  return pieces;
+}
+
+describe('the switch, on a loopback socket pair', () => {
+  let server: Server;
+  let accepted: Promise<Socket>;
+  before(async () => {
+    server = createServer();
+    accepted = once(server, 'connection').then(([socket]) => socket as Socket);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+  });
+  after(() => server.close());
+
+  test('whole-body reads come as views of one buffer; the others as copies through the stream, in order and paused when asked', async () => {
+    const port = (server.address() as { port: number }).port;
+    const client = connect(port, '127.0.0.1');
+    const socket = await accepted;
+    let mode: 'view' | 'copy' = 'view';
+    const viewed: Buffer[] = [];
+    const arrayBuffers = new Set<ArrayBufferLike>();
+    const copied: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => copied.push(chunk));
+    assert.equal(
+      readBodiesInPlace(socket, {
+        consumesNow: (n) => mode === 'view' && n > 0,
+        onBody: (view) => {
+          arrayBuffers.add(view.buffer);
+          viewed.push(Buffer.from(view));
+        },
+      }),
+      true,
+    );
+    // A socket is switched once: a second call changes nothing and says so.
+    assert.equal(readBodiesInPlace(socket, { consumesNow: () => true, onBody: () => {} }), false);
+
+    const first = randomBytes(3 * MB);
+    client.write(first);
+    await until(() => total(viewed) === first.length);
+    assert.ok(Buffer.concat(viewed).equals(first));
+    assert.equal(copied.length, 0);
+    assert.equal(arrayBuffers.size, 1, 'every view is of the one shared buffer');
+    const [shared] = [...arrayBuffers];
+    assert.equal(shared?.byteLength, BODY_READ_BUFFER);
+    assert.ok(viewed.length < first.length / (64 * 1024), 'reads larger than Node’s 64 KiB');
+
+    mode = 'copy';
+    const second = randomBytes(MB);
+    client.write(second);
+    await until(() => total(copied) === second.length);
+    assert.ok(Buffer.concat(copied).equals(second));
+    for (const chunk of copied) assert.notEqual(chunk.buffer, shared, 'a copy owns its bytes');
+
+    // Paused, the socket reads nothing more until resumed, then gives what came, in order.
+    socket.pause();
+    copied.length = 0;
+    const third = randomBytes(200 * 1024);
+    client.write(third);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(total(copied), 0);
+    socket.resume();
+    await until(() => total(copied) === third.length);
+    assert.ok(Buffer.concat(copied).equals(third));
+
+    // The end of the stream still reaches the socket's listeners.
+    const ended = once(socket, 'end');
+    client.end();
+    await ended;
+    socket.destroy();
+  });
+});
+
+test(
+  'a TLS socket is not switched: its handle decrypts into buffers of its own',
+  { skip: opensslMissing() },
+  async (t) => {
+    const certs = makeCerts(t);
+    const server = createTlsServer({
+      cert: readFileSync(certs.cert),
+      key: readFileSync(certs.key),
+    });
+    const accepted = once(server, 'secureConnection').then(([socket]) => socket as TLSSocket);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    t.after(() => server.close());
+    const port = (server.address() as { port: number }).port;
+    const client = tlsConnect({ port, host: '127.0.0.1', ca: readFileSync(certs.ca) });
+    const socket = await accepted;
+    assert.equal(readBodiesInPlace(socket, { consumesNow: () => true, onBody: () => {} }), false);
+    const got = once(socket, 'data');
+    client.write('still read as before');
+    assert.equal(String((await got)[0]), 'still read as before');
+    client.destroy();
+    socket.destroy();
+  },
+);
+
+function total(chunks: Buffer[]): number {
+  return chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+}
+
+async function until(done: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('large uploads through the server and a real worker', () => {
+  let server: RunningCask;
+  before(async () => {
+    server = await startCask([
+      'large_bodies:application',
+      '--chdir',
+      APPS,
+      '-w',
+      '1',
+      '--threads',
+      '4',
+    ]);
+  });
+  after(() => server.stop());
+
+  test('three uploads pipelined on one connection with a small request after them, in odd pieces', async () => {
+    const bodies = [randomBytes(3 * MB), randomBytes(2 * MB + 1), randomBytes(5 * MB + 7)];
+    const stream = Buffer.concat([
+      ...bodies.flatMap((body) => [Buffer.from(upload(body)), body]),
+      Buffer.from('GET /release HTTP/1.1\r\nHost: h\r\n\r\n'),
+    ]);
+    // Pieces that never line up with a request's end, so the last read of each body carries
+    // the head of the next request.
+    const x = await exchange(server.port, cut(stream, [100_003, 777_777, 3, 65_536]), {
+      expect: 4,
+      ms: 60_000,
+      pauseMs: 1,
+    });
+    assert.deepEqual(
+      x.responses.map((r) => r.status),
+      [200, 200, 200, 200],
+    );
+    bodies.forEach((body, i) =>
+      assert.equal(x.responses[i]?.body.toString(), digestLine(body), `body ${i}`),
+    );
+    assert.equal(x.responses[3]?.body.toString(), 'ok');
+  });
+
+  test('four connections uploading at once, their reads landing in the same buffer in turn', async () => {
+    const bodies = Array.from({ length: 4 }, (_, i) => randomBytes(2 * MB + i * 4099));
+    const results = await Promise.all(
+      bodies.map((body) =>
+        exchange(server.port, [Buffer.from(upload(body, true)), ...cut(body, [64 * 1024 + 5])], {
+          ms: 60_000,
+          pauseMs: 1,
+        }),
+      ),
+    );
+    results.forEach((x, i) => {
+      assert.equal(x.responses[0]?.status, 200);
+      assert.equal(x.responses[0]?.body.toString(), digestLine(bodies[i] as Buffer), `body ${i}`);
+    });
+  });
+
+  test('a client that trickles its body in odd pieces and half-closes right after it is answered', async () => {
+    const body = randomBytes(2 * MB);
+    const socket = connect(server.port, '127.0.0.1');
+    await once(socket, 'connect');
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    const ended = once(socket, 'end');
+    socket.write(upload(body));
+    for (const piece of cut(body, [1, 70_000, 3, 300_000, 9])) {
+      socket.write(piece);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    socket.end();
+    await ended;
+    const { responses } = parseResponses(Buffer.concat(received));
+    assert.equal(responses.length, 1);
+    assert.equal(responses[0]?.body.toString(), digestLine(body));
+    socket.destroy();
+  });
+
+  test('a client that leaves in the middle of a body does not disturb the next upload', async () => {
+    const body = randomBytes(4 * MB);
+    const leaving = connect(server.port, '127.0.0.1');
+    await once(leaving, 'connect');
+    leaving.write(upload(body));
+    leaving.write(body.subarray(0, 1_500_000));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    leaving.destroy();
+    const next = randomBytes(3 * MB);
+    const x = await exchange(server.port, [upload(next, true), next], { ms: 30_000 });
+    assert.equal(x.responses[0]?.body.toString(), digestLine(next));
+  });
+
+  test('TLS: a 3 MB upload arrives whole', { skip: opensslMissing() }, async (t) => {
+    const certs = makeCerts(t);
+    const tls = await startCask([
+      'large_bodies:application',
+      '--chdir',
+      APPS,
+      '-w',
+      '1',
+      '--certfile',
+      certs.cert,
+      '--keyfile',
+      certs.key,
+    ]);
+    t.after(() => tls.stop());
+    const body = randomBytes(3 * MB);
+    const socket = tlsConnect({ port: tls.port, host: '127.0.0.1', ca: readFileSync(certs.ca) });
+    await once(socket, 'secureConnect');
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    const ended = once(socket, 'end');
+    socket.write(upload(body, true));
+    socket.write(body);
+    await ended;
+    const { responses } = parseResponses(Buffer.concat(received));
+    assert.equal(responses[0]?.body.toString(), digestLine(body));
+  });
+});
+
+describe('an upload, then a WebSocket on the same connection', () => {
+  let server: RunningCask;
+  before(async () => {
+    server = await startCask(['asgi_ws_app:app', '--chdir', APPS]);
+  });
+  after(() => server.stop());
+
+  test('the WebSocket reads what the client sends after the switch', async () => {
+    const socket = connect(server.port, '127.0.0.1');
+    await once(socket, 'connect');
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    const body = randomBytes(3 * MB);
+    socket.write(`POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: ${body.length}\r\n\r\n`);
+    socket.write(body);
+    let first: ParsedResponse | undefined;
+    await until(() => {
+      first = parseResponses(Buffer.concat(received)).responses[0];
+      return first !== undefined;
+    }, 30_000);
+    assert.equal(first?.status, 200);
+    assert.equal(first?.body.toString(), 'plain http /upload');
+
+    received.length = 0;
+    socket.write(
+      'GET /ws/echo HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    await until(() => Buffer.concat(received).includes('\r\n\r\n'));
+    const handshake = Buffer.concat(received);
+    const headEnd = handshake.indexOf('\r\n\r\n') + 4;
+    assert.match(handshake.toString('latin1', 0, headEnd), /^HTTP\/1\.1 101 /);
+
+    // A masked text frame (RFC 6455 §5.2), and the app's echo of it, unmasked.
+    received.length = 0;
+    const rest = handshake.subarray(headEnd);
+    if (rest.length > 0) received.push(rest);
+    const text = Buffer.from('after the upload');
+    const mask = Buffer.from([1, 2, 3, 4]);
+    const masked = Buffer.from(text.map((byte, i) => byte ^ (mask[i % 4] as number)));
+    socket.write(Buffer.concat([Buffer.from([0x81, 0x80 | text.length]), mask, masked]));
+    await until(() => total(received) >= 2 + text.length);
+    const frame = Buffer.concat(received);
+    assert.equal(frame[0], 0x81);
+    assert.equal(frame[1], text.length);
+    assert.equal(frame.toString('utf8', 2, 2 + text.length), 'after the upload');
+    socket.destroy();
+  });
+});
