@@ -36,7 +36,7 @@ import type { AllowList } from '../net/allow-ips.js';
 import { ProxyHeaderReader } from '../net/proxy-protocol.js';
 import { readTlsInfo } from '../net/tls.js';
 import { BodySpool, type RequestBody } from './body.js';
-import { readBodiesInPlace, type BodyReadOwner } from './body-reads.js';
+import { readIntoSharedBuffer, type SharedReadOwner } from './shared-reads.js';
 import { cannedResponse } from './canned.js';
 import {
   type ParserPool,
@@ -152,7 +152,7 @@ interface StreamHandle {
   _parent?: StreamHandle;
 }
 
-export class Connection implements FrontConnection, BodyReadOwner {
+export class Connection implements FrontConnection, SharedReadOwner {
   /** Taken from the front's pool when bytes come, given back when idle (ParserPool). */
   private parser: RequestParser | undefined;
   private readonly opts: ConnectionOptions;
@@ -183,8 +183,6 @@ export class Connection implements FrontConnection, BodyReadOwner {
   private remoteAddr: string;
   private remotePort: string;
   private trusted: boolean;
-  /** Reads go into the front's shared buffer once a large body has come (body-reads.ts). */
-  private readsInPlace = false;
   /** The TLS facts, read once: every request on the connection shares them. */
   private readonly tls: TlsInfo | undefined;
   private readonly acceptedAt: number;
@@ -208,6 +206,9 @@ export class Connection implements FrontConnection, BodyReadOwner {
     this.tls = (socket as TLSSocket).encrypted ? readTlsInfo(socket as TLSSocket) : undefined;
     context.registry.add(this);
     socket.setNoDelay(true);
+    // Reads land in the front's one buffer and come to onRead() (shared-reads.ts); a socket
+    // that cannot be switched (TLS) keeps its 'data' events.
+    readIntoSharedBuffer(socket, this);
     // The socket's listeners are shared by every socket and find their Connection on it: a
     // closure (and its context) per connection and event would cost about 300 bytes for each
     // idle keep-alive connection held. A socket whose first bytes went to the HTTP/2 sniffer
@@ -377,14 +378,23 @@ export class Connection implements FrontConnection, BodyReadOwner {
     }
   }
 
-  /** BodyReadOwner: `n` bytes are all body of the request being read (pump() consumes them). */
+  /** SharedReadOwner: until another protocol has the socket (takeover, WebSocket). */
+  get takesReads(): boolean {
+    return this.state !== 'closed';
+  }
+
+  /**
+   * SharedReadOwner: `n` bytes are all body of the request being read, which pump() writes to
+   * the spool (copied in memory, or to the file) before onData() returns, and which the parser
+   * does not hold past that.
+   */
   consumesNow(n: number): boolean {
     return this.state === 'reading' && this.parser !== undefined && n <= this.parser.bodyAwaited;
   }
 
-  /** BodyReadOwner: a read of body bytes, as a view valid during the call. */
-  onBody(view: Buffer): void {
-    this.onData(view);
+  /** SharedReadOwner: a read, as the 'data' event would have brought it. */
+  onRead(bytes: Buffer): void {
+    this.onData(bytes);
   }
 
   private onProxyBytes(chunk: Buffer): void {
@@ -475,9 +485,6 @@ export class Connection implements FrontConnection, BodyReadOwner {
           this.bodyStart = Date.now();
           this.bodyBase = this.received - this.reader().buffered;
           this.spool = new BodySpool(this.opts.bodyMemoryLimit);
-          // A body that will go to a file is read into the front's own buffer from here on.
-          if (!this.readsInPlace && head.contentLength > this.opts.bodyMemoryLimit)
-            this.readsInPlace = readBodiesInPlace(this.socket, this);
           // RFC 9110 §10.1.1: a server may omit the 100 once some of the content has come.
           if (head.expectContinue && this.reader().buffered === 0) this.socket.write(CONTINUE);
         }

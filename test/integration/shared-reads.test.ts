@@ -1,10 +1,11 @@
-// Large request bodies read into the front's one shared buffer (src/http/body-reads.ts), over
-// real sockets: first the switch itself on a loopback socket pair, then the whole server with
-// a real worker, where every body is checked with SHA-256 by the app. The server cases are the
-// ways a read of the shared buffer could be kept past its call or reach the wrong reader:
-// bodies pipelined with the next request in the same read, several sockets uploading at once
-// (their reads land in the same buffer in turn), a client that trickles and half-closes, one
-// that leaves mid-body, a connection that switches to WebSocket after an upload, and TLS.
+// Client sockets read into the front's one shared buffer (src/http/shared-reads.ts), over real
+// sockets: first the switch itself on a loopback socket pair, then the whole server with a real
+// worker, where every body is checked with SHA-256 by the app. The server cases are the ways a
+// read of the shared buffer could be kept past its call or reach the wrong reader: bodies
+// pipelined with the next request in the same read, several sockets uploading at once (their
+// reads land in the same buffer in turn), a client that trickles and half-closes, one that
+// leaves mid-body, a connection that switches to WebSocket after an upload, and TLS. Every other
+// HTTP/1.x test of the suite reads through it too.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -12,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import { BODY_READ_BUFFER, readBodiesInPlace } from '../../src/http/body-reads.js';
+import { SHARED_READ_BUFFER, readIntoSharedBuffer } from '../../src/http/shared-reads.js';
 import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
 import { exchange, parseResponses, type ParsedResponse } from '../helpers/http.js';
 import { makeCerts, opensslMissing } from '../helpers/tls.js';
@@ -53,55 +54,70 @@ describe('the switch, on a loopback socket pair', () => {
   });
   after(() => server.close());
 
-  test('whole-body reads come as views of one buffer; the others as copies through the stream, in order and paused when asked', async () => {
+  test('body reads come as views of one buffer, other reads as copies to the owner, and through the stream once it lets go', async () => {
     const port = (server.address() as { port: number }).port;
     const client = connect(port, '127.0.0.1');
     const socket = await accepted;
-    let mode: 'view' | 'copy' = 'view';
-    const viewed: Buffer[] = [];
-    const arrayBuffers = new Set<ArrayBufferLike>();
-    const copied: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => copied.push(chunk));
-    assert.equal(
-      readBodiesInPlace(socket, {
-        consumesNow: (n) => mode === 'view' && n > 0,
-        onBody: (view) => {
-          arrayBuffers.add(view.buffer);
-          viewed.push(Buffer.from(view));
-        },
-      }),
-      true,
-    );
+    const owner = {
+      takesReads: true,
+      body: true,
+      reads: [] as Buffer[],
+      arrayBuffers: new Set<ArrayBufferLike>(),
+      consumesNow(n: number): boolean {
+        return this.body && n > 0;
+      },
+      onRead(bytes: Buffer): void {
+        this.arrayBuffers.add(bytes.buffer);
+        this.reads.push(Buffer.from(bytes));
+      },
+    };
+    const events: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => events.push(chunk));
+    assert.equal(readIntoSharedBuffer(socket, owner), true);
     // A socket is switched once: a second call changes nothing and says so.
-    assert.equal(readBodiesInPlace(socket, { consumesNow: () => true, onBody: () => {} }), false);
+    assert.equal(readIntoSharedBuffer(socket, owner), false);
 
-    const first = randomBytes(3 * MB);
-    client.write(first);
-    await until(() => total(viewed) === first.length);
-    assert.ok(Buffer.concat(viewed).equals(first));
-    assert.equal(copied.length, 0);
-    assert.equal(arrayBuffers.size, 1, 'every view is of the one shared buffer');
-    const [shared] = [...arrayBuffers];
-    assert.equal(shared?.byteLength, BODY_READ_BUFFER);
-    assert.ok(viewed.length < first.length / (64 * 1024), 'reads larger than Node’s 64 KiB');
+    const body = randomBytes(3 * MB);
+    client.write(body);
+    await until(() => total(owner.reads) === body.length);
+    assert.ok(Buffer.concat(owner.reads).equals(body));
+    assert.equal(events.length, 0);
+    assert.equal(owner.arrayBuffers.size, 1, 'every view is of the one shared buffer');
+    const [shared] = [...owner.arrayBuffers];
+    assert.equal(shared?.byteLength, SHARED_READ_BUFFER);
+    assert.ok(owner.reads.length < body.length / (64 * 1024), 'reads larger than Node’s 64 KiB');
 
-    mode = 'copy';
-    const second = randomBytes(MB);
-    client.write(second);
-    await until(() => total(copied) === second.length);
-    assert.ok(Buffer.concat(copied).equals(second));
-    for (const chunk of copied) assert.notEqual(chunk.buffer, shared, 'a copy owns its bytes');
+    // Not body: each read is a copy of its own, still handed to the owner directly.
+    owner.body = false;
+    owner.reads.length = 0;
+    owner.arrayBuffers.clear();
+    const other = randomBytes(MB);
+    client.write(other);
+    await until(() => total(owner.reads) === other.length);
+    assert.ok(Buffer.concat(owner.reads).equals(other));
+    assert.equal(events.length, 0);
+    assert.ok(!owner.arrayBuffers.has(shared as ArrayBufferLike), 'a copy owns its bytes');
 
-    // Paused, the socket reads nothing more until resumed, then gives what came, in order.
+    // Paused, the socket reads nothing until resumed, then gives what came, in order.
     socket.pause();
-    copied.length = 0;
+    owner.reads.length = 0;
     const third = randomBytes(200 * 1024);
     client.write(third);
     await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.equal(total(copied), 0);
+    assert.equal(total(owner.reads), 0);
     socket.resume();
-    await until(() => total(copied) === third.length);
-    assert.ok(Buffer.concat(copied).equals(third));
+    await until(() => total(owner.reads) === third.length);
+    assert.ok(Buffer.concat(owner.reads).equals(third));
+
+    // Once the owner lets another protocol have the socket, reads are its stream's 'data'.
+    owner.takesReads = false;
+    owner.reads.length = 0;
+    const fourth = randomBytes(MB);
+    client.write(fourth);
+    await until(() => total(events) === fourth.length);
+    assert.ok(Buffer.concat(events).equals(fourth));
+    assert.equal(owner.reads.length, 0);
+    for (const chunk of events) assert.notEqual(chunk.buffer, shared, 'a copy owns its bytes');
 
     // The end of the stream still reaches the socket's listeners.
     const ended = once(socket, 'end');
@@ -127,7 +143,10 @@ test(
     const port = (server.address() as { port: number }).port;
     const client = tlsConnect({ port, host: '127.0.0.1', ca: readFileSync(certs.ca) });
     const socket = await accepted;
-    assert.equal(readBodiesInPlace(socket, { consumesNow: () => true, onBody: () => {} }), false);
+    assert.equal(
+      readIntoSharedBuffer(socket, { takesReads: true, consumesNow: () => true, onRead: () => {} }),
+      false,
+    );
     const got = once(socket, 'data');
     client.write('still read as before');
     assert.equal(String((await got)[0]), 'still read as before');

@@ -1,0 +1,121 @@
+// Reads of an HTTP/1.x client socket into one buffer the front owns, instead of a fresh buffer
+// from Node for every read.
+//
+// Why: Node's default read path gives every read of a socket a new 64 KiB buffer: memory glibc
+// has often just given back to the system, which the kernel must fault in and clear before it
+// can copy into it, and external memory that V8 counts towards starting a full mark-compact of
+// the front's small heap. On a 10 MB upload that was about a quarter of the front's CPU (one
+// full collection per three uploads); on a small request it is an allocation, a reallocation
+// and an ArrayBuffer per read, then the stream's push and 'data' event (docs/performance.md,
+// "Reads into the front's own buffer").
+//
+// One buffer serves every connection: libuv reads a socket into it and calls back at once, on
+// the one JavaScript thread, so a read is consumed or copied before the next read (of any
+// socket) lands. What a read becomes:
+//
+// - all body that the owner consumes during the call (`consumesNow`: the rest of a body
+//   bound for a temporary file or a copy in memory): a view of the shared buffer, no copy;
+// - any other read, while the owner takes reads itself: a copy of its own, handed over
+//   directly, as the 'data' event would have;
+// - while the stream is paused or holds bytes (put back by a sniffer), or once the owner has
+//   let another protocol take the socket (a WebSocket, HTTP/2): a copy pushed through the
+//   socket's stream, as Node would have pushed it, so ordering, back-pressure and the new
+//   owner's 'data' listeners stay as they were.
+//
+// A socket switched this way stays switched for its life (Node cannot take the buffer back
+// from the handle). Only plain sockets are switched (TCP and Unix): a TLS socket's handle
+// decrypts into buffers of its own. If this Node does not have the slots that its `onread`
+// option fills, nothing is switched and sockets are read as Node reads them.
+
+import type { Socket } from 'node:net';
+
+/** Size of the shared read buffer: a read takes up to this much of what the client sent. */
+export const SHARED_READ_BUFFER = 256 * 1024;
+
+/** Who a switched socket's reads go to. */
+export interface SharedReadOwner {
+  /** False once another protocol owns the socket: reads then go through its stream. */
+  readonly takesReads: boolean;
+  /** Whether the `n` bytes just read are all body that the owner consumes during the call. */
+  consumesNow(n: number): boolean;
+  /** A read: a view valid only during the call when consumesNow() said so, else a copy. */
+  onRead(bytes: Buffer): void;
+}
+
+interface UserBufferHandle {
+  useUserBuffer?: (buffer: Buffer) => void;
+}
+
+interface SocketInternals {
+  _handle: UserBufferHandle | null;
+  encrypted?: boolean;
+  [key: symbol]: unknown;
+}
+
+/** The owner of a switched socket, kept on the socket so that one function serves them all. */
+const READ_OWNER = Symbol('cask.sharedReadOwner');
+
+interface SwitchedSocket extends Socket {
+  [READ_OWNER]: SharedReadOwner;
+}
+
+let shared: Buffer | undefined;
+let keys: { buffer: symbol; callback: symbol } | null | undefined;
+
+/**
+ * The per-socket slots Node's `onread` option fills (net.Socket's constructor sets all three on
+ * every socket, to null unless `onread` is given), found by description once. Null when this
+ * Node does not have them.
+ */
+function onreadKeys(socket: Socket): { buffer: symbol; callback: symbol } | null {
+  if (keys !== undefined) return keys;
+  const symbols = Object.getOwnPropertySymbols(socket);
+  const buffer = symbols.find((s) => s.description === 'kBuffer');
+  const callback = symbols.find((s) => s.description === 'kBufferCb');
+  const generator = symbols.find((s) => s.description === 'kBufferGen');
+  keys =
+    buffer !== undefined && callback !== undefined && generator !== undefined
+      ? { buffer, callback }
+      : null;
+  return keys;
+}
+
+/**
+ * Node calls this, as a method of the socket, for every read with its byte count (the bytes
+ * are in the shared buffer); false stops reading (back-pressure). One function for every
+ * socket: a closure each would cost an idle connection about a hundred bytes more.
+ */
+function sharedRead(this: SwitchedSocket, n: number): boolean {
+  const buffer = shared as Buffer;
+  const owner = this[READ_OWNER];
+  const direct = this.readableFlowing === true && this.readableLength === 0 && owner.takesReads;
+  if (direct && owner.consumesNow(n)) {
+    owner.onRead(buffer.subarray(0, n));
+    return true;
+  }
+  const copy = Buffer.allocUnsafe(n);
+  buffer.copy(copy, 0, 0, n);
+  if (!direct) return this.push(copy);
+  owner.onRead(copy);
+  return true;
+}
+
+/**
+ * From the next read on, `socket` reads into the shared buffer and its reads go to `owner` as
+ * described above. Returns false, changing nothing, for a socket that cannot be switched (TLS,
+ * no handle, already switched, a Node without the slots); it is then read as before.
+ */
+export function readIntoSharedBuffer(socket: Socket, owner: SharedReadOwner): boolean {
+  const internals = socket as unknown as SocketInternals;
+  const handle = internals._handle;
+  if (internals.encrypted === true || handle === null || socket.destroyed) return false;
+  if (typeof handle.useUserBuffer !== 'function') return false;
+  const slots = onreadKeys(socket);
+  if (slots === null || internals[slots.buffer]) return false;
+  const buffer = (shared ??= Buffer.allocUnsafeSlow(SHARED_READ_BUFFER));
+  (socket as SwitchedSocket)[READ_OWNER] = owner;
+  internals[slots.buffer] = buffer;
+  internals[slots.callback] = sharedRead;
+  handle.useUserBuffer(buffer);
+  return true;
+}
