@@ -30,6 +30,7 @@ import type { Socket } from 'node:net';
 import { CaskError, ProtocolError } from '../errors.js';
 import type { Exchange, ListenerInfo, RequestHandler, ResponseSink } from '../exchange.js';
 import { BodySpool, type RequestBody } from '../http/body.js';
+import { readIntoSharedBuffer, type SharedReadOwner } from '../http/shared-reads.js';
 import { cannedResponse } from '../http/canned.js';
 import { LINGER_MS, type ConnectionOptions, type FrontConnection } from '../http/connection.js';
 import type { SpoolPolicy } from '../http/response-spool.js';
@@ -137,7 +138,7 @@ interface StreamHandle {
   writeQueueSize?: number;
 }
 
-export class WebServerConnection implements FrontConnection {
+export class WebServerConnection implements FrontConnection, SharedReadOwner {
   private readonly decoder: RequestDecoder;
   private readonly opts: ConnectionOptions;
   private readonly handler: RequestHandler;
@@ -175,6 +176,8 @@ export class WebServerConnection implements FrontConnection {
     this.peerPort = socket.remotePort === undefined ? '' : String(socket.remotePort);
     context.registry.add(this);
     socket.setNoDelay(true);
+    // Reads land in the front's one buffer and come to onRead() (src/http/shared-reads.ts).
+    readIntoSharedBuffer(socket, this);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
     socket.on('error', () => {});
@@ -265,6 +268,24 @@ export class WebServerConnection implements FrontConnection {
   /** Who the current request is from, for the logs: the web server's client, else the peer. */
   private get clientAddr(): string {
     return this.request?.remoteAddr ?? this.peerAddr;
+  }
+
+  /** SharedReadOwner: reads come here until the connection is closed. */
+  get takesReads(): boolean {
+    return this.state !== 'closed';
+  }
+
+  /**
+   * SharedReadOwner: `n` bytes are all body of the request being read, which pump() writes to
+   * the spool (copied in memory, or to the file) before onData() returns.
+   */
+  consumesNow(n: number): boolean {
+    return this.state === 'body' && n <= this.decoder.bodyAwaited;
+  }
+
+  /** SharedReadOwner: a read, as the 'data' event would have brought it. */
+  onRead(bytes: Buffer): void {
+    this.onData(bytes);
   }
 
   private onData(chunk: Buffer): void {

@@ -233,6 +233,11 @@ export class FastCgiDecoder implements RequestDecoder {
     return this.input.length;
   }
 
+  /** A body comes in STDIN records: no read is known to be body only. */
+  get bodyAwaited(): number {
+    return 0;
+  }
+
   get requestId(): number {
     return this.id;
   }

@@ -83,6 +83,10 @@ export class UwsgiDecoder implements RequestDecoder {
     return this.input.length;
   }
 
+  get bodyAwaited(): number {
+    return this.state === 'body' ? this.bodyLeft - this.input.length : 0;
+  }
+
   /** One request per connection: it has no id. */
   get requestId(): number {
     return 0;

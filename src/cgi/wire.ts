@@ -41,6 +41,13 @@ export interface RequestDecoder {
   readonly requestId: number;
   /** Bytes pushed and not yet decoded. */
   readonly buffered: number;
+  /**
+   * Bytes of the current request's body still to come beyond those held, when the protocol
+   * sends them raw (uwsgi, SCGI): the next push() of at most this many bytes is body only, and
+   * the next() calls that follow hand all of it out. 0 otherwise (FastCGI frames its body in
+   * records, whose headers a read may cut).
+   */
+  readonly bodyAwaited: number;
 }
 
 export interface DecoderLimits {

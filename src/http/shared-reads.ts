@@ -1,5 +1,5 @@
-// Reads of an HTTP/1.x client socket into one buffer the front owns, instead of a fresh buffer
-// from Node for every read.
+// Reads of a client socket (HTTP/1.x, or a web server speaking uwsgi, SCGI or FastCGI) into one
+// buffer the front owns, instead of a fresh buffer from Node for every read.
 //
 // Why: Node's default read path gives every read of a socket a new 64 KiB buffer: memory glibc
 // has often just given back to the system, which the kernel must fault in and clear before it

@@ -4,8 +4,9 @@
 // read of the shared buffer could be kept past its call or reach the wrong reader: bodies
 // pipelined with the next request in the same read, several sockets uploading at once (their
 // reads land in the same buffer in turn), a client that trickles and half-closes, one that
-// leaves mid-body, a connection that switches to WebSocket after an upload, and TLS. Every other
-// HTTP/1.x test of the suite reads through it too.
+// leaves mid-body, a connection that switches to WebSocket after an upload, TLS, and an SCGI
+// request whose head is cut across reads. Every other HTTP/1.x test of the suite reads through
+// it too.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -14,6 +15,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { SHARED_READ_BUFFER, readIntoSharedBuffer } from '../../src/http/shared-reads.js';
+import { encodeScgiRequest } from '../../src/cgi/scgi.js';
 import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
 import { exchange, parseResponses, type ParsedResponse } from '../helpers/http.js';
 import { makeCerts, opensslMissing } from '../helpers/tls.js';
@@ -329,5 +331,49 @@ describe('an upload, then a WebSocket on the same connection', () => {
     assert.equal(frame[1], text.length);
     assert.equal(frame.toString('utf8', 2, 2 + text.length), 'after the upload');
     socket.destroy();
+  });
+});
+
+describe('a large upload over SCGI, its head cut across reads', () => {
+  let server: RunningCask;
+  let port = 0;
+  before(async () => {
+    server = await startCask([
+      'large_bodies:application',
+      '--chdir',
+      APPS,
+      '-b',
+      'scgi://127.0.0.1:0',
+      '-w',
+      '1',
+    ]);
+    port = Number(/scgi:\/\/127\.0\.0\.1:(\d+)/.exec(server.stderr())?.[1]);
+  });
+  after(() => server.stop());
+
+  test('the head held between reads and the body after it arrive whole', async () => {
+    const body = randomBytes(3 * MB + 5);
+    const request = encodeScgiRequest(
+      [
+        'CONTENT_LENGTH', String(body.length),
+        'SCGI', '1',
+        'REQUEST_METHOD', 'POST',
+        'REQUEST_URI', '/digest',
+        'PATH_INFO', '/digest',
+        'QUERY_STRING', '',
+        'SERVER_NAME', 'h',
+        'SERVER_PORT', '80',
+        'SERVER_PROTOCOL', 'HTTP/1.1',
+        'REMOTE_ADDR', '127.0.0.1',
+      ],
+      body,
+    ); // prettier-ignore
+    const x = await exchange(port, cut(request, [3, 40, 100_001, 7]), {
+      waitClose: true,
+      ms: 30_000,
+      pauseMs: 1,
+    });
+    assert.equal(x.responses[0]?.status, 200, x.raw.toString('latin1', 0, 300));
+    assert.equal(x.responses[0]?.body.toString(), digestLine(body));
   });
 });

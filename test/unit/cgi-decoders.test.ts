@@ -170,3 +170,25 @@ test('`encodeUwsgiRequest()` and `encodeScgiRequest()` write what their decoders
     });
   }
 });
+
+test('`bodyAwaited` counts the raw body still to come in uwsgi and SCGI, and is 0 for FastCGI', (t: TestContext) => {
+  t.plan(11);
+  const params = ['CONTENT_LENGTH', '10', 'SCGI', '1', 'REQUEST_METHOD', 'PUT'];
+  for (const [decoder, bytes] of [
+    [new UwsgiDecoder(DEFAULT_LIMITS), encodeUwsgiRequest(params, Buffer.from('0123456789'))],
+    [new ScgiDecoder(DEFAULT_LIMITS), encodeScgiRequest(params, Buffer.from('0123456789'))],
+  ] as const) {
+    const head = bytes.subarray(0, bytes.length - 10);
+    t.assert.equal(decoder.bodyAwaited, 0); // nothing yet
+    decoder.push(Buffer.concat([head, Buffer.from('01')]));
+    t.assert.equal(decoder.bodyAwaited, 0); // the head is held, not decoded: no body begun
+    t.assert.equal(decoder.next()?.type, 'head');
+    t.assert.equal(decoder.bodyAwaited, 8); // "01" is held and counts as come
+    while (decoder.next() !== null);
+    decoder.push(Buffer.from('23456789'));
+    while (decoder.next()?.type === 'body');
+    t.assert.equal(decoder.bodyAwaited, 0); // whole
+  }
+  const fastcgi = new FastCgiDecoder({ ...DEFAULT_LIMITS, maxConnections: 10 });
+  t.assert.equal(fastcgi.bodyAwaited, 0);
+});
