@@ -233,9 +233,10 @@ export class FastCgiDecoder implements RequestDecoder {
     return this.input.length;
   }
 
-  /** A body comes in STDIN records: no read is known to be body only. */
+  /** Within a STDIN record's content, the part of it not held yet (the next record's header
+   *  is not body, so nothing past this record counts). */
   get bodyAwaited(): number {
-    return 0;
+    return this.stdinLeft > 0 ? this.stdinLeft - this.input.length : 0;
   }
 
   get requestId(): number {

@@ -42,10 +42,10 @@ export interface RequestDecoder {
   /** Bytes pushed and not yet decoded. */
   readonly buffered: number;
   /**
-   * Bytes of the current request's body still to come beyond those held, when the protocol
-   * sends them raw (uwsgi, SCGI): the next push() of at most this many bytes is body only, and
-   * the next() calls that follow hand all of it out. 0 otherwise (FastCGI frames its body in
-   * records, whose headers a read may cut).
+   * Bytes of the current request's body known to come next, beyond those held: the next push()
+   * of at most this many bytes is body only, and the next() calls that follow hand all of it
+   * out. For uwsgi and SCGI, whose body is raw, the rest of the body; for FastCGI, the rest of
+   * the current STDIN record's content. 0 when no body bytes are awaited.
    */
   readonly bodyAwaited: number;
 }

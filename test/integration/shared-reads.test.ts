@@ -4,8 +4,8 @@
 // read of the shared buffer could be kept past its call or reach the wrong reader: bodies
 // pipelined with the next request in the same read, several sockets uploading at once (their
 // reads land in the same buffer in turn), a client that trickles and half-closes, one that
-// leaves mid-body, a connection that switches to WebSocket after an upload, TLS, and an SCGI
-// request whose head is cut across reads. Every other HTTP/1.x test of the suite reads through
+// leaves mid-body, a connection that switches to WebSocket after an upload, TLS, and SCGI and
+// FastCGI requests cut across reads. Every other HTTP/1.x test of the suite reads through
 // it too.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -15,6 +15,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { SHARED_READ_BUFFER, readIntoSharedBuffer } from '../../src/http/shared-reads.js';
+import { RecordType, encodeFastCgiRequest } from '../../src/cgi/fastcgi.js';
 import { encodeScgiRequest } from '../../src/cgi/scgi.js';
 import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
 import { exchange, parseResponses, type ParsedResponse } from '../helpers/http.js';
@@ -334,9 +335,9 @@ describe('an upload, then a WebSocket on the same connection', () => {
   });
 });
 
-describe('a large upload over SCGI, its head cut across reads', () => {
+describe('large uploads over SCGI and FastCGI, cut across reads', () => {
   let server: RunningCask;
-  let port = 0;
+  const port = { scgi: 0, fastcgi: 0 };
   before(async () => {
     server = await startCask([
       'large_bodies:application',
@@ -344,36 +345,72 @@ describe('a large upload over SCGI, its head cut across reads', () => {
       APPS,
       '-b',
       'scgi://127.0.0.1:0',
+      '-b',
+      'fastcgi://127.0.0.1:0',
       '-w',
       '1',
     ]);
-    port = Number(/scgi:\/\/127\.0\.0\.1:(\d+)/.exec(server.stderr())?.[1]);
+    for (const name of ['scgi', 'fastcgi'] as const)
+      port[name] = Number(
+        new RegExp(`${name}://127\\.0\\.0\\.1:(\\d+)`).exec(server.stderr())?.[1],
+      );
   });
   after(() => server.stop());
 
-  test('the head held between reads and the body after it arrive whole', async () => {
+  const params = (body: Buffer): string[] => [
+    'CONTENT_LENGTH', String(body.length),
+    'SCGI', '1',
+    'REQUEST_METHOD', 'POST',
+    'REQUEST_URI', '/digest',
+    'PATH_INFO', '/digest',
+    'QUERY_STRING', '',
+    'SERVER_NAME', 'h',
+    'SERVER_PORT', '80',
+    'SERVER_PROTOCOL', 'HTTP/1.1',
+    'REMOTE_ADDR', '127.0.0.1',
+  ]; // prettier-ignore
+
+  test('SCGI: the head held between reads and the body after it arrive whole', async () => {
     const body = randomBytes(3 * MB + 5);
-    const request = encodeScgiRequest(
-      [
-        'CONTENT_LENGTH', String(body.length),
-        'SCGI', '1',
-        'REQUEST_METHOD', 'POST',
-        'REQUEST_URI', '/digest',
-        'PATH_INFO', '/digest',
-        'QUERY_STRING', '',
-        'SERVER_NAME', 'h',
-        'SERVER_PORT', '80',
-        'SERVER_PROTOCOL', 'HTTP/1.1',
-        'REMOTE_ADDR', '127.0.0.1',
-      ],
-      body,
-    ); // prettier-ignore
-    const x = await exchange(port, cut(request, [3, 40, 100_001, 7]), {
-      waitClose: true,
-      ms: 30_000,
-      pauseMs: 1,
-    });
+    const x = await exchange(
+      port.scgi,
+      cut(encodeScgiRequest(params(body), body), [3, 40, 100_001, 7]),
+      {
+        waitClose: true,
+        ms: 30_000,
+        pauseMs: 1,
+      },
+    );
     assert.equal(x.responses[0]?.status, 200, x.raw.toString('latin1', 0, 300));
     assert.equal(x.responses[0]?.body.toString(), digestLine(body));
+  });
+
+  test('FastCGI: each read ends inside the next record header, and the next read is longer', async () => {
+    const body = randomBytes(40 * 65_535 + 5);
+    const request = encodeFastCgiRequest(1, params(body), body);
+    // The STDIN records: a header of 8 bytes, then 65,535 bytes of content, and so on; the
+    // request ends with an empty STDIN header.
+    const records = Math.ceil(body.length / 65_535);
+    const stdinAt = request.length - (records * 8 + body.length + 8);
+    // The first read takes the head and 10 bytes of the first record; each next one the rest
+    // of a record and 3 bytes of the following header. A read that kept those 3 bytes as a
+    // view of the shared buffer would find them overwritten by the next, longer read.
+    const sizes = [stdinAt + 8 + 10, 65_535 - 10 + 3];
+    for (let at = sizes[0]! + sizes[1]!; at < request.length; at += 5 + 65_535 + 3)
+      sizes.push(5 + 65_535 + 3);
+    const x = await exchange(port.fastcgi, cut(request, sizes), {
+      waitClose: true,
+      ms: 30_000,
+      pauseMs: 2,
+    });
+    const out: Buffer[] = [];
+    for (let at = 0; at + 8 <= x.raw.length;) {
+      const length = x.raw.readUInt16BE(at + 4);
+      if (x.raw[at + 1] === RecordType.STDOUT) out.push(x.raw.subarray(at + 8, at + 8 + length));
+      at += 8 + length + (x.raw[at + 6] as number);
+    }
+    const stdout = Buffer.concat(out).toString('latin1');
+    assert.match(stdout, /^Status: 200 OK\r\n/);
+    assert.equal(stdout.slice(stdout.indexOf('\r\n\r\n') + 4), digestLine(body));
   });
 });

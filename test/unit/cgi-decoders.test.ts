@@ -10,6 +10,7 @@ import {
   FastCgiDecoder,
   RecordType,
   encodeEndRequest,
+  encodeFastCgiRequest,
   encodeResponseEnd,
   streamRecords,
 } from '../../src/cgi/fastcgi.js';
@@ -171,8 +172,8 @@ test('`encodeUwsgiRequest()` and `encodeScgiRequest()` write what their decoders
   }
 });
 
-test('`bodyAwaited` counts the raw body still to come in uwsgi and SCGI, and is 0 for FastCGI', (t: TestContext) => {
-  t.plan(11);
+test('`bodyAwaited` counts the raw body still to come in uwsgi and SCGI', (t: TestContext) => {
+  t.plan(10);
   const params = ['CONTENT_LENGTH', '10', 'SCGI', '1', 'REQUEST_METHOD', 'PUT'];
   for (const [decoder, bytes] of [
     [new UwsgiDecoder(DEFAULT_LIMITS), encodeUwsgiRequest(params, Buffer.from('0123456789'))],
@@ -189,6 +190,21 @@ test('`bodyAwaited` counts the raw body still to come in uwsgi and SCGI, and is 
     while (decoder.next()?.type === 'body');
     t.assert.equal(decoder.bodyAwaited, 0); // whole
   }
-  const fastcgi = new FastCgiDecoder({ ...DEFAULT_LIMITS, maxConnections: 10 });
-  t.assert.equal(fastcgi.bodyAwaited, 0);
+});
+
+test('`bodyAwaited` in FastCGI counts what is left of the current STDIN record, never past it', (t: TestContext) => {
+  t.plan(6);
+  const decoder = new FastCgiDecoder({ ...DEFAULT_LIMITS, maxConnections: 10 });
+  const body = Buffer.alloc(70_000, 7); // two STDIN records: 65,535 bytes, then 4,465
+  const bytes = encodeFastCgiRequest(1, ['CONTENT_LENGTH', '70000', 'REQUEST_METHOD', 'PUT'], body);
+  const firstStdin = bytes.length - 8 - (70_000 + 16); // where the first STDIN header starts
+  decoder.push(bytes.subarray(0, firstStdin + 8 + 100));
+  t.assert.equal(decoder.next()?.type, 'head');
+  t.assert.equal(decoder.bodyAwaited, 0); // the record's header is held, not read yet
+  t.assert.equal(decoder.next()?.type, 'body'); // 100 bytes of the first record
+  t.assert.equal(decoder.bodyAwaited, 65_535 - 100);
+  t.assert.equal(decoder.next(), null);
+  decoder.push(bytes.subarray(firstStdin + 8 + 100, firstStdin + 8 + 65_535));
+  while (decoder.next() !== null);
+  t.assert.equal(decoder.bodyAwaited, 0); // the next record's header must be read first
 });
