@@ -224,7 +224,7 @@ describe('large uploads through the server and a real worker', () => {
     });
   });
 
-  test('a client that trickles its body in odd pieces and half-closes right after it is answered', async () => {
+  test('a client that trickles its body in odd pieces and half-closes right after it still gets its answer', async () => {
     const body = randomBytes(2 * MB);
     const socket = connect(server.port, '127.0.0.1');
     await once(socket, 'connect');
