@@ -38,10 +38,10 @@ class Exchange:
         "granted", "cancelled", "reclaimed", "file_taken",
         "head", "headers", "head_sent", "finished", "sent",
         "timed_out", "thread", "interrupted", "parked", "uncredited",
-        "push", "detached", "forget", "link_end",
+        "push", "detached", "forget",
     )
 
-    def __init__(self, id, received, link, flow, link_parts=None, link_end=None):
+    def __init__(self, id, received, link, flow, link_parts=None):
         self.id = id
         self.received = received        # the REQUEST payload (environ, still encoded)
         self.environ = None
@@ -51,9 +51,6 @@ class Exchange:
         # send_parts(header, piece): the same frame gathered by the kernel from two
         # buffers, so a large piece is not copied to be joined to its 12-byte header.
         self.link_parts = link_parts
-        # send_end(bytes): the response's final frame, which may wait a moment for the
-        # next response of the same worker (Runner.send_end).
-        self.link_end = link if link_end is None else link_end
         self.flow = flow                # condition shared by the runner
         self.granted = 0                # WINDOW bytes received (reader thread writes)
         self.cancelled = False
@@ -256,10 +253,7 @@ class Exchange:
         else:
             frame = p.head_frame(self.id, flags, self.head, chunk)
             self.head_sent = True
-        if flags:
-            self.link_end(frame)
-        else:
-            self.link(frame)
+        self.link(frame)
         # Set after the write: a RequestTimeout arriving in between must not leave the
         # request without its final frame (the runner sends ERROR when this is unset).
         if flags:

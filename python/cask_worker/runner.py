@@ -36,13 +36,6 @@ from .interrupt import Guard, RequestTimeout, frame_of, register_current
 READ_SIZE = 256 * 1024
 # Buffers per sendmsg of the link writer: below the usual IOV_MAX (1024).
 MAX_GATHER = 512
-# A response's final frame may wait this long on the outgoing list while the thread runs
-# the next request already queued (send_end): one write then carries the answers of a
-# batch, and the front is woken once for them instead of once each.
-HOLD_SECONDS = 0.001
-# Only frames this small are held (a whole small response), and at most this many at once.
-HOLD_MAX = 16 * 1024
-HOLD_COUNT = 64
 
 
 class Runner:
@@ -67,10 +60,6 @@ class Runner:
         self._out_ready = threading.Condition(threading.Lock())
         self._writer = None
         self._writing = False
-        # When the frames listed are all held final frames (send_end), the time by which
-        # the link writer sends them whatever the threads do; None while anything listed is
-        # to go at once.
-        self._held_until = None
         self._link_error = None
         # Reentrant: stop() may run in a SIGTERM handler on top of itself.
         self._state = threading.RLock()
@@ -159,51 +148,6 @@ class Runner:
     def send(self, data):
         self._write(data, None)
 
-    def send_end(self, data):
-        """A response's final frame: held on the outgoing list while another request waits
-        in the queue, so that the thread goes straight on to it, or while answers are held
-        already, to leave with them once its request is over (see _hold)."""
-        if len(data) <= HOLD_MAX and (self._held_until is not None or not self.queue.empty()):
-            self._hold(data)
-        else:
-            self._write(data, None)
-
-    def _hold(self, data):
-        """List a final frame for the next write instead of writing it now.
-
-        The app has returned and this is the last of its response, so nothing of a response
-        still being produced waits (PEP 3333's rule is about the blocks of the response the
-        app is working on). The held frames leave together: from the worker thread that
-        has finished its request (the app returned, post_request ran) and finds the queue
-        empty (_send_held), with any frame that has to be listed behind them, or, at the
-        latest HOLD_SECONDS after the first was held, from the link writer thread, which
-        this wakes to keep that deadline whatever the app does next. Only while a request
-        is queued or answers are held: a worker with neither writes every frame at once, so
-        no response waits behind an idle worker.
-        """
-        out = self._out
-        with self._out_ready:
-            if self._link_error is not None:
-                raise LinkClosed(self._link_error)
-            if len(out) >= HOLD_COUNT:
-                held = False
-            else:
-                held = True
-                if not out:
-                    self._held_until = time.monotonic() + HOLD_SECONDS
-                    self._wake_writer()
-                out.append(data)
-        if not held:
-            self._write(data, None)
-
-    def _wake_writer(self):
-        """Start the link writer thread, or wake it (under _out_ready)."""
-        if self._writer is None:
-            self._writer = threading.Thread(
-                target=self._write_loop, name="cask-link-writer", daemon=True)
-            self._writer.start()
-        self._out_ready.notify_all()
-
     def send_parts(self, header, piece):
         """One frame given as its header and its payload, written without joining them."""
         self._write(header, piece)
@@ -219,22 +163,21 @@ class Runner:
         in order, in one sendmsg. So frames are coalesced only while an earlier write is
         still in progress, and a frame is never held back waiting for the app: it is sent
         by the write that follows the one in progress, whatever the app does meanwhile.
-        Once something other than held final frames (_hold) is listed, later frames are
-        listed too, so a request's frames keep their order.
+        Once something is listed, later frames are listed too, so the order holds.
         """
         out = self._out
         with self._out_ready:
             if self._link_error is not None:
                 raise LinkClosed(self._link_error)
-            # Listed frames that are not all held final frames may include this request's
-            # earlier frames: this one goes behind them. Held final frames belong to other
-            # requests, which this one may pass.
-            if (out and self._held_until is None) or not self._send_lock.acquire(False):
+            if out or not self._send_lock.acquire(False):
                 out.append(data)
                 if piece is not None:
                     out.append(piece)
-                self._held_until = None
-                self._wake_writer()
+                if self._writer is None:
+                    self._writer = threading.Thread(
+                        target=self._write_loop, name="cask-link-writer", daemon=True)
+                    self._writer.start()
+                self._out_ready.notify_all()
                 return
         try:
             if piece is None:
@@ -249,30 +192,6 @@ class Runner:
         finally:
             self._send_lock.release()
 
-    def _send_held(self):
-        """Write the held final frames now, from a worker thread between two requests.
-
-        Only there: a request timeout (interrupt.py) can be raised in a thread while it runs
-        a request, and landing between taking these frames off the list and writing them
-        would lose other requests' answers. If the link writer is writing, it takes them.
-        """
-        out = self._out
-        with self._out_ready:
-            if not out or self._held_until is None or not self._send_lock.acquire(False):
-                return
-            batch = out[:MAX_GATHER]
-            del out[:MAX_GATHER]
-            if not out:
-                self._held_until = None
-        try:
-            sent = self.sock.sendmsg(batch)
-            if sent < sum(map(len, batch)):
-                _send_rest(self.sock, batch, sent)
-        except OSError as error:
-            self._link_failed(error)
-        finally:
-            self._send_lock.release()
-
     def _write_loop(self):
         """The link writer: sends the listed frames, a batch per sendmsg, in order."""
         out = self._out
@@ -280,30 +199,15 @@ class Runner:
         try:
             while True:
                 with ready:
-                    while True:
-                        if not out:
-                            self._writing = False
-                            ready.notify_all()
-                            ready.wait()
-                            continue
-                        # Held final frames only: wait for their deadline, or for a thread
-                        # to write them with its own next frame (which empties the list).
-                        until = self._held_until
-                        if until is None:
-                            break
-                        left = until - time.monotonic()
-                        if left <= 0:
-                            break
-                        ready.wait(left)
+                    while not out:
+                        self._writing = False
+                        ready.notify_all()
+                        ready.wait()
                     self._writing = True
                 with self._send_lock:
                     with ready:
                         batch = out[:MAX_GATHER]
                         del out[:MAX_GATHER]
-                        if not out:
-                            self._held_until = None
-                    if not batch:
-                        continue  # a thread wrote them while this one waited for the lock
                     sent = self.sock.sendmsg(batch)
                     if sent < sum(map(len, batch)):
                         _send_rest(self.sock, batch, sent)
@@ -317,7 +221,6 @@ class Runner:
         with self._out_ready:
             self._link_error = str(error)
             del self._out[:]
-            self._held_until = None
             self._writing = False
             self._out_ready.notify_all()
         self.fail("Cannot write to the link: %s" % error)
@@ -327,9 +230,6 @@ class Runner:
         """Wait until the link writer has sent every listed frame (before the worker exits)."""
         deadline = time.monotonic() + timeout
         with self._out_ready:
-            if self._out and self._held_until is not None:
-                self._held_until = None  # held frames leave now: the worker is exiting
-                self._out_ready.notify_all()
             while (self._out or self._writing) and self._link_error is None:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -375,7 +275,7 @@ class Runner:
         if kind == p.REQUEST:
             if rid == 0 or rid in self.exchanges:
                 raise ProtocolError("REQUEST with a request id already in use: %d" % rid)
-            exchange = Exchange(rid, payload, self.send, self.flow, self._send_parts, self.send_end)
+            exchange = Exchange(rid, payload, self.send, self.flow, self._send_parts)
             exchange.forget = self._forget
             self.exchanges[rid] = exchange
             if flags & p.FLAG_END:
@@ -553,9 +453,6 @@ class Runner:
                 if claim(exchange.id, None) is None:
                     continue  # cancelled (or refused at stop) while it waited
                 serve(exchange)
-                # Answers held while requests were queued leave once none is (_hold).
-                if self._held_until is not None and self.queue.empty():
-                    self._send_held()
         except LinkClosed:
             pass
         except ProtocolError as error:
