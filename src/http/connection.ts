@@ -176,6 +176,10 @@ export class Connection implements FrontConnection, SharedReadOwner {
   private closing = false;
   /** The client half-closed: answer what it sent whole, then close. */
   private eof = false;
+  /** The request being answered asked for the connection to close after it. */
+  private clientCloses = false;
+  /** On close, wait for the client's end once our answer has left (see close()). */
+  private lingers = true;
   /** Deadline of the first request's head, counted from accept; 0 for none. */
   private firstDeadline = 0;
   /** Requests answered; the first one's head timeout counts from the connection's start. */
@@ -499,6 +503,7 @@ export class Connection implements FrontConnection, SharedReadOwner {
 
   private dispatch(): void {
     const head = this.head as RequestHead;
+    this.clientCloses = !head.keepAlive;
     const handshake = head.upgrade
       ? this.context.websockets?.handshake(head, head.versionMinor === 0)
       : undefined;
@@ -570,7 +575,10 @@ export class Connection implements FrontConnection, SharedReadOwner {
     this.handler.completed(exchange);
     if (this.state === 'closed' || this.state === 'closing') return;
     if (!writer.keepAlive || this.closing) {
-      this.close();
+      // A client that asked to close and sent nothing after its request has nothing more to
+      // send: once the answer has left, the socket is closed without waiting for its end.
+      const quiet = this.clientCloses && (this.parser === undefined || this.parser.buffered === 0);
+      this.close(!quiet);
       return;
     }
     if (this.socket.writableLength > OUTPUT_HIGH_WATER) {
@@ -650,13 +658,18 @@ export class Connection implements FrontConnection, SharedReadOwner {
    * socket then would cut the answer short while the client sees a clean close. Until then
    * the send timeout applies (tick()).
    */
-  private close(): void {
+  private close(linger = true): void {
     if (this.state === 'closed' || this.state === 'closing') return;
     this.state = 'closing';
+    this.lingers = linger;
     // Nothing more is parsed here: the parser goes back to the pool if it is as good as new,
     // else a client that opens a connection per request would cost a new parser each time.
     this.lendParser();
     const socket = this.socket;
+    if (!linger && socket.writableLength === 0 && this.tls === undefined) {
+      socket.destroy();
+      return;
+    }
     socket.end();
     socket.resume();
     if (socket.writableFinished) this.onFinish();
@@ -670,6 +683,8 @@ export class Connection implements FrontConnection, SharedReadOwner {
 
   /** Our answer has left user space: the linger starts. */
   private onFinish(): void {
-    if (this.state === 'closing') this.deadline = Date.now() + LINGER_MS;
+    if (this.state !== 'closing') return;
+    if (this.lingers) this.deadline = Date.now() + LINGER_MS;
+    else this.socket.destroy();
   }
 }
