@@ -19,9 +19,11 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { MAX_HEAD, RESPONSE, asksToClose } from './raw-net.mjs';
+import { MAX_HEAD, RESPONSE, asksToClose, closeWith } from './raw-net.mjs';
 
 const END = '\r\n\r\n';
+/** On a socket whose closing request is on its round trip: nothing came after it. */
+const QUIET = Symbol('quiet');
 /** Request frame header: u32 request id, u32 payload length (big-endian). */
 export const FRAME_HEADER = 8;
 /** Answer: the u32 request id. */
@@ -31,7 +33,7 @@ export const ANSWER_SIZE = 4;
  * The complete request heads in what arrived so far (each without its blank line). `pending`
  * is the unfinished head carried over from the previous read (a latin1 string), `chunk` the
  * new bytes. `close` says the last head returned asks to close the connection; nothing after
- * it is returned. Bodies are not read: the bench sends only GETs to this server.
+ * it is returned, and `tail` counts the bytes that came after it (0 without one). Bodies are not read: the bench sends only GETs to this server.
  */
 export function splitHeads(pending, chunk) {
   const text = pending + chunk.toString('latin1');
@@ -49,7 +51,12 @@ export function splitHeads(pending, chunk) {
       break; // nothing after a closing request is answered
     }
   }
-  return { heads, close, rest: close ? '' : text.slice(from) };
+  return {
+    heads,
+    close,
+    rest: close ? '' : text.slice(from),
+    tail: close ? text.length - from : 0,
+  };
 }
 
 /** One request frame: the header, then the head's bytes as the payload. */
@@ -103,7 +110,7 @@ export function startHop(python, onExit) {
       const entry = waiting.get(id);
       waiting.delete(id);
       if (entry === undefined || entry[0].destroyed) continue;
-      if (entry[1]) entry[0].end(RESPONSE);
+      if (entry[1]) closeWith(entry[0], RESPONSE, entry[0][QUIET] === true);
       else entry[0].write(RESPONSE);
     }
   });
@@ -118,9 +125,13 @@ export function startHop(python, onExit) {
     let pending = '';
     let ended = false;
     socket.on('data', (chunk) => {
-      // As raw-net: what a client sends after its closing request is read and dropped.
-      if (ended) return;
-      const { heads, close, rest } = splitHeads(pending, chunk);
+      // As raw-net: what a client sends after its closing request is read and dropped, and
+      // makes the close wait for the client's end (closeWith()).
+      if (ended) {
+        socket[QUIET] = false;
+        return;
+      }
+      const { heads, close, rest, tail } = splitHeads(pending, chunk);
       pending = rest;
       if (pending.length > MAX_HEAD) {
         socket.destroy();
@@ -133,7 +144,10 @@ export function startHop(python, onExit) {
         waiting.set(id, [socket, last]);
         send(encodeFrame(id, heads[i]));
       }
-      if (close) ended = true;
+      if (close) {
+        ended = true;
+        socket[QUIET] = tail === 0;
+      }
     });
     socket.on('error', () => socket.destroy());
   });

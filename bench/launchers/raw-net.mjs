@@ -20,16 +20,36 @@ const END = '\r\n\r\n';
 /** A head larger than this without its blank line is not a request this server answers. */
 export const MAX_HEAD = 64 * 1024;
 
-/**
- * Find the complete request heads in what arrived so far. `pending` is the unfinished head
- * carried over from the previous read (a latin1 string), `chunk` the new bytes. Returns how
- * many heads are complete, whether one of them asks to close, and what to carry over.
- * Bodies are not read: the bench sends only GETs to this server.
- */
 /** Whether a request head (without its blank line) has a `Connection: close` field. */
 export function asksToClose(head) {
   return /\r\nconnection:[ \t]*close[ \t]*\r\n/i.test(`${head}\r\n`);
 }
+
+/**
+ * Ends a connection with its closing answer. A client that asked to close and sent nothing
+ * after that request (`quiet`) has nothing more to send: once the answer is in the kernel the
+ * socket is closed, without waiting for the client's end, as Cask's front (and nginx) does.
+ * Otherwise our side is ended and whatever still comes is read and dropped (the caller's
+ * 'data' listener) until the client ends too: closing on unread bytes would make the kernel
+ * reset the connection, which can destroy the answer in the client's buffers.
+ */
+export function closeWith(socket, answer, quiet) {
+  if (!quiet) {
+    socket.end(answer);
+    return;
+  }
+  socket.write(answer);
+  if (socket.writableLength === 0) socket.destroy();
+  else socket.end();
+}
+
+/**
+ * Find the complete request heads in what arrived so far. `pending` is the unfinished head
+ * carried over from the previous read (a latin1 string), `chunk` the new bytes. Returns how
+ * many heads are complete, whether one of them asks to close, what to carry over, and how
+ * many bytes came after a closing head (`tail`; 0 without one). Bodies are not read: the
+ * bench sends only GETs to this server.
+ */
 
 export function scanHeads(pending, chunk) {
   const text = pending + chunk.toString('latin1');
@@ -47,7 +67,12 @@ export function scanHeads(pending, chunk) {
     }
     from = end + END.length;
   }
-  return { heads, close, rest: close ? '' : text.slice(from) };
+  return {
+    heads,
+    close,
+    rest: close ? '' : text.slice(from),
+    tail: close ? text.length - from : 0,
+  };
 }
 
 export function createServer() {
@@ -59,7 +84,7 @@ export function createServer() {
       // sees our FIN, and writing to the ended socket would cost an error (with its stack
       // trace) per connection, charging the ceiling for work no real server does.
       if (socket.writableEnded) return;
-      const { heads, close, rest } = scanHeads(pending, chunk);
+      const { heads, close, rest, tail } = scanHeads(pending, chunk);
       pending = rest;
       if (pending.length > MAX_HEAD) {
         socket.destroy();
@@ -67,7 +92,7 @@ export function createServer() {
       }
       if (heads === 0) return;
       const out = heads === 1 ? RESPONSE : Buffer.concat(Array(heads).fill(RESPONSE));
-      if (close) socket.end(out);
+      if (close) closeWith(socket, out, tail === 0);
       else socket.write(out);
     });
     socket.on('error', () => socket.destroy());

@@ -13,6 +13,7 @@ import { fixtureCell, fixtureReport, fixtureScenario } from '../helpers/bench-fi
 
 const GET = 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
 const CLOSE = 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n';
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 test('raw-net answers with a fixed 13-byte body', (t: TestContext) => {
   t.plan(2);
@@ -23,31 +24,44 @@ test('raw-net answers with a fixed 13-byte body', (t: TestContext) => {
 
 test('`scanHeads()` counts complete heads and carries an unfinished one over', (t: TestContext) => {
   t.plan(4);
-  t.assert.deepStrictEqual(scanHeads('', Buffer.from(GET)), { heads: 1, close: false, rest: '' });
+  t.assert.deepStrictEqual(scanHeads('', Buffer.from(GET)), {
+    heads: 1,
+    close: false,
+    rest: '',
+    tail: 0,
+  });
   const first = scanHeads('', Buffer.from(GET.slice(0, 20)));
-  t.assert.deepStrictEqual(first, { heads: 0, close: false, rest: GET.slice(0, 20) });
+  t.assert.deepStrictEqual(first, { heads: 0, close: false, rest: GET.slice(0, 20), tail: 0 });
   t.assert.deepStrictEqual(scanHeads(first.rest, Buffer.from(GET.slice(20))), {
     heads: 1,
     close: false,
     rest: '',
+    tail: 0,
   });
   // Pipelined: two heads and the start of a third in one read.
   t.assert.deepStrictEqual(scanHeads('', Buffer.from(GET + GET + 'GET /')), {
     heads: 2,
     close: false,
     rest: 'GET /',
+    tail: 0,
   });
 });
 
 test('`scanHeads()` honours Connection: close, in any case, and answers nothing after it', (t: TestContext) => {
   t.plan(3);
-  t.assert.deepStrictEqual(scanHeads('', Buffer.from(CLOSE)), { heads: 1, close: true, rest: '' });
+  t.assert.deepStrictEqual(scanHeads('', Buffer.from(CLOSE)), {
+    heads: 1,
+    close: true,
+    rest: '',
+    tail: 0,
+  });
   const shouted = CLOSE.replace('Connection: close', 'CONNECTION:CLOSE');
   t.assert.strictEqual(scanHeads('', Buffer.from(shouted)).close, true);
   t.assert.deepStrictEqual(scanHeads('', Buffer.from(GET + CLOSE + GET)), {
     heads: 2,
     close: true,
     rest: '',
+    tail: GET.length,
   });
 });
 
@@ -57,31 +71,55 @@ test('`scanHeads()` does not take a header value mentioning close for the header
   t.assert.strictEqual(scanHeads('', Buffer.from(head)).close, false);
 });
 
-test('raw-net drops, without an error, a request sent after its closing answer', async (t: TestContext) => {
+/** A raw-net server on a free port, and a client whose side stays open after the server's end. */
+async function rawNetClient(
+  t: TestContext,
+): Promise<{ client: Socket; serverSide: Promise<unknown>; errors: string[] }> {
   const server = createServer();
   const errors: string[] = [];
-  let serverSide: Promise<unknown> | undefined;
+  let closed: (value: unknown) => void = () => {};
+  const serverSide = new Promise((resolve) => (closed = resolve));
   server.on('connection', (socket: Socket) => {
     socket.on('error', (e: NodeJS.ErrnoException) => errors.push(e.code ?? e.message));
-    serverSide = once(socket, 'close');
+    socket.once('close', closed);
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.after(() => server.close());
-  const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  const client = connect({
+    port: (server.address() as AddressInfo).port,
+    host: '127.0.0.1',
+    allowHalfOpen: true,
+  });
   t.after(() => client.destroy());
   await once(client, 'connect');
-  // The next request leaves as soon as the answer arrives, before its FIN is seen, as wrk's
-  // next one does: the server reads it after it has ended its side.
-  client.write(CLOSE);
+  return { client, serverSide, errors };
+}
+
+test('raw-net closes at once after a closing answer when nothing came after the request', async (t: TestContext) => {
+  const { client, serverSide, errors } = await rawNetClient(t);
   const chunks: Buffer[] = [];
-  client.on('data', (chunk: Buffer) => {
-    if (chunks.length === 0) client.write(GET);
-    chunks.push(chunk);
-  });
+  client.on('data', (chunk: Buffer) => chunks.push(chunk));
+  client.write(CLOSE);
   await once(client, 'end');
-  // An error on the server's side of the connection would come before that side closes; a
-  // fixed wait could end before it on a busy machine.
+  // The client's side is still open: only a close that does not wait for it ends the server's.
+  const closed = await Promise.race([serverSide.then(() => true), sleep(1000).then(() => false)]);
+  t.assert.strictEqual(closed, true, 'the server waited for the client to end');
+  t.assert.deepStrictEqual(Buffer.concat(chunks), RESPONSE);
+  t.assert.deepStrictEqual(errors, []);
+});
+
+test('raw-net drops, without an error, a request that came after its closing one, and lingers', async (t: TestContext) => {
+  const { client, serverSide, errors } = await rawNetClient(t);
+  const chunks: Buffer[] = [];
+  client.on('data', (chunk: Buffer) => chunks.push(chunk));
+  // Closing on the second request unread would reset the connection: the server reads and
+  // drops it, and ends only its own side until the client ends too.
+  client.write(CLOSE + GET);
+  await once(client, 'end');
+  const closed = await Promise.race([serverSide.then(() => true), sleep(300).then(() => false)]);
+  t.assert.strictEqual(closed, false, 'the server closed on unread bytes');
+  client.end();
   await serverSide;
   t.assert.deepStrictEqual(Buffer.concat(chunks), RESPONSE);
   t.assert.deepStrictEqual(errors, []);
@@ -173,7 +211,10 @@ test('`ceilingTable()` compares CPU per request where the generator limited eith
   ]);
   const md = renderMarkdown(report);
   t.assert.match(md, /\| cask \| 0\.24× by CPU \| 0\.70× by CPU \|/);
-  t.assert.match(md, /the ratio is instead the ceiling's CPU time per request divided by the server's/);
+  t.assert.match(
+    md,
+    /the ratio is instead the ceiling's CPU time per request divided by the server's/,
+  );
 });
 
 test('`ceilingTable()` keeps the held rate of a sweep whose generator fell behind at the top', (t: TestContext) => {

@@ -21,11 +21,13 @@ test('`splitHeads()` returns each complete head and carries an unfinished one ov
     heads: [GET.slice(0, -4)],
     close: false,
     rest: GET.slice(0, 20),
+    tail: 0,
   });
   t.assert.deepStrictEqual(splitHeads(first.rest, Buffer.from(GET.slice(20))), {
     heads: [GET.slice(0, -4)],
     close: false,
     rest: '',
+    tail: 0,
   });
   t.assert.deepStrictEqual(splitHeads('', Buffer.from('GET / HTTP/1.1\r\n')).heads, []);
 });
@@ -36,6 +38,7 @@ test('`splitHeads()` stops at a head that asks to close, in any case', (t: TestC
     heads: [GET.slice(0, -4), CLOSE.slice(0, -4)],
     close: true,
     rest: '',
+    tail: GET.length,
   });
   const shouted = CLOSE.replace('Connection: close', 'CONNECTION:CLOSE');
   t.assert.strictEqual(splitHeads('', Buffer.from(shouted)).close, true);
@@ -58,7 +61,13 @@ test('`readAnswers()` reads whole 4-byte ids across reads and keeps a partial on
   t.assert.strictEqual(ANSWER_SIZE, 4);
   const bytes = Buffer.from([0, 0, 0, 7, 0, 0, 1, 0, 0xff, 0xff]);
   const first = readAnswers(Buffer.alloc(0), bytes);
-  t.assert.deepStrictEqual([first.ids, [...first.rest]], [[7, 256], [0xff, 0xff]]);
+  t.assert.deepStrictEqual(
+    [first.ids, [...first.rest]],
+    [
+      [7, 256],
+      [0xff, 0xff],
+    ],
+  );
   const second = readAnswers(first.rest, Buffer.from([0xff, 0xfe]));
   t.assert.deepStrictEqual([second.ids, second.rest.length], [[0xfffffffe], 0]);
 });
