@@ -19,7 +19,7 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { MAX_HEAD, RESPONSE, asksToClose, closeWith } from './raw-net.mjs';
+import { CLOSING_RESPONSE, MAX_HEAD, RESPONSE, asksToClose, closeWith } from './raw-net.mjs';
 
 const END = '\r\n\r\n';
 /** On a socket whose closing request is on its round trip: nothing came after it. */
@@ -110,7 +110,7 @@ export function startHop(python, onExit) {
       const entry = waiting.get(id);
       waiting.delete(id);
       if (entry === undefined || entry[0].destroyed) continue;
-      if (entry[1]) closeWith(entry[0], RESPONSE, entry[0][QUIET] === true);
+      if (entry[1]) closeWith(entry[0], CLOSING_RESPONSE, entry[0][QUIET] === true);
       else entry[0].write(RESPONSE);
     }
   });

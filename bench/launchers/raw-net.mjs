@@ -15,6 +15,15 @@ export const RESPONSE = Buffer.from(
   `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`,
   'latin1',
 );
+/**
+ * The answer to a request that asked to close: it says `Connection: close` too, as a server
+ * should (RFC 9112 §9.6), so that the client does not send its next request on a connection
+ * about to close.
+ */
+export const CLOSING_RESPONSE = Buffer.from(
+  `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${BODY.length}\r\nConnection: close\r\n\r\n${BODY}`,
+  'latin1',
+);
 
 const END = '\r\n\r\n';
 /** A head larger than this without its blank line is not a request this server answers. */
@@ -91,7 +100,8 @@ export function createServer() {
         return;
       }
       if (heads === 0) return;
-      const out = heads === 1 ? RESPONSE : Buffer.concat(Array(heads).fill(RESPONSE));
+      const last = close ? CLOSING_RESPONSE : RESPONSE;
+      const out = heads === 1 ? last : Buffer.concat([...Array(heads - 1).fill(RESPONSE), last]);
       if (close) closeWith(socket, out, tail === 0);
       else socket.write(out);
     });

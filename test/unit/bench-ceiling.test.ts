@@ -3,7 +3,12 @@
 import { once } from 'node:events';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { RESPONSE, createServer, scanHeads } from '../../bench/launchers/raw-net.mjs';
+import {
+  CLOSING_RESPONSE,
+  RESPONSE,
+  createServer,
+  scanHeads,
+} from '../../bench/launchers/raw-net.mjs';
 import type { Cell } from '../../src/bench/results.js';
 import { ceilingTable } from '../../src/bench/report/tables.js';
 import { renderMarkdown } from '../../src/bench/report/markdown.js';
@@ -105,7 +110,7 @@ test('raw-net closes at once after a closing answer when nothing came after the 
   // The client's side is still open: only a close that does not wait for it ends the server's.
   const closed = await Promise.race([serverSide.then(() => true), sleep(1000).then(() => false)]);
   t.assert.strictEqual(closed, true, 'the server waited for the client to end');
-  t.assert.deepStrictEqual(Buffer.concat(chunks), RESPONSE);
+  t.assert.deepStrictEqual(Buffer.concat(chunks), CLOSING_RESPONSE);
   t.assert.deepStrictEqual(errors, []);
 });
 
@@ -121,7 +126,7 @@ test('raw-net drops, without an error, a request that came after its closing one
   t.assert.strictEqual(closed, false, 'the server closed on unread bytes');
   client.end();
   await serverSide;
-  t.assert.deepStrictEqual(Buffer.concat(chunks), RESPONSE);
+  t.assert.deepStrictEqual(Buffer.concat(chunks), CLOSING_RESPONSE);
   t.assert.deepStrictEqual(errors, []);
 });
 
