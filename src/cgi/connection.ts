@@ -24,7 +24,9 @@
 //    ▲                                                                └─ FastCGI ─┐
 //    └──────────────── KEEP_CONN, keep-alive > 0, not shutting down ◀─────────────┘  (else closing)
 //   Any state ─refused (limits, bad bytes)─▶ the protocol's 4xx ─▶ closing. FastCGI's management
-//   records and a refused second request are answered in whatever state they come.
+//   records and a refused second request are answered in whatever state they come. A
+//   connection the web server does not keep (or has ended), with nothing received after its
+//   request, does not wait for the peer's FIN: it is closed once the response has left.
 
 import type { Socket } from 'node:net';
 import { CaskError, ProtocolError } from '../errors.js';
@@ -478,7 +480,12 @@ export class WebServerConnection implements FrontConnection, SharedReadOwner {
   /** A request is answered: the next one (FastCGI keep-conn), or close. */
   private afterResponse(closeAfter: boolean): void {
     if (!this.keepConn || closeAfter || this.closing || this.eof || this.opts.keepAliveMs <= 0) {
-      this.close();
+      // The web server sends nothing more on a connection it does not keep (uwsgi and SCGI
+      // carry one request each; FastCGI without KEEP_CONN), nor after its own end: with
+      // nothing more here, the socket is closed once the response has left, without
+      // waiting for the peer's end.
+      const quiet = (!this.keepConn || this.eof) && this.decoder.buffered === 0;
+      this.close(!quiet);
       return;
     }
     if (this.decoder.buffered > 0) {
@@ -511,12 +518,21 @@ export class WebServerConnection implements FrontConnection, SharedReadOwner {
     this.close();
   }
 
-  /** End our side, and read and discard for a moment so the peer reads our last answer. */
-  private close(): void {
+  /**
+   * End our side, and read and discard for a moment so the peer reads our last answer; or,
+   * without `linger`, close once the answer has left (the peer has nothing more to send).
+   */
+  private close(linger = true): void {
     if (this.state === 'closed' || this.state === 'closing') return;
     this.state = 'closing';
     this.deadline = Date.now() + LINGER_MS;
-    this.socket.end();
-    this.socket.resume();
+    const socket = this.socket;
+    if (!linger) {
+      if (socket.writableLength === 0) socket.destroy();
+      else socket.end(() => socket.destroy());
+      return;
+    }
+    socket.end();
+    socket.resume();
   }
 }

@@ -26,7 +26,9 @@
 //                    └───────── keep-alive, nothing buffered ◀── flushing ◀───────┘
 //                                                  (pipelined bytes: reading)
 //   Any state ─bad request─▶ canned 4xx/5xx ─▶ closing. A client that half-closes still gets
-//   the answers to every request it sent whole; then the connection closes.
+//   the answers to every request it sent whole; then the connection closes. After answering a
+//   request that asked to close, with nothing received after it, the connection does not wait
+//   for the peer's FIN: it is closed once the answer has left user space (close()).
 
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';

@@ -1,4 +1,5 @@
-// How the front closes a connection after its last answer (src/http/connection.ts, close()).
+// How the front closes a connection after its last answer (src/http/connection.ts and
+// src/cgi/connection.ts, close()).
 // A client that asked to close and sent nothing more has its socket closed as soon as the
 // answer is in the kernel; one that sent more bytes after its request is lingered on (read
 // and discarded until it closes), so that those bytes do not make the kernel reset the
@@ -10,19 +11,28 @@ import { connect, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { adminPort, metricSum, scrapeMetrics } from '../helpers/admin.js';
 import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
+import { encodeUwsgiRequest } from '../../src/cgi/uwsgi.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function start(t: TestContext): Promise<RunningCask> {
+async function start(t: TestContext, ...binds: string[]): Promise<RunningCask> {
   const server = await startCask([
     'hello:application',
     '--chdir',
     APPS,
     '--admin-bind',
     '127.0.0.1:0',
+    ...binds.flatMap((bind) => ['-b', bind]),
   ]);
   t.after(() => server.stop());
   return server;
+}
+
+/** The port of the listener the startup log shows for `scheme` (`uwsgi`, `scgi`). */
+function portOf(server: RunningCask, scheme: string): number {
+  const match = new RegExp(`${scheme}://127\\.0\\.0\\.1:(\\d+)`).exec(server.stderr());
+  assert.ok(match, `no ${scheme} listener in: ${server.stderr()}`);
+  return Number(match[1]);
 }
 
 /** Sends `bytes` on a connection that stays half-open after the server's end, and returns
@@ -30,7 +40,7 @@ async function start(t: TestContext): Promise<RunningCask> {
 async function ask(
   t: TestContext,
   port: number,
-  bytes: string,
+  bytes: string | Buffer,
 ): Promise<{ socket: Socket; text: string; errors: Error[] }> {
   // allowHalfOpen: the client's side stays open after the server's FIN, as a slow client's
   // would, so that only the server decides when the connection ends.
@@ -97,4 +107,22 @@ test('Connection: close with more bytes after the request: the front lingers, so
   assert.equal(await connectionsAfter(server, 1, 500), 1, 'the front did not linger');
   socket.end();
   assert.equal(await connectionsAfter(server, 0, 3000), 0, 'the connection outlived its linger');
+});
+
+test('a uwsgi or SCGI request from a web server: the socket is closed once the response has left, without waiting for the peer', async (t) => {
+  const server = await start(t, '127.0.0.1:0', 'uwsgi://127.0.0.1:0', 'scgi://127.0.0.1:0');
+  const vars = ['REQUEST_METHOD', 'GET', 'REQUEST_URI', '/', 'PATH_INFO', '/', 'QUERY_STRING', '',
+    'SERVER_PROTOCOL', 'HTTP/1.1', 'SERVER_NAME', 'example.org', 'SERVER_PORT', '80',
+    'REMOTE_ADDR', '127.0.0.1', 'REMOTE_PORT', '40000', 'HTTP_HOST', 'example.org']; // prettier-ignore
+  const uwsgi = await ask(t, portOf(server, 'uwsgi'), encodeUwsgiRequest(vars));
+  assert.match(uwsgi.text, /^HTTP\/1\.[01] 200 OK\r\n/);
+  assert.ok(uwsgi.text.endsWith('\r\n\r\nHello, World!'), uwsgi.text);
+  assert.equal(await connectionsAfter(server, 0, 1000), 0, 'the front still holds the uwsgi one');
+  // SCGI: a netstring of the variables (CONTENT_LENGTH first, SCGI=1), then no body.
+  const pairs = ['CONTENT_LENGTH', '0', 'SCGI', '1', ...vars];
+  const headers = pairs.map((x) => `${x}\0`).join('');
+  const scgi = await ask(t, portOf(server, 'scgi'), `${headers.length}:${headers},`);
+  assert.match(scgi.text, /^HTTP\/1\.[01] 200 OK\r\n/);
+  assert.ok(scgi.text.endsWith('\r\n\r\nHello, World!'), scgi.text);
+  assert.equal(await connectionsAfter(server, 0, 1000), 0, 'the front still holds the SCGI one');
 });
