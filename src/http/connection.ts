@@ -659,10 +659,17 @@ export class Connection implements FrontConnection, SharedReadOwner {
    * large answer slowly may still have megabytes of it queued here, and destroying the
    * socket then would cut the answer short while the client sees a clean close. Until then
    * the send timeout applies (tick()).
+   *
+   * Without `linger` (the client asked to close and sent nothing more, or has ended), the
+   * socket is closed once the answer has left: at once when nothing is queued in it (the
+   * kernel sends what it holds, then the FIN), else on 'finish'. Under TLS always through
+   * end(), which sends the close_notify alert after the data.
    */
   private close(linger = true): void {
     if (this.state === 'closed' || this.state === 'closing') return;
     this.state = 'closing';
+    // After the client's end nothing more can come: there is nothing to linger for.
+    if (this.eof) linger = false;
     this.lingers = linger;
     // Nothing more is parsed here: the parser goes back to the pool if it is as good as new,
     // else a client that opens a connection per request would cost a new parser each time.
