@@ -33,7 +33,8 @@ export const ANSWER_SIZE = 4;
  * The complete request heads in what arrived so far (each without its blank line). `pending`
  * is the unfinished head carried over from the previous read (a latin1 string), `chunk` the
  * new bytes. `close` says the last head returned asks to close the connection; nothing after
- * it is returned, and `tail` counts the bytes that came after it (0 without one). Bodies are not read: the bench sends only GETs to this server.
+ * it is returned, and `tail` counts the bytes that came after it (0 without one). Bodies are
+ * not read: the bench sends only GETs to this server.
  */
 export function splitHeads(pending, chunk) {
   const text = pending + chunk.toString('latin1');

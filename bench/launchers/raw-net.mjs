@@ -59,7 +59,6 @@ export function closeWith(socket, answer, quiet) {
  * many bytes came after a closing head (`tail`; 0 without one). Bodies are not read: the
  * bench sends only GETs to this server.
  */
-
 export function scanHeads(pending, chunk) {
   const text = pending + chunk.toString('latin1');
   let heads = 0;
