@@ -55,3 +55,57 @@ test('IdTable keeps a value of 0, which is not "no value"', () => {
   assert.ok(credit.has(9));
   assert.equal(credit.get(9), 0);
 });
+
+test('IdTable agrees with a Map through growth, shrinking and long-lived entries', () => {
+  // Ids as a link makes them (counting up, a few held for long) and at random, with runs that
+  // wrap around the end of the slots: every get, has, size and iteration checked against a Map.
+  let seed = 12345;
+  const random = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  for (const pattern of ['sequential', 'random', 'near the top'] as const) {
+    const table = new IdTable<number>();
+    const reference = new Map<number, number>();
+    let next = pattern === 'near the top' ? 0xffffff00 : 1;
+    for (let step = 0; step < 20_000; step++) {
+      const roll = random(100);
+      if (roll < 55 || reference.size === 0) {
+        const id =
+          pattern === 'random' ? random(4096) : pattern === 'sequential' ? next++ : next++ >>> 0;
+        table.set(id, step);
+        reference.set(id, step);
+      } else {
+        // Mostly the oldest entries (answered in order), sometimes any, sometimes one not there.
+        const keys = [...reference.keys()];
+        const id =
+          roll < 85 ? (keys[0] as number) : roll < 97 ? (keys[random(keys.length)] as number) : 7e8;
+        assert.equal(table.delete(id), reference.delete(id));
+      }
+      if (step % 5_000 === 4_999) {
+        // A burst: hundreds in flight at once, then answered, which grows and shrinks the table.
+        const burst: number[] = [];
+        for (let i = 0; i < 600; i++) burst.push(pattern === 'random' ? 5000 + i : next++ >>> 0);
+        for (const id of burst) {
+          table.set(id, -id);
+          reference.set(id, -id);
+        }
+        for (const id of burst) assert.equal(table.delete(id), reference.delete(id));
+      }
+      assert.equal(table.size, reference.size);
+      const probe = pattern === 'random' ? random(4096) : (next - 1 - random(64)) >>> 0;
+      assert.equal(table.get(probe), reference.get(probe));
+      assert.equal(table.has(probe), reference.has(probe));
+    }
+    const sorted = [...reference].sort((a, b) => a[0] - b[0]);
+    assert.deepEqual([...table], sorted, pattern);
+  }
+});
+
+test('IdTable refuses an id a link cannot make, rather than storing it under another', () => {
+  const table = new IdTable<string>();
+  for (const id of [-1, 2 ** 32, 1.5, Number.NaN]) {
+    assert.throws(() => table.set(id, 'x'), RangeError);
+  }
+  assert.equal(table.size, 0);
+});
