@@ -22,8 +22,14 @@
 // tombstones), would walk the whole run every time. A resize builds new arrays and drops the
 // old ones whole, with nothing pointing from the old to the new.
 
-/** Slots the table starts with and never shrinks below (a power of two). */
+/** Slots the table starts with (a power of two). */
 const MIN_CAPACITY = 16;
+/**
+ * The table shrinks only from above this many slots (12 bytes each): below it, the memory is
+ * not worth a resize, and a table whose requests in flight swing between a few and a few dozen,
+ * as under a steady load, would otherwise grow and shrink over and over.
+ */
+const SHRINK_ABOVE = 1024;
 /** 2^32 divided by the golden ratio, rounded to an odd number: consecutive ids land far apart. */
 const PHI32 = 0x9e3779b1;
 
@@ -100,7 +106,7 @@ export class IdTable<V> {
     slots[hole] = undefined;
     this.count--;
     // A burst of requests in flight grew the table; give the memory back once it is past.
-    if (this.slots.length > MIN_CAPACITY && this.count * 8 < this.slots.length) {
+    if (this.slots.length > SHRINK_ABOVE && this.count * 8 < this.slots.length) {
       this.resize(this.slots.length / 2);
     }
     return true;

@@ -85,7 +85,7 @@ test('IdTable agrees with a Map through growth, shrinking and long-lived entries
       if (step % 5_000 === 4_999) {
         // A burst: hundreds in flight at once, then answered, which grows and shrinks the table.
         const burst: number[] = [];
-        for (let i = 0; i < 600; i++) burst.push(pattern === 'random' ? 5000 + i : next++ >>> 0);
+        for (let i = 0; i < 1500; i++) burst.push(pattern === 'random' ? 5000 + i : next++ >>> 0);
         for (const id of burst) {
           table.set(id, -id);
           reference.set(id, -id);
