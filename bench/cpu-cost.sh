@@ -2,7 +2,8 @@
 # CPU time per request, split by process, for a hello-world app: Cask's Node front and its
 # Python worker, beside uWSGI (--http-socket) and gunicorn (sync), each with 1 worker, and the
 # two Node rows of `cask bench` that run no app: raw-net (the ceiling) and net-hop (raw-net
-# plus a round trip to a Python process per request, the floor of Cask's design). Each is
+# plus a round trip to a Python process per request, the floor of Cask's design), and raw-net
+# again on bare TCP handles without net.Socket (raw-handle: what the Socket costs). Each is
 # pinned to CPU 1 while wrk (pinned to CPU 0) drives 50 keep-alive connections, or a new
 # connection per request with `close`. CPU time per request moves far less with background
 # load than requests per second do.
@@ -63,3 +64,6 @@ measure raw-net 18804 "$raw"; kill "$raw"; wait "$raw" 2>/dev/null || true
 taskset -c 1 node bench/launchers/net-hop.mjs 18805 /usr/bin/python3 &
 hop=$!; started+=("$hop")
 measure net-hop 18805 "$hop"; kill "$hop"; wait "$hop" 2>/dev/null || true
+taskset -c 1 node bench/launchers/raw-handle.mjs 18806 &
+bare=$!; started+=("$bare")
+measure raw-handle 18806 "$bare"; kill "$bare"; wait "$bare" 2>/dev/null || true
