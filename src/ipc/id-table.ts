@@ -12,7 +12,7 @@
 //
 // Why not a dictionary of integer-keyed properties, which this was next: every add and every
 // delete of such a property goes through V8's runtime (its number dictionary), about 280 ns for
-// a set, two gets and a delete against 12 ns here, and a request makes several of each
+// a set, two gets and a delete against 10 ns here, and a request makes several of each
 // (docs/performance.md, "The exchange tables").
 //
 // So it is an open-addressing table of its own: the ids in a Uint32Array, the values in a
