@@ -11,7 +11,7 @@
 //
 // usage: node raw-handle.mjs PORT
 import { pathToFileURL } from 'node:url';
-import { CLOSING_RESPONSE, MAX_HEAD, RESPONSE, scanHeads } from './raw-net.mjs';
+import { MAX_HEAD, answersFor, scanHeads } from './raw-net.mjs';
 
 /** The internal bindings used, or a reason they cannot be. */
 function bindings() {
@@ -83,8 +83,7 @@ export function listen(port) {
     }
     pending.set(this, rest);
     if (heads === 0) return;
-    const last = asks ? CLOSING_RESPONSE : RESPONSE;
-    const out = heads === 1 ? last : Buffer.concat([...Array(heads - 1).fill(RESPONSE), last]);
+    const out = answersFor(heads, asks);
     if (!asks) {
       write(this, out);
       return;

@@ -10,5 +10,6 @@ export declare function scanHeads(
   pending: string,
   chunk: Buffer,
 ): { heads: number; close: boolean; rest: string; tail: number };
+export declare function answersFor(heads: number, close: boolean): Buffer;
 export declare function closeWith(socket: net.Socket, answer: Buffer, quiet: boolean): void;
 export declare function createServer(): net.Server;

@@ -52,6 +52,13 @@ export function closeWith(socket, answer, quiet) {
   else socket.end();
 }
 
+/** What answers `heads` complete request heads: the fixed response for each, the last one the
+ *  closing response when that head asked to close. */
+export function answersFor(heads, close) {
+  const last = close ? CLOSING_RESPONSE : RESPONSE;
+  return heads === 1 ? last : Buffer.concat([...Array(heads - 1).fill(RESPONSE), last]);
+}
+
 /**
  * Find the complete request heads in what arrived so far. `pending` is the unfinished head
  * carried over from the previous read (a latin1 string), `chunk` the new bytes. Returns how
@@ -99,8 +106,7 @@ export function createServer() {
         return;
       }
       if (heads === 0) return;
-      const last = close ? CLOSING_RESPONSE : RESPONSE;
-      const out = heads === 1 ? last : Buffer.concat([...Array(heads - 1).fill(RESPONSE), last]);
+      const out = answersFor(heads, close);
       if (close) closeWith(socket, out, tail === 0);
       else socket.write(out);
     });
