@@ -38,13 +38,17 @@ const PHI32 = 0x9e3779b1;
  * ascending order of id.
  */
 export class IdTable<V> {
-  private ids = new Uint32Array(MIN_CAPACITY);
+  private ids!: Uint32Array;
   /** `undefined` marks an empty slot; every other value, 0 and null included, is an entry. */
-  private slots: (V | undefined)[] = emptySlots<V>(MIN_CAPACITY);
-  private mask = MIN_CAPACITY - 1;
+  private slots!: (V | undefined)[];
+  private mask!: number;
   /** 32 minus log2 of the capacity: the hash is the top bits of the id times 2^32 / phi. */
-  private shift = 32 - Math.log2(MIN_CAPACITY);
-  private count = 0;
+  private shift!: number;
+  private count!: number;
+
+  constructor() {
+    this.empty(MIN_CAPACITY);
+  }
 
   get size(): number {
     return this.count;
@@ -113,11 +117,7 @@ export class IdTable<V> {
   }
 
   clear(): void {
-    this.ids = new Uint32Array(MIN_CAPACITY);
-    this.slots = emptySlots<V>(MIN_CAPACITY);
-    this.mask = MIN_CAPACITY - 1;
-    this.shift = 32 - Math.log2(MIN_CAPACITY);
-    this.count = 0;
+    this.empty(MIN_CAPACITY);
   }
 
   /**
@@ -144,18 +144,19 @@ export class IdTable<V> {
 
   private resize(capacity: number): void {
     const { ids, slots } = this;
-    this.ids = new Uint32Array(capacity);
-    this.slots = emptySlots<V>(capacity);
-    this.mask = capacity - 1;
-    this.shift = 32 - Math.log2(capacity);
-    this.count = 0;
+    this.empty(capacity);
     for (let i = 0; i < slots.length; i++) {
       const value = slots[i];
       if (value !== undefined) this.set(ids[i] as number, value);
     }
   }
-}
 
-function emptySlots<V>(capacity: number): (V | undefined)[] {
-  return new Array<V | undefined>(capacity).fill(undefined);
+  /** New, empty arrays of `capacity` slots (a power of two); the old ones are dropped whole. */
+  private empty(capacity: number): void {
+    this.ids = new Uint32Array(capacity);
+    this.slots = new Array<V | undefined>(capacity).fill(undefined);
+    this.mask = capacity - 1;
+    this.shift = 32 - Math.log2(capacity);
+    this.count = 0;
+  }
 }
