@@ -3,6 +3,7 @@ streamed both ways within their windows, disconnects, timeouts, lifespan, pathse
 
 import json
 import os
+import sys
 import unittest
 
 from tests.linkclient import APPS, WorkerProcess, environ_for, wait_until
@@ -138,13 +139,39 @@ class AsgiWorkerTests(unittest.TestCase):
     def test_a_request_cancelled_before_its_task_ran_never_reaches_the_app(self):
         rid = self.next_id
         self.next_id += 1
-        environ = p.encode_environ(environ_for("/sleep", query="61"))
-        # One write: the worker reads both frames at once, before the task has run.
-        self.client.sock.sendall(p.encode_frame(rid, p.REQUEST, p.FLAG_END, environ)
+        environ = p.encode_environ(environ_for("/sleep", query="61", method="POST", body=b"x"))
+        # One write: the worker reads the three frames at once. The body was still to come
+        # when the REQUEST was read, so the task was scheduled, not started eagerly, and the
+        # TIMEOUT finds it not yet run.
+        self.client.sock.sendall(p.encode_frame(rid, p.REQUEST, 0, environ)
+                                 + p.encode_frame(rid, p.BODY, p.FLAG_END, b"x")
                                  + p.encode_frame(rid, p.TIMEOUT, 0))
         self.assertEqual(self.client.response(rid).error, "timed out")
         self.assertEqual(self.fetch("/state").status, "200 OK")
         self.assertNotIn("sleeping 61", self.worker.stdout.text)
+
+    def test_a_request_with_its_whole_body_starts_within_the_read_on_python_3_12(self):
+        rid = self.next_id
+        self.next_id += 1
+        environ = p.encode_environ(environ_for("/sleep", query="62"))
+        self.client.sock.sendall(p.encode_frame(rid, p.REQUEST, p.FLAG_END, environ)
+                                 + p.encode_frame(rid, p.TIMEOUT, 0))
+        self.assertEqual(self.client.response(rid).error, "timed out")
+        self.assertEqual(self.fetch("/state").status, "200 OK")
+        if sys.version_info >= (3, 12):
+            # Started eagerly: the app ran up to its first wait before the TIMEOUT was
+            # decoded, and the TIMEOUT cancelled it there.
+            self.worker.stdout.wait_for("cancelled /sleep")
+            self.assertIn("sleeping 62", self.worker.stdout.text)
+        else:
+            self.assertNotIn("sleeping 62", self.worker.stdout.text)
+
+    def test_the_request_task_is_current_from_the_first_step(self):
+        for fetch in (lambda: self.fetch("/task"),
+                      lambda: self.fetch("/task", body=b"x")):
+            response = fetch()
+            self.assertEqual(response.status, "200 OK")
+            self.assertEqual(json.loads(bytes(response.body)), {"task": True, "same": True})
 
     def test_pathsend_becomes_sendfile(self):
         rid = self.send("/pathsend")

@@ -39,6 +39,10 @@ from .websocket import WebSocketCycle
 __all__ = ["AsgiRunner", "new_loop"]
 
 END = p.FLAG_END
+# Python 3.12+ can start a task eagerly: its first step runs at once, inside the call that
+# makes it, and a task that ends without waiting for anything is never scheduled at all.
+# A request without a body starts that way (see _start).
+EAGER_START = sys.version_info >= (3, 12)
 
 
 def new_loop(use_uvloop=True):
@@ -245,7 +249,18 @@ class AsgiRunner:
         else:
             cycle = HttpCycle(self, rid, payload, read_scope(payload, state), not flags & END)
         self.cycles[rid] = cycle
-        cycle.task = self.loop.create_task(cycle.run(self.app, self.pages))
+        run = cycle.run(self.app, self.pages)
+        if EAGER_START and kind == p.REQUEST and flags & END:
+            # A request without a body (a GET, a HEAD) is often answered without the app
+            # waiting for anything: started eagerly, it is answered within this call, with
+            # no trip through the loop's ready queue (docs/performance.md, "ASGI requests
+            # started eagerly"). A request with a body waits for it anyway, so it starts as
+            # a scheduled task and the frames of its body in this same read reach it before
+            # it runs. The task is current (asyncio.current_task()) in its eager step as in
+            # any other.
+            cycle.task = asyncio.Task(run, loop=self.loop, eager_start=True)
+        else:
+            cycle.task = self.loop.create_task(run)
 
     def ended(self, cycle):
         """A cycle's task has sent its final frame and is about to end (called by it)."""
@@ -271,12 +286,19 @@ class AsgiRunner:
         """On SIGABRT: the requests in hand and where each task is, for the error log."""
         lines = []
         for cycle in list(self.cycles.values()):
-            buffer = io.StringIO()
-            cycle.task.print_stack(file=buffer)
+            task = cycle.task
             environ = cycle.environ
+            if task is None:
+                # The signal came during a request's eager first step (_start): the task
+                # object exists only once that step returns or waits.
+                lines.append("Request %s %s still running in its first step" % (
+                    environ.get("REQUEST_METHOD", "?"), environ.get("RAW_URI", "?")))
+                continue
+            buffer = io.StringIO()
+            task.print_stack(file=buffer)
             lines.append("Request %s %s still running in task %s:\n%s" % (
                 environ.get("REQUEST_METHOD", "?"), environ.get("RAW_URI", "?"),
-                cycle.task.get_name() if hasattr(cycle.task, "get_name") else id(cycle.task),
+                task.get_name() if hasattr(task, "get_name") else id(task),
                 buffer.getvalue().rstrip()))
         return "\n".join(lines)
 

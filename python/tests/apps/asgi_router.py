@@ -106,6 +106,13 @@ async def app(scope, receive, send):
     elif path == "/bad-header":
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"x-bad", b"one\r\ntwo")]})
+    elif path == "/task":
+        # The request's task is current from the app's first step on, eager start or not
+        # (libraries such as anyio key their state on it).
+        first = asyncio.current_task()
+        await asyncio.sleep(0)
+        body = {"task": first is not None, "same": first is asyncio.current_task()}
+        await respond(send, 200, json.dumps(body).encode(), content_type=b"application/json")
     elif path == "/state":
         await respond(send, 200, json.dumps(scope.get("state")).encode())
     else:
