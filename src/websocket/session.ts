@@ -17,7 +17,12 @@
 // while the app has not taken what it was given. A message to the client is credited to the
 // app once ws has handed it to the socket, so a client that does not read holds at most a
 // link window of the app's messages here, and the app waits in its send().
+//
+// Messages to the client are corked until the end of the turn of the event loop in which they
+// came, as HTTP responses are (src/http/response.ts): the messages one read of the link holds
+// for this client (a broadcast puts many there) leave in one writev instead of one each.
 
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { FrontConnection } from '../http/connection.js';
 import type { WebSocketChannel, WebSocketPeer } from '../exchange.js';
@@ -39,9 +44,13 @@ export class WebSocketSession implements FrontConnection, WebSocketChannel {
   private lastPing: number;
   /** When the ping now unanswered was sent; 0 when none is. */
   private pingSentAt = 0;
+  /** The socket is corked until the end of this turn (corkForTurn). */
+  private corked = false;
 
   constructor(
     private readonly ws: WebSocket,
+    /** The socket ws speaks on, corked around the messages of a turn. */
+    private readonly socket: Socket,
     private readonly registry: Set<FrontConnection>,
     private readonly timers: SessionTimers,
     private readonly peer: WebSocketPeer,
@@ -109,7 +118,25 @@ export class WebSocketSession implements FrontConnection, WebSocketChannel {
       return;
     }
     this.lastMessage = Date.now();
+    this.corkForTurn();
     this.ws.send(data, { binary }, () => taken());
+  }
+
+  /**
+   * Hold the socket's writes until the end of this turn. ws corks and uncorks around each
+   * frame it writes; corks nest, so its frames wait for this one. Nothing waits on the app:
+   * they leave before the loop waits for anything. A message ws compresses
+   * (permessage-deflate) is written from zlib's callback, in a later turn, on its own.
+   */
+  private corkForTurn(): void {
+    if (this.corked) return;
+    const socket = this.socket;
+    this.corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      socket.uncork();
+    });
   }
 
   close(code: number, reason: string): void {

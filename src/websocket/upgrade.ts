@@ -117,7 +117,7 @@ export class WebSocketUpgrades {
       socket,
       rest,
       (ws: WebSocket) => {
-        session = new WebSocketSession(ws, this.registry, this.options, peer, ended);
+        session = new WebSocketSession(ws, socket, this.registry, this.options, peer, ended);
       },
     );
     if (session !== undefined) return session;

@@ -5,12 +5,14 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
 import { exchange } from '../helpers/http.js';
+import { makeCerts, opensslMissing } from '../helpers/tls.js';
 
 const DEBIAN_PYTHON = '/usr/bin/python3';
 const BROADCAST = fileURLToPath(new URL('../fixtures/ws_broadcast.py', import.meta.url));
@@ -301,3 +303,47 @@ test('a broadcast to 1,000 clients: every client gets every message', async (t) 
   );
   await server.waitFor(`broadcast ${messages} to ${clients}`);
 });
+
+test(
+  'over TLS (wss): a burst of messages arrives whole and in order, with and without permessage-deflate',
+  { skip: opensslMissing() ?? false },
+  async (t) => {
+    const certs = makeCerts(t);
+    const server = await startCask([
+      'asgi_ws_app:app', '--chdir', APPS, '--certfile', certs.cert, '--keyfile', certs.key,
+    ]); // prettier-ignore
+    t.after(() => server.stop());
+    const ca = readFileSync(certs.ca);
+    const url = `wss://127.0.0.1:${server.port}/ws/room`;
+    const plain = new WebSocket(url, { ca, perMessageDeflate: false });
+    const deflated = new WebSocket(url, { ca, perMessageDeflate: true });
+    await Promise.all([once(plain, 'open'), once(deflated, 'open')]);
+    t.after(() => {
+      plain.terminate();
+      deflated.terminate();
+    });
+    const count = 500;
+    const collect = (ws: WebSocket): Promise<number[]> =>
+      new Promise((resolve) => {
+        const seen: number[] = [];
+        ws.on('message', (data) => {
+          const text = data.toString();
+          if (!text.startsWith('{')) return;
+          seen.push((JSON.parse(text) as { n: number }).n);
+          if (seen.length === count) resolve(seen);
+        });
+      });
+    // The room holds both once each has asked its size (the app adds a member on accept).
+    for (const ws of [plain, deflated]) {
+      ws.send('size');
+      await once(ws, 'message');
+    }
+    const both = Promise.all([collect(plain), collect(deflated)]);
+    plain.send(`broadcast ${count}`);
+    const [a, b] = await both;
+    const expected = Array.from({ length: count }, (_, i) => i);
+    assert.deepEqual(a, expected);
+    assert.deepEqual(b, expected);
+    assert.equal(deflated.extensions, 'permessage-deflate');
+  },
+);
