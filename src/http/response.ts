@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { cannedResponse } from './canned.js';
 import type { Flushed, ResponseSink } from '../exchange.js';
 import { kept, type Loan } from '../ipc/read-loans.js';
+import { corkForTurn } from '../net/turn-cork.js';
 import { FLOOR, ResponseSpool, filePiece, type SpoolPolicy } from './response-spool.js';
 import { headText, httpDate, serializeHead } from './serialize.js';
 
@@ -75,8 +76,8 @@ export class ResponseWriter implements ResponseSink {
   private spool: ResponseSpool | undefined;
   /** The response ended while the spool still held bytes: finish once it is sent. */
   private endSpooled = false;
-  /** The socket is corked until the end of this turn (corkForTurn). */
-  private corked = false;
+  /** This writer holds the socket corked until the end of this turn (src/net/turn-cork.ts). */
+  corkedForTurn = false;
   /**
    * Bytes on loan (src/ipc/read-loans.ts) are held until the socket has written them: every
    * write of a lent view passes the loan's release as its callback, which Node calls once
@@ -155,7 +156,9 @@ export class ResponseWriter implements ResponseSink {
     }
     const headBytes = serializeHead(this.opts.versionMinor, status, headers, extra);
     this.headSent = true;
-    this.corkForTurn();
+    // Every frame of the exchange that one read of the link holds (sixty 1 KiB pieces in a
+    // 64 KiB read) leaves in one writev.
+    corkForTurn(this, this.socket);
     this.socket.write(headBytes);
     this.writeBody(body, end, flushed, loan);
   }
@@ -184,25 +187,8 @@ export class ResponseWriter implements ResponseSink {
       this.backlog.push(() => this.data(own, end, flushed));
       return;
     }
-    this.corkForTurn();
+    corkForTurn(this, this.socket);
     this.writeBody(chunk, end, flushed, loan);
-  }
-
-  /**
-   * Hold the socket's writes until the end of this turn of the event loop: every frame of
-   * the exchange that one read of the link holds (sixty 1 KiB pieces in a 64 KiB read) then
-   * leaves in one writev rather than one write each. Nothing waits on the app: the writes
-   * go out before the loop waits for anything, the worker's next bytes included.
-   */
-  private corkForTurn(): void {
-    if (this.corked) return;
-    const socket = this.socket;
-    this.corked = true;
-    socket.cork();
-    process.nextTick(() => {
-      this.corked = false;
-      socket.uncork();
-    });
   }
 
   /**

@@ -19,12 +19,15 @@
 // link window of the app's messages here, and the app waits in its send().
 //
 // Messages to the client are corked until the end of the turn of the event loop in which they
-// came, as HTTP responses are (src/http/response.ts): the messages one read of the link holds
-// for this client (a broadcast puts many there) leave in one writev instead of one each.
+// came (src/net/turn-cork.ts): the messages one read of the link holds for this client (a
+// broadcast puts many there) leave in one writev instead of one each. ws corks around each
+// frame itself, inside that cork. A message ws compresses (permessage-deflate) is written
+// from zlib's callback, in a later turn, on its own.
 
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { FrontConnection } from '../http/connection.js';
+import { corkForTurn } from '../net/turn-cork.js';
 import type { WebSocketChannel, WebSocketPeer } from '../exchange.js';
 
 export interface SessionTimers {
@@ -44,8 +47,8 @@ export class WebSocketSession implements FrontConnection, WebSocketChannel {
   private lastPing: number;
   /** When the ping now unanswered was sent; 0 when none is. */
   private pingSentAt = 0;
-  /** The socket is corked until the end of this turn (corkForTurn). */
-  private corked = false;
+  /** This session holds the socket corked until the end of this turn (turn-cork.ts). */
+  corkedForTurn = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -118,25 +121,8 @@ export class WebSocketSession implements FrontConnection, WebSocketChannel {
       return;
     }
     this.lastMessage = Date.now();
-    this.corkForTurn();
+    corkForTurn(this, this.socket);
     this.ws.send(data, { binary }, () => taken());
-  }
-
-  /**
-   * Hold the socket's writes until the end of this turn. ws corks and uncorks around each
-   * frame it writes; corks nest, so its frames wait for this one. Nothing waits on the app:
-   * they leave before the loop waits for anything. A message ws compresses
-   * (permessage-deflate) is written from zlib's callback, in a later turn, on its own.
-   */
-  private corkForTurn(): void {
-    if (this.corked) return;
-    const socket = this.socket;
-    this.corked = true;
-    socket.cork();
-    process.nextTick(() => {
-      this.corked = false;
-      socket.uncork();
-    });
   }
 
   close(code: number, reason: string): void {
