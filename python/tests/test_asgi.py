@@ -257,5 +257,32 @@ class InterfaceTests(unittest.TestCase):
         self.assertEqual((info["interface"], info["concurrency"]), ("wsgi", 3))
 
 
+
+class AsgiTaskFactoryTests(unittest.TestCase):
+    """An app that sets a task factory in its lifespan startup gets every request task from it
+    (no eager start that would go around it)."""
+
+    def setUp(self):
+        env = dict(os.environ, ASGI_TASK_FACTORY="1")
+        self.worker = WorkerProcess("asgi_router:app", "--interface", "asgi", env=env)
+        self.client = self.worker.client
+        self.client.ready()
+
+    def tearDown(self):
+        self.worker.close()
+
+    def fetch(self, rid, path, body=b""):
+        environ = environ_for(path, body=body, method="POST" if body else "GET")
+        self.client.request(rid, environ, body=body)
+        return self.client.response(rid)
+
+    def test_request_tasks_come_from_the_apps_factory(self):
+        before = int(bytes(self.fetch(1, "/factory").body))
+        self.fetch(2, "/state")
+        self.fetch(3, "/state", body=b"x")
+        after = int(bytes(self.fetch(4, "/factory").body))
+        # /state twice and the last /factory itself: three tasks more.
+        self.assertEqual(after - before, 3)
+
 if __name__ == "__main__":
     unittest.main()

@@ -250,14 +250,16 @@ class AsgiRunner:
             cycle = HttpCycle(self, rid, payload, read_scope(payload, state), not flags & END)
         self.cycles[rid] = cycle
         run = cycle.run(self.app, self.pages)
-        if EAGER_START and kind == p.REQUEST and flags & END:
+        if (EAGER_START and kind == p.REQUEST and flags & END
+                and self.loop.get_task_factory() is None):
             # A request without a body (a GET, a HEAD) is often answered without the app
             # waiting for anything: started eagerly, it is answered within this call, with
             # no trip through the loop's ready queue (docs/performance.md, "ASGI requests
             # started eagerly"). A request with a body waits for it anyway, so it starts as
             # a scheduled task and the frames of its body in this same read reach it before
             # it runs. The task is current (asyncio.current_task()) in its eager step as in
-            # any other.
+            # any other. An app that set a task factory on the loop (in its lifespan startup,
+            # say, to trace every task) gets its request tasks from that factory, as before.
             cycle.task = asyncio.Task(run, loop=self.loop, eager_start=True)
         else:
             cycle.task = self.loop.create_task(run)

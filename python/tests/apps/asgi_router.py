@@ -12,6 +12,7 @@ import os
 import sys
 
 FILE = os.path.abspath(__file__)
+FACTORY_MADE = []
 
 
 def say(text):
@@ -48,6 +49,16 @@ async def lifespan(scope, receive, send):
     if mode == "raise":
         raise ValueError("startup exploded")
     scope["state"]["answer"] = 42
+    if os.environ.get("ASGI_TASK_FACTORY"):
+        # Every task of the loop made by a factory of the app's (as tracing libraries do):
+        # /factory answers how many it has made.
+        loop = asyncio.get_running_loop()
+
+        def factory(loop, coro, **kwargs):
+            FACTORY_MADE.append(1)
+            return asyncio.Task(coro, loop=loop, **kwargs)
+
+        loop.set_task_factory(factory)
     say("lifespan startup")
     await send({"type": "lifespan.startup.complete"})
     message = await receive()
@@ -113,6 +124,8 @@ async def app(scope, receive, send):
         await asyncio.sleep(0)
         body = {"task": first is not None, "same": first is asyncio.current_task()}
         await respond(send, 200, json.dumps(body).encode(), content_type=b"application/json")
+    elif path == "/factory":
+        await respond(send, 200, str(len(FACTORY_MADE)).encode())
     elif path == "/state":
         await respond(send, 200, json.dumps(scope.get("state")).encode())
     else:
