@@ -150,7 +150,7 @@ class AsgiWorkerTests(unittest.TestCase):
         self.assertEqual(self.fetch("/state").status, "200 OK")
         self.assertNotIn("sleeping 61", self.worker.stdout.text)
 
-    def test_a_request_with_its_whole_body_starts_within_the_read_on_python_3_12(self):
+    def test_a_request_without_a_body_starts_within_the_read_on_python_3_12(self):
         rid = self.next_id
         self.next_id += 1
         environ = p.encode_environ(environ_for("/sleep", query="62"))
@@ -257,7 +257,6 @@ class InterfaceTests(unittest.TestCase):
         self.assertEqual((info["interface"], info["concurrency"]), ("wsgi", 3))
 
 
-
 class AsgiTaskFactoryTests(unittest.TestCase):
     """An app that sets a task factory in its lifespan startup gets every request task from it
     (no eager start that would go around it)."""
@@ -283,6 +282,7 @@ class AsgiTaskFactoryTests(unittest.TestCase):
         after = int(bytes(self.fetch(4, "/factory").body))
         # /state twice and the last /factory itself: three tasks more.
         self.assertEqual(after - before, 3)
+
 
 if __name__ == "__main__":
     unittest.main()
