@@ -2,23 +2,15 @@
 // measurement starts (node raw-handle.mjs PORT), over real sockets.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import { CLOSING_RESPONSE, MAX_HEAD, RESPONSE } from '../../bench/launchers/raw-net.mjs';
+import { freePort } from '../helpers/ports.js';
 
 const LAUNCHER = fileURLToPath(new URL('../../bench/launchers/raw-handle.mjs', import.meta.url));
 const GET = 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
 const CLOSE = 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n';
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 /** The launcher, started and answering; stopped after the test. */
 async function start(t: TestContext): Promise<number> {
