@@ -11,7 +11,9 @@ from cask_worker import protocol as p
 from cask_worker.app import app_interface
 
 
-class AsgiWorkerTests(unittest.TestCase):
+class AsgiWorkerCase(unittest.TestCase):
+    """A worker started for each test (`app`, `args`, `env`), and requests sent to it."""
+
     app = "asgi_router:app"
     args = ("--interface", "auto", "--worker-connections", "50")
     env = None
@@ -38,6 +40,8 @@ class AsgiWorkerTests(unittest.TestCase):
     def fetch(self, path, query="", body=b"", **kwargs):
         return self.client.response(self.send(path, query, body, **kwargs))
 
+
+class AsgiWorkerTests(AsgiWorkerCase):
     def test_ready_names_the_interface_and_the_concurrency(self):
         self.assertEqual(self.info["interface"], "asgi")
         self.assertEqual(self.info["concurrency"], 50)
@@ -257,29 +261,17 @@ class InterfaceTests(unittest.TestCase):
         self.assertEqual((info["interface"], info["concurrency"]), ("wsgi", 3))
 
 
-class AsgiTaskFactoryTests(unittest.TestCase):
+class AsgiTaskFactoryTests(AsgiWorkerCase):
     """An app that sets a task factory in its lifespan startup gets every request task from it
     (no eager start that would go around it)."""
 
-    def setUp(self):
-        env = dict(os.environ, ASGI_TASK_FACTORY="1")
-        self.worker = WorkerProcess("asgi_router:app", "--interface", "asgi", env=env)
-        self.client = self.worker.client
-        self.client.ready()
-
-    def tearDown(self):
-        self.worker.close()
-
-    def fetch(self, rid, path, body=b""):
-        environ = environ_for(path, body=body, method="POST" if body else "GET")
-        self.client.request(rid, environ, body=body)
-        return self.client.response(rid)
+    env = {"ASGI_TASK_FACTORY": "1"}
 
     def test_request_tasks_come_from_the_apps_factory(self):
-        before = int(bytes(self.fetch(1, "/factory").body))
-        self.fetch(2, "/state")
-        self.fetch(3, "/state", body=b"x")
-        after = int(bytes(self.fetch(4, "/factory").body))
+        before = int(bytes(self.fetch("/factory").body))
+        self.fetch("/state")
+        self.fetch("/state", body=b"x")
+        after = int(bytes(self.fetch("/factory").body))
         # /state twice and the last /factory itself: three tasks more.
         self.assertEqual(after - before, 3)
 
