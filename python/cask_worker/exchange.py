@@ -121,7 +121,11 @@ class Exchange:
             environ["wsgi.input"] = body_input
             result = app(environ, self.start_response)
             try:
-                self._send_result(result)
+                dropped = self._send_result(result)
+                if dropped:
+                    self._report(
+                        "%d bytes after the declared length were dropped\n" % dropped, errors,
+                        "Response longer than its Content-Length:")
             except Detach:
                 # Raised only by this request's own stream, in this thread (push.py): the
                 # stream has the response now; its end closes `result` (PEP 3333).
@@ -140,7 +144,11 @@ class Exchange:
             self._report(traceback.format_exc(), errors, "Request stopped after the timeout")
         except BaseException:
             failure = traceback.format_exc()
-            if pages is not None and not self.head_sent:
+            if self.finished:
+                # Raised by the iterable after its last declared byte went out: the client
+                # has its whole response, so the error can only be reported.
+                self._report(failure, errors, "Error after the response ended")
+            elif pages is not None and not self.head_sent:
                 page = pages(sys.exc_info(), environ)
         if result is not None:
             failure = self._close(result, failure, errors)
@@ -178,6 +186,8 @@ class Exchange:
         return failure
 
     def _send_result(self, result):
+        """Send the app's iterable; returns how many bytes it yielded past its declared
+        Content-Length once that was complete (dropped, for the caller to report)."""
         kind = type(result)
         if kind is list or kind is tuple:
             # The whole body is in hand: it leaves as one frame (with the head and END).
@@ -185,7 +195,7 @@ class Exchange:
                 if type(block) is not bytes:
                     _check_block(block, "the application's iterable")
             self._send_body(result[0] if len(result) == 1 else b"".join(result), True)
-            return
+            return 0
         if result is None:
             raise TypeError("The application returned None instead of an iterable of bytes")
         if isinstance(result, (bytes, bytearray, str)):
@@ -193,15 +203,33 @@ class Exchange:
                 "The application returned %s instead of an iterable of bytes: wrap it in a list"
                 % kind.__name__)
         if kind is FileWrapper and self.head is not None and self._send_file(result):
-            return
+            return 0
+        # A block that completes the declared Content-Length ends the response (its frame
+        # carries END): the body is whole for the client whatever the iterable does next,
+        # and the front need not wait for the iterable's end, which is a second frame and
+        # often a second wake-up of the front per request (frameworks return iterators, not
+        # lists). The rest of the iterable is still consumed, as PEP 3333 servers do, and
+        # what it yields past the length is dropped and reported.
+        declared = None
+        looked = False
+        dropped = 0
         for block in result:
             if type(block) is not bytes:
                 _check_block(block, "the application's iterable")
-            if block:
-                self._send_body(block, False)
-            elif self.cancelled:
-                raise Cancelled()
-        self._send_body(b"", True)
+            if not block:
+                if self.cancelled:
+                    raise Cancelled()
+                continue
+            if self.finished:
+                dropped += len(block)
+                continue
+            if not looked and self.headers is not None:
+                looked = True
+                declared = content_length(self.headers)
+            self._send_body(block, declared is not None and self.sent + len(block) == declared)
+        if not self.finished:
+            self._send_body(b"", True)
+        return dropped
 
     # -- frames ---------------------------------------------------------------------
 

@@ -343,3 +343,9 @@ class RunnerCase(unittest.TestCase):
 
     def fetch(self, path, query="", body=b"", **kwargs):
         return self.client.response(self.get(path, query, body, **kwargs))
+
+    def assert_nothing_after(self, rid):
+        """No frame of `rid` came after its final one: a later request's whole answer came
+        on the same link, and nothing more for `rid` before it."""
+        self.assertEqual(self.fetch("/echo").status, "200 OK")
+        self.assertEqual(self.client.inbox.get(rid, []), [])

@@ -129,6 +129,46 @@ class ResponseTests(RunnerCase):
         self.assertEqual(bytes(response.body), b"abc")
         wait_until(lambda: "ok-tag" in streaming.closed)
 
+    def test_the_block_that_completes_the_content_length_ends_the_response(self):
+        rid = self.get("/stream/sized", query="sized-tag")
+        response = self.client.response(rid)
+        # Before, the iterable's end was a frame of its own: [HEAD, DATA, DATA(END)].
+        self.assertEqual((response.kinds, bytes(response.body)), ([p.HEAD, p.DATA], b"abcdef"))
+        wait_until(lambda: "sized-tag" in streaming.closed)
+        self.assert_nothing_after(rid)
+        self.assertEqual(self.worker.errors.getvalue(), "")
+
+    def test_an_iterator_of_one_sized_block_is_one_frame(self):
+        rid = self.get("/stream/sized_one")
+        response = self.client.response(rid)
+        self.assertEqual((response.kinds, bytes(response.body)), ([p.HEAD], b"hello"))
+        wait_until(lambda: "sized_one" in streaming.closed)
+        self.assert_nothing_after(rid)
+
+    def test_write_counts_towards_the_content_length(self):
+        rid = self.get("/stream/sized_after_write")
+        response = self.client.response(rid)
+        self.assertEqual((response.kinds, bytes(response.body)), ([p.HEAD, p.DATA], b"one,two"))
+        wait_until(lambda: "sized_after_write" in streaming.closed)
+        self.assert_nothing_after(rid)
+        self.assertIn("Response longer than its Content-Length: GET /stream/sized_after_write\n"
+                      "4 bytes after the declared length were dropped", self.worker.errors.getvalue())
+
+    def test_bytes_past_the_content_length_are_dropped_and_reported(self):
+        rid = self.get("/stream/sized_too_long")
+        response = self.client.response(rid)
+        self.assertEqual((response.kinds, bytes(response.body)), ([p.HEAD], b"abc"))
+        wait_until(lambda: "sized_too_long" in streaming.closed)
+        self.assert_nothing_after(rid)
+        wait_until(lambda: "3 bytes after the declared length were dropped"
+                   in self.worker.errors.getvalue())
+
+    def test_a_block_longer_than_the_content_length_is_left_to_the_front(self):
+        # The worker does not cut a block: the front drops what is past the length and
+        # closes the connection (test/integration tests it).
+        response = self.fetch("/stream/sized_overshoot")
+        self.assertEqual((response.kinds, bytes(response.body)), ([p.HEAD, p.DATA], b"abc"))
+
     def test_many_requests_beyond_the_threads_wait_in_the_queue(self):
         ids = [self.get("/echo", query="n=%d" % i) for i in range(40)]
         for index, rid in enumerate(ids):
@@ -195,6 +235,17 @@ class ErrorTests(RunnerCase):
         self.assertEqual((response.kinds, bytes(response.body)), ([p.HEAD, p.ERROR], b"a"))
         self.assertIn("midway failure", response.error)
         wait_until(lambda: "err-tag" in streaming.closed)
+
+    def test_an_error_after_the_last_declared_byte_is_only_logged(self):
+        rid = self.get("/stream/sized_fails_after", query="late-tag")
+        response = self.client.response(rid)
+        self.assertEqual((response.kinds, bytes(response.body), response.error),
+                         ([p.HEAD], b"abc", None))
+        wait_until(lambda: "late-tag" in streaming.closed)
+        self.assert_nothing_after(rid)
+        logged = self.worker.errors.getvalue()
+        self.assertIn("Error after the response ended GET /stream/sized_fails_after", logged)
+        self.assertIn("RuntimeError: failure after the last byte", logged)
 
     def test_write_after_the_end_is_refused_and_logged(self):
         response = self.fetch("/fail/write_after_end")

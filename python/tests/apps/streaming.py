@@ -112,3 +112,44 @@ def printer(environ, start_response):
     environ["wsgi.errors"].write("to wsgi.errors\n")
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"printed"]
+
+
+def sized(environ, start_response):
+    """Declares its length and yields it in two blocks, then ends (?TAG names its close)."""
+    tag = environ.get("QUERY_STRING") or "sized"
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "6")])
+    return Recorder(tag, [b"abc", b"def", b""])
+
+
+def sized_one(environ, start_response):
+    """What a framework returns for a small page: an iterator (not a list) of one block
+    with the length declared, as werkzeug's ClosingIterator does."""
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
+    return Recorder("sized_one", [b"hello"])
+
+
+def sized_too_long(environ, start_response):
+    """Yields three bytes more than it declares, after the declared ones."""
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "3")])
+    return Recorder("sized_too_long", [b"abc", b"", b"def"])
+
+
+def sized_fails_after(environ, start_response):
+    """Raises once its declared bytes are out (?TAG names its close)."""
+    tag = environ.get("QUERY_STRING") or "sized_fails_after"
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "3")])
+    return Recorder(tag, [b"abc", RuntimeError("failure after the last byte")])
+
+
+def sized_overshoot(environ, start_response):
+    """One block longer than the declared length: not the end of the response for the worker
+    (the front cuts it and closes the connection)."""
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return Recorder("sized_overshoot", [b"abc"])
+
+
+def sized_after_write(environ, start_response):
+    """write() sends part of the declared length; the iterable completes it."""
+    write = start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "7")])
+    write(b"one,")
+    return Recorder("sized_after_write", [b"two", b"more"])
