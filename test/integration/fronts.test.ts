@@ -21,10 +21,25 @@ interface Fronts {
   admin: number;
 }
 
-/** Starts `cask serve` with several fronts and waits until every front is ready. */
+/** A port the kernel picks, shared by the fronts: the default, 8000, may be taken on the
+ * machine running the tests (by another suite, say), which would fail the start. */
+const ANY_PORT = ['-b', '127.0.0.1:0'];
+
+/** Starts `cask serve` with several fronts and waits until every front is ready; on a port of
+ * the kernel's choosing unless `args` binds. */
 async function startFronts(t: TestContext, args: string[]): Promise<Fronts> {
+  const bind = args.includes('-b') ? [] : ANY_PORT;
   const server = runCask(
-    ['serve', 'failures:application', '--chdir', APPS, '--admin-bind', '127.0.0.1:0', ...args],
+    [
+      'serve',
+      'failures:application',
+      '--chdir',
+      APPS,
+      '--admin-bind',
+      '127.0.0.1:0',
+      ...bind,
+      ...args,
+    ],
     { noWait: true },
   );
   t.after(async () => {
@@ -185,6 +200,7 @@ test('a start that fails in a front fails the server with its status; bad settin
     '2',
     '--fronts',
     '2',
+    ...ANY_PORT,
   ]);
   assert.equal(await broken.exited, 4);
   assert.match(broken.stderr(), /stopped before it was ready \(exit status 4\): not starting/);
@@ -198,6 +214,7 @@ test('a start that fails in a front fails the server with its status; bad settin
     '1',
     '--fronts',
     '2',
+    ...ANY_PORT,
   ]);
   assert.equal(await tooFew.exited, 2);
   assert.match(
@@ -215,6 +232,7 @@ test('a start that fails in a front fails the server with its status; bad settin
     '--fronts',
     '2',
     '--no-open',
+    ...ANY_PORT,
   ]);
   assert.equal(await dev.exited, 2);
   assert.match(dev.stderr(), /cannot go with live reload/);
