@@ -70,9 +70,11 @@ test('--max-lifetime recycles a worker under load without failing a request', as
   const seen = load.count();
   await until(() => load.count() >= seen + 10, 10_000, 'responses from the third worker');
   const result = await load.stop();
-  // The age counts from the worker's start; on a loaded machine it may be ready only 1.5 s
-  // later, and is then recycled at once, "2 s old" once rounded.
-  assert.match(server.stderr(), /Recycling the worker \(max-lifetime: [12] s old\)/);
+  // The age counts from the worker's start, and a worker is recycled only once it is ready:
+  // on a loaded machine that can be seconds after its start (2.3 s was seen with two test
+  // suites at once), so the age says only that the lifetime had passed.
+  const age = /Recycling the worker \(max-lifetime: (\d+) s old\)/.exec(server.stderr());
+  assert.ok(age !== null && Number(age[1]) >= 1, server.stderr());
   assert.deepEqual(result.failures, []);
   assert.ok(pids(result.responses).size >= 3, `only ${pids(result.responses).size} workers served`);
 });
