@@ -84,6 +84,14 @@ describe('a broken app behind cask', () => {
     await server.waitFor(/Response longer than its Content-Length: GET \/long-length\n.*7 bytes after the declared length were dropped/);
   });
 
+  test('a block that goes past the Content-Length in one piece is cut at the length, logged, and the connection closed', async () => {
+    const x = await exchange(server.port, 'GET /overshoot HTTP/1.1\r\nHost: h\r\n\r\n', { waitClose: true });
+    assert.equal(x.responses[0]?.body.toString(), 'ab');
+    assert.ok(x.closed);
+    assert.match(x.raw.toString('latin1'), /\r\n\r\nab$/);
+    await server.waitFor('Response longer than its Content-Length: extra bytes dropped');
+  });
+
   test('an 8 MiB streamed response arrives whole through the flow-controlled link', async () => {
     const r = await get(server.port, '/big', {}, { ms: 20_000 });
     assert.equal(r.status, 200);
