@@ -142,6 +142,7 @@ add('websocket exchange ended', 14, Kind.WS_CLOSE, FLAG_END, Buffer.alloc(0), {
   ws_close: { code: 1005, reason: '' },
 });
 add('files', 0, Kind.FILES, 0, Buffer.from('["/srv/app/app.py","/srv/app/f\u00fcr.py"]', 'utf8'));
+add('retire', 0, Kind.RETIRE, 0, Buffer.from('a thread still runs GET /caf\u00e9 3.1 s after its response ended', 'utf8'));
 
 writeFileSync(new URL('../test/fixtures/ipc-vectors/vectors.json', import.meta.url), JSON.stringify(vectors, null, 1) + '\n');
 console.log(`wrote ${vectors.length} vectors`);

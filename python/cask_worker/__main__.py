@@ -64,7 +64,15 @@ def parse_args(argv):
     parser.add_argument("--scheduling", choices=("batch", "inherit"), default="inherit",
                         help="batch: run under Linux's SCHED_BATCH policy, so that a request "
                              "arriving does not make this worker preempt the front")
+    parser.add_argument("--timeout", type=float, default=0.0, metavar="S",
+                        help="stop what a WSGI app still runs S seconds after its response "
+                             "ended (the rest of its iterable, close()); 0: never")
+    parser.add_argument("--timeout-grace", type=float, default=0.0, metavar="S",
+                        help="after stopping it, wait S seconds more for its thread, then "
+                             "ask the front to replace this worker")
     args = parser.parse_args(argv)
+    if args.timeout < 0 or args.timeout_grace < 0:
+        parser.error("--timeout and --timeout-grace must be 0 or more")
     if args.threads < 1:
         parser.error("--threads must be at least 1: %d" % args.threads)
     if args.worker_connections < 1:
@@ -293,7 +301,8 @@ def main(argv=None, preloaded=None):
         runner = Runner(sock, app, threads=args.worker_connections if gevent else args.threads,
                         multiprocess=args.multiprocess, root_path=args.root_path, hooks=hooks,
                         worker=worker, sources=sources, pages=pages, consoles=consoles,
-                        worker_class="gevent" if gevent else "gthread")
+                        worker_class="gevent" if gevent else "gthread",
+                        tail_timeout=args.timeout, tail_grace=args.timeout_grace)
     link_log.runner = runner
 
     def on_term(_signum, _frame):

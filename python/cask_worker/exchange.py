@@ -30,6 +30,8 @@ CHUNK_LIMIT = 4 * 1024 * 1024
 GATHER_MIN = 16 * 1024
 CANCELLED_TEXT = "cancelled"
 TIMED_OUT_TEXT = "timed out"
+# How a request stopped by the runner's tail watch (Runner._watch_tails) is reported.
+AFTER_END_TIMEOUT = "Request stopped after the timeout, its response already sent:"
 
 
 class Exchange:
@@ -38,7 +40,7 @@ class Exchange:
         "granted", "cancelled", "reclaimed", "file_taken",
         "head", "headers", "head_sent", "finished", "sent",
         "timed_out", "thread", "interrupted", "parked", "uncredited",
-        "push", "detached", "forget",
+        "push", "detached", "forget", "tail_seen",
     )
 
     def __init__(self, id, received, link, flow, link_parts=None):
@@ -69,6 +71,7 @@ class Exchange:
         self.push = None                # the PushStream made by environ["cask.push_stream"]
         self.detached = False           # the push stream has the response: no thread holds it
         self.forget = None              # forget(id): the runner stops routing frames to it
+        self.tail_seen = 0.0            # when the runner's tail watch first saw it ended and running
 
     # -- the app's side -------------------------------------------------------------
 
@@ -139,9 +142,11 @@ class Exchange:
         except LinkClosed:
             raise
         except RequestTimeout:
-            # The client has its 504; the traceback says where the app was stopped.
+            # The client has its 504, or, stopped by the runner's tail watch, its whole
+            # response; the traceback says where the app was stopped.
             failure = TIMED_OUT_TEXT
-            self._report(traceback.format_exc(), errors, "Request stopped after the timeout")
+            self._report(traceback.format_exc(), errors,
+                         AFTER_END_TIMEOUT if self.finished else "Request stopped after the timeout")
         except BaseException:
             failure = traceback.format_exc()
             if self.finished:
@@ -177,9 +182,11 @@ class Exchange:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-        except BaseException:
+        except BaseException as error:
             text = traceback.format_exc()
-            if self.finished or failure is not None:
+            if self.finished and isinstance(error, RequestTimeout):
+                self._report(text, errors, AFTER_END_TIMEOUT)
+            elif self.finished or failure is not None:
                 self._report(text, errors)
             else:
                 failure = text

@@ -41,7 +41,7 @@ MAX_GATHER = 512
 class Runner:
     def __init__(self, sock, app, threads=1, multiprocess=False, root_path="", errors=None,
                  hooks=None, worker=None, sources=None, pages=None, consoles=None,
-                 worker_class="gthread"):
+                 worker_class="gthread", tail_timeout=0.0, tail_grace=0.0):
         self.sock = sock
         self.app = app
         self.threads = max(1, int(threads))
@@ -84,6 +84,11 @@ class Runner:
         self.consoles = consoles
         # "gevent": the threads are greenlets (the standard library is monkey-patched).
         self.worker_class = worker_class
+        # --timeout and --timeout-grace, for what an app runs after its response ended,
+        # which the front no longer times (_watch_tails); 0: not watched.
+        self.tail_timeout = tail_timeout
+        self.tail_grace = tail_grace
+        self._retired = False
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -98,6 +103,8 @@ class Runner:
             thread.start()
         self._reader = threading.Thread(target=self._read_loop, name="cask-reader", daemon=True)
         self._reader.start()
+        if self.tail_timeout > 0 and Guard.available:
+            threading.Thread(target=self._watch_tails, name="cask-tail-watch", daemon=True).start()
         info = ready_info(self.threads)
         info["worker_class"] = self.worker_class
         ready = p.encode_frame(0, p.READY, 0, json.dumps(info).encode())
@@ -503,6 +510,59 @@ class Runner:
             status = exchange.head.split(b"\0", 1)[0].decode("latin-1") if exchange.head else ""
             hooks.call("post_request", self.worker, req, environ,
                        Response(status, exchange.headers, exchange.sent))
+
+    # -- what runs after a response ---------------------------------------------------
+
+    def _watch_tails(self):
+        """--timeout for what an app runs after its response's final frame went out.
+
+        The front times a request until that frame; the rest of the iterable and close()
+        still hold the thread, out of the front's sight (docs/operations.md, "Request
+        timeouts"). Every quarter of the timeout (at least 50 ms, at most 1 s) this looks at
+        the exchanges still held by a thread: one seen ended and running on two looks
+        `timeout` apart gets RequestTimeout in its thread, like a request the front timed
+        out; one still running `timeout-grace` after that makes the worker ask the front to
+        replace it (RETIRE), as the front does with a request of its own that will not stop.
+        Sampling instead of stamping each request keeps the request path free of it.
+        """
+        timeout = self.tail_timeout
+        interval = min(max(timeout / 4, 0.05), 1.0)
+        while not self._done.wait(interval):
+            now = time.monotonic()
+            for exchange in list(self.exchanges.values()):
+                # Parked: waiting for FILE_TAKEN after a SENDFILE, which the front sends at
+                # once; an exception must not be raised inside Condition.wait.
+                if (not exchange.finished or exchange.thread is None or exchange.detached
+                        or exchange.parked):
+                    continue
+                if not exchange.tail_seen:
+                    exchange.tail_seen = now
+                elif not exchange.timed_out:
+                    if now - exchange.tail_seen >= timeout:
+                        self.guard.interrupt(exchange)
+                elif now - exchange.tail_seen >= timeout + self.tail_grace and not self._retired:
+                    self._retired = True
+                    self._retire(exchange, now - exchange.tail_seen)
+
+    def _retire(self, exchange, running):
+        environ = exchange.environ or {}
+        what = "%s %s" % (environ.get("REQUEST_METHOD", "?"),
+                          environ.get("RAW_URI") or environ.get("PATH_INFO", "?"))
+        reason = ("a thread still runs %s %.1f s after its response ended, past the %g s "
+                  "timeout and its %g s grace (blocked in a C call?)"
+                  % (what, running, self.tail_timeout, self.tail_grace))
+        ident = exchange.thread
+        frame = frame_of(ident) if ident is not None else None
+        stack = "".join(traceback.format_stack(frame)) if frame is not None else "(no stack)\n"
+        try:
+            self.errors.write("Stuck after its response: %s\n%s" % (what, stack))
+            self.errors.flush()
+        except Exception:
+            pass
+        try:
+            self.send(p.encode_frame(0, p.RETIRE, 0, reason.encode("utf-8", "replace")))
+        except LinkClosed:
+            pass
 
     def _console(self, rid, payload):
         """CONSOLE: one line of the error page's console, answered as a JSON response (its

@@ -278,11 +278,12 @@ class WorkerProcess:
 class InProcessWorker:
     """A Runner in this process, over a socketpair; errors go to a StringIO."""
 
-    def __init__(self, app, threads=2, root_path="", auto_window=True):
+    def __init__(self, app, threads=2, root_path="", auto_window=True, tail_timeout=0.0,
+                 tail_grace=0.0):
         ours, theirs = socket.socketpair()
         self.errors = io.StringIO()
         self.runner = Runner(theirs, app, threads=threads, root_path=root_path,
-                             errors=self.errors)
+                             errors=self.errors, tail_timeout=tail_timeout, tail_grace=tail_grace)
         self.client = LinkClient(ours, auto_window=auto_window)
         self.runner.start()
         self.info = self.client.ready()
@@ -315,13 +316,16 @@ class RunnerCase(unittest.TestCase):
 
     threads = 2
     root_path = ""
+    tail_timeout = 0.0  # --timeout and --timeout-grace, for what runs after a response
+    tail_grace = 0.0
 
     def setUp(self):
         import router
         import streaming
         self.streaming = streaming
         self.worker = InProcessWorker(router.application, threads=self.threads,
-                                      root_path=self.root_path)
+                                      root_path=self.root_path, tail_timeout=self.tail_timeout,
+                                      tail_grace=self.tail_grace)
         self.client = self.worker.client
         self.next_id = 1
 

@@ -133,6 +133,81 @@ class GuardTests(unittest.TestCase):
             "PyThreadState_SetAsyncExc", "__pypy__.thread._raise_in_thread", None))
 
 
+@unittest.skipUnless(Guard.available, "no way to raise in a thread on this interpreter")
+class TailTimeoutTests(RunnerCase):
+    """--timeout for what an app runs after its response ended, which the front no longer
+    times: the runner's tail watch stops it in its thread, and asks to be replaced (RETIRE)
+    when the thread does not come back."""
+
+    threads = 1  # a thread kept by a tail would hold up every later request
+    tail_timeout = 0.3
+    tail_grace = 0.3
+
+    def setUp(self):
+        super().setUp()
+        del slow.started[:]
+        del slow.finished[:]
+
+    def assert_stopped_after_its_response(self, path):
+        started = time.monotonic()
+        response = self.client.response(self.get(path, query="10", headers=[("X-Tag", "tail")]))
+        self.assertEqual((response.status, bytes(response.body)), ("200 OK", b"done"))
+        # The one thread is back: the next request is answered well before the tail's 10 s.
+        self.assertEqual(self.client.response(self.get("/echo"), timeout=5).status, "200 OK")
+        self.assertLess(time.monotonic() - started, 3)
+        self.assertEqual(slow.finished, ["tail"])
+        errors = self.worker.errors.getvalue()
+        self.assertIn(
+            "Request stopped after the timeout, its response already sent: GET %s?10" % path, errors)
+        self.assertIn("RequestTimeout", errors)
+        self.assertIn("in _work", errors)
+
+    def test_the_rest_of_an_iterable_is_stopped_after_the_timeout(self):
+        self.assert_stopped_after_its_response("/slow/busy_after")
+
+    def test_a_close_running_past_the_timeout_is_stopped(self):
+        self.assert_stopped_after_its_response("/slow/busy_close")
+
+    def test_a_tail_shorter_than_the_timeout_is_left_to_finish(self):
+        rid = self.get("/slow/busy_after", query="0.1", headers=[("X-Tag", "short")])
+        self.assertEqual(bytes(self.client.response(rid).body), b"done")
+        self.assertEqual(self.fetch("/echo").status, "200 OK")
+        wait_until(lambda: slow.finished == ["short"])
+        self.assertNotIn("stopped", self.worker.errors.getvalue())
+        self.assertEqual(self.client.link_frames, [])
+
+    def test_a_tail_blocked_in_a_c_call_makes_the_worker_ask_to_be_replaced_once(self):
+        rid = self.get("/slow/blocked_after", query="2", headers=[("X-Tag", "stuck")])
+        self.assertEqual(bytes(self.client.response(rid).body), b"done")
+        frame = self.client.link_frame(timeout=5)
+        self.assertEqual(frame.kind, p.RETIRE)
+        reason = frame.payload.decode()
+        self.assertIn("a thread still runs GET /slow/blocked_after?2", reason)
+        self.assertIn("after its response ended, past the 0.3 s timeout and its 0.3 s grace", reason)
+        errors = self.worker.errors.getvalue()
+        self.assertIn("Stuck after its response: GET /slow/blocked_after?2", errors)
+        self.assertIn("in _work", errors)
+        # Once the C call returns, the exception lands and the thread serves again; the
+        # worker asked only once.
+        self.assertEqual(self.client.response(self.get("/echo"), timeout=5).status, "200 OK")
+        self.assertEqual(slow.finished, ["stuck"])
+        self.assertEqual(self.client.link_frames, [])
+
+
+class UntimedTailTests(RunnerCase):
+    threads = 1
+
+    def test_without_a_timeout_the_tail_runs_to_its_end(self):
+        del slow.finished[:]
+        rid = self.get("/slow/busy_after", query="0.8", headers=[("X-Tag", "long")])
+        self.assertEqual(bytes(self.client.response(rid).body), b"done")
+        self.assertEqual(self.client.response(self.get("/echo"), timeout=5).status, "200 OK")
+        self.assertEqual(slow.finished, ["long"])
+        self.assertNotIn("stopped", self.worker.errors.getvalue())
+        self.assertEqual(
+            [t.name for t in threading.enumerate() if t.name == "cask-tail-watch"], [])
+
+
 class AbortTests(unittest.TestCase):
     def test_sigabrt_prints_the_busy_threads_and_exits_5(self):
         worker = WorkerProcess("router", "--threads", "2", python=PYTHON)
@@ -146,6 +221,28 @@ class AbortTests(unittest.TestCase):
             text = worker.stderr.text
             self.assertIn("Request GET /slow/blocked?30 still running in thread", text)
             self.assertIn("in blocked", text)
+        finally:
+            worker.close()
+
+    def test_the_worker_takes_the_timeout_from_its_command_line(self):
+        worker = WorkerProcess("router", "--threads", "1", "--timeout", "0.3",
+                               "--timeout-grace", "0.3", python=PYTHON)
+        try:
+            client = worker.client
+            client.ready()
+            client.request(1, environ_for("/slow/busy_after", query="10"))
+            self.assertEqual(bytes(client.response(1).body), b"done")
+            client.request(2, environ_for("/echo"))
+            self.assertEqual(client.response(2, timeout=5).status, "200 OK")
+            worker.stderr.wait_for("its response already sent: GET /slow/busy_after?10")
+        finally:
+            worker.close()
+
+    def test_a_negative_timeout_is_refused(self):
+        worker = WorkerProcess("router", "--timeout", "-1", python=PYTHON)
+        try:
+            self.assertEqual(worker.wait(), 2)
+            self.assertIn("--timeout and --timeout-grace must be 0 or more", worker.stderr.text)
         finally:
             worker.close()
 

@@ -539,7 +539,7 @@ export const SETTINGS = table({
     short: 't',
     env: 'CASK_TIMEOUT',
     section: 'Timeouts',
-    doc: "How long a request may run in a worker. Past it the client gets 504 and the app is stopped inside its thread (a `RequestTimeout` exception); the worker's other requests go on. 0 means no limit.",
+    doc: "How long a request may run in a worker. Past it the client gets 504 and the app is stopped inside its thread (a `RequestTimeout` exception); the worker's other requests go on. What a WSGI app still runs after its whole response (the rest of its iterable, `close()`) gets as long again, and is stopped the same way. 0 means no limit.",
     default: '30s',
   }),
   timeoutGrace: seconds({

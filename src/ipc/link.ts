@@ -70,6 +70,8 @@ export interface LinkEvents {
   onFiles?(files: string[]): void;
   /** The development error page of an app that could not be loaded (ERROR_PAGE, id 0). */
   onLoadErrorPage?(page: ResponseHead): void;
+  /** The worker asks to be replaced, saying why (RETIRE: a thread of its own is stuck). */
+  onRetire?(reason: string): void;
   /** A final frame arrived for `id`: the worker has let go of that request. */
   onExchangeDone(id: number, sink: ExchangeSink): void;
   /** The worker gave back a request it had not started (answer to RECLAIM). */
@@ -366,6 +368,9 @@ export class WorkerLink {
         return;
       case Kind.FILES:
         this.events.onFiles?.(decodeFiles(payload));
+        return;
+      case Kind.RETIRE:
+        this.events.onRetire?.(payload.toString('utf8'));
         return;
       case Kind.ERROR_PAGE:
         this.events.onLoadErrorPage?.(decodeHead(payload));

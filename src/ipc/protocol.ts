@@ -61,6 +61,7 @@ export const Kind = {
   LOAD_ERROR: 0x22,
   STATS: 0x23,
   FILES: 0x24,
+  RETIRE: 0x25,
 } as const;
 export type KindCode = (typeof Kind)[keyof typeof Kind];
 

@@ -375,6 +375,7 @@ export class Supervisor {
         onExit: (w, code, signal) => this.onExit(w, code, signal),
         onFiles: (w, files) => this.events.onFiles?.(files, w.generation),
         onLoadErrorPage: (w, page) => this.events.onLoadErrorPage?.(page, w.generation),
+        onRetire: (w, reason) => this.takeOut(w, reason),
       },
       this.workerEnv,
     );

@@ -43,6 +43,8 @@ export interface WorkerSpec extends Readonly<
     | 'workerClass'
     | 'workerScheduling'
     | 'workerConnections'
+    | 'timeout'
+    | 'timeoutGrace'
   >
 > {
   readonly multiprocess: boolean;
@@ -92,6 +94,8 @@ export interface WorkerEvents {
   onFiles?(worker: WorkerProcess, files: string[]): void;
   /** The development error page of an app that could not be loaded (before LOAD_ERROR). */
   onLoadErrorPage?(worker: WorkerProcess, page: ResponseHead): void;
+  /** The worker asks to be replaced (RETIRE): a thread it cannot get back, and why. */
+  onRetire?(worker: WorkerProcess, reason: string): void;
 }
 
 /**
@@ -129,6 +133,10 @@ export function workerArgs(spec: WorkerSpec, index = 1, generation = 1): string[
   if (spec.hooks !== null) args.push('--hooks', spec.hooks);
   if (spec.reportFiles === true) args.push('--report-files');
   if (spec.debugPages === true) args.push('--debug-pages');
+  // The front stops timing a request at its final frame; what a WSGI app runs after it (the
+  // rest of its iterable, close()) is timed by the worker itself, with the same limits.
+  if (spec.timeout > 0)
+    args.push('--timeout', String(spec.timeout), '--timeout-grace', String(spec.timeoutGrace));
   if (index !== 1 || generation !== 1)
     args.push('--age', String(index), '--generation', String(generation));
   return args;
@@ -243,6 +251,7 @@ export class WorkerProcess {
       onStats: () => {},
       onFiles: (files) => events.onFiles?.(this, files),
       onLoadErrorPage: (page) => events.onLoadErrorPage?.(this, page),
+      onRetire: (reason) => events.onRetire?.(this, reason),
       onExchangeDone: (id, sink) => events.onExchangeDone(this, id, sink),
       onReclaimed: (id, sink) => events.onReclaimed(this, id, sink),
       onDetached: (id) => events.onDetached?.(this, id),

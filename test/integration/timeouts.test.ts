@@ -1,6 +1,7 @@
 // Request timeouts with real workers: the app is stopped inside its own thread while the
 // worker's other requests go on; a thread blocked in C past --timeout-grace gets its worker
-// replaced without failing its neighbours; --max-queue-wait answers 503.
+// replaced without failing its neighbours; what an app runs after its whole response is
+// timed by the worker, with the same two limits; --max-queue-wait answers 503.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { APPS, onPath, startCask } from '../helpers/cask.js';
@@ -95,6 +96,76 @@ test('a thread blocked in C past --timeout-grace gets its worker replaced and it
   await server.waitFor(/Request GET \/sleep\?60 still running in thread/, 10_000);
   await server.waitFor(/Worker exited \(code 5\)/, 10_000);
   assert.match(server.stderr(), /in application/, 'the stack of the stuck thread is printed');
+});
+
+test('what an app runs after its whole response is stopped after --timeout, and its one thread serves again', async (t) => {
+  const server = await startCask([
+    'failures:application',
+    '--chdir',
+    APPS,
+    '-w',
+    '1',
+    '--threads',
+    '1',
+    '--timeout',
+    '1',
+  ]);
+  t.after(() => server.stop());
+  const pid = (await get(server.port, '/pid')).body.toString();
+
+  // The front has the whole response at once and stops timing it; the worker times the 30 s
+  // the app still runs after it.
+  const started = Date.now();
+  const answered = await get(server.port, '/busy-after-body?30', {}, { ms: 5_000 });
+  assert.equal(answered.status, 200);
+  assert.equal(answered.body.toString(), 'all of it');
+  assert.ok(Date.now() - started < 1000, 'the response did not wait for the app to finish');
+  await server.waitFor(
+    /Request stopped after the timeout, its response already sent: GET \/busy-after-body\?30\n/,
+    10_000,
+  );
+  await server.waitFor('cask_worker.interrupt.RequestTimeout');
+  // One thread: only a thread given back can answer these.
+  assert.match((await get(server.port, '/closed')).body.toString(), /busy-after-body-finally/);
+  assert.equal((await get(server.port, '/pid')).body.toString(), pid, 'the same worker serves on');
+  assert.ok(Date.now() - started < 5000, 'stopped about --timeout after the response');
+  assert.doesNotMatch(server.stderr(), /Taking the worker out of service/);
+});
+
+test('a thread blocked in C after its whole response, past --timeout-grace, gets its worker replaced', async (t) => {
+  const server = await startCask([
+    'failures:application',
+    '--chdir',
+    APPS,
+    '-w',
+    '1',
+    '--threads',
+    '2',
+    '--timeout',
+    '1',
+    '--timeout-grace',
+    '0.5',
+    '--graceful-timeout',
+    '1',
+  ]);
+  t.after(() => server.stop());
+  const pid = (await get(server.port, '/pid')).body.toString();
+
+  const answered = await get(server.port, '/after-body?60', {}, { ms: 5_000 });
+  assert.equal(answered.body.toString(), 'all of it');
+  await server.waitFor(
+    /Taking the worker out of service: a thread still runs GET \/after-body\?60 [\d.]+ s after its response ended, past the 1 s timeout and its 0.5 s grace/,
+    10_000,
+  );
+  await server.waitFor(/Stuck after its response: GET \/after-body\?60\n/);
+  assert.match(server.stderr(), /in after_body/, 'the stack of the stuck thread is logged');
+  let now = pid;
+  for (let i = 0; i < 100 && now === pid; i++) {
+    now = (await get(server.port, '/pid')).body.toString();
+    if (now === pid) await sleep(50);
+  }
+  assert.notEqual(now, pid, 'a replacement serves new requests');
+  await server.waitFor(/Worker exited/, 10_000);
 });
 
 test('a request that waits longer than --max-queue-wait gets 503 with Retry-After', async (t) => {

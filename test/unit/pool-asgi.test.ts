@@ -16,6 +16,8 @@ const spec: WorkerSpec = {
   workerClass: 'gthread',
   workerScheduling: 'batch',
   workerConnections: 1000,
+  timeout: 0,
+  timeoutGrace: 10,
   multiprocess: false,
 };
 
@@ -45,6 +47,17 @@ test('workerArgs() lets the worker decide `auto`, and passes the slots an ASGI o
     'batch',
   ]);
   assert.ok(!workerArgs({ ...spec, workerScheduling: 'inherit' }).includes('--scheduling'));
+});
+
+test('workerArgs() passes the timeout and its grace, which the worker applies to what runs after a response, only when there is a timeout', () => {
+  assert.ok(!workerArgs(spec).includes('--timeout'));
+  const timed = workerArgs({ ...spec, timeout: 2.5, timeoutGrace: 1 });
+  assert.deepEqual(timed.slice(timed.indexOf('--timeout'), timed.indexOf('--timeout') + 4), [
+    '--timeout',
+    '2.5',
+    '--timeout-grace',
+    '1',
+  ]);
 });
 
 test('sampleLoad() counts the slots a worker announced, so an ASGI worker with 40 requests is not overloaded', () => {
