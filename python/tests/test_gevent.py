@@ -81,6 +81,18 @@ class GeventWorkerTests(unittest.TestCase):
 
 @unittest.skipIf(PYTHON is None, "gevent is not installed (apt-get install python3-gevent)")
 class GeventRefusalTests(unittest.TestCase):
+    def test_what_runs_after_the_response_is_stopped_after_the_timeout(self):
+        worker = WorkerProcess("gevent_app:application", "--worker-class", "gevent",
+                               "--timeout", "0.3", "--timeout-grace", "5", python=PYTHON)
+        self.addCleanup(worker.close)
+        worker.client.ready()
+        worker.client.request(1, environ_for("/sleep-after", query="30"))
+        self.assertEqual(bytes(worker.client.response(1).body), b"all of it")
+        worker.stdout.wait_for("interrupted after 30.0 by RequestTimeout", timeout=5)
+        worker.stderr.wait_for("its response already sent: GET /sleep-after?30", timeout=5)
+        worker.client.request(2, environ_for("/"))
+        self.assertEqual(bytes(worker.client.response(2).body), b"ok")
+
     def test_an_asgi_app_is_refused(self):
         worker = WorkerProcess("asgi_router:app", "--worker-class", "gevent", python=PYTHON)
         self.addCleanup(worker.close)

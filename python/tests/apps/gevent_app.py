@@ -14,9 +14,23 @@ def say(text):
     sys.stdout.flush()
 
 
+def sleep_after(body, seconds):
+    """The whole response, then a wait of `seconds` in the same greenlet."""
+    yield body
+    try:
+        time.sleep(seconds)
+    except BaseException as error:
+        say("interrupted after %s by %s" % (seconds, type(error).__name__))
+        raise
+
+
 def application(environ, start_response):
     path = environ["PATH_INFO"]
     query = environ.get("QUERY_STRING") or "0.5"
+    if path == "/sleep-after":
+        body = b"all of it"
+        start_response("200 OK", [("Content-Length", str(len(body)))])
+        return sleep_after(body, float(query))
     if path == "/sleep":
         say("sleeping %s" % query)
         try:
