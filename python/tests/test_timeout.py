@@ -140,8 +140,9 @@ class TailTimeoutTests(RunnerCase):
     when the thread does not come back."""
 
     threads = 1  # a thread kept by a tail would hold up every later request
-    tail_timeout = 0.3
-    tail_grace = 0.3
+    # Well above the short tail's 0.1 s, so that a slow machine does not stop it.
+    tail_timeout = 0.5
+    tail_grace = 0.5
 
     def setUp(self):
         super().setUp()
@@ -177,15 +178,15 @@ class TailTimeoutTests(RunnerCase):
         self.assertEqual(self.client.link_frames, [])
 
     def test_a_tail_blocked_in_a_c_call_makes_the_worker_ask_to_be_replaced_once(self):
-        rid = self.get("/slow/blocked_after", query="2", headers=[("X-Tag", "stuck")])
+        rid = self.get("/slow/blocked_after", query="3", headers=[("X-Tag", "stuck")])
         self.assertEqual(bytes(self.client.response(rid).body), b"done")
         frame = self.client.link_frame(timeout=5)
         self.assertEqual(frame.kind, p.RETIRE)
         reason = frame.payload.decode()
-        self.assertIn("a thread still runs GET /slow/blocked_after?2", reason)
-        self.assertIn("after its response ended, past the 0.3 s timeout and its 0.3 s grace", reason)
+        self.assertIn("a thread still runs GET /slow/blocked_after?3", reason)
+        self.assertIn("after its response ended, past the 0.5 s timeout and its 0.5 s grace", reason)
         errors = self.worker.errors.getvalue()
-        self.assertIn("Stuck after its response: GET /slow/blocked_after?2", errors)
+        self.assertIn("Stuck after its response: GET /slow/blocked_after?3", errors)
         self.assertIn("in _work", errors)
         # Once the C call returns, the exception lands and the thread serves again; the
         # worker asked only once.

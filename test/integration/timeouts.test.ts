@@ -119,7 +119,7 @@ test('what an app runs after its whole response is stopped after --timeout, and 
   const answered = await get(server.port, '/busy-after-body?30', {}, { ms: 5_000 });
   assert.equal(answered.status, 200);
   assert.equal(answered.body.toString(), 'all of it');
-  assert.ok(Date.now() - started < 1000, 'the response did not wait for the app to finish');
+  assert.ok(Date.now() - started < 3000, 'the response did not wait for the app to finish');
   await server.waitFor(
     /Request stopped after the timeout, its response already sent: GET \/busy-after-body\?30\n/,
     10_000,
