@@ -529,7 +529,13 @@ class Runner:
         interval = min(max(timeout / 4, 0.05), 1.0)
         while not self._done.wait(interval):
             now = time.monotonic()
-            for exchange in list(self.exchanges.values()):
+            try:
+                running = list(self.exchanges.values())
+            except RuntimeError:
+                # Changed by the reader thread during the copy, on an interpreter where the
+                # copy is not one step under its lock: look again at the next turn.
+                continue
+            for exchange in running:
                 # Parked: waiting for FILE_TAKEN after a SENDFILE, which the front sends at
                 # once; an exception must not be raised inside Condition.wait.
                 if (not exchange.finished or exchange.thread is None or exchange.detached
