@@ -19,7 +19,7 @@ from . import protocol as p
 from .app import app_interface, load_app
 from .console import Consoles
 from .errors import EXIT_ABORTED, EXIT_LINK_ERROR, EXIT_LOAD_ERROR, AppLoadError, LinkClosed
-from .interrupt import frame_of, use_gevent
+from .interrupt import stack_of, use_gevent
 from .runner import Runner
 from .sources import Sources, traceback_files
 
@@ -172,13 +172,11 @@ def dump_busy_threads(runner):
     lines = []
     for exchange in list(runner.exchanges.values()):
         ident = exchange.thread
-        frame = frame_of(ident) if ident is not None else None
-        if frame is None:
+        stack = stack_of(ident)
+        if stack is None:
             continue
-        environ = exchange.environ or {}
-        lines.append("Request %s %s still running in thread %s:\n%s" % (
-            environ.get("REQUEST_METHOD", "?"), environ.get("RAW_URI", "?"), ident,
-            "".join(traceback.format_stack(frame)).rstrip()))
+        lines.append("Request %s still running in thread %s:\n%s" % (
+            exchange.describe(), ident, stack.rstrip()))
     if lines:
         sys.stderr.write("\n".join(lines) + "\n")
 

@@ -333,13 +333,16 @@ class Exchange:
             self.parked = False
         return True
 
+    def describe(self):
+        """The request as the error log names it: its method and target."""
+        environ = self.environ or {}
+        return "%s %s" % (environ.get("REQUEST_METHOD", "?"),
+                          environ.get("RAW_URI") or environ.get("PATH_INFO", "?"))
+
     def _report(self, text, stream, what="Error in request"):
         """The traceback goes to wsgi.errors (the worker's stderr: the front's error log)."""
-        environ = self.environ
         try:
-            stream.write("%s %s %s\n%s" % (
-                what, environ.get("REQUEST_METHOD", "?"), environ.get("RAW_URI")
-                or environ.get("PATH_INFO", "?"), text))
+            stream.write("%s %s\n%s" % (what, self.describe(), text))
             stream.flush()
         except Exception:
             pass

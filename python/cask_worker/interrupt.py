@@ -25,8 +25,10 @@ PyPy cannot clear, so the thread lets it arrive, for at most SETTLE_SECONDS).
 import sys
 import threading
 import time
+import traceback
 
-__all__ = ["RequestTimeout", "Guard", "METHOD", "use_gevent", "register_current", "frame_of"]
+__all__ = ["RequestTimeout", "Guard", "METHOD", "use_gevent", "register_current", "frame_of",
+           "stack_of"]
 
 SETTLE_SECONDS = 0.05
 
@@ -138,6 +140,13 @@ def frame_of(ident):
         return getattr(glet, "gr_frame", None) if glet is not None else None
     frames = getattr(sys, "_current_frames", None)
     return frames().get(ident) if frames is not None else None
+
+
+def stack_of(ident):
+    """The formatted stack of the thread (or greenlet) `ident`, or None when there is none
+    to be had (no such thread, or an interpreter that does not give other threads' frames)."""
+    frame = frame_of(ident) if ident is not None else None
+    return "".join(traceback.format_stack(frame)) if frame is not None else None
 
 
 class Guard:

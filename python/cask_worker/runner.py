@@ -31,7 +31,7 @@ from .environ import base_environ, build_environ
 from .errors import EXIT_LINK_ERROR, EXIT_STOPPED, LinkClosed, ProtocolError
 from .exchange import CANCELLED_TEXT, TIMED_OUT_TEXT, Exchange
 from .hooks import Request, Response
-from .interrupt import Guard, RequestTimeout, frame_of, register_current
+from .interrupt import Guard, RequestTimeout, register_current, stack_of
 
 READ_SIZE = 256 * 1024
 # Buffers per sendmsg of the link writer: below the usual IOV_MAX (1024).
@@ -398,11 +398,8 @@ class Runner:
         elif ident is None:
             text = "(not started: waiting in the worker for a free thread)\n"
         else:
-            frame = frame_of(ident)
-            if frame is None:
-                text = "(no stack: this interpreter does not give other threads' frames)\n"
-            else:
-                text = "".join(traceback.format_stack(frame))
+            text = (stack_of(ident)
+                    or "(no stack: this interpreter does not give other threads' frames)\n")
         self.send(p.encode_frame(rid, p.STACK, 0, text.encode("utf-8", "replace")))
 
     def _time_out(self, rid):
@@ -551,15 +548,11 @@ class Runner:
                     self._retire(exchange, now - exchange.tail_seen)
 
     def _retire(self, exchange, running):
-        environ = exchange.environ or {}
-        what = "%s %s" % (environ.get("REQUEST_METHOD", "?"),
-                          environ.get("RAW_URI") or environ.get("PATH_INFO", "?"))
+        what = exchange.describe()
         reason = ("a thread still runs %s %.1f s after its response ended, past the %g s "
                   "timeout and its %g s grace (blocked in a C call?)"
                   % (what, running, self.tail_timeout, self.tail_grace))
-        ident = exchange.thread
-        frame = frame_of(ident) if ident is not None else None
-        stack = "".join(traceback.format_stack(frame)) if frame is not None else "(no stack)\n"
+        stack = stack_of(exchange.thread) or "(no stack)\n"
         try:
             self.errors.write("Stuck after its response: %s\n%s" % (what, stack))
             self.errors.flush()
