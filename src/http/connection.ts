@@ -35,6 +35,8 @@ import type { TLSSocket } from 'node:tls';
 import { CaskError, ProtocolError } from '../errors.js';
 import type { Exchange, ListenerInfo, RequestHandler, TlsInfo } from '../exchange.js';
 import type { AllowList } from '../net/allow-ips.js';
+import { asNetSocket, type ClientSocket } from '../net/client-socket.js';
+import { BareSocket } from '../net/bare-socket.js';
 import { ProxyHeaderReader } from '../net/proxy-protocol.js';
 import { readTlsInfo } from '../net/tls.js';
 import { BodySpool, type RequestBody } from './body.js';
@@ -130,7 +132,7 @@ export interface ConnectionContext {
    * src/http2/), and the Connection lets go of it. Costs a byte compare or two per connection.
    */
   readonly takeover?: (
-    socket: Socket,
+    socket: ClientSocket,
     first: Buffer,
     acceptedAt: number,
     listener: ListenerInfo,
@@ -141,9 +143,9 @@ function ignoreError(): void {}
 
 /** The Connection that owns a socket, for the listeners every socket shares. */
 const OWNER = Symbol('cask.connection');
-interface OwnedSocket extends Socket {
+type OwnedSocket = ClientSocket & {
   [OWNER]?: Connection;
-}
+};
 
 type State = 'proxy' | 'idle' | 'reading' | 'in-app' | 'flushing' | 'closing' | 'closed';
 
@@ -198,7 +200,7 @@ export class Connection implements FrontConnection, SharedReadOwner {
    *   its first bytes were read before it was known to be HTTP/1.x (src/http2/sniff.ts)
    */
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: ClientSocket,
     private readonly context: ConnectionContext,
     private readonly listener: ListenerInfo,
     acceptedAt = Date.now(),
@@ -209,12 +211,15 @@ export class Connection implements FrontConnection, SharedReadOwner {
     this.remoteAddr = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort === undefined ? '' : String(socket.remotePort);
     this.trusted = context.allow.trustsPeer(this.remoteAddr);
-    this.tls = (socket as TLSSocket).encrypted ? readTlsInfo(socket as TLSSocket) : undefined;
+    this.tls = (socket as Partial<TLSSocket>).encrypted
+      ? readTlsInfo(socket as unknown as TLSSocket)
+      : undefined;
     context.registry.add(this);
     socket.setNoDelay(true);
     // Reads land in the front's one buffer and come to onRead() (shared-reads.ts); a socket
     // that cannot be switched (TLS) keeps its 'data' events.
-    readIntoSharedBuffer(socket, this);
+    if (socket instanceof BareSocket) socket.readInto(this);
+    else readIntoSharedBuffer(socket as unknown as Socket, this);
     // The socket's listeners are shared by every socket and find their Connection on it: a
     // closure (and its context) per connection and event would cost about 300 bytes for each
     // idle keep-alive connection held. A socket whose first bytes went to the HTTP/2 sniffer
@@ -557,7 +562,6 @@ export class Connection implements FrontConnection, SharedReadOwner {
       websocket:
         handshake?.kind === 'websocket'
           ? (this.context.websockets as WebSocketUpgrades).offer(
-              this.socket,
               head,
               handshake.subprotocols,
               () => this.handOver(),
@@ -598,14 +602,15 @@ export class Connection implements FrontConnection, SharedReadOwner {
    * The handler accepted a WebSocket: the socket is the session's from now on. This object
    * stays on the socket inert (every event finds the state closed), as after a takeover.
    */
-  private handOver(): Buffer {
+  private handOver(): { socket: Socket; rest: Buffer } {
     this.state = 'closed';
     this.exchange = undefined;
     this.context.registry.delete(this);
     if (this.socket.isPaused()) this.socket.resume();
     const parser = this.parser;
     this.parser = undefined;
-    return parser === undefined ? Buffer.alloc(0) : parser.takeBuffered();
+    const rest = parser === undefined ? Buffer.alloc(0) : parser.takeBuffered();
+    return { socket: asNetSocket(this.socket), rest };
   }
 
   private reader(): RequestParser {

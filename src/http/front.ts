@@ -23,6 +23,7 @@
 // compare per connection: tens of microseconds for ten thousand of them.
 
 import type { Socket } from 'node:net';
+import { asNetSocket, type ClientSocket } from '../net/client-socket.js';
 import type { TLSSocket } from 'node:tls';
 import { CaskError, ProtocolError } from '../errors.js';
 import type { Config } from '../config/index.js';
@@ -171,7 +172,7 @@ export class Front {
     closedBytesOut: 0,
   };
   /** The sockets of the open connections, whose byte counts /metrics adds up when scraped. */
-  readonly sockets = new Set<Socket>();
+  readonly sockets = new Set<ClientSocket>();
   /** What the response spool holds on file right now, across every connection. */
   readonly spoolLedger: SpoolLedger;
   private readonly context: ConnectionContext;
@@ -181,7 +182,7 @@ export class Front {
   private readonly http: HttpVersions;
   /** The HTTP/2 transport; undefined with `--http 1`. */
   private readonly h2: Http2Transport | undefined;
-  private readonly refusals = new Map<Socket, number>();
+  private readonly refusals = new Map<ClientSocket, number>();
   private readonly timer: NodeJS.Timeout;
   private warnedAt = 0;
   private warnedCount = 0;
@@ -192,7 +193,7 @@ export class Front {
    */
   private readonly socketClosed = (() => {
     const { sockets, counters } = this;
-    return function closed(this: Socket): void {
+    return function closed(this: ClientSocket): void {
       sockets.delete(this);
       counters.closedBytesIn += this.bytesRead;
       counters.closedBytesOut += this.bytesWritten;
@@ -259,7 +260,7 @@ export class Front {
       ...this.context,
       takeover: (socket, first, acceptedAt, listener) => {
         if (sniffPreface(first) === 'http1') return false;
-        this.sniff(socket, listener, acceptedAt, first);
+        this.sniff(asNetSocket(socket), listener, acceptedAt, first);
         return true;
       },
     };
@@ -267,9 +268,12 @@ export class Front {
     this.timer.unref();
   }
 
-  accept(socket: Socket, listener: ListenerInfo, transport?: SocketTransport): void {
+  accept(socket: ClientSocket, listener: ListenerInfo, transport?: SocketTransport): void {
     const max = this.options.maxConnections;
-    const tls = (socket as TLSSocket).encrypted === true ? (socket as TLSSocket) : undefined;
+    const tls =
+      (socket as Partial<TLSSocket>).encrypted === true
+        ? (socket as unknown as TLSSocket)
+        : undefined;
     if (max > 0 && this.connections.size >= max) {
       this.refuse(
         socket,
@@ -286,7 +290,7 @@ export class Front {
     this.sockets.add(socket);
     socket.on('close', this.socketClosed);
     if (transport !== undefined) {
-      transport.accept(socket, listener);
+      transport.accept(asNetSocket(socket), listener);
       return;
     }
     const h2 = this.h2;
@@ -294,7 +298,7 @@ export class Front {
       new Connection(socket, this.context, listener);
     } else if (tls !== undefined) {
       // ALPN decided during the handshake (RFC 9113 §3.2).
-      if (tls.alpnProtocol === 'h2') h2.accept(socket, listener, this.client(socket), Date.now());
+      if (tls.alpnProtocol === 'h2') h2.accept(tls, listener, this.client(socket), Date.now());
       else if (this.http === '2') this.refuseHttp1(socket, this.client(socket));
       else new Connection(socket, this.context, listener);
     } else if (this.http === 'auto' && !this.options.proxyProtocol) {
@@ -304,7 +308,7 @@ export class Front {
       // ~115 µs); the takeover costs too little to tell from the noise.
       new Connection(socket, this.sniffing, listener);
     } else {
-      this.sniff(socket, listener, Date.now(), undefined);
+      this.sniff(asNetSocket(socket), listener, Date.now(), undefined);
     }
   }
 
@@ -346,19 +350,19 @@ export class Front {
   }
 
   /** Who is on the other end of a socket that carries no PROXY header. */
-  private client(socket: Socket): ClientInfo {
+  private client(socket: ClientSocket): ClientInfo {
     const remoteAddr = socket.remoteAddress ?? '';
-    const tls = (socket as TLSSocket).encrypted === true;
+    const tls = (socket as Partial<TLSSocket>).encrypted === true;
     return {
       remoteAddr,
       remotePort: socket.remotePort === undefined ? '' : String(socket.remotePort),
       trusted: this.options.allow.trustsPeer(remoteAddr),
-      tls: tls ? readTlsInfo(socket as TLSSocket) : undefined,
+      tls: tls ? readTlsInfo(socket as unknown as TLSSocket) : undefined,
     };
   }
 
   /** HTTP/1.x on a server that speaks HTTP/2 only: a 505 that says so, then closed. */
-  private refuseHttp1(socket: Socket, client: ClientInfo): void {
+  private refuseHttp1(socket: ClientSocket, client: ClientInfo): void {
     this.context.handler.refused(
       505,
       new ProtocolError(
@@ -378,7 +382,7 @@ export class Front {
    * client's bytes drained for a moment so the answer is not destroyed by a reset. Under a flood
    * the lingering is skipped: the point is to give back the descriptor.
    */
-  private refuse(socket: Socket, answer: Buffer): void {
+  private refuse(socket: ClientSocket, answer: Buffer): void {
     this.counters.overLimit++;
     socket.on('error', () => {});
     const now = Date.now();
@@ -398,7 +402,7 @@ export class Front {
   }
 
   /** Our answer is written and our side closed: read and discard for LINGER_MS, then destroy. */
-  private linger(socket: Socket, now: number): void {
+  private linger(socket: ClientSocket, now: number): void {
     if (this.refusals.size >= MAX_LINGERING_REFUSALS) {
       socket.destroySoon();
       return;

@@ -5,7 +5,7 @@
 // business: this module only frames them.
 
 import { readSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import type { ClientSocket } from '../net/client-socket.js';
 import { cannedResponse } from './canned.js';
 import type { Flushed, ResponseSink } from '../exchange.js';
 import { kept, type Loan } from '../ipc/read-loans.js';
@@ -87,7 +87,7 @@ export class ResponseWriter implements ResponseSink {
   readonly borrows = true;
 
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: ClientSocket,
     private readonly opts: ResponseOptions,
     private readonly onDone: (writer: ResponseWriter) => void,
     private readonly onAppError: (message: string) => void,

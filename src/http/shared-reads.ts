@@ -112,10 +112,38 @@ export function readIntoSharedBuffer(socket: Socket, owner: SharedReadOwner): bo
   if (typeof handle.useUserBuffer !== 'function') return false;
   const slots = onreadKeys(socket);
   if (slots === null || internals[slots.buffer]) return false;
-  const buffer = (shared ??= Buffer.allocUnsafeSlow(SHARED_READ_BUFFER));
+  const buffer = sharedReadBuffer();
   (socket as SwitchedSocket)[READ_OWNER] = owner;
   internals[slots.buffer] = buffer;
   internals[slots.callback] = sharedRead;
   handle.useUserBuffer(buffer);
   return true;
+}
+
+/** The one buffer every switched socket reads into (a BareSocket's handle too). */
+export function sharedReadBuffer(): Buffer {
+  return (shared ??= Buffer.allocUnsafeSlow(SHARED_READ_BUFFER));
+}
+
+/** The owner of a socket whose reads all go through its stream, as Node would push them. */
+const STREAM_ONLY: SharedReadOwner = {
+  takesReads: false,
+  consumesNow: () => false,
+  onRead: () => {},
+};
+
+/**
+ * The `onread` option that makes a new net.Socket on a handle already reading into the shared
+ * buffer (a BareSocket's, handed over to HTTP/2 or WebSocket) go on reading into it, each read
+ * copied and pushed through the socket's stream. Node's documented `onread` option sets the
+ * handle's buffer again (the same one) and calls `callback` for every read; the owner that
+ * sharedRead() finds on the socket is set with markStreamOnly() once the socket exists.
+ */
+export function streamOnlyOnread(): { buffer: Buffer; callback: (n: number) => boolean } {
+  return { buffer: sharedReadBuffer(), callback: sharedRead as (n: number) => boolean };
+}
+
+/** See streamOnlyOnread(). */
+export function markStreamOnly(socket: Socket): void {
+  (socket as SwitchedSocket)[READ_OWNER] = STREAM_ONLY;
 }

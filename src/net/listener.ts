@@ -4,10 +4,12 @@
 // a listener for a web server's protocol (`uwsgi://…`): the web server in front ends TLS and
 // says so in its HTTPS variable.
 
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { ListenerInfo } from '../exchange.js';
 import { describeActivated, type ActivatedSocket } from './activation.js';
+import { acceptBare } from './bare-socket.js';
+import type { ClientSocket } from './client-socket.js';
 import { formatBind, type BindAddress } from './bind.js';
 import { bindListener } from './handover.js';
 import type { TlsTerminator } from './tls.js';
@@ -27,7 +29,7 @@ export interface BoundListener {
 export function listen(
   bind: BindAddress,
   backlog: number,
-  onSocket: (socket: Socket, info: ListenerInfo) => void,
+  onSocket: (socket: ClientSocket, info: ListenerInfo) => void,
   tls?: TlsTerminator,
 ): Promise<BoundListener> {
   const secure = tls !== undefined && bind.kind === 'tcp' && bind.protocol === undefined;
@@ -67,7 +69,8 @@ export function listen(
             ? `${scheme}://${formatBind({ ...bind, port })}`
             : formatBind({ ...bind, port });
       }
-      accept(server, info, onSocket, secure ? tls : undefined);
+      const bare = bind.kind === 'tcp' && bind.protocol === undefined;
+      accept(server, info, onSocket, secure ? tls : undefined, bare);
       resolve({ server, info, url, bind });
     };
     // On the socket the process this one replaces passed (SIGUSR2), or a new one.
@@ -75,14 +78,21 @@ export function listen(
   });
 }
 
-/** Hands on each accepted socket: at once, or once its TLS handshake is done. */
+/**
+ * Hands on each accepted socket: at once, or once its TLS handshake is done. A plain TCP
+ * listener that speaks HTTP (`bare`) hands on BareSockets where this Node allows
+ * (src/net/bare-socket.ts): they cost a connection about half of what a net.Socket does. The
+ * web servers' protocols (uwsgi, SCGI, FastCGI) and Unix sockets keep net.Socket.
+ */
 function accept(
   server: Server,
   info: ListenerInfo,
-  onSocket: (socket: Socket, info: ListenerInfo) => void,
+  onSocket: (socket: ClientSocket, info: ListenerInfo) => void,
   tls: TlsTerminator | undefined,
+  bare: boolean,
 ): void {
   if (tls === undefined) {
+    if (bare && acceptBare(server, (socket) => onSocket(socket, info))) return;
     server.on('connection', (socket) => onSocket(socket, info));
     return;
   }
@@ -102,7 +112,7 @@ function accept(
  */
 export function adopt(
   socket: ActivatedSocket,
-  onSocket: (socket: Socket, info: ListenerInfo) => void,
+  onSocket: (socket: ClientSocket, info: ListenerInfo) => void,
   tls?: TlsTerminator,
 ): Promise<BoundListener> {
   const secure = tls !== undefined && socket.family !== 'unix' && socket.protocol === undefined;
@@ -133,7 +143,8 @@ export function adopt(
             ? `${socket.protocol ?? 'unix'}:fd${socket.fd}`
             : formatBind({ kind: 'unix', path: socket.path, protocol: socket.protocol });
       }
-      accept(server, info, onSocket, secure ? tls : undefined);
+      const bare = socket.family === 'tcp' && socket.protocol === undefined;
+      accept(server, info, onSocket, secure ? tls : undefined, bare);
       resolve({ server, info, url: `${url} (${describeActivated(socket)})` });
     });
   });

@@ -4,7 +4,11 @@
 // the app: the next tick comes before the loop waits for anything, the worker's next bytes
 // included. Used by the HTTP/1.1 response writer and the WebSocket session.
 
-import type { Writable } from 'node:stream';
+/** What can be corked: a net.Socket, a BareSocket, any Writable. */
+interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
 
 /** What corks a socket for a turn; its flag says whether it holds that cork now. */
 export interface TurnCorkHolder {
@@ -16,7 +20,7 @@ export interface TurnCorkHolder {
  * corks around a frame of its own, as `ws` does, only adds to the count), so writes made
  * meanwhile wait for this cork's end.
  */
-export function corkForTurn(holder: TurnCorkHolder, socket: Writable): void {
+export function corkForTurn(holder: TurnCorkHolder, socket: Corkable): void {
   if (holder.corkedForTurn) return;
   holder.corkedForTurn = true;
   socket.cork();
@@ -24,7 +28,7 @@ export function corkForTurn(holder: TurnCorkHolder, socket: Writable): void {
   process.nextTick(uncorkTurn, holder, socket);
 }
 
-function uncorkTurn(holder: TurnCorkHolder, socket: Writable): void {
+function uncorkTurn(holder: TurnCorkHolder, socket: Corkable): void {
   holder.corkedForTurn = false;
   socket.uncork();
 }

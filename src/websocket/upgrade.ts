@@ -77,22 +77,24 @@ export class WebSocketUpgrades {
   }
 
   /**
-   * The offer on an exchange. `handOver` makes the connection let go of the socket and returns
-   * the bytes it had read past the request; `ended` runs once the WebSocket has closed.
+   * The offer on an exchange. `handOver` makes the connection let go of its socket and returns
+   * it as a net.Socket (`ws` needs Node's streams), with the bytes it had read past the
+   * request; `ended` runs once the WebSocket has closed.
    */
   offer(
-    socket: Socket,
     head: RequestInfo,
     subprotocols: readonly string[],
-    handOver: () => Buffer,
+    handOver: () => { socket: Socket; rest: Buffer },
     ended: () => void,
   ): WebSocketOffer {
     // Loaded now, while the app decides: accept() then finds it ready.
     void this.server;
     return {
       subprotocols,
-      accept: (subprotocol, extra, peer) =>
-        this.accept(socket, head, { chosen: subprotocol, extra }, handOver(), peer, ended),
+      accept: (subprotocol, extra, peer) => {
+        const { socket, rest } = handOver();
+        return this.accept(socket, head, { chosen: subprotocol, extra }, rest, peer, ended);
+      },
     };
   }
 
