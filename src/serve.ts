@@ -230,13 +230,21 @@ async function serveOne(settings: Config, mode: ServeMode): Promise<number> {
           config.backlog,
           (socket, info) => front.accept(socket, info, transport),
           tls,
+          config.clientSockets,
         ),
       );
       if (bind.kind === 'unix') ownSocket(bind.path, owner, socketMode);
     }
     for (const socket of activated ?? []) {
       const transport = webServer(socket.protocol);
-      listeners.push(await adopt(socket, (s, info) => front.accept(s, info, transport), tls));
+      listeners.push(
+        await adopt(
+          socket,
+          (s, info) => front.accept(s, info, transport),
+          tls,
+          config.clientSockets,
+        ),
+      );
     }
   } catch (error) {
     logger.error((error as Error).message);

@@ -4,10 +4,11 @@
 // itself, which bears on what the connection-per-request goals would take
 // (docs/performance.md, "What the remaining goals would take").
 //
-// Not a row of `cask bench`, and not a way to build a server: it reaches into Node's internal
-// bindings (`process.binding('tcp_wrap')` and `'stream_wrap'`), which Node does not document
-// and may change in any release. It checks that they have what it uses and exits 2 saying so
-// otherwise.
+// Not a row of `cask bench`: it reaches into Node's internal bindings
+// (`process.binding('tcp_wrap')` and `'stream_wrap'`), which Node does not document and may
+// change in any release. It checks that they have what it uses and exits 2 saying so
+// otherwise. Cask's front takes its plain TCP connections the same way
+// (src/net/bare-socket.ts), and falls back to net.Socket where those bindings are missing.
 //
 // usage: node raw-handle.mjs PORT
 import { pathToFileURL } from 'node:url';

@@ -26,10 +26,13 @@
 //   protocols that need Node's streams (HTTP/2 with prior knowledge, WebSocket). This object
 //   then stands for it in the front's tables: its 'close', its byte counts, destroy().
 //
-// It rests on Node's internal bindings (`tcp_wrap`, `stream_wrap`), which Node does not
-// document: bareSocketsAvailable() checks that they have what is used here, and when they do
-// not, listeners hand out net.Sockets as before. test/unit/bare-socket.test.ts holds each
-// rule above to a real socket.
+// It rests on what Node does not document: the TCP handle's methods, the listening handle's
+// `onconnection` slot, and the internal bindings for write and shutdown requests
+// (`stream_wrap`) and libuv's error numbers (`uv`). bareSocketsAvailable() checks that the
+// bindings have what is used here; where they do not, and with `--client-sockets node`,
+// listeners hand out net.Sockets as before. test/unit/bare-socket.test.ts holds each rule
+// above to a real socket; test/integration/connection-close.test.ts runs the front's closing
+// rules both ways.
 
 import { EventEmitter } from 'node:events';
 import { Socket, type Server } from 'node:net';

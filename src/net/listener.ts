@@ -31,6 +31,7 @@ export function listen(
   backlog: number,
   onSocket: (socket: ClientSocket, info: ListenerInfo) => void,
   tls?: TlsTerminator,
+  clientSockets: 'bare' | 'node' = 'bare',
 ): Promise<BoundListener> {
   const secure = tls !== undefined && bind.kind === 'tcp' && bind.protocol === undefined;
   const scheme = secure ? 'https' : 'http';
@@ -69,7 +70,7 @@ export function listen(
             ? `${scheme}://${formatBind({ ...bind, port })}`
             : formatBind({ ...bind, port });
       }
-      const bare = bind.kind === 'tcp' && bind.protocol === undefined;
+      const bare = clientSockets === 'bare' && bind.kind === 'tcp' && bind.protocol === undefined;
       accept(server, info, onSocket, secure ? tls : undefined, bare);
       resolve({ server, info, url, bind });
     };
@@ -80,9 +81,10 @@ export function listen(
 
 /**
  * Hands on each accepted socket: at once, or once its TLS handshake is done. A plain TCP
- * listener that speaks HTTP (`bare`) hands on BareSockets where this Node allows
- * (src/net/bare-socket.ts): they cost a connection about half of what a net.Socket does. The
- * web servers' protocols (uwsgi, SCGI, FastCGI) and Unix sockets keep net.Socket.
+ * listener that speaks HTTP (`bare`, unless `--client-sockets node`) hands on BareSockets
+ * where this Node allows (src/net/bare-socket.ts), which cost the front about a third less CPU
+ * per new connection than a net.Socket. The web servers' protocols (uwsgi, SCGI, FastCGI) and
+ * Unix sockets keep net.Socket.
  */
 function accept(
   server: Server,
@@ -114,6 +116,7 @@ export function adopt(
   socket: ActivatedSocket,
   onSocket: (socket: ClientSocket, info: ListenerInfo) => void,
   tls?: TlsTerminator,
+  clientSockets: 'bare' | 'node' = 'bare',
 ): Promise<BoundListener> {
   const secure = tls !== undefined && socket.family !== 'unix' && socket.protocol === undefined;
   const scheme = secure ? 'https' : 'http';
@@ -143,7 +146,8 @@ export function adopt(
             ? `${socket.protocol ?? 'unix'}:fd${socket.fd}`
             : formatBind({ kind: 'unix', path: socket.path, protocol: socket.protocol });
       }
-      const bare = socket.family === 'tcp' && socket.protocol === undefined;
+      const bare =
+        clientSockets === 'bare' && socket.family === 'tcp' && socket.protocol === undefined;
       accept(server, info, onSocket, secure ? tls : undefined, bare);
       resolve({ server, info, url: `${url} (${describeActivated(socket)})` });
     });

@@ -5,6 +5,8 @@
 // and discarded until it closes), so that those bytes do not make the kernel reset the
 // connection under an answer the client has not read yet. The client here keeps its own
 // side open throughout, and the admin endpoint's connection gauge says what the front holds.
+// The HTTP cases run with both kinds of client socket (`--client-sockets`): the bare handles
+// the front uses by default, and net.Socket.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
@@ -15,13 +17,19 @@ import { encodeUwsgiRequest } from '../../src/cgi/uwsgi.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function start(t: TestContext, ...binds: string[]): Promise<RunningCask> {
+async function start(
+  t: TestContext,
+  clientSockets: 'bare' | 'node',
+  ...binds: string[]
+): Promise<RunningCask> {
   const server = await startCask([
     'hello:application',
     '--chdir',
     APPS,
     '--admin-bind',
     '127.0.0.1:0',
+    '--client-sockets',
+    clientSockets,
     ...binds.flatMap((bind) => ['-b', bind]),
   ]);
   t.after(() => server.stop());
@@ -66,51 +74,75 @@ async function connectionsAfter(server: RunningCask, want: number, ms: number): 
   }
 }
 
-test('Connection: close with nothing after the request: the socket is closed once the answer has left, without waiting for the client', async (t) => {
-  const server = await start(t);
-  const { text, errors } = await ask(
-    t,
-    server.port,
-    'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
-  );
-  assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
-  assert.ok(text.endsWith('\r\n\r\nHello, World!'), text);
-  assert.deepEqual(errors, []);
-  // Lingering would hold it for 2 s (LINGER_MS) or until the client's end, which never comes.
-  assert.equal(await connectionsAfter(server, 0, 1000), 0, 'the front still holds the connection');
-});
+for (const clientSockets of ['bare', 'node'] as const) {
+  const suffix = ` (--client-sockets ${clientSockets})`;
 
-test('HTTP/1.0 without keep-alive: closed at once too', async (t) => {
-  const server = await start(t);
-  const { text, errors } = await ask(t, server.port, 'GET / HTTP/1.0\r\nHost: x\r\n\r\n');
-  assert.match(text, /^HTTP\/1\.0 200 OK\r\n/);
-  assert.ok(text.endsWith('\r\n\r\nHello, World!'), text);
-  assert.deepEqual(errors, []);
-  assert.equal(await connectionsAfter(server, 0, 1000), 0, 'the front still holds the connection');
-});
-
-test('Connection: close with more bytes after the request: the front lingers, so the client reads its answer whole and sees no reset', async (t) => {
-  const server = await start(t);
-  // A second request after one that asked to close: never answered (RFC 9112 §9.6), but
-  // closing on it unread would send a reset that can destroy the answer in the client's
-  // buffers. The front reads and discards it instead, until the client ends or 2 s pass.
-  const { socket, text, errors } = await ask(
-    t,
-    server.port,
-    'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /again HTTP/1.1\r\nHost: x\r\n\r\n',
+  test(
+    'Connection: close with nothing after the request: the socket is closed once the answer has left, without waiting for the client' +
+      suffix,
+    async (t) => {
+      const server = await start(t, clientSockets);
+      const { text, errors } = await ask(
+        t,
+        server.port,
+        'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+      );
+      assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+      assert.ok(text.endsWith('\r\n\r\nHello, World!'), text);
+      assert.deepEqual(errors, []);
+      // Lingering would hold it for 2 s (LINGER_MS) or until the client's end, which never comes.
+      assert.equal(
+        await connectionsAfter(server, 0, 1000),
+        0,
+        'the front still holds the connection',
+      );
+    },
   );
-  assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
-  assert.ok(text.endsWith('\r\n\r\nHello, World!'), text);
-  socket.write('more bytes after the end\r\n');
-  await sleep(300);
-  assert.deepEqual(errors, [], 'the client saw a reset');
-  assert.equal(await connectionsAfter(server, 1, 500), 1, 'the front did not linger');
-  socket.end();
-  assert.equal(await connectionsAfter(server, 0, 3000), 0, 'the connection outlived its linger');
-});
+
+  test('HTTP/1.0 without keep-alive: closed at once too' + suffix, async (t) => {
+    const server = await start(t, clientSockets);
+    const { text, errors } = await ask(t, server.port, 'GET / HTTP/1.0\r\nHost: x\r\n\r\n');
+    assert.match(text, /^HTTP\/1\.0 200 OK\r\n/);
+    assert.ok(text.endsWith('\r\n\r\nHello, World!'), text);
+    assert.deepEqual(errors, []);
+    assert.equal(
+      await connectionsAfter(server, 0, 1000),
+      0,
+      'the front still holds the connection',
+    );
+  });
+
+  test(
+    'Connection: close with more bytes after the request: the front lingers, so the client reads its answer whole and sees no reset' +
+      suffix,
+    async (t) => {
+      const server = await start(t, clientSockets);
+      // A second request after one that asked to close: never answered (RFC 9112 §9.6), but
+      // closing on it unread would send a reset that can destroy the answer in the client's
+      // buffers. The front reads and discards it instead, until the client ends or 2 s pass.
+      const { socket, text, errors } = await ask(
+        t,
+        server.port,
+        'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /again HTTP/1.1\r\nHost: x\r\n\r\n',
+      );
+      assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+      assert.ok(text.endsWith('\r\n\r\nHello, World!'), text);
+      socket.write('more bytes after the end\r\n');
+      await sleep(300);
+      assert.deepEqual(errors, [], 'the client saw a reset');
+      assert.equal(await connectionsAfter(server, 1, 500), 1, 'the front did not linger');
+      socket.end();
+      assert.equal(
+        await connectionsAfter(server, 0, 3000),
+        0,
+        'the connection outlived its linger',
+      );
+    },
+  );
+}
 
 test('a uwsgi or SCGI request from a web server: the socket is closed once the response has left, without waiting for the peer', async (t) => {
-  const server = await start(t, '127.0.0.1:0', 'uwsgi://127.0.0.1:0', 'scgi://127.0.0.1:0');
+  const server = await start(t, 'bare', '127.0.0.1:0', 'uwsgi://127.0.0.1:0', 'scgi://127.0.0.1:0');
   const vars = ['REQUEST_METHOD', 'GET', 'REQUEST_URI', '/', 'PATH_INFO', '/', 'QUERY_STRING', '',
     'SERVER_PROTOCOL', 'HTTP/1.1', 'SERVER_NAME', 'example.org', 'SERVER_PORT', '80',
     'REMOTE_ADDR', '127.0.0.1', 'REMOTE_PORT', '40000', 'HTTP_HOST', 'example.org']; // prettier-ignore

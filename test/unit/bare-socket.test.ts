@@ -3,12 +3,18 @@
 // module's header to what a client sees, since the front relies on each as it would on a
 // net.Socket: reads to the owner or as 'data', writes in order with every callback once and
 // never inside write(), 'drain', end and half-open, destroy with writes queued, a reset, pause,
-// and the hand-over to a net.Socket.
+// and the hand-over to a net.Socket; and which listeners hand them out.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer, Socket, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { acceptBare, bareSocketsAvailable, type BareSocket } from '../../src/net/bare-socket.js';
+import { acceptBare, bareSocketsAvailable, BareSocket } from '../../src/net/bare-socket.js';
+import type { BindAddress } from '../../src/net/bind.js';
+import type { ClientSocket } from '../../src/net/client-socket.js';
+import { listen } from '../../src/net/listener.js';
 import { sharedReadBuffer, type SharedReadOwner } from '../../src/http/shared-reads.js';
 
 const skip = bareSocketsAvailable() ? false : 'this Node lacks the bindings bare sockets need';
@@ -273,5 +279,60 @@ describe('BareSocket', { skip }, () => {
     assert.equal((await received).toString(), 'queued,corked,after');
     assert.equal(bare.bytesRead, 'before'.length + 'later'.length);
     assert.equal(bare.bytesWritten, 'queued,corked,after'.length);
+  });
+});
+
+describe('which listeners hand out BareSockets', { skip }, () => {
+  /** The socket a listener bound to `bind` hands on for one connection. */
+  async function firstSocket(
+    bind: BindAddress,
+    clientSockets: 'bare' | 'node' = 'bare',
+  ): Promise<ClientSocket> {
+    let resolveSocket: (socket: ClientSocket) => void = () => {};
+    const got = new Promise<ClientSocket>((resolve) => (resolveSocket = resolve));
+    const bound = await listen(
+      bind,
+      16,
+      (socket) => resolveSocket(socket),
+      undefined,
+      clientSockets,
+    );
+    try {
+      const address = bound.server.address();
+      const client =
+        bind.kind === 'unix'
+          ? connect(bind.path)
+          : connect((address as { port: number }).port, '127.0.0.1');
+      client.on('error', () => {});
+      const socket = await got;
+      socket.on('error', () => {});
+      socket.destroy();
+      client.destroy();
+      return socket;
+    } finally {
+      bound.server.close();
+    }
+  }
+
+  test('a TCP HTTP listener: BareSockets; Unix sockets, the web-server protocols and --client-sockets node: net.Sockets', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cask-bare-'));
+    try {
+      assert.ok(
+        (await firstSocket({ kind: 'tcp', host: '127.0.0.1', port: 0 })) instanceof BareSocket,
+      );
+      const uwsgi = await firstSocket({
+        kind: 'tcp',
+        host: '127.0.0.1',
+        port: 0,
+        protocol: 'uwsgi',
+      });
+      assert.ok(uwsgi instanceof Socket && !(uwsgi instanceof BareSocket));
+      const unix = await firstSocket({ kind: 'unix', path: join(dir, 'http.sock') });
+      assert.ok(unix instanceof Socket);
+      const asked = await firstSocket({ kind: 'tcp', host: '127.0.0.1', port: 0 }, 'node');
+      assert.ok(asked instanceof Socket, '--client-sockets node');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
