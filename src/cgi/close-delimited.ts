@@ -17,7 +17,7 @@
 // server that reads slower than that can still take a cut body for a whole one; only a
 // Content-Length (which nginx checks) or FastCGI's END_REQUEST rule that out.
 
-import type { Socket } from 'node:net';
+import type { ClientSocket } from '../net/client-socket.js';
 import type { Flushed, ResponseSink } from '../exchange.js';
 import { ResponseWriter } from '../http/response.js';
 import type { SpoolPolicy } from '../http/response-spool.js';
@@ -36,7 +36,7 @@ export class CloseDelimitedResponse implements ResponseSink {
   private readonly writer: ResponseWriter;
 
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: ClientSocket,
     opts: CloseDelimitedOptions,
     private readonly onDone: (response: CloseDelimitedResponse) => void,
     onAppError: (message: string) => void,

@@ -28,7 +28,6 @@
 //   connection the web server does not keep (or has ended), with nothing received after its
 //   request, does not wait for the peer's FIN: it is closed once the response has left.
 
-import type { Socket } from 'node:net';
 import { CaskError, ProtocolError } from '../errors.js';
 import type { Exchange, ListenerInfo, RequestHandler, ResponseSink } from '../exchange.js';
 import { BodySpool, type RequestBody } from '../http/body.js';
@@ -37,6 +36,7 @@ import { cannedResponse } from '../http/canned.js';
 import { LINGER_MS, type ConnectionOptions, type FrontConnection } from '../http/connection.js';
 import type { SpoolPolicy } from '../http/response-spool.js';
 import type { AllowList } from '../net/allow-ips.js';
+import type { ClientSocket } from '../net/client-socket.js';
 import type { WebServerProtocol } from '../net/bind.js';
 import { CloseDelimitedResponse } from './close-delimited.js';
 import { FastCgiDecoder, RecordType, encodeResponseEnd, streamRecords } from './fastcgi.js';
@@ -63,7 +63,7 @@ interface WireProtocol {
   readonly name: WebServerProtocol;
   decoder(options: ConnectionOptions, maxConnections: number): RequestDecoder;
   sink(
-    socket: Socket,
+    socket: ClientSocket,
     options: SinkOptions,
     done: (sink: Sink) => void,
     appError: (message: string) => void,
@@ -81,7 +81,7 @@ function fastCgiAnswer(status: number, id: number): Buffer {
 
 const CLOSE_DELIMITED = {
   sink: (
-    socket: Socket,
+    socket: ClientSocket,
     options: SinkOptions,
     done: (sink: Sink) => void,
     appError: (message: string) => void,
@@ -166,7 +166,7 @@ export class WebServerConnection implements FrontConnection, SharedReadOwner {
   private readonly peerPort: string;
 
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: ClientSocket,
     private readonly wire: WireProtocol,
     private readonly context: WebServerContext,
     private readonly listener: ListenerInfo,
@@ -529,7 +529,10 @@ export class WebServerConnection implements FrontConnection, SharedReadOwner {
     const socket = this.socket;
     if (!linger) {
       if (socket.writableLength === 0) socket.destroy();
-      else socket.end(() => socket.destroy());
+      else {
+        socket.end();
+        socket.once('finish', () => socket.destroy());
+      }
       return;
     }
     socket.end();

@@ -13,7 +13,7 @@
 // (src/http/response-spool.ts), writing into STDOUT records through RecordOut.
 
 import { read } from 'node:fs';
-import type { Socket } from 'node:net';
+import type { ClientSocket } from '../net/client-socket.js';
 import type { Flushed, ResponseSink } from '../exchange.js';
 import { reasonPhrase } from '../http/canned.js';
 import {
@@ -51,7 +51,7 @@ export function cgiError(status: number, isHead = false): Buffer {
 /** One request's STDOUT stream on the connection's socket, as the spool writes into it. */
 export class RecordOut implements SpoolTarget {
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: ClientSocket,
     private readonly id: number,
   ) {}
 
@@ -96,7 +96,7 @@ export class RecordOut implements SpoolTarget {
   }
 
   /** Every request of the connection writes into its socket's one queue. */
-  get shared(): Socket {
+  get shared(): ClientSocket {
     return this.socket;
   }
 
@@ -140,7 +140,7 @@ export class FastCgiResponse implements ResponseSink {
   private readonly out: RecordOut;
 
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: ClientSocket,
     private readonly opts: FastCgiResponseOptions,
     private readonly onDone: (response: FastCgiResponse) => void,
     private readonly onAppError: (message: string) => void,

@@ -13,11 +13,11 @@
 // Only the web server may connect: it is believed about the client (REMOTE_ADDR, HTTPS,
 // SCRIPT_NAME, …), so a listener that let anyone in would let anyone claim any client address.
 
-import type { Socket } from 'node:net';
 import { ProtocolError } from '../errors.js';
 import type { ListenerInfo, RequestHandler } from '../exchange.js';
 import type { FrontConnection } from '../http/connection.js';
 import type { FrontOptions, SocketTransport } from '../http/front.js';
+import type { ClientSocket } from '../net/client-socket.js';
 import type { SpoolLedger } from '../http/response-spool.js';
 import type { WebServerProtocol } from '../net/bind.js';
 import {
@@ -51,7 +51,7 @@ export class WebServerTransport implements SocketTransport {
   }
 
   /** A socket the front admitted on a listener of this protocol. */
-  accept(socket: Socket, listener: ListenerInfo): void {
+  accept(socket: ClientSocket, listener: ListenerInfo): void {
     const peer = socket.remoteAddress ?? '';
     if (!this.context.allow.trustsPeer(peer)) {
       this.refusePeer(socket, peer);
@@ -65,7 +65,7 @@ export class WebServerTransport implements SocketTransport {
     return overloadAnswer(this.protocol);
   }
 
-  private refusePeer(socket: Socket, peer: string): void {
+  private refusePeer(socket: ClientSocket, peer: string): void {
     const title = PROTOCOLS[this.protocol].title;
     const error = new ProtocolError(
       'CASK_CGI_PEER',

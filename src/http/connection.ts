@@ -36,7 +36,6 @@ import { CaskError, ProtocolError } from '../errors.js';
 import type { Exchange, ListenerInfo, RequestHandler, TlsInfo } from '../exchange.js';
 import type { AllowList } from '../net/allow-ips.js';
 import { asNetSocket, type ClientSocket } from '../net/client-socket.js';
-import { BareSocket } from '../net/bare-socket.js';
 import { ProxyHeaderReader } from '../net/proxy-protocol.js';
 import { readTlsInfo } from '../net/tls.js';
 import { BodySpool, type RequestBody } from './body.js';
@@ -218,8 +217,7 @@ export class Connection implements FrontConnection, SharedReadOwner {
     socket.setNoDelay(true);
     // Reads land in the front's one buffer and come to onRead() (shared-reads.ts); a socket
     // that cannot be switched (TLS) keeps its 'data' events.
-    if (socket instanceof BareSocket) socket.readInto(this);
-    else readIntoSharedBuffer(socket as unknown as Socket, this);
+    readIntoSharedBuffer(socket, this);
     // The socket's listeners are shared by every socket and find their Connection on it: a
     // closure (and its context) per connection and event would cost about 300 bytes for each
     // idle keep-alive connection held. A socket whose first bytes went to the HTTP/2 sniffer

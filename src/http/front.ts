@@ -153,7 +153,7 @@ export interface FrontLogger {
  * in front). The front admits and counts its sockets as any other, then hands them over.
  */
 export interface SocketTransport {
-  accept(socket: Socket, listener: ListenerInfo): void;
+  accept(socket: ClientSocket, listener: ListenerInfo): void;
   /** What a socket over max-connections is told, in this protocol, before it is closed. */
   overloaded(): Buffer;
 }
@@ -290,7 +290,7 @@ export class Front {
     this.sockets.add(socket);
     socket.on('close', this.socketClosed);
     if (transport !== undefined) {
-      transport.accept(asNetSocket(socket), listener);
+      transport.accept(socket, listener);
       return;
     }
     const h2 = this.h2;

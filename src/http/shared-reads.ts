@@ -28,6 +28,7 @@
 // option fills, nothing is switched and sockets are read as Node reads them.
 
 import type { Socket } from 'node:net';
+import type { ClientSocket } from '../net/client-socket.js';
 
 /** Size of the shared read buffer: a read takes up to this much of what the client sent. */
 export const SHARED_READ_BUFFER = 256 * 1024;
@@ -103,17 +104,24 @@ function sharedRead(this: SwitchedSocket, n: number): boolean {
 /**
  * From the next read on, `socket` reads into the shared buffer and its reads go to `owner` as
  * described above. Returns false, changing nothing, for a socket that cannot be switched (TLS,
- * no handle, already switched, a Node without the slots); it is then read as before.
+ * no handle, already switched, a Node without the slots); it is then read as before. A
+ * BareSocket (src/net/bare-socket.ts) reads into the shared buffer from the start: it is only
+ * told its owner.
  */
-export function readIntoSharedBuffer(socket: Socket, owner: SharedReadOwner): boolean {
+export function readIntoSharedBuffer(socket: ClientSocket, owner: SharedReadOwner): boolean {
+  const bare = socket as Partial<{ readInto(owner: SharedReadOwner): void }>;
+  if (typeof bare.readInto === 'function') {
+    bare.readInto(owner);
+    return true;
+  }
   const internals = socket as unknown as SocketInternals;
   const handle = internals._handle;
   if (internals.encrypted === true || handle === null || socket.destroyed) return false;
   if (typeof handle.useUserBuffer !== 'function') return false;
-  const slots = onreadKeys(socket);
+  const slots = onreadKeys(socket as unknown as Socket);
   if (slots === null || internals[slots.buffer]) return false;
   const buffer = sharedReadBuffer();
-  (socket as SwitchedSocket)[READ_OWNER] = owner;
+  (socket as unknown as SwitchedSocket)[READ_OWNER] = owner;
   internals[slots.buffer] = buffer;
   internals[slots.callback] = sharedRead;
   handle.useUserBuffer(buffer);

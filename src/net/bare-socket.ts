@@ -1,5 +1,6 @@
 // A client connection on the TCP handle libuv gives Node, without a net.Socket: what the
-// HTTP/1.1 front needs of a socket (src/net/client-socket.ts) and nothing more.
+// front needs of a socket (src/net/client-socket.ts) and nothing more, for HTTP/1.x and for
+// a web server's uwsgi, SCGI or FastCGI connections.
 //
 // Why: a net.Socket is a Duplex stream, and Node builds one for every accepted connection (its
 // readable and writable states, its listeners, the stream's bookkeeping on every write and
@@ -17,6 +18,7 @@
 //   `writableLength` counts the bytes not yet taken; write() returns false at 16 KiB queued,
 //   and 'drain' follows once the queue is empty, as for a net.Socket.
 // - end() shuts the write side down after what is queued; 'finish' comes once that is done.
+//   resetAndDestroy() closes with a reset instead (a response cut short, for nginx).
 //   Half-open: the read side goes on until the client's end ('end'). Once both sides are done
 //   the socket is destroyed, and 'close' follows the handle's close.
 // - Reads land in the front's one shared buffer (src/http/shared-reads.ts) and go to the
@@ -59,6 +61,8 @@ export interface TcpHandle {
   writev(req: WriteRequest, chunks: Uint8Array[], allBuffers: true): number;
   shutdown(req: ShutdownRequest): number;
   close(callback: () => void): void;
+  /** Closes with RST (uv_tcp_close_reset); non-zero when it cannot. */
+  reset(callback: () => void): number;
   getpeername(out: { address?: string; port?: number }): number;
   setNoDelay(noDelay: boolean): number;
   useUserBuffer(buffer: Uint8Array): void;
@@ -147,7 +151,8 @@ export function isTcpHandle(handle: unknown): handle is TcpHandle {
     typeof h.writev === 'function' &&
     typeof h.useUserBuffer === 'function' &&
     typeof h.getpeername === 'function' &&
-    typeof h.setNoDelay === 'function'
+    typeof h.setNoDelay === 'function' &&
+    typeof h.reset === 'function'
   );
 }
 
@@ -501,6 +506,19 @@ export class BareSocket extends EventEmitter implements ClientSocket, Convertibl
       this.handedTo.destroy(error);
       return this;
     }
+    return this.closeHandle(error, false);
+  }
+
+  resetAndDestroy(): this {
+    if (this.handedTo !== undefined) {
+      this.handedTo.resetAndDestroy();
+      return this;
+    }
+    return this.closeHandle(undefined, true);
+  }
+
+  /** Closes the handle (with a reset: RST instead of FIN); 'close' follows. */
+  private closeHandle(error: Error | undefined, reset: boolean): this {
     if (this.destroyed) return this;
     this.destroyed = true;
     const corked = this.corkedCallbacks;
@@ -508,15 +526,18 @@ export class BareSocket extends EventEmitter implements ClientSocket, Convertibl
     this.corkedCallbacks = [];
     if (corked.length > 0) callLater(corked, destroyedError());
     if (error !== undefined) process.nextTick(() => this.emit('error', error));
-    this._handle.onread = ignoreRead;
-    this._handle.readStop();
+    const handle = this._handle;
+    handle.onread = ignoreRead;
+    handle.readStop();
     // libuv cancels the writes still queued as it closes the handle; their callbacks run
     // first, and anything still owed is settled here.
-    this._handle.close(() => {
+    const closed = (): void => {
       for (const req of this.inFlight.splice(0)) this.completed(req, -1, false);
-      this._handle[OWNER] = undefined;
+      handle[OWNER] = undefined;
       this.emit('close', error !== undefined);
-    });
+    };
+    // A reset is refused after a shutdown (libuv): the socket then closes as usual.
+    if (!reset || handle.reset(closed) !== 0) handle.close(closed);
     return this;
   }
 

@@ -1,7 +1,8 @@
-// What the HTTP/1.1 front asks of a client connection's socket: a net.Socket, or a BareSocket
-// (src/net/bare-socket.ts) on a plain TCP listener. Only what the Connection, the response
-// writer, the response spool and the front's door use is here, so that a BareSocket can be
-// built without Node's stream machinery and a net.Socket fits without change.
+// What the front asks of a client connection's socket: a net.Socket, or a BareSocket
+// (src/net/bare-socket.ts) on a plain TCP listener. Only what the HTTP/1.1 Connection, the
+// web servers' connection (src/cgi/), their response writers, the response spool and the
+// front's door use is here, so that a BareSocket can be built without Node's stream machinery
+// and a net.Socket fits without change.
 
 import type { Socket } from 'node:net';
 
@@ -12,6 +13,8 @@ export interface ClientSocket {
   write(data: Uint8Array | string, encoding?: BufferEncoding, callback?: WriteCallback): boolean;
   end(data?: Uint8Array | string): this;
   destroy(error?: Error): this;
+  /** Closes with a reset (RST) instead of a FIN: the peer sees the answer cut short. */
+  resetAndDestroy(): this;
   /** Ends, then destroys once what was written has left (used while refusing). */
   destroySoon(): void;
   cork(): void;

@@ -70,7 +70,7 @@ export function listen(
             ? `${scheme}://${formatBind({ ...bind, port })}`
             : formatBind({ ...bind, port });
       }
-      const bare = clientSockets === 'bare' && bind.kind === 'tcp' && bind.protocol === undefined;
+      const bare = clientSockets === 'bare' && bind.kind === 'tcp';
       accept(server, info, onSocket, secure ? tls : undefined, bare);
       resolve({ server, info, url, bind });
     };
@@ -81,10 +81,9 @@ export function listen(
 
 /**
  * Hands on each accepted socket: at once, or once its TLS handshake is done. A plain TCP
- * listener that speaks HTTP (`bare`, unless `--client-sockets node`) hands on BareSockets
- * where this Node allows (src/net/bare-socket.ts), which cost the front about a third less CPU
- * per new connection than a net.Socket. The web servers' protocols (uwsgi, SCGI, FastCGI) and
- * Unix sockets keep net.Socket.
+ * listener (`bare`, unless `--client-sockets node`), HTTP or a web server's protocol, hands on
+ * BareSockets where this Node allows (src/net/bare-socket.ts), which cost the front about a
+ * third less CPU per new connection than a net.Socket. TLS and Unix sockets keep net.Socket.
  */
 function accept(
   server: Server,
@@ -146,8 +145,7 @@ export function adopt(
             ? `${socket.protocol ?? 'unix'}:fd${socket.fd}`
             : formatBind({ kind: 'unix', path: socket.path, protocol: socket.protocol });
       }
-      const bare =
-        clientSockets === 'bare' && socket.family === 'tcp' && socket.protocol === undefined;
+      const bare = clientSockets === 'bare' && socket.family === 'tcp';
       accept(server, info, onSocket, secure ? tls : undefined, bare);
       resolve({ server, info, url: `${url} (${describeActivated(socket)})` });
     });

@@ -240,6 +240,17 @@ describe('BareSocket', { skip }, () => {
     assert.equal(hadError, true);
   });
 
+  test('resetAndDestroy: the client sees a reset, not an end', async () => {
+    const { client, bare } = await pair();
+    const errored = once(client, 'error');
+    const closed = once(bare, 'close');
+    bare.resetAndDestroy();
+    const [error] = (await errored) as [NodeJS.ErrnoException];
+    assert.equal(error.code, 'ECONNRESET');
+    await closed;
+    assert.equal(bare.destroyed, true);
+  });
+
   test('pause stops reading until resume', async () => {
     const { client, bare } = await pair();
     bare.pause();
@@ -314,7 +325,7 @@ describe('which listeners hand out BareSockets', { skip }, () => {
     }
   }
 
-  test('a TCP HTTP listener: BareSockets; Unix sockets, the web-server protocols and --client-sockets node: net.Sockets', async () => {
+  test('TCP listeners, HTTP or a web server protocol: BareSockets; Unix sockets and --client-sockets node: net.Sockets', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cask-bare-'));
     try {
       assert.ok(
@@ -326,7 +337,7 @@ describe('which listeners hand out BareSockets', { skip }, () => {
         port: 0,
         protocol: 'uwsgi',
       });
-      assert.ok(uwsgi instanceof Socket && !(uwsgi instanceof BareSocket));
+      assert.ok(uwsgi instanceof BareSocket, 'a web server protocol on TCP');
       const unix = await firstSocket({ kind: 'unix', path: join(dir, 'http.sock') });
       assert.ok(unix instanceof Socket);
       const asked = await firstSocket({ kind: 'tcp', host: '127.0.0.1', port: 0 }, 'node');
