@@ -188,17 +188,19 @@ let scheduled = false;
 
 function runLater(): void {
   scheduled = false;
-  // Callbacks may write, and add to these lists: run until they are empty.
-  for (let i = 0; i < later.length; i++) {
-    const callback = later[i] as WriteCallback | WriteCallback[];
-    const error = laterErrors[i] as Error | null;
-    if (typeof callback === 'function') callback(error);
-    else for (const each of callback) each(error);
+  // Callbacks may write, and add to these lists: run until they are empty. Each batch is
+  // taken out before it runs, so that a callback that throws cannot make another run twice.
+  while (later.length > 0 || drainChecks.length > 0) {
+    const callbacks = later.splice(0);
+    const errors = laterErrors.splice(0);
+    for (let i = 0; i < callbacks.length; i++) {
+      const callback = callbacks[i] as WriteCallback | WriteCallback[];
+      const error = errors[i] as Error | null;
+      if (typeof callback === 'function') callback(error);
+      else for (const each of callback) each(error);
+    }
+    for (const socket of drainChecks.splice(0)) socket.drainIfEmpty();
   }
-  later.length = 0;
-  laterErrors.length = 0;
-  for (let i = 0; i < drainChecks.length; i++) (drainChecks[i] as BareSocket).drainIfEmpty();
-  drainChecks.length = 0;
 }
 
 function schedule(): void {
