@@ -121,6 +121,13 @@ def apply_root_path(environ, root_path):
         environ["PATH_INFO"] = path[len(root_path):]
 
 
+def describe_request(environ):
+    """A request as the error log names it, WSGI or ASGI: its method and target as sent
+    (RAW_URI, else PATH_INFO)."""
+    return "%s %s" % (environ.get("REQUEST_METHOD", "?"),
+                      environ.get("RAW_URI") or environ.get("PATH_INFO", "?"))
+
+
 def memory_input(body):
     """`wsgi.input` for a body that came in BODY frames (or none).
 

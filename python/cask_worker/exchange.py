@@ -15,7 +15,7 @@ import sys
 import traceback
 
 from . import protocol as p
-from .environ import FileWrapper, file_input, memory_input
+from .environ import FileWrapper, describe_request, file_input, memory_input
 from .errors import Cancelled, LinkClosed, ResponseStateError
 from .headers import content_length, head_bytes
 from .interrupt import RequestTimeout
@@ -335,9 +335,7 @@ class Exchange:
 
     def describe(self):
         """The request as the error log names it: its method and target."""
-        environ = self.environ or {}
-        return "%s %s" % (environ.get("REQUEST_METHOD", "?"),
-                          environ.get("RAW_URI") or environ.get("PATH_INFO", "?"))
+        return describe_request(self.environ or {})
 
     def _report(self, text, stream, what="Error in request"):
         """The traceback goes to wsgi.errors (the worker's stderr: the front's error log)."""

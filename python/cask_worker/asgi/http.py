@@ -28,6 +28,7 @@ import sys
 import traceback
 
 from .. import protocol as p
+from ..environ import describe_request
 from ..headers import HOP_BY_HOP, MAX_HEAD_SIZE, check_name
 from .scope import parse_environ
 
@@ -350,6 +351,4 @@ class HttpCycle:
             self.body_file = None
 
     def _report(self, text, what):
-        environ = self.environ
-        sys.stderr.write("%s %s %s\n%s" % (
-            what, environ.get("REQUEST_METHOD", "?"), environ.get("RAW_URI", "?"), text))
+        sys.stderr.write("%s %s\n%s" % (what, describe_request(self.environ), text))

@@ -30,6 +30,7 @@ import platform
 import sys
 
 from .. import protocol as p
+from ..environ import describe_request
 from ..errors import EXIT_LINK_ERROR, EXIT_STOPPED, ProtocolError
 from .http import HttpCycle
 from .lifespan import Lifespan
@@ -293,13 +294,13 @@ class AsgiRunner:
             if task is None:
                 # The signal came during a request's eager first step (_start): the task
                 # object exists only once that step returns or waits.
-                lines.append("Request %s %s still running in its first step" % (
-                    environ.get("REQUEST_METHOD", "?"), environ.get("RAW_URI", "?")))
+                lines.append("Request %s still running in its first step"
+                             % describe_request(environ))
                 continue
             buffer = io.StringIO()
             task.print_stack(file=buffer)
-            lines.append("Request %s %s still running in task %s:\n%s" % (
-                environ.get("REQUEST_METHOD", "?"), environ.get("RAW_URI", "?"),
+            lines.append("Request %s still running in task %s:\n%s" % (
+                describe_request(environ),
                 task.get_name() if hasattr(task, "get_name") else id(task),
                 buffer.getvalue().rstrip()))
         return "\n".join(lines)
