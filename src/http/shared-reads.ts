@@ -87,18 +87,33 @@ function onreadKeys(socket: Socket): { buffer: symbol; callback: symbol } | null
  * socket: a closure each would cost an idle connection about a hundred bytes more.
  */
 function sharedRead(this: SwitchedSocket, n: number): boolean {
-  const buffer = shared as Buffer;
   const owner = this[READ_OWNER];
   const direct = this.readableFlowing === true && this.readableLength === 0 && owner.takesReads;
-  if (direct && owner.consumesNow(n)) {
+  const copy = deliverSharedRead(direct ? owner : undefined, n);
+  return copy === undefined || this.push(copy);
+}
+
+/**
+ * The `n` bytes just read into the shared buffer, for `owner` (undefined when they must go
+ * elsewhere): a view when the owner consumes them during the call, else a copy of their own,
+ * given to the owner. Returns the copy when there is no owner, for the caller to pass on
+ * (through the socket's stream, or as a BareSocket's 'data'); else undefined. The one place
+ * that decides when a view of the shared buffer may leave this module.
+ */
+export function deliverSharedRead(
+  owner: SharedReadOwner | undefined,
+  n: number,
+): Buffer | undefined {
+  const buffer = shared as Buffer;
+  if (owner !== undefined && owner.consumesNow(n)) {
     owner.onRead(buffer.subarray(0, n));
-    return true;
+    return undefined;
   }
   const copy = Buffer.allocUnsafe(n);
   buffer.copy(copy, 0, 0, n);
-  if (!direct) return this.push(copy);
+  if (owner === undefined) return copy;
   owner.onRead(copy);
-  return true;
+  return undefined;
 }
 
 /**

@@ -41,6 +41,7 @@ import { Socket, type Server } from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import type { ClientSocket, ConvertibleSocket } from './client-socket.js';
 import {
+  deliverSharedRead,
   markStreamOnly,
   sharedReadBuffer,
   streamOnlyOnread,
@@ -94,10 +95,10 @@ interface Bindings {
   ShutdownWrap: new () => ShutdownRequest;
   state: Int32Array;
   readBytes: number;
-  bytesWritten: number;
   lastWriteAsync: number;
   eof: number;
   canceled: number;
+  notConnected: number;
 }
 
 const OWNER = Symbol('cask.bareSocket');
@@ -119,16 +120,16 @@ function load(): Bindings | null {
       ShutdownWrap: stream.ShutdownWrap,
       state,
       readBytes: stream.kReadBytesOrError,
-      bytesWritten: stream.kBytesWritten,
       lastWriteAsync: stream.kLastWriteWasAsync,
       eof: uv.UV_EOF,
       canceled: uv.UV_ECANCELED,
+      notConnected: uv.UV_ENOTCONN,
     };
     const complete =
       typeof found.WriteWrap === 'function' &&
       typeof found.ShutdownWrap === 'function' &&
       state instanceof Int32Array &&
-      [found.readBytes, found.bytesWritten, found.lastWriteAsync, found.eof, found.canceled].every(
+      [found.readBytes, found.lastWriteAsync, found.eof, found.canceled, found.notConnected].every(
         (n) => typeof n === 'number',
       );
     if (complete) bindings = found as unknown as Bindings;
@@ -466,27 +467,20 @@ export class BareSocket extends EventEmitter implements ClientSocket, Convertibl
     req.handle = this._handle;
     req.oncomplete = onShutdownComplete;
     const status = this._handle.shutdown(req);
-    if (status === 1) {
-      // Done at once: 'finish' on the next tick, as from libuv.
-      process.nextTick(() => this.shutdownDone(0));
-    } else if (status !== 0) {
-      const error = errnoError(status, 'shutdown');
-      // The peer is gone already (ENOTCONN): nothing to finish, the socket simply closes.
-      if (error.code === 'ENOTCONN') process.nextTick(() => this.shutdownDone(0));
-      else this.destroy(error);
-    }
+    // Done at once, or the peer is gone already (ENOTCONN, nothing to shut): 'finish' on
+    // the next tick, as from libuv.
+    if (status === 1 || status === b.notConnected) process.nextTick(() => this.shutdownDone(0));
+    else if (status !== 0) this.destroy(errnoError(status, 'shutdown'));
     return this;
   }
 
   /** The write side is shut down: 'finish', then destroy if the read side is done too. */
   shutdownDone(status: number): void {
     if (this.destroyed) return;
-    if (status < 0 && status !== (bindings as Bindings).canceled) {
-      const error = errnoError(status, 'shutdown');
-      if (error.code !== 'ENOTCONN') {
-        this.destroy(error);
-        return;
-      }
+    const b = bindings as Bindings;
+    if (status < 0 && status !== b.canceled && status !== b.notConnected) {
+      this.destroy(errnoError(status, 'shutdown'));
+      return;
     }
     this.writableFinished = true;
     this.emit('finish');
@@ -573,16 +567,9 @@ export class BareSocket extends EventEmitter implements ClientSocket, Convertibl
     if (this.destroyed) return;
     if (n > 0) {
       this.ownBytesRead += n;
-      const buffer = sharedReadBuffer();
-      const owner = this.owner;
-      if (owner !== undefined && owner.takesReads && owner.consumesNow(n)) {
-        owner.onRead(buffer.subarray(0, n));
-        return;
-      }
-      const copy = Buffer.allocUnsafe(n);
-      buffer.copy(copy, 0, 0, n);
-      if (owner !== undefined && owner.takesReads) owner.onRead(copy);
-      else this.emit('data', copy);
+      const owner = this.owner?.takesReads === true ? this.owner : undefined;
+      const copy = deliverSharedRead(owner, n);
+      if (copy !== undefined) this.emit('data', copy);
       return;
     }
     if (n === 0) return;
