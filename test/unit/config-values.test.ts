@@ -394,6 +394,17 @@ test('`loadConfig()` names the bad item of a list, and refuses an empty bind lis
 
 // ── enum ────────────────────────────────────────────────────────────────────
 
+test('`--client-sockets` defaults to bare, takes node from the flag or the environment, and refuses anything else', (t: TestContext) => {
+  t.plan(4);
+  t.assert.strictEqual(load([]).clientSockets, 'bare');
+  t.assert.strictEqual(load(['--client-sockets', 'node']).clientSockets, 'node');
+  t.assert.strictEqual(load([], { CASK_CLIENT_SOCKETS: 'node' }).clientSockets, 'node');
+  t.assert.throws(
+    () => load(['--client-sockets', 'raw']),
+    configError('Invalid value for --client-sockets: "raw" is not one of bare, node'),
+  );
+});
+
 test('`loadConfig()` matches enum values case-insensitively and lists the choices when wrong', (t: TestContext) => {
   t.plan(4);
   t.assert.strictEqual(load(['--log-level', 'WARNING']).logLevel, 'warning');
