@@ -9,6 +9,7 @@ import { Front, frontOptionsOf } from './http/front.js';
 import { AccessLog, Logger } from './log.js';
 import { AllowList } from './net/allow-ips.js';
 import { adopt, listen, type BoundListener } from './net/listener.js';
+import { bareSocketsAvailable } from './net/bare-socket.js';
 import { activatedSockets, forgetActivation } from './net/activation.js';
 import { ownSocket, runAs, socketModeValue, socketOwner, umaskValue } from './net/owner.js';
 import { TlsTerminator, alpnProtocols, tlsEnabled } from './net/tls.js';
@@ -265,6 +266,13 @@ async function serveOne(settings: Config, mode: ServeMode): Promise<number> {
   if (activated !== undefined) {
     logger.info(
       `Listening on the ${activated.length} socket(s) systemd passed (--bind is not used)`,
+    );
+  }
+  if (config.clientSockets === 'bare' && !bareSocketsAvailable()) {
+    logger.warn(
+      `This Node (${process.version}) lacks the internals --client-sockets bare rests on; ` +
+        'client connections use net.Socket (--client-sockets node), which costs the front ' +
+        'more CPU per new connection',
     );
   }
   if (tls !== undefined) logger.info(`TLS certificate: ${tls.certificate}`);

@@ -252,7 +252,7 @@ export const SETTINGS = table({
     flag: '--client-sockets',
     env: 'CASK_CLIENT_SOCKETS',
     section: 'Server socket',
-    doc: "How the front holds the connections of a plain TCP listener (HTTP, or a web server's uwsgi, SCGI or FastCGI): `bare` on the TCP handles libuv gives Node, without a `net.Socket` per connection, which takes about a third off the front's CPU per new connection (docs/performance.md, \"A front on bare handles\"); or `node`, a `net.Socket` each, as Node's own servers do. `bare` rests on Node internals that Node does not document: where a Node lacks them, Cask uses `node` by itself; `node` is there to rule them out when a problem is suspected. TLS and Unix sockets always use `net.Socket`; a connection that turns to HTTP/2 or WebSocket is handed to one.",
+    doc: "How the front holds the connections of a plain TCP listener (HTTP, or a web server's uwsgi, SCGI or FastCGI): `bare` on the TCP handles libuv gives Node, without a `net.Socket` per connection, which takes about a third off the front's CPU per new connection (docs/performance.md, \"A front on bare handles\"); or `node`, a `net.Socket` each, as Node's own servers do. `bare` rests on Node internals that Node does not document: where a Node lacks them, Cask uses `node` by itself and warns so at start; `node` is there to rule them out when a problem is suspected. TLS and Unix sockets always use `net.Socket`; a connection that turns to HTTP/2 or WebSocket is handed to one.",
     choices: ['bare', 'node'],
     default: 'bare',
   }),

@@ -619,24 +619,21 @@ export class BareSocket extends EventEmitter implements ClientSocket, Convertibl
  * Makes the connections `server` accepts come to `onSocket` as BareSockets instead of as
  * net.Sockets through its 'connection' event. For a plain TCP server already listening;
  * returns false, changing nothing, when this Node lacks the bindings or the server has no
- * listening handle to take them from. An accept that fails is the server's 'error', as in
- * Node.
+ * listening handle to take them from. What a BareSocket cannot take goes on Node's own way,
+ * so the caller keeps its 'connection' listener: a failed accept becomes the server's
+ * 'error' as in Node, and a connection whose handle is not the TCP handle this module knows
+ * (a Node whose internals changed under the same names) becomes a net.Socket rather than
+ * being dropped.
  */
 export function acceptBare(server: Server, onSocket: (socket: BareSocket) => void): boolean {
   if (load() === null) return false;
   const listening = (server as unknown as { _handle?: { onconnection?: unknown } | null })._handle;
   if (listening === undefined || listening === null) return false;
-  if (typeof listening.onconnection !== 'function') return false;
-  listening.onconnection = (status: number, client: unknown): void => {
-    if (status !== 0) {
-      server.emit('error', errnoError(status, 'accept'));
-      return;
-    }
-    if (!isTcpHandle(client)) {
-      (client as { close?: () => void } | undefined)?.close?.();
-      return;
-    }
-    onSocket(new BareSocket(client));
+  const nodeAccept = listening.onconnection;
+  if (typeof nodeAccept !== 'function') return false;
+  listening.onconnection = function (this: unknown, status: number, client: unknown): void {
+    if (status === 0 && isTcpHandle(client)) onSocket(new BareSocket(client));
+    else (nodeAccept as (status: number, client: unknown) => void).call(this, status, client);
   };
   return true;
 }

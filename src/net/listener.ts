@@ -93,8 +93,9 @@ function accept(
   bare: boolean,
 ): void {
   if (tls === undefined) {
-    if (bare && acceptBare(server, (socket) => onSocket(socket, info))) return;
+    // Kept with BareSockets too: what acceptBare cannot take comes here as a net.Socket.
     server.on('connection', (socket) => onSocket(socket, info));
+    if (bare) acceptBare(server, (socket) => onSocket(socket, info));
     return;
   }
   tls.attach(server as ReturnType<typeof createTlsServer>);
