@@ -393,7 +393,7 @@ export class WebServerConnection implements FrontConnection, SharedReadOwner {
       );
       return false;
     }
-    this.spool ??= new BodySpool(this.opts.bodyMemoryLimit);
+    this.spool ??= new BodySpool(this.opts.bodyMemoryLimit, request.contentLength);
     this.spool.write(chunk);
     return true;
   }

@@ -619,7 +619,7 @@ export const SETTINGS = table({
     flag: '--body-memory-limit',
     env: 'CASK_BODY_MEMORY_LIMIT',
     section: 'Request limits',
-    doc: 'Request bodies larger than this are spooled to a temporary file before a worker is taken; smaller ones stay in memory.',
+    doc: 'Request bodies larger than this are spooled to a temporary file (in `TMPDIR`, else /tmp) before a worker is taken; smaller ones stay in memory. A body whose announced length (`Content-Length`, or a web server\'s `CONTENT_LENGTH`) is past it goes to the file from its first byte; one without (chunked) moves there when it passes it.',
     default: '1m',
   }),
   responseSpoolLimit: bytes({

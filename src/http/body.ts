@@ -18,11 +18,23 @@ export class BodySpool {
   private length = 0;
   private fd: number | undefined;
   private path: string | undefined;
+  /** Bodies up to this many bytes stay in memory; -1 when this one goes to a file at once. */
+  private readonly memoryLimit: number;
 
+  /**
+   * `declaredLength` is the length the request announced (Content-Length), or -1 when it did
+   * not (chunked, an HTTP/2 stream without one). A body announced past `memoryLimit` goes to
+   * its file from its first byte, as nginx does with client_body_buffer_size: held in memory
+   * first, its first `memoryLimit` bytes would be copied twice, and those copies, a fresh
+   * buffer per read, are what set off the front's full garbage collections on large uploads.
+   */
   constructor(
-    private readonly memoryLimit: number,
+    memoryLimit: number,
+    declaredLength = -1,
     private readonly dir: string = tmpdir(),
-  ) {}
+  ) {
+    this.memoryLimit = declaredLength > memoryLimit ? -1 : memoryLimit;
+  }
 
   get size(): number {
     return this.length;

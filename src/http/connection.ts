@@ -493,7 +493,7 @@ export class Connection implements FrontConnection, SharedReadOwner {
           // body-min-rate counts from here (tick()).
           this.bodyStart = Date.now();
           this.bodyBase = this.received - this.reader().buffered;
-          this.spool = new BodySpool(this.opts.bodyMemoryLimit);
+          this.spool = new BodySpool(this.opts.bodyMemoryLimit, head.contentLength);
           // RFC 9110 §10.1.1: a server may omit the 100 once some of the content has come.
           if (head.expectContinue && this.reader().buffered === 0) this.socket.write(CONTINUE);
         }

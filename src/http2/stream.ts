@@ -69,7 +69,7 @@ export class StreamExchange {
       return;
     }
     this.state = 'reading';
-    this.body = new BodySpool(context.bodyMemoryLimit);
+    this.body = new BodySpool(context.bodyMemoryLimit, request.contentLength);
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.once('end', () => this.onEnd());
     // RFC 9110 §10.1.1: the client waits for this before its body (RFC 9113 §8.1: a HEADERS
