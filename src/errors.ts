@@ -41,6 +41,10 @@ export const ERROR_CODES = {
     doc: 'A request asked to become a WebSocket without a valid handshake (RFC 6455 §4.2.1); 426 for a version other than 13.',
   },
   CASK_HTTP_BODY_TOO_LARGE: { status: 413, doc: 'The request body is larger than `max-body-size`.' },
+  CASK_BODY_SPOOL: {
+    status: 500,
+    doc: 'A request body past `body-memory-limit` could not be written to its temporary file in `TMPDIR` (the directory is missing or read-only, the disk is full, no file descriptor is left): the client gets 500, the error is logged, and the front serves on.',
+  },
   CASK_HTTP_NOT_IMPLEMENTED: { status: 501, doc: 'A transfer coding or method the server does not implement.' },
   CASK_HTTP_VERSION: { status: 505, doc: 'The request uses an HTTP version other than 1.0 or 1.1.' },
   CASK_LINK_PROTOCOL: { status: 502, doc: 'A worker sent a malformed frame on the worker link.' },

@@ -402,6 +402,13 @@ export class Gateway implements RequestHandler {
   refused(status: number, error: CaskError | undefined, remoteAddr: string): void {
     this.counters.refused++;
     this.metrics.refusedWith(error?.code ?? 'CASK_HTTP_BAD_REQUEST');
+    if (error?.code === 'CASK_BODY_SPOOL') {
+      // The server's fault, not the client's: said at every occurrence, as a full disk is.
+      this.logger.error(
+        `${error.message} (CASK_BODY_SPOOL): answered ${status} to ${remoteAddr || 'a local socket'}`,
+      );
+      return;
+    }
     if (this.logger.enabled(10)) {
       this.logger.debug(
         `Refused a request from ${remoteAddr || 'a local socket'} with ${status}: ${error?.message ?? 'bad request'}`,

@@ -1,6 +1,7 @@
 // `cask serve`: bind the listeners first (a taken port fails before any Python starts), then
 // hand over to the control loop (src/control.ts): hooks, workers, signals, graceful shutdown.
 
+import { tmpdir } from 'node:os';
 import type { Server } from 'node:net';
 import type { Config, Note } from './config/index.js';
 import { Gateway } from './gateway.js';
@@ -10,6 +11,7 @@ import { AccessLog, Logger } from './log.js';
 import { AllowList } from './net/allow-ips.js';
 import { adopt, listen, type BoundListener } from './net/listener.js';
 import { bareSocketsAvailable } from './net/bare-socket.js';
+import { bodyFilesUnwritable } from './http/body.js';
 import { activatedSockets, forgetActivation } from './net/activation.js';
 import { ownSocket, runAs, socketModeValue, socketOwner, umaskValue } from './net/owner.js';
 import { TlsTerminator, alpnProtocols, tlsEnabled } from './net/tls.js';
@@ -273,6 +275,13 @@ async function serveOne(settings: Config, mode: ServeMode): Promise<number> {
       `This Node (${process.version}) lacks the internals --client-sockets bare rests on; ` +
         'client connections use net.Socket (--client-sockets node), which costs the front ' +
         'more CPU per new connection',
+    );
+  }
+  const unwritable = bodyFilesUnwritable();
+  if (unwritable !== undefined) {
+    logger.warn(
+      `Request bodies past --body-memory-limit cannot be written to ${tmpdir()} (${unwritable}): ` +
+        'such requests will get 500 (CASK_BODY_SPOOL); set TMPDIR to a writable directory',
     );
   }
   if (tls !== undefined) logger.info(`TLS certificate: ${tls.certificate}`);

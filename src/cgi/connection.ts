@@ -394,7 +394,12 @@ export class WebServerConnection implements FrontConnection, SharedReadOwner {
       return false;
     }
     this.spool ??= new BodySpool(this.opts.bodyMemoryLimit, request.contentLength);
-    this.spool.write(chunk);
+    try {
+      this.spool.write(chunk);
+    } catch (error) {
+      this.refuse(error);
+      return false;
+    }
     return true;
   }
 

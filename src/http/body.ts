@@ -5,6 +5,7 @@
 import { closeSync, openSync, unlink, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CaskError } from '../errors.js';
 
 export type RequestBody =
   | { kind: 'none' }
@@ -47,10 +48,19 @@ export class BodySpool {
       this.chunks.push(Buffer.from(chunk));
       return;
     }
-    if (this.fd === undefined) this.spill();
-    // Synchronous writes to a local temp file take microseconds and keep the order of the
-    // connection's events simple; the page cache absorbs them.
-    writeSync(this.fd as number, chunk);
+    try {
+      if (this.fd === undefined) this.spill();
+      // Synchronous writes to a local temp file take microseconds and keep the order of the
+      // connection's events simple; the page cache absorbs them.
+      writeSync(this.fd as number, chunk);
+    } catch (error) {
+      // The caller refuses the request with 500 and discard()s what was written.
+      throw new CaskError(
+        'CASK_BODY_SPOOL',
+        `Cannot write a request body to its temporary file in ${this.dir}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
   }
 
   finish(): RequestBody {
@@ -76,11 +86,27 @@ export class BodySpool {
   }
 
   private spill(): void {
-    this.path = join(this.dir, `cask-body-${process.pid}-${++spoolCounter}`);
-    this.fd = openSync(this.path, 'wx', 0o600);
+    const path = join(this.dir, `cask-body-${process.pid}-${++spoolCounter}`);
+    this.fd = openSync(path, 'wx', 0o600);
+    this.path = path;
     for (const chunk of this.chunks) writeSync(this.fd, chunk);
     this.chunks = [];
   }
+}
+
+/**
+ * Why request bodies past the memory limit cannot go to `dir` (a file made and removed at
+ * once), or undefined when they can. For a warning at start: such requests would get 500.
+ */
+export function bodyFilesUnwritable(dir: string = tmpdir()): string | undefined {
+  const path = join(dir, `cask-body-${process.pid}-check`);
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch (error) {
+    return (error as Error).message;
+  }
+  unlink(path, () => {});
+  return undefined;
 }
 
 export function removeBodyFile(path: string): void {

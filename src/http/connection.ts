@@ -498,7 +498,12 @@ export class Connection implements FrontConnection, SharedReadOwner {
           if (head.expectContinue && this.reader().buffered === 0) this.socket.write(CONTINUE);
         }
       } else if (event.type === 'body') {
-        this.spool?.write(event.chunk);
+        try {
+          this.spool?.write(event.chunk);
+        } catch (error) {
+          this.refuse(error);
+          return;
+        }
       } else {
         this.dispatch();
         return;

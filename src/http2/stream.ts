@@ -127,7 +127,11 @@ export class StreamExchange {
       );
       return;
     }
-    (this.body as BodySpool).write(chunk);
+    try {
+      (this.body as BodySpool).write(chunk);
+    } catch (error) {
+      this.refuse(error as CaskError);
+    }
   }
 
   private onEnd(): void {
