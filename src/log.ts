@@ -2,7 +2,8 @@
 // stream each; the access log is the only thing on the request path, so its line is built
 // with plain concatenation and written without waiting.
 
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, openSync, type WriteStream } from 'node:fs';
+import { ConfigError } from './errors.js';
 import { compileAccessFormat, jsonErrorLine, type AccessFormatter, type AccessRecord } from './log-format.js';
 
 export type { AccessRecord } from './log-format.js';
@@ -18,9 +19,44 @@ function levelName(level: number): string {
   return 'DEBUG';
 }
 
-function openStream(target: string, fallback: NodeJS.WritableStream): NodeJS.WritableStream {
+/**
+ * The stream a log writes to: `fallback` for `-`, else the file `target` opened for appending.
+ * It is opened at once, so a path that cannot be written stops the start with a message
+ * that names it (ConfigError, exit 2) instead of an unhandled stream error once serving. A
+ * write that fails later (a full disk) is said once on the process's stderr; the stream is
+ * then closed and its lines are dropped until SIGUSR1 opens the file again.
+ * `what` names the setting, e.g. `--access-log`.
+ */
+function openStream(target: string, fallback: NodeJS.WritableStream, what: string): NodeJS.WritableStream {
   if (target === '-' || target === '') return fallback;
-  return createWriteStream(target, { flags: 'a' });
+  let fd: number;
+  try {
+    fd = openSync(target, 'a');
+  } catch (error) {
+    throw new ConfigError(`Cannot open ${what} ${target}: ${(error as Error).message}`);
+  }
+  const stream = createWriteStream(target, { fd });
+  stream.on('error', (error) => {
+    process.stderr.write(
+      `cask: Cannot write ${what} ${target}: ${error.message}; its lines are dropped until SIGUSR1 opens it again\n`,
+    );
+  });
+  return stream;
+}
+
+/** SIGUSR1: the file opened again by name; the old stream if that fails (said on stderr). */
+function reopenStream(
+  old: NodeJS.WritableStream,
+  target: string,
+  fallback: NodeJS.WritableStream,
+  what: string,
+): NodeJS.WritableStream {
+  try {
+    return openStream(target, fallback, what);
+  } catch (error) {
+    process.stderr.write(`cask: ${(error as Error).message}; still writing where it was\n`);
+    return old;
+  }
 }
 
 /** Closes a stream that `openStream` opened on a file (never stdout or stderr). */
@@ -47,14 +83,14 @@ export class Logger {
     private readonly name = 'cask',
   ) {
     this.threshold = LEVELS[level];
-    this.out = openStream(target, process.stderr);
+    this.out = openStream(target, process.stderr, '--error-log');
   }
 
   /** SIGUSR1: open the file again by name (logrotate moved the old one away). */
   reopen(): Promise<void> {
     const old = this.out;
-    this.out = openStream(this.target, process.stderr);
-    return closeStream(old);
+    this.out = reopenStream(old, this.target, process.stderr, '--error-log');
+    return this.out === old ? Promise.resolve() : closeStream(old);
   }
 
   enabled(level: number): boolean {
@@ -168,7 +204,7 @@ export class AccessLog {
     private readonly target: string,
     private readonly format: AccessFormat,
   ) {
-    this.out = openStream(target, process.stdout);
+    this.out = openStream(target, process.stdout, '--access-log');
     this.color = format === 'dev' && wantsColor(this.out);
     // Compiled once: a bad atom fails at start-up, and a line is a loop of concatenations.
     this.formatter = format === 'dev' ? undefined : compileAccessFormat(format);
@@ -179,8 +215,8 @@ export class AccessLog {
   /** SIGUSR1: open the file again by name. */
   reopen(): Promise<void> {
     const old = this.out;
-    this.out = openStream(this.target, process.stdout);
-    return closeStream(old);
+    this.out = reopenStream(old, this.target, process.stdout, '--access-log');
+    return this.out === old ? Promise.resolve() : closeStream(old);
   }
 
   write(record: AccessRecord): void {
