@@ -73,8 +73,11 @@ export class StreamExchange {
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.once('end', () => this.onEnd());
     // RFC 9110 §10.1.1: the client waits for this before its body (RFC 9113 §8.1: a HEADERS
-    // frame with :status 100 ahead of the response).
-    if (request.expectContinue) stream.additionalHeaders({ ':status': 100 });
+    // frame with :status 100 ahead of the response). Not on a stream the client has reset in
+    // the same read as its HEADERS: it is closed already, and Node throws for it.
+    if (request.expectContinue && !stream.closed && !stream.destroyed) {
+      stream.additionalHeaders({ ':status': 100 });
+    }
   }
 
   /** The front's sweep: act on the current state's deadline (see the table above). */

@@ -171,6 +171,39 @@ describe('HTTP/2 with the echo app', () => {
     t.assert.match(on(5).join(), /:status 200/);
   });
 
+  test('a POST with Expect: 100-continue reset in the same read as its HEADERS: the next stream is served', async (t: TestContext) => {
+    // The stream is closed before the front sees it; sending it a 100 Continue then threw,
+    // and took the whole front down.
+    const post = frame(
+      0x1,
+      0x4,
+      1,
+      Buffer.concat(
+        [
+          [':method', 'POST'], [':scheme', 'http'], [':authority', 'a'], [':path', '/'],
+          ['expect', '100-continue'], ['content-length', '5'],
+        ].map(([n, v]) => literal(n as string, v as string)),
+      ),
+    ); // prettier-ignore
+    const cancel = Buffer.alloc(4);
+    cancel.writeUInt32BE(0x8, 0);
+    const raw = await rawH2(server.port, [post, frame(0x3, 0, 1, cancel), headersFrame(3, [])]);
+    t.after(() => raw.socket.destroy());
+    const seen = await raw.until((s) =>
+      s.some((f) => f.stream === 3 && f.describe === 'END_STREAM'),
+    );
+    t.plan(2);
+    t.assert.match(
+      seen
+        .filter((f) => f.stream === 3)
+        .map((f) => f.describe)
+        .join(),
+      /:status 200/,
+    );
+    const again = await h2session(t, server.port, MiB);
+    t.assert.equal((await request(again, { ':path': '/after' })).headers[':status'], 200);
+  });
+
   test('a preface that arrives a few bytes at a time is waited for, and no byte is lost', async (t: TestContext) => {
     const raw = await rawH2(server.port, [headersFrame(1, [])], { pieces: 4 });
     t.after(() => raw.socket.destroy());
