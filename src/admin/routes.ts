@@ -35,6 +35,19 @@ export interface AdminRoutes {
 }
 
 /** 127.0.0.0/8, ::1, and their IPv4-mapped forms; undefined is a Unix socket peer. */
+/**
+ * The admin request's target as a URL, or undefined when it is none (`//host:99999`): such a
+ * request is answered 404 with every other unknown path, before any token or peer check,
+ * instead of a URL error escaping from the listener's handler and taking the process down.
+ */
+export function adminUrl(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://admin');
+  } catch {
+    return undefined;
+  }
+}
+
 export function isLoopback(address: string | undefined): boolean {
   if (address === undefined || address === '') return true;
   const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
@@ -142,7 +155,8 @@ export function adminRoutes(
 
   return {
     handle(request, response) {
-      const url = new URL(request.url ?? '/', 'http://admin');
+      const url = adminUrl(request.url);
+      if (url === undefined) return false;
       const path = url.pathname;
       const known =
         path === '/metrics' ||

@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { listenAdmin, type AdminListener, type Readiness } from '../admin/health.js';
-import { refuseAdminPeer } from '../admin/routes.js';
+import { adminUrl, refuseAdminPeer } from '../admin/routes.js';
 import { writePidFile, removePidFile } from '../pidfile.js';
 import { processOrigin, tellParentReady } from '../process/origin.js';
 import { npmParents, watchParents } from '../process/parents.js';
@@ -301,7 +301,8 @@ export class FrontsPrimary {
     };
     return {
       handle: (req, res) => {
-        const url = new URL(req.url ?? '/', 'http://admin');
+        const url = adminUrl(req.url);
+        if (url === undefined) return false;
         const path = url.pathname;
         if (path !== '/metrics' && path !== '/stats' && !path.startsWith('/dashboard'))
           return false;
@@ -316,41 +317,56 @@ export class FrontsPrimary {
           );
           return true;
         }
-        void Promise.all(this.slots.map((s) => askFront(s.role.admin, path))).then((answers) => {
-          const missing = answers.findIndex((a) => a === undefined || a.status !== 200);
-          if (missing !== -1) {
-            send(
-              res,
-              req,
-              503,
-              'application/json',
-              `${JSON.stringify({ error: `front ${missing + 1} did not answer ${path} (starting, or restarting)` })}\n`,
-            );
-            return;
-          }
-          const bodies = answers.map((a) => (a as { body: string }).body);
-          if (path === '/metrics') {
-            send(
-              res,
-              req,
-              200,
-              'text/plain; version=0.0.4; charset=utf-8',
-              mergeExpositions(bodies),
-            );
-          } else {
-            const docs = bodies.map(
-              (b) => JSON.parse(b) as Parameters<typeof mergeStats>[0][number],
-            );
-            const pretty = url.searchParams.has('pretty');
-            send(
-              res,
-              req,
-              200,
-              'application/json',
-              `${JSON.stringify(mergeStats(docs, process.pid), null, pretty ? 2 : undefined)}\n`,
-            );
-          }
-        });
+        void Promise.all(this.slots.map((s) => askFront(s.role.admin, path)))
+          .then((answers) => {
+            const missing = answers.findIndex((a) => a === undefined || a.status !== 200);
+            if (missing !== -1) {
+              send(
+                res,
+                req,
+                503,
+                'application/json',
+                `${JSON.stringify({ error: `front ${missing + 1} did not answer ${path} (starting, or restarting)` })}\n`,
+              );
+              return;
+            }
+            const bodies = answers.map((a) => (a as { body: string }).body);
+            if (path === '/metrics') {
+              send(
+                res,
+                req,
+                200,
+                'text/plain; version=0.0.4; charset=utf-8',
+                mergeExpositions(bodies),
+              );
+            } else {
+              const docs = bodies.map(
+                (b) => JSON.parse(b) as Parameters<typeof mergeStats>[0][number],
+              );
+              const pretty = url.searchParams.has('pretty');
+              send(
+                res,
+                req,
+                200,
+                'application/json',
+                `${JSON.stringify(mergeStats(docs, process.pid), null, pretty ? 2 : undefined)}\n`,
+              );
+            }
+          })
+          .catch((error: unknown) => {
+            // A front's answer that does not merge (not what a front writes) fails this request
+            // only; a rejection left unhandled would end the primary and every front with it.
+            this.logger.error(`Cannot merge the fronts' ${path}: ${(error as Error).message}`);
+            if (!res.headersSent) {
+              send(
+                res,
+                req,
+                502,
+                'application/json',
+                `${JSON.stringify({ error: `the fronts' ${path} could not be merged` })}\n`,
+              );
+            }
+          });
         return true;
       },
       close: () => {},

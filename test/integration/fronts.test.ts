@@ -84,6 +84,10 @@ test('two fronts serve one port; the admin listener sums them; SIGHUP reloads ev
   );
   assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
 
+  // A target that is no URL (a port past 65535) is an unknown path to the primary's admin
+  // listener too: it used to throw there and end the primary and every front with it.
+  assert.equal((await get(admin, '//a:99999')).status, 404);
+
   const metrics = await scrapeMetrics(admin);
   assert.equal(
     metric(metrics, 'cask_requests_total', {

@@ -38,6 +38,11 @@ test('the admin listener answers /healthz and /readyz as JSON, and 404 for anyth
     reloading: false,
   });
   assert.equal((await get(admin, '/nothing-here')).status, 404);
+  // A target that is no URL at all (an authority with a port past 65535) is one more unknown
+  // path: it used to throw out of the listener and end the server.
+  assert.equal((await get(admin, '//a:99999')).status, 404);
+  assert.equal((await get(admin, '//a:99999/metrics')).status, 404);
+  assert.equal((await get(admin, '/healthz')).status, 200);
   const head = await exchange(
     admin,
     'HEAD /readyz HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n',
