@@ -224,6 +224,10 @@ export class StatsdSender {
       if (this.connected) this.dropped++;
       else this.retry = true;
     });
+    // A failed connect (a name that does not resolve) comes as 'error' above, never as this.
+    socket.on('connect', () => {
+      this.connected = true;
+    });
     socket.unref();
     this.socket = socket;
     this.connect();
@@ -253,9 +257,9 @@ export class StatsdSender {
   private connect(): void {
     const socket = this.socket;
     if (socket === undefined) return;
-    socket.connect(this.target.port, this.target.host, () => {
-      this.connected = true;
-    });
+    // Without a callback: Node hands a failed lookup to the callback instead of 'error' when
+    // there is one, and a socket taken for connected then throws on its first send.
+    socket.connect(this.target.port, this.target.host);
   }
 
   flush(): void {
@@ -271,10 +275,15 @@ export class StatsdSender {
       return;
     }
     for (const datagram of datagrams) {
-      socket.send(datagram, (error) => {
-        if (error === null) this.sent++;
-        else this.dropped++;
-      });
+      try {
+        socket.send(datagram, (error) => {
+          if (error === null) this.sent++;
+          else this.dropped++;
+        });
+      } catch {
+        // Metrics are never worth the server: a send refused at once is a drop.
+        this.dropped++;
+      }
     }
   }
 

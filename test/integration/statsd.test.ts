@@ -79,3 +79,23 @@ test('`--statsd-host` with no collector listening drops silently and serves on',
   assert.equal(await server.stop(), 0);
   assert.doesNotMatch(server.stderr(), /ECONNREFUSED|Error/);
 });
+
+test('`--statsd-host` whose name does not resolve: tried again at each flush, and the server serves on', async (t) => {
+  // `.invalid` never resolves (RFC 2606). The failed lookup used to leave the socket taken for
+  // connected, and its first send threw out of the flush timer and ended the server.
+  const server = await startCask([
+    'failures:application',
+    '--chdir',
+    APPS,
+    '--statsd-host',
+    'collector.invalid:8125',
+  ]);
+  t.after(() => server.stop());
+  for (let round = 0; round < 3; round++) {
+    assert.equal((await get(server.port, '/ok')).status, 200);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+  }
+  assert.equal(server.proc.exitCode, null);
+  assert.equal(await server.stop(), 0);
+  assert.doesNotMatch(server.stderr(), /ERR_SOCKET|Error/);
+});
