@@ -10,8 +10,40 @@
 // Bounded: at most `max` files are held (least recently used goes first) and a file unused
 // for `idleMs` is closed by a sweep. A held descriptor is closed only once no response still
 // streams from it (`refs`). Small files keep their bytes too (at most SMALL_FILE each).
+//
+// A stat that fails for any reason the file system gives (ENOENT, but also ENOTDIR when a
+// directory on the path became a file, ELOOP, EACCES) drops the file: the caller opens the
+// path again and answers from what that open says, instead of the error leaving the front.
 
-import { closeSync, statSync, type BigIntStats } from 'node:fs';
+import { closeSync, statSync, type BigIntStats, type Stats } from 'node:fs';
+
+/**
+ * Whether `error` comes from the file system (a system error: a string `code` such as ENOTDIR
+ * or ELOOP, and an errno), as opposed to a fault of the program, which is left to surface.
+ */
+function isFsError(error: unknown): error is NodeJS.ErrnoException {
+  const { code, errno } = error as NodeJS.ErrnoException;
+  return error instanceof Error && typeof code === 'string' && typeof errno === 'number';
+}
+
+/**
+ * The stat of `path`, or undefined when the file system has nothing there to give.
+ * `throwIfNoEntry: false` spares only ENOENT; a path a client makes up fails as well with
+ * ENOTDIR (a file name followed by more path), ENAMETOOLONG or ELOOP, and a directory the front
+ * may not search with EACCES, and each of these means the same here: no file to use.
+ */
+export function statIfAny(path: string): Stats | undefined;
+export function statIfAny(path: string, bigint: true): BigIntStats | undefined;
+export function statIfAny(path: string, bigint = false): Stats | BigIntStats | undefined {
+  try {
+    return bigint
+      ? statSync(path, { bigint: true, throwIfNoEntry: false })
+      : statSync(path, { throwIfNoEntry: false });
+  } catch (error) {
+    if (isFsError(error)) return undefined;
+    throw error;
+  }
+}
 
 export interface HeldFile {
   readonly key: string;
@@ -67,7 +99,7 @@ export class FileTable {
     if (held === undefined) return undefined;
     const time = Date.now();
     if (time - held.checked >= this.validMs || time < held.checked) {
-      const now = statSync(path, { bigint: true, throwIfNoEntry: false });
+      const now = statIfAny(path, true);
       if (now === undefined || !same(now, held.stat)) {
         this.drop(held);
         return undefined;

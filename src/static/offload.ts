@@ -10,9 +10,10 @@
 //                                              mounted at `/` (percent-decoded, nginx's form)
 //
 // The header never reaches the client. A path outside DIR (after `..` and symlinks are
-// resolved) is a 500 with `CASK_SENDFILE` in the error log; a missing file is a 404.
+// resolved) is a 500 with `CASK_SENDFILE` in the error log, and so is a name that is not a
+// regular file (a directory, a FIFO, a device); a missing file is a 404.
 
-import { closeSync, fstatSync, openSync, realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Exchange } from '../exchange.js';
 import type { Logger } from '../log.js';
@@ -86,7 +87,10 @@ export class SendfileOffload {
     }
     let fd: number;
     try {
-      fd = openSync(path, 'r');
+      // Non-blocking, because a plain open of a FIFO waits for a writer and would hold the
+      // event loop, and with it every connection of this front, until one comes; the fstat
+      // below refuses whatever is not a regular file.
+      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       this.logger.error(

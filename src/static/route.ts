@@ -14,7 +14,7 @@
 //   PREFIX `/`             serves the files that exist (GET and HEAD) and passes everything
 //                          else to the app, as whitenoise's WHITENOISE_ROOT does.
 
-import { closeSync, fstatSync, openSync, realpathSync, statSync, type BigIntStats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, realpathSync, type BigIntStats } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import type { Exchange } from '../exchange.js';
 import type { Logger } from '../log.js';
@@ -23,7 +23,7 @@ import { etagOf, type Validators } from './conditional.js';
 import { chooseCoding, acceptedCodings, SIBLING_SUFFIX, type Coding } from './encoding.js';
 import { cacheControl, contentTypeOf, fieldOf, type CachePolicy } from './headers.js';
 import { afterPrefix, isInside, pathOfTarget, resolvePath } from './resolve.js';
-import { FileTable, type HeldFile } from './file-table.js';
+import { FileTable, statIfAny, type HeldFile } from './file-table.js';
 import { realPathOf } from './real-path.js';
 import { sendFile } from './send.js';
 import { isCompressibleType } from './types.js';
@@ -69,6 +69,12 @@ interface Opened {
 /** Files held open at once, and how long an unused one stays (file-table.ts). */
 const TABLE_FILES = 256;
 const TABLE_IDLE_MS = 2000;
+
+/**
+ * How files are opened: O_NONBLOCK makes the open of a FIFO or a device return at once (see
+ * open()); reads of a regular file are not changed by it.
+ */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 
 const INDEX = 'index.html';
 const EMPTY = Buffer.alloc(0);
@@ -136,11 +142,13 @@ export class StaticRoute implements Route {
     let full = mount.dir;
     for (const segment of resolved.segments) full += `/${segment}`;
     if (mount.passMisses) {
-      // Most requests under `/` are the app's: find out without an exception per miss.
-      const stat = statSync(full, { throwIfNoEntry: false });
+      // Most requests under `/` are the app's: find out without an exception per miss. A path
+      // the file system refuses to look up (EACCES included) is the app's too; a file found but
+      // not readable is a 403 from open() below.
+      const stat = statIfAny(full);
       if (stat === undefined || (!stat.isFile() && !stat.isDirectory())) return false;
       if (stat.isDirectory() && resolved.trailingSlash) {
-        const index = statSync(`${full}/${INDEX}`, { throwIfNoEntry: false });
+        const index = statIfAny(`${full}/${INDEX}`);
         if (index === undefined || !index.isFile()) return false;
       }
     }
@@ -183,7 +191,8 @@ export class StaticRoute implements Route {
         const path = file.path + SIBLING_SUFFIX[coding];
         let exists = memo.siblings.get(coding);
         if (exists === undefined) {
-          exists = statSync(path, { throwIfNoEntry: false })?.isFile() === true;
+          // A sibling that cannot be looked up (its longer name may be past NAME_MAX) is none.
+          exists = statIfAny(path)?.isFile() === true;
           memo.siblings.set(coding, exists);
         }
         if (exists) siblings.set(coding, path);
@@ -226,8 +235,9 @@ export class StaticRoute implements Route {
 
   /**
    * Opens `path` inside the mount, or finds it held open and unchanged; an HTTP status when it
-   * cannot be served. Regular files are held by the table (keyed by mount as well, since the
-   * symlink check depends on the mount's directory).
+   * cannot be served. Only a regular file or a directory (for its redirect or its index) is
+   * returned. Regular files are held by the table (keyed by mount as well, since the symlink
+   * check depends on the mount's directory).
    */
   private open(mount: Mount, path: string): Opened | number {
     const key = `${mount.prefix}\0${path}`;
@@ -235,10 +245,20 @@ export class StaticRoute implements Route {
     if (found !== undefined) return { fd: found.fd, stat: found.stat, path, held: found };
     let fd: number;
     try {
-      fd = openSync(path, 'r');
+      // Non-blocking, because a plain open of a FIFO waits for a writer and would hold the
+      // event loop, and with it every connection of this front, until one comes; the fstat
+      // below then refuses whatever is not a file or a directory.
+      fd = openSync(path, OPEN_FLAGS);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG' || code === 'ELOOP') {
+      // ENXIO: a socket (or a device without its device), which is no file to serve either.
+      if (
+        code === 'ENOENT' ||
+        code === 'ENOTDIR' ||
+        code === 'ENAMETOOLONG' ||
+        code === 'ELOOP' ||
+        code === 'ENXIO'
+      ) {
         return 404;
       }
       if (code === 'EACCES' || code === 'EPERM') return 403;
@@ -247,6 +267,10 @@ export class StaticRoute implements Route {
     }
     try {
       const stat = fstatSync(fd, { bigint: true });
+      if (!stat.isFile() && !stat.isDirectory()) {
+        closeSync(fd);
+        return 404;
+      }
       if (!this.options.followSymlinks && !isInside(mount.real, realPathOf(fd, path))) {
         closeSync(fd);
         return 404;
