@@ -3,7 +3,7 @@
 // on the exchange's response sink, with flow-control credit handed back as the sink takes the
 // bytes. Which protocol the request came in on is not known here.
 
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { CaskError, type WorkerError } from './errors.js';
 import { removeBodyFile } from './http/body.js';
 import { RequestMetrics, type RequestTimes } from './admin/instruments.js';
@@ -286,7 +286,13 @@ class GatewayJob implements PoolJob, RequestTimes {
     if (exchange === undefined) return;
     let fd: number;
     try {
-      fd = openSync(file.path, 'r');
+      // Without blocking, and a regular file only: opening a FIFO the app named (ASGI's
+      // pathsend takes any path) would wait for a writer and stop every connection with it.
+      fd = openSync(file.path, constants.O_RDONLY | constants.O_NONBLOCK);
+      if (!fstatSync(fd).isFile()) {
+        closeSync(fd);
+        throw new Error(`not a regular file: ${file.path}`);
+      }
     } catch (error) {
       this.gateway.logger.error(
         `Cannot open the file the app returned: ${(error as Error).message}`,

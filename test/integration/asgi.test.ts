@@ -2,9 +2,12 @@
 // test/fixtures/apps/asgi_app.py (no framework), bodies streamed both ways, lifespan,
 // disconnects, timeouts, recycling, reload and the access log.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
 import { exchange, get } from '../helpers/http.js';
 
@@ -95,6 +98,30 @@ describe('a raw ASGI app', () => {
     const r = await get(server.port, '/site/file');
     assert.equal(r.status, 200);
     assert.equal(r.body.toString(), readFileSync(`${APPS}hello.py`, 'utf8'));
+  });
+
+  test('http.response.pathsend of a FIFO: the response is cut and logged, and the front serves on', async (t) => {
+    // Opened the way a regular file is, a FIFO waits for a writer: every connection of the
+    // front stopped with it. The head left with the SENDFILE frame, so the client sees the
+    // connection close before the body's end, as for any file that cannot be sent.
+    const dir = mkdtempSync(join(tmpdir(), 'cask-pathsend-'));
+    const fifo = join(dir, 'pipe');
+    const made = spawnSync('mkfifo', [fifo]);
+    if (made.status !== 0) {
+      rmSync(dir, { recursive: true, force: true });
+      t.skip('mkfifo is not available here');
+      return;
+    }
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const cut = await exchange(
+      server.port,
+      `GET /site/pathsend?${encodeURIComponent(fifo)} HTTP/1.1\r\nHost: h\r\n\r\n`,
+      { waitClose: true, ms: 5000 },
+    );
+    assert.ok(cut.closed, 'the connection is closed');
+    assert.doesNotMatch(cut.raw.toString('latin1'), /\r\n0\r\n\r\n$/, 'no last chunk');
+    await server.waitFor(/Cannot open the file the app returned: not a regular file: \S+pipe/);
+    assert.equal((await get(server.port, '/site/file')).status, 200);
   });
 
   test('a client that disconnects mid-stream is seen by the app, and the worker serves on', async () => {
