@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { CaskError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { onLines, pythonEnv } from './worker.js';
+import { onLines, pythonEnv, spawnFailure } from './worker.js';
 
 export const MASTER_HOOKS = [
   'on_starting',
@@ -67,6 +67,8 @@ export class HookHost {
   private waiting: ((message: Message | undefined) => void) | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private exited = false;
+  /** Why the hook process could not be started at all. */
+  private startError: Error | undefined;
 
   private constructor(private readonly logger: Logger) {}
 
@@ -76,7 +78,11 @@ export class HookHost {
     const hello = await host.launch(options);
     if (hello?.ready === undefined) {
       host.close();
-      const why = hello?.error ?? `the hook process exited before it was ready (${options.python})`;
+      const why =
+        hello?.error ??
+        (host.startError === undefined
+          ? `the hook process exited before it was ready (${options.python})`
+          : `Cannot run ${options.python}: ${host.startError.message}`);
       throw new CaskError('CASK_HOOK_FAILED', why);
     }
     for (const name of hello.ready) host.defined.add(name);
@@ -107,25 +113,39 @@ export class HookHost {
     const args = ['-m', 'cask_worker.hookhost', '--hooks', options.hooks];
     for (const dir of options.pythonpath) args.push('--pythonpath', dir);
     if (options.chdir) args.push('--chdir', options.chdir);
-    const child = spawn(options.python, args, {
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      env: pythonEnv(),
-      cwd: options.chdir ?? process.cwd(),
-    });
+    let child: ChildProcess;
+    try {
+      child = spawn(options.python, args, {
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        env: pythonEnv(),
+        cwd: options.chdir ?? process.cwd(),
+      });
+    } catch (error) {
+      // spawn() throws for some failures (ENOTDIR on the interpreter's path) and reports the
+      // others as 'error': both are a hook process that could not be started.
+      this.startError = spawnFailure(error, options.python);
+      this.exited = true;
+      return Promise.resolve(undefined);
+    }
     this.child = child;
-    onLines(child.stdout, (line) => this.logger.raw('hooks stdout', line));
-    onLines(child.stderr, (line) => this.logger.raw('hooks stderr', line));
-    const channel = child.stdio[3] as Socket;
-    this.channel = channel;
-    channel.on('error', () => {});
-    onLines(channel, (line) => this.receive(line));
     const gone = (): void => {
       this.exited = true;
       this.defined.clear();
       this.deliver(undefined);
     };
     child.on('exit', gone);
-    child.on('error', gone);
+    child.on('error', (error: Error) => {
+      if (child.pid === undefined) this.startError = error;
+      gone();
+    });
+    // Not started (EMFILE leaves it without pipes): its 'error' comes on the next tick.
+    if (child.pid === undefined) return this.next(START_TIMEOUT_MS);
+    onLines(child.stdout, (line) => this.logger.raw('hooks stdout', line));
+    onLines(child.stderr, (line) => this.logger.raw('hooks stderr', line));
+    const channel = child.stdio[3] as Socket;
+    this.channel = channel;
+    channel.on('error', () => {});
+    onLines(channel, (line) => this.receive(line));
     return this.next(START_TIMEOUT_MS);
   }
 

@@ -4,9 +4,10 @@
 // them. One loop, one place where workers are spawned and let go.
 //
 // A worker that dies unexpectedly is replaced with an exponential backoff (100 ms doubling to
-// 10 s while replacements keep dying young). A worker that cannot load the app stops the
-// server at start-up (exit 4), aborts a reload (the old generation keeps serving), and is
-// retried with the backoff otherwise.
+// 10 s while replacements keep dying young); so is one whose process could not be made at
+// all (no descriptor left for its pipes, a bad interpreter path). A worker that cannot load
+// the app stops the server at start-up (exit 4), aborts a reload (the old generation keeps
+// serving), and is retried with the backoff otherwise.
 
 import type { Logger } from '../log.js';
 import { Autoscaler, sampleLoad } from './autoscale.js';
@@ -472,7 +473,9 @@ export class Supervisor {
       if (worker.loadFailed) return; // abandoned already, by onLoadError
       this.abandon(
         worker.generation,
-        `a new worker exited before it was ready (${signal ?? `code ${code}`})`,
+        worker.spawnError
+          ? `a new worker could not be started (${worker.spawnError.message})`
+          : `a new worker exited before it was ready (${signal ?? `code ${code}`})`,
       );
       return;
     }
@@ -481,10 +484,19 @@ export class Supervisor {
     this.failures = lived > YOUNG_MS ? 1 : this.failures + 1;
     const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** (this.failures - 1));
     this.spawnNotBefore = Date.now() + delay;
-    this.logger.warn(
-      `Worker exited (${signal ?? `code ${code}`}); starting a new one in ${delay} ms`,
-      worker.tag,
-    );
+    if (worker.spawnError) {
+      // Its process could not be made (no descriptor left, a path that went bad): the
+      // workers that run serve on, and the retries back off as after a crash until it works.
+      this.logger.error(
+        `The worker could not be started (${worker.spawnError.message}); trying again in ${delay} ms`,
+        worker.tag,
+      );
+    } else {
+      this.logger.warn(
+        `Worker exited (${signal ?? `code ${code}`}); starting a new one in ${delay} ms`,
+        worker.tag,
+      );
+    }
     this.schedule();
   }
 

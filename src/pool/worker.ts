@@ -3,9 +3,10 @@
 // requests. The supervisor decides what happens to a worker; this file only does it.
 
 import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { LinkProtocolError } from '../errors.js';
 import { Kind, type ResponseHead } from '../ipc/protocol.js';
 import { WorkerLink, type ExchangeSink } from '../ipc/link.js';
@@ -142,6 +143,57 @@ export function workerArgs(spec: WorkerSpec, index = 1, generation = 1): string[
   return args;
 }
 
+/**
+ * A worker whose process could not be made. spawn() throws for some failures (ENOTDIR or
+ * EACCES on a directory of the interpreter's path) and reports others on the next tick as an
+ * 'error' event (ENOENT, and EMFILE or ENFILE when no descriptor is left for its pipes). This
+ * stands in for the child in the first case and reports the same way, so that every failed
+ * start takes the one path of the 'error' handler, after the supervisor has recorded it.
+ */
+export class UnstartedChild extends EventEmitter implements WorkerChild {
+  readonly pid = undefined;
+  readonly stdout = null;
+  readonly stderr = null;
+  readonly stdio = undefined;
+
+  constructor(error: Error) {
+    super();
+    process.nextTick(() => this.emit('error', error));
+  }
+
+  kill(): boolean {
+    return false;
+  }
+}
+
+/** Spawns a worker's interpreter; a spawn that throws gives an UnstartedChild instead. */
+function spawnWorker(
+  spec: WorkerSpec,
+  args: string[],
+  extraEnv: Readonly<Record<string, string | null>>,
+): WorkerChild {
+  try {
+    return spawn(spec.python, args, {
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      env: pythonEnv(extraEnv),
+      cwd: spec.chdir ?? process.cwd(),
+    });
+  } catch (error) {
+    return new UnstartedChild(spawnFailure(error, spec.python));
+  }
+}
+
+/**
+ * The error a spawn() threw, named like the ones it reports by event (`spawn FILE ENOTDIR`):
+ * the thrown ones leave the file out, which the log line needs to be of use.
+ */
+export function spawnFailure(error: unknown, file: string): Error {
+  const failure = error as NodeJS.ErrnoException;
+  if (failure.syscall === 'spawn' && failure.code !== undefined)
+    failure.message = `spawn ${file} ${failure.code}`;
+  return failure;
+}
+
 export class WorkerProcess {
   state: WorkerState = 'starting';
   readonly child: WorkerChild;
@@ -216,14 +268,11 @@ export class WorkerProcess {
     // Forked from the zygote with the same arguments (without `-m cask_worker`), or spawned.
     this.child =
       spec.zygote?.fork(workerArgs(spec, index, generation).slice(2)) ??
-      spawn(spec.python, workerArgs(spec, index, generation), {
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-        env: pythonEnv(extraEnv),
-        cwd: spec.chdir ?? process.cwd(),
-      });
-    this.child.on('error', (error) => {
+      spawnWorker(spec, workerArgs(spec, index, generation), extraEnv);
+    this.child.on('error', (error: Error) => {
       if (this.child.pid !== undefined || this.state === 'dead') return;
-      // The interpreter could not be started at all (ENOENT, EACCES): no 'exit' will follow.
+      // The interpreter could not be started at all (ENOENT, EACCES, EMFILE, ENOTDIR): no
+      // 'exit' will follow. The supervisor takes it as a worker that died at once.
       this.spawnError = error;
       this.state = 'dead';
       this.link.close();
@@ -231,7 +280,10 @@ export class WorkerProcess {
     });
     this.pipeLines(this.child.stdout, 'stdout');
     this.pipeLines(this.child.stderr, 'stderr');
-    this.link = new WorkerLink(this.child.stdio[3] as Socket, {
+    // A child that could not be started has no pipes (they are made with the process): an
+    // unconnected socket stands in for its link until its 'error' closes it.
+    const link = this.child.stdio?.[3] as Socket | undefined;
+    this.link = new WorkerLink(link ?? new Socket(), {
       onReady: (info) => {
         if (this.state !== 'starting') return;
         this.readyInfo = info;
@@ -378,14 +430,20 @@ export class WorkerProcess {
     this.killTimer.unref();
   }
 
-  private pipeLines(stream: NodeJS.ReadableStream | null, name: string): void {
+  private pipeLines(stream: NodeJS.ReadableStream | null | undefined, name: string): void {
     onLines(stream, (line) => this.logger.raw(`${this.tag} ${name}`, line));
   }
 }
 
-/** Calls `each` with every line of a child's output, the last one even without a newline. */
-export function onLines(stream: NodeJS.ReadableStream | null, each: (line: string) => void): void {
-  if (stream === null) return;
+/**
+ * Calls `each` with every line of a child's output, the last one even without a newline.
+ * A child that could not be started has no stream (null, or undefined after EMFILE).
+ */
+export function onLines(
+  stream: NodeJS.ReadableStream | null | undefined,
+  each: (line: string) => void,
+): void {
+  if (stream === null || stream === undefined) return;
   let carry = '';
   stream.setEncoding('utf8');
   stream.on('data', (text: string) => {

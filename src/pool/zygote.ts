@@ -20,7 +20,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
-import { onLines, pythonEnv, workerArgs, type WorkerSpec } from './worker.js';
+import { onLines, pythonEnv, spawnFailure, workerArgs, type WorkerSpec } from './worker.js';
 
 /** The first slot descriptor in the zygote (0–2 stdio, 3 the control channel). */
 const FIRST_SLOT_FD = 4;
@@ -33,9 +33,10 @@ const LINK_END_WAIT_MS = 1000;
 /** What a WorkerProcess needs of its process; a ChildProcess has it, and so has a zygote's. */
 export interface WorkerChild {
   readonly pid?: number | undefined;
-  readonly stdout: Readable | null;
-  readonly stderr: Readable | null;
-  readonly stdio: readonly unknown[];
+  /** These are null or undefined for a process that could not be started: it has no pipes. */
+  readonly stdout: Readable | null | undefined;
+  readonly stderr: Readable | null | undefined;
+  readonly stdio: readonly unknown[] | undefined;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- ChildProcess's own signature
   on(event: 'exit' | 'error', listener: (...args: any[]) => void): unknown;
   kill(signal?: NodeJS.Signals): boolean;
@@ -59,18 +60,26 @@ interface Message {
 /** A worker forked by a zygote, as WorkerProcess sees a child process. */
 class ZygoteChild extends EventEmitter implements WorkerChild {
   pid: number | undefined;
-  readonly stdout: Readable;
-  readonly stderr: Readable;
-  readonly stdio: readonly unknown[];
+  readonly stdout: Readable | undefined;
+  readonly stderr: Readable | undefined;
+  readonly stdio: readonly unknown[] | undefined;
   exited = false;
   private pendingSignal: NodeJS.Signals | undefined;
 
-  constructor(slot: Socket[]) {
+  /** `slot`: its stdout, stderr and link; undefined when the zygote has no pipes to give. */
+  constructor(slot: readonly Socket[] | undefined) {
     super();
-    const [stdout, stderr, link] = slot as [Socket, Socket, Socket];
+    const [stdout, stderr, link] = slot ?? [];
     this.stdout = stdout;
     this.stderr = stderr;
-    this.stdio = [null, stdout, stderr, link];
+    this.stdio = slot === undefined ? undefined : [null, stdout, stderr, link];
+  }
+
+  /** The zygote could not be started, so neither could this worker: 'error', and no 'exit'. */
+  failed(error: Error): void {
+    if (this.exited) return;
+    this.exited = true;
+    this.emit('error', error);
   }
 
   forked(pid: number): void {
@@ -83,8 +92,8 @@ class ZygoteChild extends EventEmitter implements WorkerChild {
     this.exited = true;
     // The exit comes over the control channel, the worker's last frames (a LOAD_ERROR) over
     // its link: the exit is told once the link is read to its end, as a spawned worker's.
-    const link = this.stdio[3] as Socket;
-    if (link.closed || link.destroyed) {
+    const link = this.stdio?.[3] as Socket | undefined;
+    if (link === undefined || link.closed || link.destroyed) {
       this.emit('exit', code, signal);
       return;
     }
@@ -118,10 +127,13 @@ class ZygoteChild extends EventEmitter implements WorkerChild {
 /** One zygote process and its slots. */
 class Zygote implements ZygoteSource {
   readonly generation: number;
-  private readonly child: ChildProcess;
+  /** Undefined when spawn() threw: there never was a process. */
+  private readonly child: ChildProcess | undefined;
   private readonly children = new Map<number, ZygoteChild>();
   private nextSlot = 0;
   private gone = false;
+  /** Why the zygote could not be started; every worker asked of it fails to start with it. */
+  private failure: Error | undefined;
 
   constructor(
     spec: WorkerSpec,
@@ -140,33 +152,53 @@ class Zygote implements ZygoteSource {
       '--',
       ...workerArgs(spec, 0, generation).slice(2),
     ];
-    this.child = spawn(spec.python, args, {
-      stdio: [
-        'ignore',
-        'pipe',
-        'pipe',
-        'pipe',
-        ...Array.from({ length: slots * FDS_PER_SLOT }, () => 'pipe' as const),
-      ],
-      env: pythonEnv(extraEnv),
-      cwd: spec.chdir ?? process.cwd(),
+    let child: ChildProcess;
+    try {
+      child = spawn(spec.python, args, {
+        stdio: [
+          'ignore',
+          'pipe',
+          'pipe',
+          'pipe',
+          ...Array.from({ length: slots * FDS_PER_SLOT }, () => 'pipe' as const),
+        ],
+        env: pythonEnv(extraEnv),
+        cwd: spec.chdir ?? process.cwd(),
+      });
+    } catch (error) {
+      // spawn() throws for some failures (ENOTDIR on the interpreter's path): as with those
+      // it reports later, the workers asked of this zygote fail to start, and the supervisor
+      // retries them with its backoff, from a new zygote.
+      this.child = undefined;
+      this.failure = spawnFailure(error, spec.python);
+      this.gone = true;
+      return;
+    }
+    this.child = child;
+    child.on('error', (error: Error) => {
+      // The interpreter could not be started (ENOENT, or EMFILE when no descriptor is left
+      // for the pipes): every worker asked of it fails as a spawn would. An 'error' of a
+      // process that runs (a signal it may not be sent) changes nothing.
+      if (child.pid === undefined) this.fail(error);
     });
-    const tag = `zygote of generation ${generation} pid ${this.child.pid ?? '?'}`;
-    onLines(this.child.stdout as Readable, (line) => this.logger.raw(`${tag} stdout`, line));
-    onLines(this.child.stderr as Readable, (line) => this.logger.raw(`${tag} stderr`, line));
-    const control = this.child.stdio[3] as Socket;
+    child.on('exit', () => this.end());
+    // Not started: there are no pipes to read, and the 'error' comes on the next tick.
+    if (child.pid === undefined) return;
+    const tag = `zygote of generation ${generation} pid ${child.pid}`;
+    onLines(child.stdout, (line) => this.logger.raw(`${tag} stdout`, line));
+    onLines(child.stderr, (line) => this.logger.raw(`${tag} stderr`, line));
+    const control = child.stdio[3] as Socket;
     control.on('error', () => {});
     onLines(control, (line) => this.receive(line));
-    this.child.on('error', (error) => {
-      // The interpreter could not be started: every worker asked of it fails as a spawn would.
-      for (const worker of this.children.values()) worker.emit('error', error);
-      this.end();
-    });
-    this.child.on('exit', () => this.end());
   }
 
   get full(): boolean {
     return this.nextSlot >= this.slots;
+  }
+
+  /** New workers may come from it: it has slots left and has not failed or exited. */
+  get usable(): boolean {
+    return !this.gone && !this.full;
   }
 
   /** Workers forked (or being forked) that have not exited. */
@@ -177,24 +209,32 @@ class Zygote implements ZygoteSource {
   fork(args: readonly string[]): WorkerChild {
     const slot = this.nextSlot++;
     const base = FIRST_SLOT_FD + slot * FDS_PER_SLOT;
-    const sockets = [0, 1, 2].map((i) => this.child.stdio[base + i] as Socket);
+    const child = this.child?.pid === undefined ? undefined : this.child;
+    const sockets = child && [0, 1, 2].map((i) => child.stdio[base + i] as Socket);
     const worker = new ZygoteChild(sockets);
     this.children.set(slot, worker);
-    worker.once('exit', () => {
+    const done = (): void => {
       this.children.delete(slot);
       if (this.children.size === 0) this.onIdle();
-    });
-    if (this.gone) {
+    };
+    worker.once('exit', done);
+    worker.once('error', done);
+    const failure = this.failure;
+    if (failure !== undefined) {
+      // After the WorkerProcess has its listeners, as for a spawn that fails.
+      process.nextTick(() => worker.failed(failure));
+    } else if (this.gone) {
       setImmediate(() => worker.ended(null, null));
-    } else {
-      (this.child.stdio[3] as Socket).write(`${JSON.stringify({ fork: slot, argv: args })}\n`);
+    } else if (child !== undefined) {
+      (child.stdio[3] as Socket).write(`${JSON.stringify({ fork: slot, argv: args })}\n`);
     }
+    // Else the zygote's spawn failed and its 'error' is on the way: fail() ends this worker.
     return worker;
   }
 
   /** Ends the zygote; workers it forked are stopped by their own WorkerProcess first. */
   close(): void {
-    if (this.gone) return;
+    if (this.gone || this.child?.pid === undefined) return;
     (this.child.stdio[3] as Socket).end();
     this.child.kill('SIGTERM');
   }
@@ -213,6 +253,13 @@ class Zygote implements ZygoteSource {
     } else if (message.ready !== undefined) {
       this.logger.info(`Zygote of generation ${this.generation} imported the app; forking workers`);
     }
+  }
+
+  /** The zygote could not be started: neither can the workers asked of it. */
+  private fail(error: Error): void {
+    this.failure = error;
+    this.gone = true;
+    for (const worker of [...this.children.values()]) worker.failed(error);
   }
 
   /** The zygote is gone: its workers' exits can no longer be told, so they are ended here. */
@@ -240,7 +287,8 @@ export class Zygotes {
   /** Where the next worker of `generation` comes from. */
   for(generation: number, extraEnv: Readonly<Record<string, string | null>>): ZygoteSource {
     this.newest = Math.max(this.newest, generation);
-    let zygote = this.all.find((z) => z.generation === generation && !z.full);
+    // A zygote that failed or exited gives no more workers: a retry starts a new one.
+    let zygote = this.all.find((z) => z.generation === generation && z.usable);
     if (zygote === undefined) {
       // Enough slots for the workers and their replacements for a while; a zygote whose
       // slots run out is followed by a new one, which imports the app again.
@@ -263,7 +311,7 @@ export class Zygotes {
   /** Closes the zygotes no worker will come from any more and none still needs. */
   private prune(): void {
     for (const zygote of [...this.all]) {
-      const superseded = zygote.full || zygote.generation < this.newest;
+      const superseded = !zygote.usable || zygote.generation < this.newest;
       if (superseded && zygote.live === 0) {
         zygote.close();
         this.all.splice(this.all.indexOf(zygote), 1);

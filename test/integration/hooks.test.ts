@@ -2,7 +2,7 @@
 // that runs, in the worker or in the front's hook process; a hook that raises is logged and
 // the server goes on; on_starting that raises stops the start.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -151,4 +151,31 @@ test('a hooks module that cannot be imported stops the start with exit 1', async
   assert.equal(await server.exited, 1);
   assert.match(server.stderr(), /The hooks could not be loaded, not starting \(CASK_HOOK_FAILED\)/);
   assert.match(server.stderr(), /No module named 'no_such_hooks_module'/);
+});
+
+test('a hook process whose interpreter cannot be run stops the start with exit 1, naming it', async (t) => {
+  // A directory on the interpreter's path that is a file: spawn() throws ENOTDIR at once.
+  const dir = mkdtempSync(join(tmpdir(), 'cask-hooks-python-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'bin'), '');
+  const python = join(dir, 'bin', 'python3');
+  const server = runCask([
+    'serve',
+    'failures:application',
+    '--chdir',
+    APPS,
+    '--pythonpath',
+    HOOKS,
+    '--hooks',
+    'refuse_start',
+    '--python',
+    python,
+    '-b',
+    '127.0.0.1:0',
+  ]);
+  assert.equal(await server.exited, 1);
+  assert.match(
+    server.stderr(),
+    /The hooks could not be loaded, not starting \(CASK_HOOK_FAILED\):\nCannot run \S+python3: spawn \S+python3 ENOTDIR/,
+  );
 });
