@@ -1,6 +1,7 @@
 // Error log (levelled, human lines) and access log (Apache formats). Both write through one
 // stream each; the access log is the only thing on the request path, so its line is built
-// with plain concatenation and written without waiting.
+// with plain concatenation and written without waiting. No write that fails, to a file or to
+// stdout or stderr, may take the front down: its lines are dropped instead.
 
 import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { ConfigError } from './errors.js';
@@ -19,16 +20,70 @@ function levelName(level: number): string {
   return 'DEBUG';
 }
 
+/** Where a log's lines go: a file's stream, or a StdioSink. */
+interface Sink {
+  write(text: string): unknown;
+}
+
 /**
- * The stream a log writes to: `fallback` for `-`, else the file `target` opened for appending.
- * It is opened at once, so a path that cannot be written stops the start with a message
- * that names it (ConfigError, exit 2) instead of an unhandled stream error once serving. A
- * write that fails later (a full disk) is said once on the process's stderr; the stream is
- * then closed and its lines are dropped until SIGUSR1 opens the file again.
- * `what` names the setting, e.g. `--access-log`.
+ * The process's stdout or stderr as a log's target (`-`). A write there fails as a file's
+ * can: the reader of a pipe went away (EPIPE, told as an 'error' event), or the disk under a
+ * redirect is full (ENOSPC, thrown by the synchronous stream Node uses for a file). The
+ * failure is said once on stderr, unless stderr is the one that failed, and the lines are
+ * dropped from then on: a stream whose write threw would keep that line, and every later one,
+ * in memory, and one that told an error is closed. One sink per stream, shared by every log
+ * that writes there, so the stream gets one 'error' listener.
  */
-function openStream(target: string, fallback: NodeJS.WritableStream, what: string): NodeJS.WritableStream {
-  if (target === '-' || target === '') return fallback;
+class StdioSink implements Sink {
+  private broken = false;
+
+  constructor(
+    readonly stream: NodeJS.WriteStream,
+    /** How the failure names it, e.g. `--access-log - (stdout)`. */
+    private readonly what: string,
+  ) {
+    stream.on('error', (error) => this.fail(error));
+  }
+
+  write(text: string): void {
+    if (this.broken) return;
+    try {
+      this.stream.write(text);
+    } catch (error) {
+      this.fail(error as Error);
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.broken) return;
+    this.broken = true;
+    if (this !== stdioSinks.stderr)
+      say(`Cannot write ${this.what}: ${error.message}; its lines are dropped from now on`);
+  }
+}
+
+const stdioSinks: { stdout?: StdioSink; stderr?: StdioSink } = {};
+
+function stdio(name: 'stdout' | 'stderr'): StdioSink {
+  const what = name === 'stdout' ? '--access-log - (stdout)' : '--error-log - (stderr)';
+  return (stdioSinks[name] ??= new StdioSink(process[name], what));
+}
+
+/** A message of the logs about themselves, on stderr as `cask: …` (dropped if it is broken). */
+function say(message: string): void {
+  stdio('stderr').write(`cask: ${message}\n`);
+}
+
+/**
+ * The sink a log writes to: stdout or stderr (`fallback`) for `-`, else the file `target`
+ * opened for appending. It is opened at once, so a path that cannot be written stops the
+ * start with a message that names it (ConfigError, exit 2) instead of an unhandled stream
+ * error once serving. A write that fails later (a full disk) is said once on the process's
+ * stderr; the stream is then closed and its lines are dropped until SIGUSR1 opens the file
+ * again. `what` names the setting, e.g. `--access-log`.
+ */
+function openStream(target: string, fallback: 'stdout' | 'stderr', what: string): Sink {
+  if (target === '-' || target === '') return stdio(fallback);
   let fd: number;
   try {
     fd = openSync(target, 'a');
@@ -37,8 +92,8 @@ function openStream(target: string, fallback: NodeJS.WritableStream, what: strin
   }
   const stream = createWriteStream(target, { fd });
   stream.on('error', (error) => {
-    process.stderr.write(
-      `cask: Cannot write ${what} ${target}: ${error.message}; its lines are dropped until SIGUSR1 opens it again\n`,
+    say(
+      `Cannot write ${what} ${target}: ${error.message}; its lines are dropped until SIGUSR1 opens it again`,
     );
   });
   return stream;
@@ -46,22 +101,22 @@ function openStream(target: string, fallback: NodeJS.WritableStream, what: strin
 
 /** SIGUSR1: the file opened again by name; the old stream if that fails (said on stderr). */
 function reopenStream(
-  old: NodeJS.WritableStream,
+  old: Sink,
   target: string,
-  fallback: NodeJS.WritableStream,
+  fallback: 'stdout' | 'stderr',
   what: string,
-): NodeJS.WritableStream {
+): Sink {
   try {
     return openStream(target, fallback, what);
   } catch (error) {
-    process.stderr.write(`cask: ${(error as Error).message}; still writing where it was\n`);
+    say(`${(error as Error).message}; still writing where it was`);
     return old;
   }
 }
 
 /** Closes a stream that `openStream` opened on a file (never stdout or stderr). */
-function closeStream(out: NodeJS.WritableStream): Promise<void> {
-  if (out === process.stderr || out === process.stdout) return Promise.resolve();
+function closeStream(out: Sink): Promise<void> {
+  if (out instanceof StdioSink) return Promise.resolve();
   return new Promise((resolve) => (out as WriteStream).end(resolve));
 }
 
@@ -72,7 +127,7 @@ export class Logger {
    */
   readonly counts = [0, 0, 0];
   private readonly threshold: number;
-  private out: NodeJS.WritableStream;
+  private out: Sink;
 
   constructor(
     level: LevelName = 'info',
@@ -83,13 +138,13 @@ export class Logger {
     private readonly name = 'cask',
   ) {
     this.threshold = LEVELS[level];
-    this.out = openStream(target, process.stderr, '--error-log');
+    this.out = openStream(target, 'stderr', '--error-log');
   }
 
   /** SIGUSR1: open the file again by name (logrotate moved the old one away). */
   reopen(): Promise<void> {
     const old = this.out;
-    this.out = reopenStream(old, this.target, process.stderr, '--error-log');
+    this.out = reopenStream(old, this.target, 'stderr', '--error-log');
     return this.out === old ? Promise.resolve() : closeStream(old);
   }
 
@@ -197,15 +252,16 @@ export function formatAccess(record: AccessRecord, format: AccessFormat, now = n
 }
 
 export class AccessLog {
-  private out: NodeJS.WritableStream;
+  private out: Sink;
   private readonly color: boolean;
 
   constructor(
     private readonly target: string,
     private readonly format: AccessFormat,
   ) {
-    this.out = openStream(target, process.stdout, '--access-log');
-    this.color = format === 'dev' && wantsColor(this.out);
+    this.out = openStream(target, 'stdout', '--access-log');
+    const stream = this.out instanceof StdioSink ? this.out.stream : (this.out as WriteStream);
+    this.color = format === 'dev' && wantsColor(stream);
     // Compiled once: a bad atom fails at start-up, and a line is a loop of concatenations.
     this.formatter = format === 'dev' ? undefined : compileAccessFormat(format);
   }
@@ -215,7 +271,7 @@ export class AccessLog {
   /** SIGUSR1: open the file again by name. */
   reopen(): Promise<void> {
     const old = this.out;
-    this.out = reopenStream(old, this.target, process.stdout, '--access-log');
+    this.out = reopenStream(old, this.target, 'stdout', '--access-log');
     return this.out === old ? Promise.resolve() : closeStream(old);
   }
 

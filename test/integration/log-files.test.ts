@@ -2,20 +2,22 @@
 // path that cannot be opened stops the start (exit 2, the message names the setting and the
 // path); a file that stops taking lines (a full disk) is said once on stderr while the server
 // serves on, and SIGUSR1 opens it again; a SIGUSR1 that cannot open the file keeps the old
-// one. The full disk is a small tmpfs, where this test may mount one.
+// one. The full disk is a small tmpfs, where this test may mount one. With `-`, stdout and
+// stderr that fail (a closed pipe, a full disk) do not stop the server either.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { APPS, runCask, startCask, type RunningCask } from '../helpers/cask.js';
 import { get } from '../helpers/http.js';
+import { freePort } from '../helpers/ports.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let waited = 0; !check(); waited += 20) {
+async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let waited = 0; !(await check()); waited += 20) {
     if (waited > 5000) assert.fail(`timed out waiting for ${what}`);
     await sleep(20);
   }
@@ -98,4 +100,72 @@ test('a full disk under the access log: said once, requests still served, SIGUSR
   await sleep(100);
   assert.equal((await get(server.port, '/again')).status, 200);
   await until(() => readFileSync(file, 'utf8').includes('GET /again'), 'the line of /again');
+});
+
+// With `-` the logs go to the process's stdout (access log) and stderr (error log), which can
+// fail as a file can: a pipe whose reader went away (EPIPE), or a redirect to a full disk
+// (ENOSPC, thrown at once; /dev/full fails every write that way). The front serves on and
+// drops those lines; a failed stdout is said once on stderr, a failed stderr is not said.
+
+test('stdout a pipe nobody reads any more (EPIPE): access log lines dropped, said once, requests served', async (t) => {
+  const server = await startCask(['hello:application', '--chdir', APPS, '--access-log', '-']);
+  t.after(() => server.stop());
+  server.proc.stdout?.destroy();
+  for (let i = 0; i < 5; i++) assert.equal((await get(server.port, `/${i}`)).status, 200);
+  await server.waitFor(
+    /cask: Cannot write --access-log - \(stdout\): write EPIPE; its lines are dropped from now on/,
+  );
+  for (let i = 0; i < 5; i++) assert.equal((await get(server.port, `/${i}`)).status, 200);
+  assert.equal(server.stderr().match(/Cannot write --access-log/g)?.length, 1, 'said once');
+  assert.equal(await server.stop(), 0);
+});
+
+test('stderr a pipe nobody reads any more (EPIPE): error log and worker output dropped, requests served', async (t) => {
+  const server = await startCask(['failures:application', '--chdir', APPS]);
+  t.after(() => server.stop());
+  server.proc.stderr?.destroy();
+  for (let i = 0; i < 5; i++) {
+    // A traceback in the error log, and what the app prints, forwarded by the front.
+    assert.equal((await get(server.port, '/raise-before')).status, 500);
+    assert.equal((await get(server.port, '/print')).status, 200);
+  }
+  await sleep(100);
+  assert.equal((await get(server.port, '/ok')).status, 200);
+  assert.equal(await server.stop(), 0);
+});
+
+test('stdout on a full disk (ENOSPC): access log lines dropped, said once on stderr', async (t) => {
+  if (!existsSync('/dev/full')) {
+    t.skip('no /dev/full here');
+    return;
+  }
+  const server = await startCask(['hello:application', '--chdir', APPS, '--access-log', '-'], {
+    launcher: ['sh', '-c', 'exec "$@" >/dev/full', 'sh'],
+  });
+  t.after(() => server.stop());
+  for (let i = 0; i < 5; i++) assert.equal((await get(server.port, `/${i}`)).status, 200);
+  await server.waitFor(/cask: Cannot write --access-log - \(stdout\): ENOSPC.*dropped from now on/);
+  assert.equal(server.stderr().match(/Cannot write --access-log/g)?.length, 1, 'said once');
+  assert.equal(await server.stop(), 0);
+});
+
+test('stderr on a full disk (ENOSPC): error log lines dropped, requests served', async (t) => {
+  if (!existsSync('/dev/full')) {
+    t.skip('no /dev/full here');
+    return;
+  }
+  // Nothing the server says can be read: it is found on a port chosen here.
+  const port = await freePort();
+  const server = runCask(
+    ['serve', 'failures:application', '--chdir', APPS, '-b', `127.0.0.1:${port}`],
+    { launcher: ['sh', '-c', 'exec "$@" 2>/dev/full', 'sh'] },
+  );
+  t.after(() => server.stop());
+  await until(async () => (await get(port, '/ok').catch(() => undefined))?.status === 200, 'ready');
+  for (let i = 0; i < 5; i++) {
+    assert.equal((await get(port, '/raise-before')).status, 500);
+    assert.equal((await get(port, '/print')).status, 200);
+  }
+  assert.equal((await get(port, '/ok')).status, 200);
+  assert.equal(await server.stop(), 0);
 });
