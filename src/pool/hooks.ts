@@ -145,7 +145,9 @@ export class HookHost {
     const channel = child.stdio[3] as Socket;
     this.channel = channel;
     channel.on('error', () => {});
-    onLines(channel, (line) => this.receive(line));
+    // One JSON message a line, which must arrive whole (a hook's log line or traceback can
+    // be long): no limit on its length, as for the server's configuration itself.
+    onLines(channel, (line) => this.receive(line), Infinity);
     return this.next(START_TIMEOUT_MS);
   }
 

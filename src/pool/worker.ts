@@ -435,23 +435,79 @@ export class WorkerProcess {
   }
 }
 
+/** The longest line of a child's output that is told whole; a longer one is told in pieces. */
+export const MAX_LINE = 64 * 1024;
+/** Ends each piece of a line longer than MAX_LINE but its last. */
+export const LINE_CONTINUES = ' [line continues]';
+
 /**
- * Calls `each` with every line of a child's output, the last one even without a newline.
- * A child that could not be started has no stream (null, or undefined after EMFILE).
+ * Splits a child's output into lines. Only the new text is searched for newlines, and what
+ * is carried to the next chunk is at most `max` characters: a longer line is told in pieces
+ * of `max`, each but its last ending with LINE_CONTINUES. An app that writes a hundred
+ * megabytes without a newline then costs the front time in proportion to them and memory
+ * for one piece, instead of a copy of all it wrote so far at every chunk (and, past what a
+ * string can hold, a RangeError).
+ */
+export class LineSplitter {
+  private carry = '';
+
+  constructor(
+    private readonly each: (line: string) => void,
+    private readonly max = MAX_LINE,
+  ) {}
+
+  push(text: string): void {
+    let start = 0;
+    let newline = text.indexOf('\n');
+    while (newline !== -1) {
+      const part = text.slice(start, newline);
+      const line = this.carry === '' ? part : this.carry + part;
+      this.carry = '';
+      this.each(this.cut(line));
+      start = newline + 1;
+      newline = text.indexOf('\n', start);
+    }
+    if (start < text.length) {
+      const rest = start === 0 ? text : text.slice(start);
+      this.carry = this.carry === '' ? rest : this.carry + rest;
+      if (this.carry.length > this.max) this.carry = this.cut(this.carry);
+    }
+  }
+
+  /** The output ended: its last line, even without a newline. */
+  end(): void {
+    if (this.carry !== '') this.each(this.carry);
+    this.carry = '';
+  }
+
+  /** Tells the first pieces of `text` while more than `max` is left; returns the rest. */
+  private cut(text: string): string {
+    let from = 0;
+    while (text.length - from > this.max) {
+      let to = from + this.max;
+      // Not between the two halves of a surrogate pair, which would print as two U+FFFD.
+      const last = text.charCodeAt(to - 1);
+      if (last >= 0xd800 && last <= 0xdbff) to--;
+      this.each(text.slice(from, to) + LINE_CONTINUES);
+      from = to;
+    }
+    return from === 0 ? text : text.slice(from);
+  }
+}
+
+/**
+ * Calls `each` with every line of a child's output, the last one even without a newline; a
+ * line longer than `max` comes in pieces (LineSplitter). A child that could not be started
+ * has no stream (null, or undefined after EMFILE).
  */
 export function onLines(
   stream: NodeJS.ReadableStream | null | undefined,
   each: (line: string) => void,
+  max = MAX_LINE,
 ): void {
   if (stream === null || stream === undefined) return;
-  let carry = '';
+  const lines = new LineSplitter(each, max);
   stream.setEncoding('utf8');
-  stream.on('data', (text: string) => {
-    const lines = (carry + text).split('\n');
-    carry = lines.pop() ?? '';
-    for (const line of lines) each(line);
-  });
-  stream.on('end', () => {
-    if (carry) each(carry);
-  });
+  stream.on('data', (text: string) => lines.push(text));
+  stream.on('end', () => lines.end());
 }

@@ -189,7 +189,9 @@ class Zygote implements ZygoteSource {
     onLines(child.stderr, (line) => this.logger.raw(`${tag} stderr`, line));
     const control = child.stdio[3] as Socket;
     control.on('error', () => {});
-    onLines(control, (line) => this.receive(line));
+    // One JSON message a line, which must arrive whole: no limit on its length (the
+    // zygote is the server's own code).
+    onLines(control, (line) => this.receive(line), Infinity);
   }
 
   get full(): boolean {
