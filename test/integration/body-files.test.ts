@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http2 from 'node:http2';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -189,5 +189,37 @@ test('an HTTP/2 request with a content-length past the limit: the body goes to i
     assert.deepEqual(await filesUntil((sizes) => sizes.length === 0), []);
   } finally {
     session.close();
+  }
+});
+
+test('bodies in 1-byte chunks are held at about their own size, and arrive whole', async () => {
+  // Kept one Buffer per chunk, 16 such bodies of 64 KiB held the front some 130 MB.
+  const rss = (): number =>
+    Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.proc.pid}/status`, 'utf8'))?.[1]) *
+    1024;
+  const count = 16;
+  const before = rss();
+  const opened = await Promise.all(Array.from({ length: count }, () => open(server.port)));
+  const bodies = opened.map((_, i) => body(LIMIT, 10 + i));
+  for (const [i, { socket }] of opened.entries()) {
+    const bytes = bodies[i] as Buffer;
+    const pieces: Buffer[] = [
+      Buffer.from(
+        'POST /digest HTTP/1.1\r\nHost: h\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n',
+      ),
+    ];
+    for (let at = 0; at < bytes.length; at++) pieces.push(chunked(bytes.subarray(at, at + 1)));
+    socket.write(Buffer.concat(pieces));
+  }
+  // Every body is in the front (none is complete, so none has reached the app) once the
+  // front has read it all: wait for the connections' bytes to be taken from the kernel.
+  await sleep(1500);
+  const grown = rss() - before;
+  assert.ok(grown < 40 * 1024 * 1024, `the front grew by ${grown} bytes holding ${count} bodies`);
+  assert.deepEqual(bodyFiles(), [], 'each body is within the memory limit');
+  for (const { socket } of opened) socket.end('0\r\n\r\n');
+  const answers = await Promise.all(opened.map(({ answer }) => answer));
+  for (const [i, text] of answers.entries()) {
+    assert.ok(text.endsWith(digestOf(bodies[i] as Buffer)), text);
   }
 });
