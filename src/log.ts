@@ -3,7 +3,7 @@
 // with plain concatenation and written without waiting. No write that fails, to a file or to
 // stdout or stderr, may take the front down: its lines are dropped instead.
 
-import { createWriteStream, openSync, type WriteStream } from 'node:fs';
+import { closeSync, constants, createWriteStream, fstatSync, openSync, type WriteStream } from 'node:fs';
 import { ConfigError } from './errors.js';
 import { compileAccessFormat, jsonErrorLine, type AccessFormatter, type AccessRecord } from './log-format.js';
 
@@ -86,9 +86,13 @@ function openStream(target: string, fallback: 'stdout' | 'stderr', what: string)
   if (target === '-' || target === '') return stdio(fallback);
   let fd: number;
   try {
-    fd = openSync(target, 'a');
+    fd = openLogFile(target);
   } catch (error) {
-    throw new ConfigError(`Cannot open ${what} ${target}: ${(error as Error).message}`);
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENXIO'
+        ? 'it is a FIFO that no process is reading'
+        : (error as Error).message;
+    throw new ConfigError(`Cannot open ${what} ${target}: ${reason}`);
   }
   const stream = createWriteStream(target, { fd });
   stream.on('error', (error) => {
@@ -97,6 +101,29 @@ function openStream(target: string, fallback: 'stdout' | 'stderr', what: string)
     );
   });
   return stream;
+}
+
+/**
+ * Opens a log file for appending without ever waiting. A plain open of a FIFO waits for a
+ * reader, and the front's whole event loop with it (at start, or on SIGUSR1 after the reader
+ * left); opened with O_NONBLOCK, a FIFO without a reader fails at once with ENXIO instead. A
+ * regular file keeps that descriptor (the flag changes nothing for it). Anything else (a FIFO
+ * with its reader, a terminal, /dev/stdout) is opened again in the usual blocking mode, which
+ * returns at once now that a reader is there, so that a full pipe slows the writes down
+ * instead of failing them.
+ */
+function openLogFile(target: string): number {
+  const probe = openSync(
+    target,
+    constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK,
+    0o666,
+  );
+  if (fstatSync(probe).isFile()) return probe;
+  try {
+    return openSync(target, 'a');
+  } finally {
+    closeSync(probe);
+  }
 }
 
 /** SIGUSR1: the file opened again by name; the old stream if that fails (said on stderr). */

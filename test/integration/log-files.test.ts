@@ -5,8 +5,9 @@
 // one. The full disk is a small tmpfs, where this test may mount one. With `-`, stdout and
 // stderr that fail (a closed pipe, a full disk) do not stop the server either.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -168,4 +169,58 @@ test('stderr on a full disk (ENOSPC): error log lines dropped, requests served',
   }
   assert.equal((await get(port, '/ok')).status, 200);
   assert.equal(await server.stop(), 0);
+});
+
+test('a FIFO as the access log: refused at start without a reader; with one, a SIGUSR1 after it left keeps serving', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cask-log-fifo-'));
+  const fifo = join(dir, 'access.fifo');
+  if (spawnSync('mkfifo', [fifo]).status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    t.skip('mkfifo is not available here');
+    return;
+  }
+  // A plain open of a FIFO waits for a reader: the front used to hang there, at start and on
+  // SIGUSR1, with every connection.
+  const alone = runCask([
+    'serve',
+    'hello:application',
+    '--chdir',
+    APPS,
+    '-b',
+    '127.0.0.1:0',
+    '--access-log',
+    fifo,
+  ]);
+  t.after(() => alone.stop('SIGKILL'));
+  const ended = await Promise.race([alone.exited, sleep(10_000).then(() => 'still starting')]);
+  assert.equal(ended, 2);
+  assert.match(
+    alone.stderr(),
+    /Cannot open --access-log \S+access\.fifo: it is a FIFO that no process is reading/,
+  );
+
+  // The reader is a process of its own: a reader in this process would leave a thread of its
+  // pool blocked in a read of the FIFO, which the server keeps open.
+  const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let read = '';
+  reader.stdout.setEncoding('utf8').on('data', (text: string) => (read += text));
+  const server = await startCask(['hello:application', '--chdir', APPS, '--access-log', fifo]);
+  t.after(async () => {
+    reader.kill();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  assert.equal((await get(server.port, '/through-the-fifo')).status, 200);
+  await until(() => read.includes('GET /through-the-fifo'), 'the line read from the FIFO');
+  reader.kill();
+  await once(reader, 'exit');
+  server.proc.kill('SIGUSR1');
+  await server.waitFor(
+    /Cannot open --access-log \S+access\.fifo: it is a FIFO that no process is reading; still writing where it was/,
+  );
+  assert.equal(
+    (await get(server.port, '/after')).status,
+    200,
+    'the front did not wait for a reader',
+  );
 });
