@@ -25,6 +25,14 @@ INITIAL_WINDOW = 1024 * 1024
 # Credit is handed back in steps of at least a quarter window: one frame, and one wake-up
 # of the other side, per 256 KiB rather than per chunk (both directions, both codecs).
 GRANT_STEP = INITIAL_WINDOW // 4
+# What one WebSocket message (WS_MESSAGE, WS_SEND) costs its window on top of its payload.
+# Each message is a link frame with a 12-byte header and an object or two on each side (the
+# front's queue entry and write, the worker's bytes and inbox entry), whatever its size: if
+# only payload counted, a window of 1 MiB would let a million 1-byte messages (or any number
+# of empty ones) pile up. With this charge a window holds at most about 16k tiny messages.
+# The side that takes a message credits what was charged, payload and this, so the constant
+# is the same in src/ipc/protocol.ts.
+WS_MESSAGE_COST = 64
 FLAG_END = 0x01
 # WS_MESSAGE and WS_SEND: the message is binary (else UTF-8 text).
 FLAG_BINARY = 0x02

@@ -117,6 +117,20 @@ class WebSocketTests(unittest.TestCase):
             self.message(rid, piece, binary=True)
         self.worker.stdout.wait_for("slow reader got %d" % (3 * 1024 * 1024))
 
+    def test_empty_messages_are_credited_their_cost(self):
+        # Each message is charged WS_MESSAGE_COST on top of its payload by the front, so an
+        # empty one is credited that much once the app takes it: a quarter window of them
+        # comes back as one CREDIT of exactly GRANT_STEP.
+        rid = self.open("/slow-reader", query="0.1")
+        self.assertEqual(self.frame(rid).kind, p.WS_ACCEPT)
+        for _ in range(p.GRANT_STEP // p.WS_MESSAGE_COST):
+            self.message(rid, b"", binary=True)
+        credit = self.frame(rid)
+        self.assertEqual(credit.kind, p.CREDIT)
+        self.assertEqual(p.decode_window(credit.payload), p.GRANT_STEP)
+        self.client.send(rid, p.WS_CLOSED, 0, p.encode_ws_close(1000, ""))
+        self.worker.stdout.wait_for("slow reader got 0")
+
     def test_a_client_gone_before_the_app_answered_ends_the_exchange(self):
         rid = self.open("/echo")
         self.client.cancel(rid)

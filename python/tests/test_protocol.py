@@ -112,6 +112,7 @@ class FrameTests(unittest.TestCase):
         self.assertEqual(p.HEADER_SIZE, 12)
         self.assertEqual(p.MAX_PAYLOAD, 16 * 1024 * 1024)
         self.assertEqual(p.INITIAL_WINDOW, 1024 * 1024)
+        self.assertEqual(p.WS_MESSAGE_COST, 64)  # the same as src/ipc/protocol.ts
 
     def test_encode_frame_refuses_a_payload_over_the_maximum(self):
         with self.assertRaises(ProtocolError):

@@ -14,6 +14,9 @@
 // A message goes to the worker while the window is above zero and may take it below: a
 // message never waits for more credit than a window holds, and the worker holds at most a
 // window and one message more. The same for the app's messages, on the worker's side.
+// Both windows count each message as its payload plus WS_MESSAGE_COST, and credit comes back
+// the same way: tiny or empty messages use up a window too, so neither side can be made to
+// hold an unbounded number of them.
 
 import type { Exchange, WebSocketChannel, WebSocketPeer } from '../exchange.js';
 import type { WorkerLink } from '../ipc/link.js';
@@ -22,6 +25,7 @@ import {
   FLAG_END,
   INITIAL_WINDOW,
   Kind,
+  WS_MESSAGE_COST,
   encodeWsClose,
   type WsAccept,
   type WsClose,
@@ -30,7 +34,8 @@ import {
 export interface BridgeHost {
   /** Undefined once the exchange is over (its client gone before the app accepted). */
   readonly exchange: Exchange | undefined;
-  /** Credit the app for `bytes` of its messages that the transport has taken. */
+  /** Credit the app for `bytes` of its messages (payload and per-message cost) that the
+   *  transport has taken. */
   grant(bytes: number): void;
 }
 
@@ -40,7 +45,8 @@ export class WebSocketBridge implements WebSocketPeer {
   /** Bytes of the app's messages sent to the client, for the access log. */
   bytesSent = 0;
   private channel: WebSocketChannel | undefined;
-  /** Bytes of client messages the worker may take now (the request window). */
+  /** Bytes of client messages the worker may take now (the request window), each message
+   *  counted as its payload plus WS_MESSAGE_COST. */
   private window = INITIAL_WINDOW;
   private queue: Array<[Buffer, boolean]> = [];
   private paused = false;
@@ -70,13 +76,14 @@ export class WebSocketBridge implements WebSocketPeer {
 
   send(data: Buffer, binary: boolean): void {
     const channel = this.channel;
-    const bytes = data.length;
+    // The worker charged the message its payload and WS_MESSAGE_COST: both come back.
+    const charged = data.length + WS_MESSAGE_COST;
     if (channel === undefined) {
-      this.host.grant(bytes);
+      this.host.grant(charged);
       return;
     }
-    this.bytesSent += bytes;
-    channel.send(data, binary, () => this.host.grant(bytes));
+    this.bytesSent += data.length;
+    channel.send(data, binary, () => this.host.grant(charged));
   }
 
   /** WS_CLOSE: the app closes (a code), or its exchange ended (END; an empty payload, 1005,
@@ -131,7 +138,8 @@ export class WebSocketBridge implements WebSocketPeer {
   }
 
   private forward(data: Buffer, binary: boolean): void {
-    this.window -= data.length;
+    // The worker credits the same amount back once the app's receive() has taken it.
+    this.window -= data.length + WS_MESSAGE_COST;
     this.link.send(this.id, Kind.WS_MESSAGE, binary ? FLAG_BINARY : 0, data);
     if (this.window <= 0 && !this.paused) {
       // The app has not taken what it has: stop reading from the client until it does.

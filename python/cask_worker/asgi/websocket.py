@@ -11,11 +11,12 @@ whole messages.
     front ──WS_CLOSED code, reason──▶ websocket.disconnect; send() raises from then on
     app ──websocket.close──▶ WS_CLOSE: the front starts the closing handshake
 
-Messages from the client count against the request window, as a request body does: the
-worker sends CREDIT as the app takes them, so a client that writes faster than the app reads
+Messages from the client count against the request window, as a request body does, each as
+its payload plus WS_MESSAGE_COST (so that tiny messages fill the window too): the worker
+sends CREDIT for both as the app takes them, so a client that writes faster than the app reads
 fills the front's window, and the front stops reading from it. Messages to the client count
-against the response window, which the front widens as its socket takes them: an app writing
-to a slow client waits in send().
+the same way against the response window, which the front widens as its socket takes them: an
+app writing to a slow client waits in send().
 
 The final frame is WS_CLOSE with END once the app's task has ended (with a code if the app
 never closed: 1000), an ERROR if it raised, or a HEAD/DATA with END for a refusal. The request
@@ -119,7 +120,8 @@ class WebSocketCycle:
         while True:
             if self.inbox:
                 data, binary = self.inbox.popleft()
-                self._credit(len(data))
+                # The front charged the message its payload and WS_MESSAGE_COST.
+                self._credit(len(data) + p.WS_MESSAGE_COST)
                 if binary:
                     return {"type": "websocket.receive", "bytes": data}
                 return {"type": "websocket.receive", "text": data.decode("utf-8")}
@@ -218,7 +220,8 @@ class WebSocketCycle:
                 self.swait = None
             if self.disconnect is not None:
                 raise ClientDisconnected("The WebSocket closed while a message waited")
-        self.sent += len(data)
+        # The front grants back the payload and WS_MESSAGE_COST once its socket took it.
+        self.sent += len(data) + p.WS_MESSAGE_COST
         self.runner.write(b"".join((p.frame_header(self.id, p.WS_SEND, flags, len(data)), data)))
 
     # -- the task -----------------------------------------------------------------------
