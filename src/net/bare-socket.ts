@@ -249,8 +249,15 @@ export class BareSocket extends EventEmitter implements ClientSocket, Convertibl
   /** What cork() held, and the callbacks of those writes. */
   private corkedChunks: Uint8Array[] = [];
   private corkedCallbacks: WriteCallback[] = [];
-  /** Writes libuv has not finished, whose callbacks are owed if the socket is destroyed. */
+  /**
+   * Writes libuv has not finished, whose callbacks are owed if the socket is destroyed: those
+   * from `inFlightHead` on, oldest first. libuv completes a stream's writes in the order they
+   * were made, so the one completed is the oldest, and taking it is moving the head; the array
+   * is cut down once the head has passed half of it. (Searching the list for each completed
+   * write made a peer that let thousands queue cost the front quadratic time.)
+   */
   private inFlight: WriteRequest[] = [];
+  private inFlightHead = 0;
   private peer: { address?: string; port?: number } | undefined;
   /** The net.Socket this connection was handed to (toNetSocket()). */
   private handedTo: Socket | undefined;
@@ -385,10 +392,7 @@ export class BareSocket extends EventEmitter implements ClientSocket, Convertibl
     if (req.done) return;
     req.done = true;
     req.buffer = null;
-    if (!now) {
-      const at = this.inFlight.indexOf(req);
-      if (at >= 0) this.inFlight.splice(at, 1);
-    }
+    if (!now) this.forget(req);
     this.writableLength -= req.size;
     const error =
       status < 0 ? (this.destroyed ? destroyedError() : errnoError(status, 'write')) : null;
@@ -407,6 +411,27 @@ export class BareSocket extends EventEmitter implements ClientSocket, Convertibl
         schedule();
       } else this.drainIfEmpty();
     }
+  }
+
+  /** Takes a completed write out of the writes in flight: the oldest, but any is found. */
+  private forget(req: WriteRequest): void {
+    const list = this.inFlight;
+    let head = this.inFlightHead;
+    if (list[head] !== req) {
+      // Out of order, which libuv does not do: the slow way, still correct.
+      const at = list.indexOf(req, head);
+      if (at >= 0) list.splice(at, 1);
+      return;
+    }
+    head++;
+    if (head === list.length) {
+      list.length = 0;
+      head = 0;
+    } else if (head >= 64 && head * 2 >= list.length) {
+      list.splice(0, head);
+      head = 0;
+    }
+    this.inFlightHead = head;
   }
 
   /** 'drain', if a write asked to wait and everything has been written since. */
@@ -528,7 +553,10 @@ export class BareSocket extends EventEmitter implements ClientSocket, Convertibl
     // libuv cancels the writes still queued as it closes the handle; their callbacks run
     // first, and anything still owed is settled here.
     const closed = (): void => {
-      for (const req of this.inFlight.splice(0)) this.completed(req, -1, false);
+      const owed = this.inFlight.slice(this.inFlightHead);
+      this.inFlight = [];
+      this.inFlightHead = 0;
+      for (const req of owed) this.completed(req, -1, false);
       handle[OWNER] = undefined;
       this.emit('close', error !== undefined);
     };

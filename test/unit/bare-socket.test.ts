@@ -195,6 +195,89 @@ describe('BareSocket', { skip }, () => {
     client.destroy();
   });
 
+  test('fifty thousand small writes queued to a client that does not read: taken in order, every callback once and in order, in good time', async (t) => {
+    const { client, bare } = await pair();
+    client.pause();
+    // The kernel's buffers are filled first, so that each small write after it waits in libuv.
+    const fill = Buffer.alloc(8 * 1024 * 1024, 1);
+    const order: number[] = [];
+    bare.write(fill, () => order.push(-1));
+    const count = 50_000;
+    const pieces = Buffer.alloc(count * 16);
+    const started = Date.now();
+    const write = (i: number): void => {
+      const piece = pieces.subarray(i * 16, i * 16 + 16);
+      piece.writeUInt32BE(i);
+      bare.write(piece, () => order.push(i));
+    };
+    for (let i = 0; i < count; i++) {
+      if (i % 1000 === 500) {
+        // Corked pairs among them go out as one write, their callbacks in order with the rest.
+        bare.cork();
+        write(i);
+        write(++i);
+        bare.uncork();
+      } else write(i);
+    }
+    assert.ok(bare._handle.writeQueueSize > 0);
+    const total = fill.length + count * 16;
+    const got = take(client, total);
+    const drained = once(bare, 'drain');
+    client.resume();
+    const bytes = await got;
+    await drained;
+    const took = Date.now() - started;
+    assert.equal(bare.writableLength, 0);
+    assert.equal(order.length, count + 1);
+    assert.equal(
+      order.every((n, at) => n === at - 1),
+      true,
+      'callbacks in the order of their writes',
+    );
+    for (let i = 0; i < count; i += 9973) assert.equal(bytes.readUInt32BE(fill.length + i * 16), i);
+    t.diagnostic(`${count} queued writes taken in ${took} ms`);
+    assert.ok(took < 10_000, `${count} queued writes took ${took} ms`);
+    bare.destroy();
+    client.destroy();
+  });
+
+  test('destroyed with thousands of writes queued, some already taken: each callback once, in order, the taken ones without error', async (t) => {
+    const { client, bare } = await pair();
+    client.pause();
+    const results: Array<{ at: number; failed: boolean }> = [];
+    // 32 MiB in pieces of 1 KiB: more than the kernel's buffers on both sides can hold.
+    const count = 32 * 1024;
+    for (let i = 0; i < count; i++)
+      bare.write(Buffer.alloc(1024), (error) =>
+        results.push({ at: i, failed: error instanceof Error }),
+      );
+    // The client takes the first 2 MiB, then the socket goes with the rest still queued.
+    const got = take(client, 2 * 1024 * 1024);
+    client.resume();
+    await got;
+    client.pause();
+    await new Promise((r) => setTimeout(r, 20));
+    const closed = once(bare, 'close');
+    bare.destroy();
+    await closed;
+    await new Promise((r) => setImmediate(r));
+    assert.equal(results.length, count);
+    assert.equal(
+      results.every((r, at) => r.at === at),
+      true,
+      'callbacks in the order of their writes',
+    );
+    const firstFailed = results.findIndex((r) => r.failed);
+    t.diagnostic(`the first of ${count} writes to fail: ${firstFailed}`);
+    assert.ok(firstFailed >= 2048, `the write at ${firstFailed} failed, though it had been taken`);
+    assert.equal(
+      results.slice(firstFailed).every((r) => r.failed),
+      true,
+      'every write after the first that failed failed too',
+    );
+    client.destroy();
+  });
+
   test('half-open both ways: the client may send after our end, and ending too closes the socket', async () => {
     const { client, bare } = await pair();
     const received = readAll(client);
