@@ -27,13 +27,24 @@
 //   records and a refused second request are answered in whatever state they come. A
 //   connection the web server does not keep (or has ended), with nothing received after its
 //   request, does not wait for the peer's FIN: it is closed once the response has left.
+//
+// Back-pressure, in any state: while more than OUTPUT_HIGH_WATER bytes wait for the peer to
+// take them, nothing more it sent is decoded and its socket is not read, until 'drain'. Each
+// management record costs the peer a few bytes and the front an answer; a peer that sends
+// them and never reads its answers would otherwise make the front queue them without bound.
+// Stopped so, it fills its own socket buffers instead, and the state's deadline runs on.
 
 import { CaskError, ProtocolError } from '../errors.js';
 import type { Exchange, ListenerInfo, RequestHandler, ResponseSink } from '../exchange.js';
 import { BodySpool, type RequestBody } from '../http/body.js';
 import { readIntoSharedBuffer, type SharedReadOwner } from '../http/shared-reads.js';
 import { cannedResponse } from '../http/canned.js';
-import { LINGER_MS, type ConnectionOptions, type FrontConnection } from '../http/connection.js';
+import {
+  LINGER_MS,
+  OUTPUT_HIGH_WATER,
+  type ConnectionOptions,
+  type FrontConnection,
+} from '../http/connection.js';
 import type { SpoolPolicy } from '../http/response-spool.js';
 import type { AllowList } from '../net/allow-ips.js';
 import type { ClientSocket } from '../net/client-socket.js';
@@ -158,6 +169,8 @@ export class WebServerConnection implements FrontConnection, SharedReadOwner {
   private sink: Sink | undefined;
   private closing = false;
   private eof = false;
+  /** Reading is stopped until the peer has taken what the front wrote (see the header). */
+  private awaitingDrain = false;
   // Output progress seen by the last tick (send-timeout).
   private sentSince = 0;
   private lastPending = 0;
@@ -328,6 +341,10 @@ export class WebServerConnection implements FrontConnection, SharedReadOwner {
   private pump(): void {
     for (;;) {
       if (this.state === 'closing' || this.state === 'closed') return;
+      if (this.socket.writableLength > OUTPUT_HIGH_WATER) {
+        this.awaitDrain();
+        return;
+      }
       let event;
       try {
         event = this.decoder.next();
@@ -354,6 +371,23 @@ export class WebServerConnection implements FrontConnection, SharedReadOwner {
           return;
       }
     }
+  }
+
+  /**
+   * The peer has not taken what was written to it: stop reading it, and decode what is held
+   * only once it has. What the decoder holds is at most the reads that came before the pause.
+   */
+  private awaitDrain(): void {
+    if (this.awaitingDrain) return;
+    this.awaitingDrain = true;
+    this.socket.pause();
+    this.socket.once('drain', () => {
+      this.awaitingDrain = false;
+      // A connection that is closing reads on by itself (close()), or not at all.
+      if (this.state === 'closing' || this.state === 'closed') return;
+      this.socket.resume();
+      this.pump();
+    });
   }
 
   private onHead(params: string[], keepConn: boolean): boolean {

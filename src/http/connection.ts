@@ -57,9 +57,10 @@ const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
 const PIPELINE_HIGH_WATER = 64 * 1024;
 /**
  * Output a client has not taken yet, past which the next pipelined request waits: a client
- * that pipelines without reading must not make us buffer its answers without bound.
+ * that pipelines without reading must not make us buffer its answers without bound. A web
+ * server's connection (src/cgi/connection.ts) stops reading past the same mark.
  */
-const OUTPUT_HIGH_WATER = 64 * 1024;
+export const OUTPUT_HIGH_WATER = 64 * 1024;
 /** After our last answer, read and discard for this long so the answer is not lost to a reset. */
 export const LINGER_MS = 2000;
 
