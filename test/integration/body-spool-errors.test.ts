@@ -4,7 +4,6 @@
 // TMPDIR that does not exist; and over HTTP/1.1 with one that fills up in the middle of a
 // body (a 128 KiB tmpfs, where this test may mount one).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import http2 from 'node:http2';
@@ -13,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { encodeUwsgiRequest } from '../../src/cgi/uwsgi.js';
+import { smallTmpfs } from '../helpers/tmpfs.js';
 import { APPS, startCask, type RunningCask } from '../helpers/cask.js';
 
 async function start(t: TestContext, dir: string): Promise<RunningCask> {
@@ -109,21 +109,11 @@ test('TMPDIR missing: warned at start; HTTP/1.1, uwsgi and HTTP/2 bodies past th
 });
 
 test('a TMPDIR that fills up in the middle of a body: 500, and the part written is removed', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'cask-spool-full-'));
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=128k', 'tmpfs', dir]);
-  const started: { server?: RunningCask } = {};
-  // One hook, in this order: the server out of the directory, the directory unmounted, removed.
-  t.after(async () => {
-    await started.server?.stop();
-    if (mounted.status === 0) spawnSync('umount', [dir]);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  if (mounted.status !== 0) {
-    t.skip('cannot mount a small tmpfs here (needs root): the disk-full case is not run');
-    return;
-  }
+  const tmpfs = smallTmpfs(t, '128k', 'the disk-full case');
+  if (tmpfs === undefined) return;
+  const dir = tmpfs.dir;
   const server = await start(t, dir);
-  started.server = server;
+  tmpfs.using(server);
   assert.doesNotMatch(server.stderr(), /cannot be written/);
 
   const full = await exchange(server.port, ...post(1024 * 1024));

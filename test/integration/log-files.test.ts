@@ -11,7 +11,8 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { APPS, runCask, startCask, type RunningCask } from '../helpers/cask.js';
+import { smallTmpfs } from '../helpers/tmpfs.js';
+import { APPS, runCask, startCask } from '../helpers/cask.js';
 import { get } from '../helpers/http.js';
 import { freePort } from '../helpers/ports.js';
 
@@ -75,22 +76,11 @@ test('a SIGUSR1 that cannot open the access log again keeps writing the old file
 });
 
 test('a full disk under the access log: said once, requests still served, SIGUSR1 opens it again', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'cask-logs-full-'));
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=8k', 'tmpfs', dir]);
-  const started: { server?: RunningCask } = {};
-  // One hook, in this order: the server out of the directory, the directory unmounted, removed.
-  t.after(async () => {
-    await started.server?.stop();
-    if (mounted.status === 0) spawnSync('umount', [dir]);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  if (mounted.status !== 0) {
-    t.skip('cannot mount a small tmpfs here (needs root): the full-disk case is not run');
-    return;
-  }
-  const file = join(dir, 'access.log');
+  const tmpfs = smallTmpfs(t, '8k', 'the full-disk case');
+  if (tmpfs === undefined) return;
+  const file = join(tmpfs.dir, 'access.log');
   const server = await startCask(['hello:application', '--chdir', APPS, '--access-log', file]);
-  started.server = server;
+  tmpfs.using(server);
   const long = `/${'x'.repeat(200)}`;
   for (let i = 0; i < 60; i++) assert.equal((await get(server.port, long)).status, 200);
   await server.waitFor(/Cannot write --access-log \S+access\.log: ENOSPC.*dropped until SIGUSR1/);
