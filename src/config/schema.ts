@@ -622,6 +622,13 @@ export const SETTINGS = table({
     doc: 'Request bodies larger than this are spooled to a temporary file (in `TMPDIR`, else /tmp) before a worker is taken; smaller ones stay in memory. A body whose announced length (`Content-Length`, or a web server\'s `CONTENT_LENGTH`) is past it goes to the file from its first byte; one without (chunked) moves there when it passes it.',
     default: '1m',
   }),
+  bodyMemoryTotal: bytes({
+    flag: '--body-memory-total',
+    env: 'CASK_BODY_MEMORY_TOTAL',
+    section: 'Request limits',
+    doc: 'How much all request bodies being received together may keep in memory. Past it, a body that would add to it goes to its temporary file instead, however small: clients that send many bodies slowly cannot make the front hold `max-connections` times `body-memory-limit`. 0 means no limit but `body-memory-limit` per body.',
+    default: '256m',
+  }),
   responseSpoolLimit: bytes({
     flag: '--response-spool-limit',
     env: 'CASK_RESPONSE_SPOOL_LIMIT',

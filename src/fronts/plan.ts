@@ -6,7 +6,7 @@
 // whatever describes one request or one worker is kept as it is:
 //
 //   divided: workers, workers-min, workers-max, max-connections, response-spool-total,
-//   response-spool-memory
+//   response-spool-memory, body-memory-total
 //   kept:    threads, timeouts, limits per request, max-queue (per front's queue), everything else
 //
 // A division hands the remainder to the first fronts, so the shares add up to the setting.
@@ -42,6 +42,7 @@ export type FrontShare = Pick<
   | 'maxConnections'
   | 'responseSpoolTotal'
   | 'responseSpoolMemory'
+  | 'bodyMemoryTotal'
 >;
 
 export function frontShare(config: Config, index: number, count: number): FrontShare {
@@ -56,6 +57,7 @@ export function frontShare(config: Config, index: number, count: number): FrontS
     responseSpoolTotal:
       config.responseSpoolTotal === 0 ? 0 : Math.ceil(config.responseSpoolTotal / count),
     responseSpoolMemory: Math.ceil(config.responseSpoolMemory / count),
+    bodyMemoryTotal: config.bodyMemoryTotal === 0 ? 0 : Math.ceil(config.bodyMemoryTotal / count),
   };
 }
 

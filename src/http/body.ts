@@ -22,11 +22,31 @@ let spoolCounter = 0;
  */
 const BLOCK_SIZE = 16 * 1024;
 
+/**
+ * What all bodies being received may keep in memory together (--body-memory-total), and what
+ * they keep now. One front per process, so this is the process's: the Front sets it at start.
+ * A body counts until it leaves its spool, complete (on to a worker, whose queue is bounded),
+ * discarded, or moved to its file. 0: no limit but each body's own.
+ */
+let memoryTotal = 0;
+let memoryHeld = 0;
+
+export function setBodyMemoryTotal(bytes: number): void {
+  memoryTotal = bytes;
+}
+
+/** Bytes all spools hold in memory now (for tests of the budget). */
+export function bodyMemoryHeld(): number {
+  return memoryHeld;
+}
+
 export class BodySpool {
   private chunks: Buffer[] = [];
   /** The block small pieces are being copied into, and how much of it is used. */
   private block: Buffer | undefined;
   private blockUsed = 0;
+  /** Bytes of this body counted in memoryHeld. */
+  private held = 0;
   private length = 0;
   private fd: number | undefined;
   private path: string | undefined;
@@ -55,8 +75,14 @@ export class BodySpool {
   /** Keep a copy of `chunk` (parser output may be a view into a buffer that gets reused). */
   write(chunk: Buffer): void {
     this.length += chunk.length;
-    if (this.fd === undefined && this.length <= this.memoryLimit) {
+    if (
+      this.fd === undefined &&
+      this.length <= this.memoryLimit &&
+      (memoryTotal === 0 || memoryHeld + chunk.length <= memoryTotal)
+    ) {
       this.keep(chunk);
+      this.held += chunk.length;
+      memoryHeld += chunk.length;
       return;
     }
     try {
@@ -106,6 +132,7 @@ export class BodySpool {
       return { kind: 'file', path: this.path as string, length: this.length };
     }
     this.closeBlock();
+    this.release();
     const body: RequestBody = { kind: 'memory', chunks: this.chunks, length: this.length };
     this.chunks = [];
     return body;
@@ -122,6 +149,13 @@ export class BodySpool {
     this.chunks = [];
     this.block = undefined;
     this.blockUsed = 0;
+    this.release();
+  }
+
+  /** This body's bytes no longer count against the front's total. */
+  private release(): void {
+    memoryHeld -= this.held;
+    this.held = 0;
   }
 
   private spill(): void {
@@ -131,6 +165,7 @@ export class BodySpool {
     this.closeBlock();
     for (const chunk of this.chunks) writeSync(this.fd, chunk);
     this.chunks = [];
+    this.release();
   }
 }
 

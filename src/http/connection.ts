@@ -76,6 +76,9 @@ export interface ConnectionOptions {
   /** How long a client may take none of the response it is sent before it is dropped. */
   sendTimeoutMs: number;
   bodyMemoryLimit: number;
+  /** Bytes all request bodies being received may hold in memory together (body.ts); 0: no
+   *  limit but bodyMemoryLimit. */
+  bodyMemoryTotal: number;
   /** Bytes of a response that may wait in a temporary file for a slow client, with its app
    *  credited (response-spool.ts); 0 turns the spool off. */
   responseSpoolLimit: number;

@@ -31,6 +31,7 @@ import { MAX_PAYLOAD } from '../ipc/protocol.js';
 import type { AllowList } from '../net/allow-ips.js';
 import { readTlsInfo } from '../net/tls.js';
 import { cannedResponse } from './canned.js';
+import { setBodyMemoryTotal } from './body.js';
 import { SpoolLedger } from './response-spool.js';
 import { ParserPool } from './parser.js';
 import {
@@ -85,6 +86,7 @@ export type FrontSettings = Readonly<
     | 'bodyMinRate'
     | 'sendTimeout'
     | 'bodyMemoryLimit'
+    | 'bodyMemoryTotal'
     | 'responseSpoolLimit'
     | 'responseSpoolTotal'
     | 'responseSpoolMemory'
@@ -115,6 +117,7 @@ export function frontOptionsOf(settings: FrontSettings, allow: AllowList): Front
     bodyMinRate: settings.bodyMinRate,
     sendTimeoutMs: ms(settings.sendTimeout),
     bodyMemoryLimit: settings.bodyMemoryLimit,
+    bodyMemoryTotal: settings.bodyMemoryTotal,
     responseSpoolLimit: settings.responseSpoolLimit,
     responseSpoolTotal: settings.responseSpoolTotal,
     responseSpoolMemory: settings.responseSpoolMemory,
@@ -205,6 +208,7 @@ export class Front {
     handler: RequestHandler,
     private readonly logger: FrontLogger,
   ) {
+    setBodyMemoryTotal(options.bodyMemoryTotal);
     this.spoolLedger = new SpoolLedger(
       options.responseSpoolTotal,
       () => this.spoolFull(),

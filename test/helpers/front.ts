@@ -17,6 +17,7 @@ export function testFrontOptions(overrides: Partial<FrontOptions> = {}): FrontOp
     bodyMinRate: 0,
     sendTimeoutMs: 0,
     bodyMemoryLimit: 1 << 20,
+    bodyMemoryTotal: 0,
     responseSpoolLimit: 0,
     responseSpoolTotal: 1 << 30,
     responseSpoolMemory: 64 << 20,

@@ -223,3 +223,47 @@ test('bodies in 1-byte chunks are held at about their own size, and arrive whole
     assert.ok(text.endsWith(digestOf(bodies[i] as Buffer)), text);
   }
 });
+
+test('--body-memory-total: past it, bodies being received go to files, and every one arrives whole', async (t) => {
+  const own = mkdtempSync(join(tmpdir(), 'cask-body-total-'));
+  const capped = await startCask(
+    [
+      'large_bodies:application',
+      '--chdir',
+      APPS,
+      '--body-memory-limit',
+      '1m',
+      '--body-memory-total',
+      '256k',
+    ],
+    { env: { TMPDIR: own } },
+  );
+  t.after(async () => {
+    await capped.stop();
+    rmSync(own, { recursive: true, force: true });
+  });
+  const files = (): number => readdirSync(own).filter((n) => n.startsWith('cask-body-')).length;
+  // Eight chunked bodies (no length announced, each within body-memory-limit) are sent 64 KiB
+  // each and held open: 512 KiB in all, twice the total, so about half must be in files.
+  const count = 8;
+  const opened = await Promise.all(Array.from({ length: count }, () => open(capped.port)));
+  const bodies = opened.map((_, i) => body(128 * 1024, 40 + i));
+  for (const [i, { socket }] of opened.entries()) {
+    socket.write(
+      'POST /digest HTTP/1.1\r\nHost: h\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n',
+    );
+    socket.write(chunked((bodies[i] as Buffer).subarray(0, 64 * 1024)));
+  }
+  for (let waited = 0; files() < count / 2 - 1 && waited < 5000; waited += 20) await sleep(20);
+  assert.ok(files() >= count / 2 - 1, `${files()} of ${count} bodies in files`);
+  assert.ok(files() < count, 'the bodies that fit stay in memory');
+  for (const [i, { socket }] of opened.entries()) {
+    socket.end(
+      Buffer.concat([chunked((bodies[i] as Buffer).subarray(64 * 1024)), Buffer.from('0\r\n\r\n')]),
+    );
+  }
+  const answers = await Promise.all(opened.map(({ answer }) => answer));
+  for (const [i, text] of answers.entries()) {
+    assert.ok(text.endsWith(digestOf(bodies[i] as Buffer)), text);
+  }
+});

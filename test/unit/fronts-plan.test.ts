@@ -29,7 +29,7 @@ test('`share()` gives the remainder to the first fronts, and the shares add up',
   }
 });
 
-test('`frontShare()` divides workers, autoscaling bounds, connections and spool; 0 stays 0', () => {
+test('`frontShare()` divides workers, autoscaling bounds, connections, spool and body memory; 0 stays 0', () => {
   const c = config(['-w', '5', '--workers-max', '9', '--max-connections', '1000', '--fronts', '2']);
   assert.deepEqual(frontShare(c, 0, 2), {
     workers: 3,
@@ -38,8 +38,13 @@ test('`frontShare()` divides workers, autoscaling bounds, connections and spool;
     maxConnections: 500,
     responseSpoolTotal: Math.ceil(c.responseSpoolTotal / 2),
     responseSpoolMemory: Math.ceil(c.responseSpoolMemory / 2),
+    bodyMemoryTotal: Math.ceil(c.bodyMemoryTotal / 2),
   });
   assert.equal(frontShare(c, 1, 2).workers, 2);
+  assert.equal(
+    frontShare(config(['--body-memory-total', '0', '--fronts', '2']), 0, 2).bodyMemoryTotal,
+    0,
+  );
   assert.equal(frontShare(c, 1, 2).workersMax, 4);
 });
 

@@ -676,6 +676,7 @@ test('`sweepInterval()` is a quarter of the shortest timeout, from 25 ms to 500 
     limits: { maxRequestLine: 1, maxHeaderCount: 1, maxHeaderFieldSize: 1, maxBodySize: 1 },
     bodyMinRate: 0,
     bodyMemoryLimit: 0,
+    bodyMemoryTotal: 0,
     responseSpoolLimit: 0,
     responseSpoolTotal: 1 << 30,
     responseSpoolMemory: 64 << 20,

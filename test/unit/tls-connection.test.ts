@@ -155,6 +155,7 @@ test('send-timeout judges a TLS client by the TCP queue under the TLS layer', (t
         bodyMinRate: 0,
         sendTimeoutMs: 1000,
         bodyMemoryLimit: 1 << 20,
+        bodyMemoryTotal: 0,
         responseSpoolLimit: 0,
         responseSpoolTotal: 0,
         responseSpoolMemory: 0,
