@@ -3,7 +3,7 @@
 // on the exchange's response sink, with flow-control credit handed back as the sink takes the
 // bytes. Which protocol the request came in on is not known here.
 
-import { closeSync, constants, fstatSync, openSync } from 'node:fs';
+import { closeSync, fstatSync } from 'node:fs';
 import { CaskError, type WorkerError } from './errors.js';
 import { removeBodyFile } from './http/body.js';
 import { RequestMetrics, type RequestTimes } from './admin/instruments.js';
@@ -24,6 +24,7 @@ import {
 import type { AccessLog, Logger } from './log.js';
 import type { Pool, PoolJob } from './pool/pool.js';
 import type { SendfileOffload } from './static/offload.js';
+import { openWithoutWaiting } from './static/open-file.js';
 import type { Held, WorkerProcess } from './pool/worker.js';
 import { buildEnviron } from './wsgi/environ.js';
 import { addRequestIds, RequestIds } from './request-id.js';
@@ -286,9 +287,8 @@ class GatewayJob implements PoolJob, RequestTimes {
     if (exchange === undefined) return;
     let fd: number;
     try {
-      // Without blocking, and a regular file only: opening a FIFO the app named (ASGI's
-      // pathsend takes any path) would wait for a writer and stop every connection with it.
-      fd = openSync(file.path, constants.O_RDONLY | constants.O_NONBLOCK);
+      // A regular file only: ASGI's pathsend takes any path, a FIFO included.
+      fd = openWithoutWaiting(file.path);
       if (!fstatSync(fd).isFile()) {
         closeSync(fd);
         throw new Error(`not a regular file: ${file.path}`);

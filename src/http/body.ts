@@ -35,11 +35,6 @@ export function setBodyMemoryTotal(bytes: number): void {
   memoryTotal = bytes;
 }
 
-/** Bytes all spools hold in memory now (for tests of the budget). */
-export function bodyMemoryHeld(): number {
-  return memoryHeld;
-}
-
 export class BodySpool {
   private chunks: Buffer[] = [];
   /** The block small pieces are being copied into, and how much of it is used. */

@@ -13,7 +13,8 @@
 // resolved) is a 500 with `CASK_SENDFILE` in the error log, and so is a name that is not a
 // regular file (a directory, a FIFO, a device); a missing file is a 404.
 
-import { closeSync, constants, fstatSync, openSync, realpathSync } from 'node:fs';
+import { closeSync, fstatSync, realpathSync } from 'node:fs';
+import { openWithoutWaiting } from './open-file.js';
 import { resolve } from 'node:path';
 import type { Exchange } from '../exchange.js';
 import type { Logger } from '../log.js';
@@ -87,10 +88,8 @@ export class SendfileOffload {
     }
     let fd: number;
     try {
-      // Non-blocking, because a plain open of a FIFO waits for a writer and would hold the
-      // event loop, and with it every connection of this front, until one comes; the fstat
-      // below refuses whatever is not a regular file.
-      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+      // The fstat below refuses whatever is not a regular file.
+      fd = openWithoutWaiting(path);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       this.logger.error(

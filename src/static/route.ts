@@ -14,7 +14,8 @@
 //   PREFIX `/`             serves the files that exist (GET and HEAD) and passes everything
 //                          else to the app, as whitenoise's WHITENOISE_ROOT does.
 
-import { closeSync, constants, fstatSync, openSync, realpathSync, type BigIntStats } from 'node:fs';
+import { closeSync, fstatSync, realpathSync, type BigIntStats } from 'node:fs';
+import { openWithoutWaiting } from './open-file.js';
 import { ConfigError } from '../errors.js';
 import type { Exchange } from '../exchange.js';
 import type { Logger } from '../log.js';
@@ -69,12 +70,6 @@ interface Opened {
 /** Files held open at once, and how long an unused one stays (file-table.ts). */
 const TABLE_FILES = 256;
 const TABLE_IDLE_MS = 2000;
-
-/**
- * How files are opened: O_NONBLOCK makes the open of a FIFO or a device return at once (see
- * open()); reads of a regular file are not changed by it.
- */
-const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 
 const INDEX = 'index.html';
 const EMPTY = Buffer.alloc(0);
@@ -245,10 +240,8 @@ export class StaticRoute implements Route {
     if (found !== undefined) return { fd: found.fd, stat: found.stat, path, held: found };
     let fd: number;
     try {
-      // Non-blocking, because a plain open of a FIFO waits for a writer and would hold the
-      // event loop, and with it every connection of this front, until one comes; the fstat
-      // below then refuses whatever is not a file or a directory.
-      fd = openSync(path, OPEN_FLAGS);
+      // The fstat below refuses whatever is not a file or a directory.
+      fd = openWithoutWaiting(path);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       // ENXIO: a socket (or a device without its device), which is no file to serve either.
